@@ -1,0 +1,13 @@
+/** Jest runs the TypeScript sources as native ES modules (see "test:jest" in package.json). */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }],
+  },
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testTimeout: 30000,
+  // The integration suites each start their own emulators on random ports; two workers fit two cores.
+  maxWorkers: 2,
+};

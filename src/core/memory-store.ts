@@ -1,0 +1,108 @@
+import {
+  isClaimable,
+  isExpired,
+  refusal,
+  type Claim,
+  type ClaimRequest,
+  type ClaimResult,
+  type IdempotencyRecord,
+  type IdempotencyStore,
+  type ListPage,
+  type ListQuery,
+} from './idempotency-store.js';
+
+/**
+ * An in-memory IdempotencyStore with the same semantics as the DynamoDB adapter. For unit tests
+ * and for library users' tests; it holds nothing across processes, so never use it in production.
+ */
+export class MemoryIdempotencyStore implements IdempotencyStore {
+  readonly #records = new Map<string, IdempotencyRecord>();
+  /** Calls made, by operation: lets tests assert how many round trips a case costs. */
+  readonly calls = { claim: 0, renew: 0, complete: 0, fail: 0, get: 0, list: 0, clear: 0 };
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    this.calls.claim += 1;
+    const old = this.#records.get(request.pk);
+    const live = old && !isExpired(old, request.now) ? old : undefined;
+    if (live && !isClaimable(live, request)) return refusal(live, request);
+    const record: IdempotencyRecord = {
+      pk: request.pk,
+      status: 'IN_PROGRESS',
+      owner: request.owner,
+      fence: (old?.fence ?? 0) + 1,
+      leaseExpiresAtMs: request.leaseExpiresAtMs,
+      expiresAt: request.expiresAt,
+      attempts: (live?.attempts ?? 0) + 1,
+      payloadHash: request.payloadHash,
+      firstSeenAtMs: live?.firstSeenAtMs ?? request.now,
+      updatedAtMs: request.now,
+      ...(live?.lastError === undefined ? {} : { lastError: live.lastError }),
+    };
+    this.#records.set(request.pk, record);
+    return {
+      kind: 'acquired',
+      claim: { pk: record.pk, owner: record.owner, fence: record.fence, attempt: record.attempts },
+      takeover: live !== undefined,
+    };
+  }
+
+  async renew(claim: Claim, leaseExpiresAtMs: number, now: number): Promise<boolean> {
+    this.calls.renew += 1;
+    return this.#update(claim, (r) => ({ ...r, leaseExpiresAtMs, updatedAtMs: now }));
+  }
+
+  async complete(claim: Claim, now: number, result?: string): Promise<boolean> {
+    this.calls.complete += 1;
+    return this.#update(claim, (r) => ({
+      ...r,
+      status: 'COMPLETED',
+      updatedAtMs: now,
+      completedAtMs: now,
+      ...(result === undefined ? {} : { result }),
+    }));
+  }
+
+  async fail(claim: Claim, now: number, error: string): Promise<boolean> {
+    this.calls.fail += 1;
+    return this.#update(claim, (r) => ({ ...r, status: 'FAILED', updatedAtMs: now, lastError: error }));
+  }
+
+  async get(pk: string, now: number): Promise<IdempotencyRecord | undefined> {
+    this.calls.get += 1;
+    const record = this.#records.get(pk);
+    return record && !isExpired(record, now) ? record : undefined;
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    this.calls.list += 1;
+    const all = [...this.#records.values()]
+      .filter((r) => !isExpired(r, query.now))
+      .filter((r) => query.prefix === undefined || r.pk.startsWith(query.prefix))
+      .filter((r) => query.status === undefined || r.status === query.status)
+      .sort((a, b) => a.pk.localeCompare(b.pk));
+    const start = query.cursor === undefined ? 0 : all.findIndex((r) => r.pk > (query.cursor as string));
+    const from = start < 0 ? all.length : start;
+    const records = all.slice(from, from + query.limit);
+    const last = records.at(-1);
+    return from + query.limit < all.length && last ? { records, cursor: last.pk } : { records };
+  }
+
+  async clear(prefix?: string): Promise<number> {
+    this.calls.clear += 1;
+    let count = 0;
+    for (const pk of [...this.#records.keys()]) {
+      if (prefix === undefined || pk.startsWith(prefix)) {
+        this.#records.delete(pk);
+        count += 1;
+      }
+    }
+    return count;
+  }
+
+  #update(claim: Claim, change: (record: IdempotencyRecord) => IdempotencyRecord): boolean {
+    const record = this.#records.get(claim.pk);
+    if (!record || record.owner !== claim.owner || record.status !== 'IN_PROGRESS') return false;
+    this.#records.set(claim.pk, change(record));
+    return true;
+  }
+}

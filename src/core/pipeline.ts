@@ -1,0 +1,162 @@
+import { PermanentError, StoreUnavailableError, describeError } from './errors.js';
+import type { Handler } from './handler.js';
+import type { Claim } from './idempotency-store.js';
+import { payloadHash, type IdempotencyService } from './idempotency.js';
+import type { Logger } from './logger.js';
+import type { WorkerMessage } from './message.js';
+
+/** What became of one delivery; also the `outcome` label of the processed-messages metric. */
+export type Outcome = 'success' | 'duplicate' | 'retry' | 'dead_lettered' | 'lease_lost' | 'payload_mismatch';
+
+/** What the runtime must do with the SQS message. */
+export type Action =
+  /** Done (or already done): delete it. */
+  | 'delete'
+  /** Not done: leave it (or shorten its visibility) so it is delivered again. */
+  | 'release'
+  /** Retrying cannot help: send it to the dead-letter queue, then delete it. */
+  | 'dead_letter';
+
+export interface Processed {
+  readonly outcome: Outcome;
+  readonly action: Action;
+  /** Why, for release and dead_letter: a stable code and a log-safe message. */
+  readonly reason?: { readonly code: string; readonly message: string };
+  /** For release: when trying again makes sense (the other owner's lease lapses). */
+  readonly retryAfterMs?: number;
+  /** Present when this delivery held the claim. */
+  readonly claim?: Claim;
+  /** Time spent in the handler, when it ran. */
+  readonly handlerMs?: number;
+  /** What the handler threw, when it threw. */
+  readonly error?: unknown;
+}
+
+export interface PipelineDeps {
+  readonly idempotency: IdempotencyService;
+  readonly handler: Handler;
+  readonly logger: Logger;
+  /** Aborted on handler timeout or shutdown. */
+  readonly signal: AbortSignal;
+  readonly now: () => number;
+  /** Called once the claim is held, so the runtime can renew it with the message's heartbeat. */
+  readonly onClaim?: (claim: Claim) => void;
+}
+
+/**
+ * One delivery, start to finish: claim the key, run the handler, record the result. Expected
+ * outcomes are returned; only programming faults throw.
+ */
+export async function processMessage(message: WorkerMessage, deps: PipelineDeps): Promise<Processed> {
+  const hash = payloadHash(message.body);
+  let claimed;
+  try {
+    claimed = await deps.idempotency.claim(message.key, hash);
+  } catch (error) {
+    return storeFault(error);
+  }
+  switch (claimed.kind) {
+    case 'duplicate':
+      return { outcome: 'duplicate', action: 'delete' };
+    case 'payload_mismatch':
+      return {
+        outcome: 'payload_mismatch',
+        action: 'dead_letter',
+        reason: {
+          code: 'PAYLOAD_MISMATCH',
+          message: `key ${message.key} was first seen with a different body (status ${claimed.record.status})`,
+        },
+      };
+    case 'in_progress':
+      return {
+        outcome: 'retry',
+        action: 'release',
+        reason: { code: 'IN_PROGRESS_ELSEWHERE', message: 'another worker holds the claim' },
+        retryAfterMs: Math.max(0, claimed.leaseExpiresAtMs - deps.now()),
+      };
+    case 'acquired':
+      deps.onClaim?.(claimed.claim);
+      return runHandler(message, claimed.claim, deps);
+  }
+}
+
+async function runHandler(message: WorkerMessage, claim: Claim, deps: PipelineDeps): Promise<Processed> {
+  const started = deps.now();
+  let result: unknown;
+  try {
+    result = await deps.handler(message, {
+      signal: deps.signal,
+      logger: deps.logger,
+      fencingToken: claim.fence,
+      attempt: claim.attempt,
+    });
+  } catch (error) {
+    return recordFailure(claim, error, deps.now() - started, deps);
+  }
+  const handlerMs = deps.now() - started;
+  try {
+    const kept = await deps.idempotency.complete(claim, result);
+    if (!kept) return leaseLost(claim, handlerMs, 'delete');
+  } catch (error) {
+    // The handler's work is done but not recorded: leave the message; the next delivery finds the
+    // lease (lapsed by then) and runs the handler again. Fencing protects downstream writes.
+    return { ...storeFault(error), claim, handlerMs };
+  }
+  return { outcome: 'success', action: 'delete', claim, handlerMs };
+}
+
+async function recordFailure(
+  claim: Claim,
+  error: unknown,
+  handlerMs: number,
+  deps: PipelineDeps,
+): Promise<Processed> {
+  const permanent = error instanceof PermanentError;
+  const message = describeError(error);
+  try {
+    const kept = await deps.idempotency.fail(claim, message);
+    if (!kept) return { ...leaseLost(claim, handlerMs, 'release'), error };
+  } catch (storeError) {
+    // The claim stays IN_PROGRESS until its lease lapses; then it can be taken over.
+    deps.logger.warn({ err: storeError }, 'could not record the failure in the idempotency store');
+  }
+  return permanent
+    ? {
+        outcome: 'dead_lettered',
+        action: 'dead_letter',
+        reason: { code: 'PERMANENT_ERROR', message },
+        claim,
+        handlerMs,
+        error,
+      }
+    : {
+        outcome: 'retry',
+        action: 'release',
+        reason: { code: 'HANDLER_ERROR', message },
+        claim,
+        handlerMs,
+        error,
+      };
+}
+
+function leaseLost(claim: Claim, handlerMs: number, action: Action): Processed {
+  return {
+    outcome: 'lease_lost',
+    action,
+    reason: { code: 'LEASE_LOST', message: 'the claim was taken over by another worker' },
+    claim,
+    handlerMs,
+  };
+}
+
+function storeFault(error: unknown): Processed {
+  if (!(error instanceof StoreUnavailableError)) throw error;
+  // Fail closed: without the store we cannot know whether the key was handled, so we neither
+  // handle nor delete the message.
+  return {
+    outcome: 'retry',
+    action: 'release',
+    reason: { code: 'STORE_UNAVAILABLE', message: error.message },
+    error,
+  };
+}

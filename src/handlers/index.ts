@@ -1,0 +1,38 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, describeError } from '../core/errors.js';
+import type { Handler } from '../core/handler.js';
+import { logHandler } from './log.js';
+
+const BUILT_IN: Readonly<Record<string, Handler>> = { log: logHandler };
+
+/** HANDLER is a built-in name or a path to a module exporting `handle(message, context)`. */
+export async function resolveHandler(spec: string): Promise<Handler> {
+  const builtIn = BUILT_IN[spec];
+  if (builtIn) return builtIn;
+  if (!/[/\\.]/.test(spec)) {
+    throw new ConfigError(
+      'HANDLER',
+      `HANDLER=${JSON.stringify(spec)} is not a built-in handler (${Object.keys(BUILT_IN).join(', ')}) nor a module path`,
+    );
+  }
+  let loaded: { handle?: unknown };
+  try {
+    loaded = (await import(pathToFileURL(resolve(spec)).href)) as { handle?: unknown };
+  } catch (error) {
+    throw new ConfigError(
+      'HANDLER',
+      `HANDLER=${JSON.stringify(spec)}: cannot load module (${describeError(error)})`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (typeof loaded.handle !== 'function') {
+    throw new ConfigError(
+      'HANDLER',
+      `HANDLER=${JSON.stringify(spec)}: module must export a function named handle`,
+    );
+  }
+  return loaded.handle as Handler;
+}

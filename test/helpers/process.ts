@@ -1,0 +1,105 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+
+export const MAIN = resolve('dist/main.js');
+
+export interface RunningProcess {
+  readonly child: ChildProcess;
+  /** Every stdout line parsed as JSON (non-JSON lines are kept as { raw }). */
+  readonly lines: Record<string, unknown>[];
+  stderr(): string;
+  /** Resolves with the first log line the predicate accepts, or rejects at the deadline. */
+  waitForLine(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs the built CLI (`node dist/main.js ...`) with the given environment added. */
+export function runCli(args: string[], env: Record<string, string>): RunningProcess {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  let stdoutRest = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdoutRest += chunk;
+    const parts = stdoutRest.split('\n');
+    stdoutRest = parts.pop() ?? '';
+    for (const part of parts) {
+      if (part.trim() === '') continue;
+      try {
+        lines.push(JSON.parse(part) as Record<string, unknown>);
+      } catch {
+        lines.push({ raw: part });
+      }
+    }
+    for (const wake of waiters) wake();
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
+  return {
+    child,
+    lines,
+    stderr: () => stderr,
+    exit: () => exited,
+    waitForLine(predicate, timeoutMs = 20_000) {
+      return new Promise((resolvePromise, reject) => {
+        const check = () => {
+          const found = lines.find(predicate);
+          if (found) {
+            done();
+            resolvePromise(found);
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr}`));
+        }, timeoutMs);
+        const onExit = () => {
+          done();
+          reject(new Error(`process exited before the log line; stderr: ${stderr}`));
+        };
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          child.off('exit', onExit);
+        };
+        waiters.add(check);
+        child.once('exit', onExit);
+        check();
+      });
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value other than undefined, or throws at the deadline. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  everyMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
