@@ -1,27 +1,22 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.js';
 import { describeError } from './core/errors.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Handler } from './core/handler.js';
-import { IdempotencyService } from './core/idempotency.js';
 import type { IdempotencyStore } from './core/idempotency-store.js';
 import { resolveHandler } from './handlers/index.js';
 import { buildServer, type HealthReport } from './http/server.js';
-import { createDynamoClient, createSqsClient, type AwsSettings } from './infra/aws.js';
-import { DynamoDbIdempotencyStore } from './infra/dynamodb-store.js';
-import { startEmulators, type EmbeddedEmulators } from './infra/embedded.js';
+import { connect, type Connection } from './infra/connect.js';
 import { createLogger } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
 import { observeRuntime } from './infra/observe.js';
-import { createQueuePair, findDeadLetterQueue, queueNameFromUrl } from './infra/queues.js';
 import { seedMessages } from './infra/seed.js';
-import { checkTable, createTable, type TableStatus } from './infra/table.js';
-import { WorkerRuntime } from './worker/runtime.js';
+import { checkTable, type TableStatus } from './infra/table.js';
+import { createRuntime } from './worker/create.js';
+import type { WorkerRuntime } from './worker/runtime.js';
 
 export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -59,11 +54,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const metrics = createMetrics(VERSION);
   const instanceId = overrides.instanceId ?? `${hostname()}-${process.pid}`;
 
-  let emulators: EmbeddedEmulators | undefined;
-  let sqs: SQSClient | undefined;
-  let dynamodb: DynamoDBClient | undefined;
+  let connection: Connection | undefined;
   let runtime: WorkerRuntime | undefined;
-  let queueUrl: string | undefined;
   let table: TableStatus = { ok: false, reason: 'unreachable', detail: 'not checked yet' };
   let tableTimer: NodeJS.Timeout | undefined;
   let stopping = false;
@@ -87,75 +79,21 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     liveness: () => ({ ok: true, checks: { process: { ok: true } } }),
     readiness,
     seed: async (request) => {
-      if (!sqs || !queueUrl) throw new Error('the worker has not started yet');
-      return seedMessages(sqs, queueUrl, config.idempotency.keyAttribute, request);
+      if (!connection) throw new Error('the worker has not started yet');
+      return seedMessages(connection.sqs, connection.queueUrl, config.idempotency.keyAttribute, request);
     },
   });
 
   async function start(): Promise<AppEndpoints> {
     const handler = overrides.handler ?? (await resolveHandler(config.handler));
-    let aws: AwsSettings = config;
-    let dlqUrl: string | undefined;
-    if (config.queueUrl === undefined) {
-      emulators = await startEmulators({
-        sqs: config.embedded.sqsPort,
-        dynamodb: config.embedded.dynamodbPort,
-      });
-      aws = {
-        region: config.region,
-        sqsEndpoint: emulators.sqsEndpoint,
-        dynamodbEndpoint: emulators.dynamodbEndpoint,
-        credentials: { accessKeyId: 'embedded', secretAccessKey: 'embedded' },
-      };
-    }
-    sqs = createSqsClient(aws);
-    dynamodb = createDynamoClient(aws);
-    if (config.queueUrl === undefined) {
-      const pair = await createQueuePair(sqs, config.embedded.queueName, {
-        maxReceiveCount: config.maxReceiveCount,
-        visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
-      });
-      queueUrl = pair.queueUrl;
-      dlqUrl = pair.dlqUrl;
-      const created = await createTable(dynamodb, config.idempotency.table);
-      if (!created.ttl) {
-        logger.warn(
-          { table: config.idempotency.table, error: created.ttlError },
-          'the store has no TTL: records expire only logically',
-        );
-      }
-    } else {
-      queueUrl = config.queueUrl;
-      dlqUrl = await findDeadLetterQueue(sqs, queueUrl);
-      if (!dlqUrl)
-        logger.warn(
-          { queueUrl },
-          'the queue has no redrive policy: permanent failures cannot be dead-lettered',
-        );
-    }
-
-    const store = overrides.store ?? new DynamoDbIdempotencyStore(dynamodb, config.idempotency.table);
-    const idempotency = new IdempotencyService({
-      store,
-      clock,
-      namespace: config.idempotency.namespace ?? queueNameFromUrl(queueUrl),
-      instanceId,
-      leaseMs: config.visibilityTimeoutSeconds * 1000,
-      retentionSeconds: config.idempotency.retentionSeconds,
-    });
-    runtime = new WorkerRuntime({
-      sqs,
-      queueUrl,
-      dlqUrl,
-      idempotency,
+    connection = await connect(config, 'host', logger);
+    const { dynamodb, queueUrl, dlqUrl } = connection;
+    runtime = createRuntime(config, connection, {
       handler,
       logger,
       clock,
-      keyAttribute: config.idempotency.keyAttribute,
-      waitTimeSeconds: config.waitTimeSeconds,
-      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
-      batchSize: config.batchSize,
-      maxInFlight: config.maxInFlight,
+      instanceId,
+      ...(overrides.store ? { store: overrides.store } : {}),
     });
     observeRuntime(runtime, metrics, logger);
 
@@ -166,15 +104,15 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       http: address,
       queueUrl,
       dlqUrl,
-      sqsEndpoint: aws.sqsEndpoint,
-      dynamodbEndpoint: aws.dynamodbEndpoint,
-      embedded: emulators !== undefined,
+      sqsEndpoint: connection.aws.sqsEndpoint,
+      dynamodbEndpoint: connection.aws.dynamodbEndpoint,
+      embedded: connection.embedded,
     };
-    logger.info({ ...endpoints, instanceId, namespace: idempotency.namespace }, 'worker started');
-    if (emulators) {
+    logger.info({ ...endpoints, instanceId, namespace: connection.namespace }, 'worker started');
+    if (connection.embedded) {
       logger.info(
         {},
-        `embedded mode: in-process SQS at ${emulators.sqsEndpoint} and DynamoDB at ${emulators.dynamodbEndpoint}. ` +
+        `embedded mode: in-process SQS at ${endpoints.sqsEndpoint} and DynamoDB at ${endpoints.dynamodbEndpoint}. ` +
           `Seed it: curl -s -XPOST ${address}/seed -H 'content-type: application/json' -d '{"count":10,"duplicates":3}'`,
       );
     }
@@ -182,7 +120,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   }
 
   /** The consumer starts only once the table is usable: claims against a missing table would burn receives. */
-  async function startWhenTableIsReady(client: DynamoDBClient, worker: WorkerRuntime): Promise<void> {
+  async function startWhenTableIsReady(client: Connection['dynamodb'], worker: WorkerRuntime): Promise<void> {
     table = await checkTable(client, config.idempotency.table);
     if (table.ok) {
       await worker.start();
@@ -207,9 +145,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     logger.info({ inFlight: runtime?.inFlight ?? 0 }, 'stopping: draining in-flight messages');
     await runtime?.stop(config.shutdownTimeoutMs);
     await server.close();
-    sqs?.destroy();
-    dynamodb?.destroy();
-    await emulators?.stop();
+    await connection?.close();
     logger.info({}, 'stopped');
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
   }

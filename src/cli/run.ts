@@ -1,13 +1,28 @@
 import { createApp } from '../app.js';
 import { loadConfig, type Config } from '../config/load.js';
+import { pino } from 'pino';
 import { ConfigError, describeError, WorkerError } from '../core/errors.js';
+import { connect } from '../infra/connect.js';
+import { createLogger } from '../infra/logger.js';
+import { consume, produce, queue, records, table, type CommandContext } from './commands.js';
 
 export const EXIT = { ok: 0, failure: 1, config: 2 } as const;
 
-const USAGE = `usage: sqs-worker <command>
+const USAGE = `usage: sqs-worker <command> [options]
 
 commands:
-  start     run the worker and its HTTP sidecar until SIGTERM or SIGINT
+  start                                run the worker and its HTTP sidecar until SIGTERM or SIGINT
+  emulators                            run only the embedded SQS and DynamoDB (queue, DLQ, table), no worker
+  produce [--count N] [--duplicates D] send N messages with distinct keys, then D re-sends
+  consume [--count N]                  handle N messages (default: until the queue is empty), then exit
+  records show [--status S] [--limit N] [--cursor C]
+                                       list idempotency records (S: IN_PROGRESS, COMPLETED, FAILED)
+  records clear                        delete this namespace's idempotency records
+  table create                         create the idempotency table (on-demand, TTL on expiresAt)
+  queue create [--name NAME]           create a queue and its dead-letter queue <name>-dlq
+
+Without SQS_QUEUE_URL, commands other than start talk to the embedded emulators of a running
+'sqs-worker start' on this machine. Configuration comes from environment variables; see README.md.
 
 Configuration comes from environment variables; see README.md.`;
 
@@ -24,14 +39,30 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   } catch (error) {
     return reportStartupError(error);
   }
-  switch (command) {
-    case 'start':
-      return start(config);
-    default:
-      process.stderr.write(`unknown command: ${command}\n${USAGE}\n`);
-      return EXIT.config;
+  if (command === 'start') return start(config);
+  if (command === 'emulators') return emulators(config);
+  const run = COMMANDS[command];
+  if (!run) {
+    process.stderr.write(`unknown command: ${command}\n${USAGE}\n`);
+    return EXIT.config;
+  }
+  // Commands print results on stdout; their logs go to stderr so the output stays parseable.
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, pino.destination(2));
+  try {
+    await run(argv.slice(1), { config, logger, print: (line) => process.stdout.write(`${line}\n`) });
+    return EXIT.ok;
+  } catch (error) {
+    return reportStartupError(error);
   }
 }
+
+const COMMANDS: Readonly<Record<string, (args: readonly string[], ctx: CommandContext) => Promise<void>>> = {
+  produce,
+  consume,
+  records,
+  table,
+  queue,
+};
 
 async function start(config: Config): Promise<number> {
   const app = createApp(config);
@@ -58,6 +89,37 @@ async function start(config: Config): Promise<number> {
   return EXIT.ok;
 }
 
+/** The embedded emulators alone, so produce/consume/records can be tried by hand, as the seed tools were. */
+async function emulators(config: Config): Promise<number> {
+  if (config.queueUrl !== undefined) {
+    process.stderr.write('config error: emulators runs only without SQS_QUEUE_URL\n');
+    return EXIT.config;
+  }
+  const logger = createLogger(config.logLevel);
+  let connection;
+  try {
+    connection = await connect(config, 'host', logger);
+  } catch (error) {
+    return reportStartupError(error);
+  }
+  logger.info(
+    {
+      queueUrl: connection.queueUrl,
+      dlqUrl: connection.dlqUrl,
+      sqsEndpoint: connection.aws.sqsEndpoint,
+      dynamodbEndpoint: connection.aws.dynamodbEndpoint,
+    },
+    'emulators running',
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  await connection.close();
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  return EXIT.ok;
+}
+
 /** One line on stderr; exit 2 for configuration errors, 1 for anything else. */
 function reportStartupError(error: unknown): number {
   if (error instanceof ConfigError) {
@@ -65,6 +127,9 @@ function reportStartupError(error: unknown): number {
     return EXIT.config;
   }
   const text = error instanceof WorkerError ? error.message : describeError(error);
-  process.stderr.write(`startup failed: ${text}\n`);
+  const hint = /ECONNREFUSED 127\.0\.0\.1/.test(text)
+    ? ' (is `npm start` running, or SQS_QUEUE_URL set?)'
+    : '';
+  process.stderr.write(`failed: ${text}${hint}\n`);
   return EXIT.failure;
 }

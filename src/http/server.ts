@@ -45,9 +45,21 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     if (error.validation) {
       const first = error.validation[0];
-      const extra = (first?.params as { additionalProperty?: string } | undefined)?.additionalProperty;
-      const field = extra ?? (first?.instancePath.replace(/^\//, '').replace(/\//g, '.') || 'body');
-      const message = extra ? `unknown field ${extra}` : `${field} ${first?.message ?? 'is invalid'}`;
+      const params = (first?.params ?? {}) as { additionalProperty?: string; missingProperty?: string };
+      const path = first?.instancePath.replace(/^\//, '').replace(/\//g, '.') ?? '';
+      const prefix = path === '' ? '' : `${path}.`;
+      let field: string;
+      let message: string;
+      if (params.additionalProperty !== undefined) {
+        field = prefix + params.additionalProperty;
+        message = `unknown field ${field}`;
+      } else if (params.missingProperty !== undefined) {
+        field = prefix + params.missingProperty;
+        message = `${field} is required`;
+      } else {
+        field = path || 'body';
+        message = `${field} ${first?.message ?? 'is invalid'}`;
+      }
       return reply.code(400).send({ error: 'Bad Request', field, message });
     }
     const status =

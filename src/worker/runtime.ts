@@ -32,6 +32,8 @@ export interface RuntimeOptions {
   readonly visibilityTimeoutSeconds: number;
   readonly batchSize: number;
   readonly maxInFlight: number;
+  /** Stop receiving after this many messages (the `consume --count` command); default no limit. */
+  readonly receiveLimit?: number;
 }
 
 /** What happened to one delivery: the single source for outcome logs and metrics. */
@@ -47,6 +49,8 @@ export interface RuntimeEvents {
   message_received: [message: WorkerMessage];
   message_settled: [event: MessageEvent];
   poll_succeeded: [];
+  /** A receive returned no messages. */
+  queue_empty: [];
   poll_failed: [error: Error];
   /** An SQS call made after handling (delete, visibility, dead-letter send) failed. */
   settle_failed: [message: WorkerMessage, operation: string, error: unknown];
@@ -63,6 +67,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
   #consumer: Consumer | undefined;
   #capacityWaiters: (() => void)[] = [];
   #lastPollAt: number | undefined;
+  #received = 0;
 
   constructor(options: RuntimeOptions) {
     super();
@@ -116,14 +121,18 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
         this.emit('poll_succeeded');
       },
       handleMessageBatch: async (messages) => {
+        this.#received += messages.length;
         for (const message of messages) this.#track(this.#handleInKeyOrder(message));
+        this.#resizeBatch();
         return [];
       },
     });
+    consumer.on('empty', () => this.emit('queue_empty'));
     consumer.on('error', (error, message) => {
       if (message === undefined && !this.#stopping) this.emit('poll_failed', error);
     });
     this.#consumer = consumer;
+    this.#resizeBatch();
     consumer.start();
   }
 
@@ -162,17 +171,31 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
     this.#inFlight.add(work);
     void work.finally(() => {
       this.#inFlight.delete(work);
+      this.#resizeBatch();
       this.#capacityWaiters.shift()?.();
     });
   }
 
+  /** Back-pressure: the next receive waits until there is room, and asks for no more than fits. */
   async #waitForCapacity(): Promise<void> {
-    while (this.#inFlight.size >= this.#o.maxInFlight && !this.#shutdown.signal.aborted) {
+    while (this.#room() <= 0) {
       await new Promise<void>((resolve) => this.#capacityWaiters.push(resolve));
-      if (!this.#consumer?.status.isRunning) return;
+      if (this.#stopping) throw new Error('stopping');
     }
-    const room = Math.max(1, Math.min(this.#o.batchSize, this.#o.maxInFlight - this.#inFlight.size));
-    this.#consumer?.updateOption('batchSize', room);
+  }
+
+  /**
+   * sqs-consumer reads batchSize when it builds a receive, before our pre-receive wait, so the
+   * size is kept current whenever the room changes: a receive never asks for more than fits.
+   */
+  #resizeBatch(): void {
+    const room = this.#room();
+    if (room > 0) this.#consumer?.updateOption('batchSize', room);
+  }
+
+  #room(): number {
+    const left = (this.#o.receiveLimit ?? Number.POSITIVE_INFINITY) - this.#received;
+    return Math.min(this.#o.batchSize, this.#o.maxInFlight - this.#inFlight.size, left);
   }
 
   #releaseCapacityWaiters(): void {

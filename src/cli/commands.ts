@@ -1,0 +1,165 @@
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Config } from '../config/load.js';
+import { systemClock } from '../core/clock.js';
+import { ConfigError } from '../core/errors.js';
+import type { RecordStatus } from '../core/idempotency-store.js';
+import type { Logger } from '../core/logger.js';
+import type { Outcome } from '../core/pipeline.js';
+import { resolveHandler } from '../handlers/index.js';
+import { createDynamoClient, createSqsClient } from '../infra/aws.js';
+import { awsSettings, connect, type Connection } from '../infra/connect.js';
+import { DynamoDbIdempotencyStore } from '../infra/dynamodb-store.js';
+import { createQueuePair } from '../infra/queues.js';
+import { seedMessages } from '../infra/seed.js';
+import { createTable } from '../infra/table.js';
+import { createRuntime } from '../worker/create.js';
+
+type Print = (line: string) => void;
+
+export interface CommandContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly print: Print;
+}
+
+/** Parses `--name value` options; unknown options are a usage error (exit 2). */
+function options<T extends Record<string, { type: 'string' | 'boolean' }>>(args: readonly string[], spec: T) {
+  try {
+    return parseArgs({ args: [...args], options: spec, allowPositionals: false, strict: true }).values;
+  } catch (error) {
+    throw new ConfigError('argv', (error as Error).message);
+  }
+}
+
+function positiveInt(name: string, value: string | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max) {
+    throw new ConfigError(
+      `--${name}`,
+      `--${name}=${JSON.stringify(value)} must be an integer from 0 to ${max}`,
+    );
+  }
+  return n;
+}
+
+async function withConnection<T>(ctx: CommandContext, run: (c: Connection) => Promise<T>): Promise<T> {
+  const connection = await connect(ctx.config, 'client', ctx.logger);
+  try {
+    return await run(connection);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** `produce [--count N] [--duplicates D]`: what the seed tools' generator did. */
+export async function produce(args: readonly string[], ctx: CommandContext): Promise<void> {
+  const o = options(args, { count: { type: 'string' }, duplicates: { type: 'string' } });
+  const count = positiveInt('count', o.count, 3, 10_000);
+  const duplicates = positiveInt('duplicates', o.duplicates, 0, count);
+  const result = await withConnection(ctx, (c) =>
+    seedMessages(c.sqs, c.queueUrl, ctx.config.idempotency.keyAttribute, { count, duplicates }),
+  );
+  ctx.print(JSON.stringify(result));
+}
+
+/**
+ * `consume [--count N]`: handles N messages (or, without --count, until a receive comes back
+ * empty) with the configured handler and idempotency, prints the outcomes, and exits.
+ */
+export async function consume(args: readonly string[], ctx: CommandContext): Promise<void> {
+  const o = options(args, { count: { type: 'string' } });
+  const limit = o.count === undefined ? undefined : positiveInt('count', o.count, 1, 1_000_000);
+  const handler = await resolveHandler(ctx.config.handler);
+  await withConnection(ctx, async (connection) => {
+    const runtime = createRuntime(ctx.config, connection, {
+      handler,
+      logger: ctx.logger,
+      clock: systemClock,
+      instanceId: `${hostname()}-${process.pid}-cli`,
+      ...(limit === undefined ? {} : { receiveLimit: limit }),
+    });
+    const outcomes: Partial<Record<Outcome, number>> = {};
+    let settled = 0;
+    const done = new Promise<void>((resolve) => {
+      runtime.on('message_settled', ({ message, processed }) => {
+        outcomes[processed.outcome] = (outcomes[processed.outcome] ?? 0) + 1;
+        ctx.print(
+          JSON.stringify({ messageId: message.messageId, key: message.key, outcome: processed.outcome }),
+        );
+        settled += 1;
+        if (limit !== undefined && settled >= limit) resolve();
+      });
+      if (limit === undefined) runtime.on('queue_empty', () => runtime.inFlight === 0 && resolve());
+      if (limit === 0) resolve();
+    });
+    await runtime.start();
+    await done;
+    await runtime.stop(ctx.config.shutdownTimeoutMs);
+    ctx.print(JSON.stringify({ consumed: settled, outcomes }));
+  });
+}
+
+/** `records show [--status S] [--limit N] [--cursor C]` and `records clear`. */
+export async function records(args: readonly string[], ctx: CommandContext): Promise<void> {
+  const [action, ...rest] = args;
+  await withConnection(ctx, async (c) => {
+    const store = new DynamoDbIdempotencyStore(c.dynamodb, ctx.config.idempotency.table);
+    const prefix = `${c.namespace}#`;
+    if (action === 'show') {
+      const o = options(rest, {
+        status: { type: 'string' },
+        limit: { type: 'string' },
+        cursor: { type: 'string' },
+      });
+      const status = o.status?.toUpperCase();
+      if (status !== undefined && !['IN_PROGRESS', 'COMPLETED', 'FAILED'].includes(status)) {
+        throw new ConfigError('--status', '--status must be one of IN_PROGRESS, COMPLETED, FAILED');
+      }
+      const page = await store.list({
+        prefix,
+        limit: positiveInt('limit', o.limit, 100, 1000) || 100,
+        now: Date.now(),
+        ...(status === undefined ? {} : { status: status as RecordStatus }),
+        ...(o.cursor === undefined ? {} : { cursor: o.cursor }),
+      });
+      for (const record of page.records) ctx.print(JSON.stringify(record));
+      if (page.cursor !== undefined) ctx.print(JSON.stringify({ next: page.cursor }));
+    } else if (action === 'clear') {
+      options(rest, {});
+      ctx.print(JSON.stringify({ deleted: await store.clear(prefix) }));
+    } else {
+      throw new ConfigError('argv', 'usage: sqs-worker records show|clear');
+    }
+  });
+}
+
+/** `table create`: the idempotency table, on-demand, with TTL on expiresAt. */
+export async function table(args: readonly string[], ctx: CommandContext): Promise<void> {
+  if (args[0] !== 'create') throw new ConfigError('argv', 'usage: sqs-worker table create');
+  const client = createDynamoClient(awsSettings(ctx.config));
+  try {
+    const created = await createTable(client, ctx.config.idempotency.table);
+    ctx.print(JSON.stringify({ table: ctx.config.idempotency.table, ...created }));
+  } finally {
+    client.destroy();
+  }
+}
+
+/** `queue create --name NAME`: a queue and its dead-letter queue wired by a redrive policy. */
+export async function queue(args: readonly string[], ctx: CommandContext): Promise<void> {
+  const [action, ...rest] = args;
+  if (action !== 'create') throw new ConfigError('argv', 'usage: sqs-worker queue create --name NAME');
+  const o = options(rest, { name: { type: 'string' } });
+  const client = createSqsClient(awsSettings(ctx.config));
+  try {
+    const pair = await createQueuePair(client, o.name ?? ctx.config.embedded.queueName, {
+      maxReceiveCount: ctx.config.maxReceiveCount,
+      visibilityTimeoutSeconds: ctx.config.visibilityTimeoutSeconds,
+    });
+    ctx.print(JSON.stringify(pair));
+  } finally {
+    client.destroy();
+  }
+}

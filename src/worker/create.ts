@@ -1,0 +1,48 @@
+import type { Config } from '../config/load.js';
+import type { Clock } from '../core/clock.js';
+import type { Handler } from '../core/handler.js';
+import { IdempotencyService } from '../core/idempotency.js';
+import type { IdempotencyStore } from '../core/idempotency-store.js';
+import type { Logger } from '../core/logger.js';
+import type { Connection } from '../infra/connect.js';
+import { DynamoDbIdempotencyStore } from '../infra/dynamodb-store.js';
+import { WorkerRuntime } from './runtime.js';
+
+export interface RuntimeParts {
+  readonly handler: Handler;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly instanceId: string;
+  /** Default: the DynamoDB table of the config. */
+  readonly store?: IdempotencyStore;
+  /** Stop receiving after this many messages (consume --count). */
+  readonly receiveLimit?: number;
+}
+
+/** A WorkerRuntime for a connection, configured from Config: shared by `start` and `consume`. */
+export function createRuntime(config: Config, connection: Connection, parts: RuntimeParts): WorkerRuntime {
+  const store = parts.store ?? new DynamoDbIdempotencyStore(connection.dynamodb, config.idempotency.table);
+  const idempotency = new IdempotencyService({
+    store,
+    clock: parts.clock,
+    namespace: connection.namespace,
+    instanceId: parts.instanceId,
+    leaseMs: config.visibilityTimeoutSeconds * 1000,
+    retentionSeconds: config.idempotency.retentionSeconds,
+  });
+  return new WorkerRuntime({
+    sqs: connection.sqs,
+    queueUrl: connection.queueUrl,
+    dlqUrl: connection.dlqUrl,
+    idempotency,
+    handler: parts.handler,
+    logger: parts.logger,
+    clock: parts.clock,
+    keyAttribute: config.idempotency.keyAttribute,
+    waitTimeSeconds: config.waitTimeSeconds,
+    visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    batchSize: config.batchSize,
+    maxInFlight: config.maxInFlight,
+    ...(parts.receiveLimit === undefined ? {} : { receiveLimit: parts.receiveLimit }),
+  });
+}

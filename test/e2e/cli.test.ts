@@ -1,0 +1,65 @@
+import { runCli, type RunningProcess } from '../helpers/process.js';
+
+/** The seed tools' workflow, through the real binary: produce, consume --count, show, clear. */
+describe('sqs-worker produce / consume / records', () => {
+  let emulators: RunningProcess;
+  let env: Record<string, string>;
+
+  async function run(args: string[]): Promise<{ code: number | null; out: Record<string, unknown>[]; err: string }> {
+    const cli = runCli(args, env);
+    const { code } = await cli.exit();
+    return { code, out: cli.lines, err: cli.stderr() };
+  }
+
+  beforeAll(async () => {
+    emulators = runCli(['emulators'], { EMBEDDED_SQS_PORT: '0', EMBEDDED_DYNAMODB_PORT: '0' });
+    const up = await emulators.waitForLine((l) => l.msg === 'emulators running');
+    env = {
+      SQS_QUEUE_URL: up.queueUrl as string,
+      AWS_ENDPOINT_URL_SQS: up.sqsEndpoint as string,
+      AWS_ENDPOINT_URL_DYNAMODB: up.dynamodbEndpoint as string,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      SQS_WAIT_TIME_SECONDS: '1',
+      LOG_LEVEL: 'warn',
+    };
+  });
+
+  afterAll(async () => {
+    emulators.child.kill('SIGTERM');
+    await emulators.exit();
+  });
+
+  it('produces, consumes exactly --count, shows the records and clears them', async () => {
+    const produced = await run(['produce', '--count', '3', '--duplicates', '1']);
+    expect(produced.code).toBe(0);
+    expect(produced.out[0]).toMatchObject({ sent: 4, unique: 3, duplicates: 1 });
+
+    const first = await run(['consume', '--count', '2']);
+    expect(first.code).toBe(0);
+    expect(first.out.at(-1)).toMatchObject({ consumed: 2, outcomes: { success: 2 } });
+
+    const rest = await run(['consume']);
+    expect(rest.code).toBe(0);
+    expect(rest.out.at(-1)).toMatchObject({ consumed: 2, outcomes: { success: 1, duplicate: 1 } });
+
+    const shown = await run(['records', 'show']);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toHaveLength(3);
+    expect(shown.out.every((r) => r.status === 'COMPLETED')).toBe(true);
+    expect(new Set(shown.out.map((r) => r.pk))).toEqual(
+      new Set((produced.out[0]?.keys as string[]).map((k) => `${env.SQS_QUEUE_URL?.split('/').at(-1)}#${k}`)),
+    );
+
+    const cleared = await run(['records', 'clear']);
+    expect(cleared.out[0]).toEqual({ deleted: 3 });
+    expect((await run(['records', 'show'])).out).toHaveLength(0);
+  });
+
+  it('rejects an unknown option with exit 2 and a one-line error', async () => {
+    const result = await run(['consume', '--cuont', '2']);
+    expect(result.code).toBe(2);
+    expect(result.err.trim().split('\n')).toHaveLength(1);
+    expect(result.err).toContain('--cuont');
+  });
+});

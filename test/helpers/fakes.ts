@@ -1,0 +1,66 @@
+import type { Clock } from '../../src/core/clock.js';
+import { IdempotencyService } from '../../src/core/idempotency.js';
+import type { IdempotencyStore } from '../../src/core/idempotency-store.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { decodeBody, type WorkerMessage } from '../../src/core/message.js';
+import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import type { PipelineDeps } from '../../src/core/pipeline.js';
+
+/** A clock tests move by hand. */
+export class ManualClock implements Clock {
+  constructor(private time = 1_750_000_000_000) {}
+  now(): number {
+    return this.time;
+  }
+  advance(ms: number): void {
+    this.time += ms;
+  }
+}
+
+export function message(
+  key: string,
+  body: unknown = { n: 1 },
+  extra: Partial<WorkerMessage> = {},
+): WorkerMessage {
+  const rawBody = typeof body === 'string' ? body : JSON.stringify(body);
+  return {
+    key,
+    body: decodeBody(rawBody),
+    rawBody,
+    attributes: {},
+    messageId: `id-${key}`,
+    receiveCount: 1,
+    groupId: undefined,
+    sentAt: undefined,
+    ...extra,
+  };
+}
+
+export function service(
+  store: IdempotencyStore = new MemoryIdempotencyStore(),
+  clock: Clock = new ManualClock(),
+  instanceId = 'test',
+): IdempotencyService {
+  return new IdempotencyService({
+    store,
+    clock,
+    namespace: 'q',
+    instanceId,
+    leaseMs: 30_000,
+    retentionSeconds: 3600,
+  });
+}
+
+export function pipelineDeps(
+  idempotency: IdempotencyService,
+  handler: PipelineDeps['handler'],
+  clock: Clock,
+): PipelineDeps {
+  return {
+    idempotency,
+    handler,
+    logger: silentLogger,
+    signal: new AbortController().signal,
+    now: () => clock.now(),
+  };
+}
