@@ -5,7 +5,9 @@ describe('sqs-worker produce / consume / records', () => {
   let emulators: RunningProcess;
   let env: Record<string, string>;
 
-  async function run(args: string[]): Promise<{ code: number | null; out: Record<string, unknown>[]; err: string }> {
+  async function run(
+    args: string[],
+  ): Promise<{ code: number | null; out: Record<string, unknown>[]; err: string }> {
     const cli = runCli(args, env);
     const { code } = await cli.exit();
     return { code, out: cli.lines, err: cli.stderr() };
