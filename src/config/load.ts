@@ -18,6 +18,21 @@ export interface Config {
   readonly batchSize: number;
   readonly maxInFlight: number;
   readonly shutdownTimeoutMs: number;
+  /** 0: no timeout. */
+  readonly handlerTimeoutMs: number;
+  readonly backoff: { readonly baseMs: number; readonly maxMs: number };
+  /** Path of a JSON Schema every body must satisfy. */
+  readonly messageSchema: string | undefined;
+  readonly webhook: { readonly url: string | undefined; readonly timeoutMs: number };
+  readonly seed: {
+    /** undefined: on in embedded mode only. */
+    readonly enabled: boolean | undefined;
+    readonly token: string | undefined;
+    readonly ratePerMinute: number;
+  };
+  /** 0: off. */
+  readonly queueMetricsIntervalMs: number;
+  readonly health: { readonly maxEventLoopDelayMs: number; readonly maxPollFailures: number };
   readonly idempotency: {
     readonly table: string;
     readonly keyAttribute: string;
@@ -51,7 +66,22 @@ export function loadConfig(env: Environment = process.env, options: LoadOptions 
   for (const [name, spec] of Object.entries(variables) as [VariableName, VariableSpec][]) {
     raw[name] = parseVariable(name, spec, merged[name]);
   }
-  return deepFreeze(toConfig(raw as Raw));
+  const config = toConfig(raw as Raw);
+  crossValidate(config);
+  return deepFreeze(config);
+}
+
+/** Rules that involve more than one variable. */
+function crossValidate(config: Config): void {
+  if (config.backoff.baseMs > config.backoff.maxMs) {
+    throw new ConfigError('RETRY_BACKOFF_BASE', 'RETRY_BACKOFF_BASE must not exceed RETRY_BACKOFF_MAX');
+  }
+  if (config.handler === 'webhook' && config.webhook.url === undefined) {
+    throw new ConfigError('WEBHOOK_URL', 'WEBHOOK_URL is required when HANDLER=webhook');
+  }
+  if (config.queueUrl !== undefined && config.seed.enabled === true && config.seed.token === undefined) {
+    throw new ConfigError('SEED_TOKEN', 'SEED_TOKEN is required when SEED_ENABLED=true outside embedded mode');
+  }
 }
 
 function parseVariable(name: string, spec: VariableSpec, value: string | undefined): unknown {
@@ -116,7 +146,21 @@ function toConfig(raw: Raw): Config {
     visibilityTimeoutSeconds: raw.SQS_VISIBILITY_TIMEOUT as number,
     batchSize: raw.SQS_BATCH_SIZE as number,
     maxInFlight: raw.MAX_IN_FLIGHT as number,
-    shutdownTimeoutMs: Math.round((raw.SHUTDOWN_TIMEOUT as number) * 1000),
+    shutdownTimeoutMs: ms(raw.SHUTDOWN_TIMEOUT),
+    handlerTimeoutMs: ms(raw.HANDLER_TIMEOUT),
+    backoff: { baseMs: ms(raw.RETRY_BACKOFF_BASE), maxMs: ms(raw.RETRY_BACKOFF_MAX) },
+    messageSchema: raw.MESSAGE_SCHEMA as string | undefined,
+    webhook: { url: raw.WEBHOOK_URL as string | undefined, timeoutMs: ms(raw.WEBHOOK_TIMEOUT) },
+    seed: {
+      enabled: raw.SEED_ENABLED as boolean | undefined,
+      token: raw.SEED_TOKEN as string | undefined,
+      ratePerMinute: raw.SEED_RATE_LIMIT as number,
+    },
+    queueMetricsIntervalMs: ms(raw.QUEUE_METRICS_INTERVAL),
+    health: {
+      maxEventLoopDelayMs: ms(raw.HEALTH_MAX_EVENT_LOOP_DELAY),
+      maxPollFailures: raw.READY_MAX_POLL_FAILURES as number,
+    },
     idempotency: {
       table: raw.IDEMPOTENCY_TABLE as string,
       keyAttribute: raw.IDEMPOTENCY_KEY_ATTRIBUTE as string,
@@ -133,6 +177,10 @@ function toConfig(raw: Raw): Config {
     },
     maxReceiveCount: raw.MAX_RECEIVE_COUNT as number,
   };
+}
+
+function ms(seconds: unknown): number {
+  return Math.round((seconds as number) * 1000);
 }
 
 /** A copy of `config` with some fields replaced, frozen again (for tests and library users). */

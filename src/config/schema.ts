@@ -36,6 +36,8 @@ const oneOf = <T extends string>(values: readonly [T, ...T[]]) => z.enum(values)
 const text = z.string().min(1, 'empty');
 const url = z.url({ protocol: /^https?$/, error: 'not an http(s) URL' });
 
+const bool = z.enum(['true', 'false'], { error: 'not true or false' }).transform((v) => v === 'true');
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const variables = {
@@ -92,11 +94,83 @@ export const variables = {
     rule: 'an integer from 1 to 1000',
     description: 'Messages handled at once; no receive starts while this many are in flight.',
   },
+  HANDLER_TIMEOUT: {
+    schema: seconds(0, 43200),
+    default: '300',
+    rule: 'a number of seconds from 0 to 43200 (0: no timeout)',
+    description:
+      "Longest a handler may run, in seconds; then its AbortSignal fires and the message is retried. 0: no limit.",
+  },
+  RETRY_BACKOFF_BASE: {
+    schema: seconds(0, 43200),
+    default: '1',
+    rule: 'a number of seconds from 0 to 43200',
+    description: 'After a retryable failure the message is hidden for base * 2^(receives-1) seconds, with full jitter.',
+  },
+  RETRY_BACKOFF_MAX: {
+    schema: seconds(0, 43200),
+    default: '300',
+    rule: 'a number of seconds from 0 to 43200',
+    description: 'Upper bound of that backoff, in seconds.',
+  },
+  MESSAGE_SCHEMA: {
+    schema: text,
+    rule: 'a path to a JSON Schema file',
+    description:
+      'When set, bodies must be JSON and valid against this JSON Schema (draft 2020-12 or 7); others are dead-lettered.',
+  },
+  WEBHOOK_URL: {
+    schema: url,
+    rule: 'an http(s) URL',
+    description: 'HANDLER=webhook: where each message is POSTed.',
+  },
+  WEBHOOK_TIMEOUT: {
+    schema: seconds(0.001, 3600),
+    default: '10',
+    rule: 'a number of seconds from 0.001 to 3600',
+    description: 'HANDLER=webhook: timeout of one POST, in seconds.',
+  },
   SHUTDOWN_TIMEOUT: {
     schema: seconds(0, 3600),
     default: '25',
     rule: 'a number of seconds from 0 to 3600',
     description: 'On SIGTERM/SIGINT, how long in-flight messages may take to finish, in seconds.',
+  },
+  SEED_ENABLED: {
+    schema: bool,
+    rule: 'true or false',
+    description:
+      'Whether POST /seed and GET /records are served. Default: on in embedded mode, off otherwise; when on outside embedded mode, SEED_TOKEN is required.',
+  },
+  SEED_TOKEN: {
+    schema: z.string().min(16, 'shorter than 16 characters'),
+    rule: 'at least 16 characters',
+    description: 'Bearer token required by POST /seed and GET /records when set. Never logged.',
+    secret: true,
+  },
+  SEED_RATE_LIMIT: {
+    schema: integer(1, 100000),
+    default: '60',
+    rule: 'an integer from 1 to 100000',
+    description: 'Requests per minute per client accepted by POST /seed and GET /records.',
+  },
+  QUEUE_METRICS_INTERVAL: {
+    schema: seconds(0, 3600),
+    default: '30',
+    rule: 'a number of seconds from 0 to 3600 (0: off)',
+    description: 'How often queue and dead-letter queue depths are read (GetQueueAttributes) for metrics.',
+  },
+  HEALTH_MAX_EVENT_LOOP_DELAY: {
+    schema: seconds(0.01, 600),
+    default: '2',
+    rule: 'a number of seconds from 0.01 to 600',
+    description: 'Liveness fails when the event loop lags more than this, in seconds.',
+  },
+  READY_MAX_POLL_FAILURES: {
+    schema: integer(1, 1000),
+    default: '3',
+    rule: 'an integer from 1 to 1000',
+    description: 'Readiness fails after this many receive failures in a row (bad credentials, queue gone).',
   },
   IDEMPOTENCY_TABLE: {
     schema: z.string().regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'not a DynamoDB table name'),
