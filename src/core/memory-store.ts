@@ -42,7 +42,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return {
       kind: 'acquired',
       claim: { pk: record.pk, owner: record.owner, fence: record.fence, attempt: record.attempts },
-      takeover: live !== undefined,
+      // Only a lapsed lease is taken over; a FAILED record was released by its owner (a retry).
+      takeover: live?.status === 'IN_PROGRESS',
     };
   }
 
@@ -79,7 +80,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       .filter((r) => !isExpired(r, query.now))
       .filter((r) => query.prefix === undefined || r.pk.startsWith(query.prefix))
       .filter((r) => query.status === undefined || r.status === query.status)
-      .sort((a, b) => a.pk.localeCompare(b.pk));
+      // Code-unit order, the order of the `>` below: localeCompare orders case and punctuation
+      // differently, and a cursor that disagrees with the sort skips or repeats records.
+      .sort((a, b) => (a.pk < b.pk ? -1 : a.pk > b.pk ? 1 : 0));
     const start = query.cursor === undefined ? 0 : all.findIndex((r) => r.pk > (query.cursor as string));
     const from = start < 0 ? all.length : start;
     const records = all.slice(from, from + query.limit);

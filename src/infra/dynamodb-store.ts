@@ -45,7 +45,8 @@ const NAMES = { '#status': 'status', '#owner': 'owner' };
  * Calls per message: first delivery 2 (claim, complete); duplicate 1 (claim refused; plus a
  * consistent GetItem where the store ignores ALL_OLD, as dynalite does); handler failure 2
  * (claim, fail); takeover of a lapsed lease 2; an expired record still present 3 (claim refused,
- * fresh PutItem, complete).
+ * fresh PutItem, complete). The store contract suite (test/helpers/store-contract.ts) asserts these
+ * by counting the client's requests, on dynalite and on DynamoDB Local.
  */
 export class DynamoDbIdempotencyStore implements IdempotencyStore {
   readonly #client: DynamoDBClient;
@@ -111,7 +112,8 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
       return {
         kind: 'acquired',
         claim: { pk: request.pk, owner: request.owner, fence, attempt },
-        takeover: previous !== undefined,
+        // Only a lapsed lease is taken over; a FAILED record was released by its owner (a retry).
+        takeover: previous?.status === 'IN_PROGRESS',
       };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
@@ -141,8 +143,11 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
         new PutItemCommand({
           TableName: this.#table,
           Item: toItem(record),
-          ConditionExpression: 'attribute_not_exists(pk) OR fence = :oldFence',
-          ExpressionAttributeValues: { ':oldFence': num(oldFence) },
+          // "Still the expired record we read", not just "same fence": if TTL deleted it meanwhile
+          // and another worker claimed the key afresh (fence 1 again), that live claim must refuse
+          // us. Matching the fence alone let this put overwrite it, and both handlers ran.
+          ConditionExpression: 'attribute_not_exists(pk) OR (fence = :oldFence AND expiresAt <= :nowS)',
+          ExpressionAttributeValues: { ':oldFence': num(oldFence), ':nowS': num(request.now / 1000) },
         }),
       );
       return {
@@ -284,6 +289,8 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
             TableName: this.#table,
             ProjectionExpression: 'pk',
             ExclusiveStartKey: startKey,
+            // As list() does: an eventually consistent scan can miss records written just before.
+            ConsistentRead: true,
             ...(prefix === undefined
               ? {}
               : {

@@ -1,0 +1,502 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  Claim,
+  ClaimRequest,
+  ClaimResult,
+  IdempotencyRecord,
+  IdempotencyStore,
+  ListQuery,
+} from '../../src/core/idempotency-store.js';
+
+/** Requests a store sent to its backend, by operation name (`UpdateItem`, `GetItem`, ...). */
+export interface RequestLog {
+  counts(): Record<string, number>;
+  reset(): void;
+}
+
+export interface StoreUnderTest {
+  readonly store: IdempotencyStore;
+  /** Present for stores that talk to DynamoDB: what they sent (see ContractOptions.wire). */
+  readonly requests?: RequestLog;
+  close(): Promise<void>;
+}
+
+export interface ContractOptions {
+  /**
+   * Also assert the DynamoDB requests each case costs. `refusedClaimReads` is the GetItem a refused
+   * claim adds: 0 where the store returns the old item (ReturnValuesOnConditionCheckFailure ALL_OLD:
+   * AWS, DynamoDB Local), 1 where it ignores that (dynalite).
+   */
+  readonly wire?: { readonly refusedClaimReads: 0 | 1 };
+}
+
+const LEASE_MS = 30_000;
+const RETENTION_S = 3_600;
+/**
+ * The tests' clock: whole seconds, ten years ahead of the real one, so that a store's TTL sweeper
+ * (DynamoDB Local has one) never deletes a record mid-test. Time moves only through `now` arguments.
+ */
+const T0 = Math.ceil(Date.now() / 1000 + 10 * 365 * 86_400) * 1000;
+const EXPIRY_MS = T0 + RETENTION_S * 1000;
+const HASH = 'a'.repeat(64);
+const OTHER_HASH = 'b'.repeat(64);
+
+/** A claim of pk at `now` with a fresh owner token, a LEASE_MS lease and RETENTION_S retention. */
+function claimAt(pk: string, now: number, payloadHash = HASH): ClaimRequest {
+  return {
+    pk,
+    payloadHash,
+    owner: `contract-worker:${randomUUID()}`,
+    now,
+    leaseExpiresAtMs: now + LEASE_MS,
+    expiresAt: Math.ceil(now / 1000) + RETENTION_S,
+  };
+}
+
+function must(claim: Claim | void): Claim {
+  if (!claim) throw new Error('the case setup held no claim');
+  return claim;
+}
+
+function acquired(result: ClaimResult): Claim {
+  if (result.kind !== 'acquired') throw new Error(`expected acquired, got ${JSON.stringify(result)}`);
+  return result.claim;
+}
+
+/** Every record that list() yields for the query, page by page; fails if a page exceeds the limit. */
+async function listAll(store: IdempotencyStore, query: ListQuery): Promise<IdempotencyRecord[]> {
+  const records: IdempotencyRecord[] = [];
+  let cursor = query.cursor;
+  for (let page = 0; page < 100; page += 1) {
+    const out = await store.list({ ...query, ...(cursor === undefined ? {} : { cursor }) });
+    if (out.records.length > query.limit) throw new Error(`page of ${out.records.length} > ${query.limit}`);
+    records.push(...out.records);
+    if (out.cursor === undefined) return records;
+    cursor = out.cursor;
+  }
+  throw new Error('list() kept returning a cursor');
+}
+
+/**
+ * The IdempotencyStore contract: one `describe` block that any implementation must pass. Every test
+ * uses its own keys (under a prefix unique to this block), so tests and implementations can share
+ * a table; time is passed explicitly, never slept.
+ */
+export function describeStoreContract(
+  name: string,
+  factory: () => Promise<StoreUnderTest>,
+  options: ContractOptions = {},
+): void {
+  describe(name, () => {
+    let subject: StoreUnderTest | undefined;
+    const prefix = `contract-${randomUUID().slice(0, 8)}#`;
+    let serial = 0;
+    /** A pk no other test uses. */
+    const key = (label: string) => `${prefix}${label}-${(serial += 1)}`;
+    const store = (): IdempotencyStore => {
+      if (!subject) throw new Error(`${name}: the store factory failed`);
+      return subject.store;
+    };
+    /** Claims pk at `now` and asserts it was acquired. */
+    const take = async (pk: string, now: number, payloadHash = HASH) =>
+      acquired(await store().claim(claimAt(pk, now, payloadHash)));
+
+    beforeAll(async () => {
+      subject = await factory();
+    });
+
+    afterAll(async () => {
+      await subject?.close();
+    });
+
+    it('claims an absent key: acquired, fence 1, attempt 1, and stores the whole record', async () => {
+      const pk = key('first');
+      const request = claimAt(pk, T0);
+      expect(await store().claim(request)).toEqual({
+        kind: 'acquired',
+        takeover: false,
+        claim: { pk, owner: request.owner, fence: 1, attempt: 1 },
+      });
+      expect(await store().get(pk, T0)).toEqual({
+        pk,
+        status: 'IN_PROGRESS',
+        owner: request.owner,
+        fence: 1,
+        leaseExpiresAtMs: T0 + LEASE_MS,
+        expiresAt: T0 / 1000 + RETENTION_S,
+        attempts: 1,
+        payloadHash: HASH,
+        firstSeenAtMs: T0,
+        updatedAtMs: T0,
+      });
+    });
+
+    it('gives exactly one of 50 concurrent claims of one key; the others see it in progress', async () => {
+      const pk = key('race');
+      const requests = Array.from({ length: 50 }, () => claimAt(pk, T0));
+      const results = await Promise.all(requests.map((r) => store().claim(r)));
+      const winners = results.flatMap((r) => (r.kind === 'acquired' ? [r.claim] : []));
+      expect(winners).toHaveLength(1);
+      expect(results.filter((r) => r.kind === 'in_progress')).toHaveLength(49);
+      for (const r of results) {
+        expect(r).toEqual(
+          r.kind === 'acquired'
+            ? { kind: 'acquired', takeover: false, claim: { pk, owner: r.claim.owner, fence: 1, attempt: 1 } }
+            : { kind: 'in_progress', leaseExpiresAtMs: T0 + LEASE_MS },
+        );
+      }
+      expect(await store().get(pk, T0)).toMatchObject({ owner: winners[0]?.owner, fence: 1, attempts: 1 });
+    });
+
+    it('gives exactly one of 50 concurrent claims of an expired key that is still stored', async () => {
+      const pk = key('race-expired');
+      const old = await take(pk, T0);
+      await store().complete(old, T0);
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => store().claim(claimAt(pk, EXPIRY_MS))),
+      );
+      const winners = results.flatMap((r) => (r.kind === 'acquired' ? [r.claim] : []));
+      expect(winners).toHaveLength(1);
+      expect(results.filter((r) => r.kind === 'in_progress')).toHaveLength(49);
+      expect(await store().get(pk, EXPIRY_MS)).toMatchObject({ owner: winners[0]?.owner, attempts: 1 });
+    });
+
+    it('refuses a claim while the lease runs and lets it be taken over once it lapses', async () => {
+      const pk = key('lease');
+      const first = await take(pk, T0);
+      expect(await store().claim(claimAt(pk, T0 + LEASE_MS - 1))).toEqual({
+        kind: 'in_progress',
+        leaseExpiresAtMs: T0 + LEASE_MS,
+      });
+      const request = claimAt(pk, T0 + LEASE_MS);
+      expect(await store().claim(request)).toEqual({
+        kind: 'acquired',
+        takeover: true,
+        claim: { pk, owner: request.owner, fence: first.fence + 1, attempt: 2 },
+      });
+      expect(await store().get(pk, T0 + LEASE_MS)).toMatchObject({
+        status: 'IN_PROGRESS',
+        owner: request.owner,
+        fence: first.fence + 1,
+        attempts: 2,
+        leaseExpiresAtMs: T0 + 2 * LEASE_MS,
+        firstSeenAtMs: T0,
+        updatedAtMs: T0 + LEASE_MS,
+      });
+    });
+
+    it("refuses the old owner's complete, fail and renew after a takeover and keeps the record", async () => {
+      const pk = key('stale-owner');
+      const old = await take(pk, T0);
+      const now = T0 + LEASE_MS + 5_000;
+      const current = await take(pk, now);
+      const before = await store().get(pk, now);
+      expect(await store().complete(old, now + 1, '{"stale":true}')).toBe(false);
+      expect(await store().fail(old, now + 2, 'stale failure')).toBe(false);
+      expect(await store().renew(old, now + 10 * LEASE_MS, now + 3)).toBe(false);
+      expect(await store().get(pk, now + 4)).toEqual(before);
+      expect(await store().complete(current, now + 5)).toBe(true);
+      expect(await store().get(pk, now + 5)).toMatchObject({ status: 'COMPLETED', owner: current.owner });
+    });
+
+    it('answers duplicate for a completed key until it expires, then lets it be claimed afresh', async () => {
+      const pk = key('completed');
+      const claim = await take(pk, T0);
+      expect(await store().complete(claim, T0 + 100, '{"ok":true}')).toBe(true);
+      const completed = await store().get(pk, T0 + 100);
+      expect(completed).toMatchObject({
+        status: 'COMPLETED',
+        completedAtMs: T0 + 100,
+        result: '{"ok":true}',
+      });
+      for (const now of [T0 + 100, T0 + 10 * LEASE_MS, EXPIRY_MS - 1]) {
+        expect(await store().claim(claimAt(pk, now))).toEqual({ kind: 'duplicate', record: completed });
+      }
+      // Expired: a new life for the key, whatever the payload; the fence still grows while stored.
+      const request = claimAt(pk, EXPIRY_MS, OTHER_HASH);
+      const fresh = await store().claim(request);
+      expect(fresh).toMatchObject({ kind: 'acquired', takeover: false, claim: { pk, attempt: 1 } });
+      expect(acquired(fresh).fence).toBeGreaterThan(claim.fence);
+      expect(await store().get(pk, EXPIRY_MS)).toEqual({
+        pk,
+        status: 'IN_PROGRESS',
+        owner: request.owner,
+        fence: acquired(fresh).fence,
+        leaseExpiresAtMs: EXPIRY_MS + LEASE_MS,
+        expiresAt: request.expiresAt,
+        attempts: 1,
+        payloadHash: OTHER_HASH,
+        firstSeenAtMs: EXPIRY_MS,
+        updatedAtMs: EXPIRY_MS,
+      });
+    });
+
+    it('reports a payload mismatch whatever state the record is in, and changes nothing', async () => {
+      const completed = key('mismatch-completed');
+      await store().complete(await take(completed, T0), T0);
+      const running = key('mismatch-running');
+      await take(running, T0);
+      const failed = key('mismatch-failed');
+      await store().fail(await take(failed, T0), T0, 'boom');
+      // A lapsed lease, and a failed record, would be claimable with the right payload: not with another.
+      for (const [pk, now] of [
+        [completed, T0 + 1],
+        [running, T0 + 1],
+        [running, T0 + LEASE_MS],
+        [failed, T0 + 1],
+      ] as const) {
+        const before = await store().get(pk, now);
+        expect(await store().claim(claimAt(pk, now, OTHER_HASH))).toEqual({
+          kind: 'payload_mismatch',
+          record: before,
+        });
+        expect(await store().get(pk, now)).toEqual(before);
+      }
+    });
+
+    it('lets a failed key be claimed again at once, keeping its attempt count and last error', async () => {
+      const pk = key('failed');
+      const first = await take(pk, T0);
+      expect(await store().fail(first, T0 + 10, 'boom 1')).toBe(true);
+      expect(await store().get(pk, T0 + 10)).toMatchObject({
+        status: 'FAILED',
+        owner: first.owner,
+        attempts: 1,
+        lastError: 'boom 1',
+        updatedAtMs: T0 + 10,
+      });
+      // Within the first claim's lease: a failure releases the key at once.
+      const second = await store().claim(claimAt(pk, T0 + 20));
+      expect(second).toMatchObject({ kind: 'acquired', takeover: false, claim: { fence: 2, attempt: 2 } });
+      expect(await store().get(pk, T0 + 20)).toMatchObject({
+        status: 'IN_PROGRESS',
+        attempts: 2,
+        lastError: 'boom 1',
+        firstSeenAtMs: T0,
+      });
+      expect(await store().fail(acquired(second), T0 + 30, 'boom 2')).toBe(true);
+      const third = await take(pk, T0 + 40);
+      expect(third).toMatchObject({ fence: 3, attempt: 3 });
+      expect(await store().complete(third, T0 + 50)).toBe(true);
+      expect(await store().get(pk, T0 + 50)).toMatchObject({
+        status: 'COMPLETED',
+        attempts: 3,
+        lastError: 'boom 2',
+        completedAtMs: T0 + 50,
+      });
+    });
+
+    it('grows the fencing number with every claim, and the claim carries the stored one', async () => {
+      const pk = key('fence');
+      const fences: number[] = [];
+      let now = T0;
+      for (let i = 0; i < 3; i += 1) {
+        const claim = await take(pk, now);
+        fences.push(claim.fence);
+        expect((await store().get(pk, now))?.fence).toBe(claim.fence);
+        await store().fail(claim, now, `boom ${i}`);
+        now += 1_000;
+      }
+      const lapsing = await take(pk, now);
+      fences.push(lapsing.fence);
+      fences.push((await take(pk, now + LEASE_MS)).fence);
+      expect(fences).toEqual([1, 2, 3, 4, 5]);
+    });
+
+    it('extends the lease on renew: a claim after the old lease but before the new one is refused', async () => {
+      const pk = key('renew');
+      const claim = await take(pk, T0);
+      expect(await store().renew(claim, T0 + 3 * LEASE_MS, T0 + LEASE_MS - 1)).toBe(true);
+      expect(await store().get(pk, T0 + LEASE_MS)).toMatchObject({
+        leaseExpiresAtMs: T0 + 3 * LEASE_MS,
+        updatedAtMs: T0 + LEASE_MS - 1,
+      });
+      expect(await store().claim(claimAt(pk, T0 + 2 * LEASE_MS))).toEqual({
+        kind: 'in_progress',
+        leaseExpiresAtMs: T0 + 3 * LEASE_MS,
+      });
+      const stranger = { ...claim, owner: `contract-worker:${randomUUID()}` };
+      expect(await store().renew(stranger, T0 + 9 * LEASE_MS, T0 + 2 * LEASE_MS)).toBe(false);
+      expect(await store().complete(claim, T0 + 2 * LEASE_MS)).toBe(true);
+      expect(await store().renew(claim, T0 + 9 * LEASE_MS, T0 + 2 * LEASE_MS)).toBe(false);
+      expect(await store().claim(claimAt(pk, T0 + 3 * LEASE_MS))).toMatchObject({ kind: 'duplicate' });
+    });
+
+    it('writes nothing for complete, fail or renew of a key that was never claimed', async () => {
+      const claim: Claim = { pk: key('ghost'), owner: 'contract-worker:ghost', fence: 1, attempt: 1 };
+      expect(await store().complete(claim, T0)).toBe(false);
+      expect(await store().fail(claim, T0, 'boom')).toBe(false);
+      expect(await store().renew(claim, T0 + LEASE_MS, T0)).toBe(false);
+      expect(await store().get(claim.pk, T0)).toBeUndefined();
+      expect((await store().list({ prefix: claim.pk, limit: 10, now: T0 })).records).toEqual([]);
+    });
+
+    it('treats an expired record as absent in get() and list(), even while it is still stored', async () => {
+      const pk = key('expiring');
+      await store().complete(await take(pk, T0), T0);
+      expect(await store().get(pk, EXPIRY_MS - 1)).toMatchObject({ pk, status: 'COMPLETED' });
+      expect(await listAll(store(), { prefix: pk, limit: 10, now: EXPIRY_MS - 1 })).toHaveLength(1);
+      expect(await store().get(pk, EXPIRY_MS)).toBeUndefined();
+      expect(await listAll(store(), { prefix: pk, limit: 10, now: EXPIRY_MS })).toEqual([]);
+    });
+
+    it('lists page by page with a cursor, filtered by prefix and status', async () => {
+      const base = key('list');
+      // Mixed case and punctuation: every implementation must order its cursor consistently.
+      const labels = ['a', 'B', 'c', 'D', '_e', '-f', 'g.1', 'G.2'];
+      const status: Record<string, string> = {};
+      for (const [i, label] of labels.entries()) {
+        const pk = `${base}/${label}`;
+        const claim = await take(pk, T0);
+        if (i % 3 === 0) await store().complete(claim, T0);
+        if (i % 3 === 1) await store().fail(claim, T0, 'boom');
+        status[pk] = i % 3 === 0 ? 'COMPLETED' : i % 3 === 1 ? 'FAILED' : 'IN_PROGRESS';
+      }
+      await take(`${base}-sibling`, T0); // shares the text but not the prefix `${base}/`
+      await store().claim({ ...claimAt(`${base}/zz-expired`, T0 - 1000), expiresAt: T0 / 1000 });
+
+      for (const limit of [1, 3, 100]) {
+        const all = await listAll(store(), { prefix: `${base}/`, limit, now: T0 });
+        expect(all.map((r) => r.pk).sort()).toEqual(Object.keys(status).sort());
+        for (const record of all) expect(record.status).toBe(status[record.pk]);
+      }
+      for (const wanted of ['COMPLETED', 'FAILED', 'IN_PROGRESS'] as const) {
+        const some = await listAll(store(), { prefix: `${base}/`, status: wanted, limit: 2, now: T0 });
+        const expected = Object.keys(status).filter((pk) => status[pk] === wanted);
+        expect(some.map((r) => r.pk).sort()).toEqual(expected.sort());
+      }
+    });
+
+    it('resumes a listing after the record its cursor names was deleted', async () => {
+      const base = key('list-cursor');
+      const pks = ['1', '2', '3', '4'].map((n) => `${base}/${n}`);
+      for (const pk of pks) await take(pk, T0);
+      const first = await store().list({ prefix: `${base}/`, limit: 2, now: T0 });
+      expect(first.records).toHaveLength(2);
+      expect(first.cursor).toBeDefined();
+      expect(await store().clear(first.cursor)).toBe(1);
+      const rest = await listAll(store(), { prefix: `${base}/`, limit: 2, now: T0, cursor: first.cursor });
+      const seen = [...first.records, ...rest].map((r) => r.pk);
+      expect(seen.sort()).toEqual(pks.sort());
+    });
+
+    it('clears only the records whose key starts with the prefix and says how many', async () => {
+      const base = key('clear');
+      const doomed = [`${base}/1`, `${base}/2`, `${base}/3`];
+      const kept = [`${base}-kept`, key('clear-other')];
+      for (const pk of [...doomed, ...kept]) await take(pk, T0);
+      expect(await store().clear(`${base}/`)).toBe(doomed.length);
+      for (const pk of doomed) expect(await store().get(pk, T0)).toBeUndefined();
+      for (const pk of kept) expect(await store().get(pk, T0)).toMatchObject({ pk });
+      expect(await store().clear(`${base}/`)).toBe(0);
+    });
+
+    if (options.wire) describeRequestCosts(() => subject, key, options.wire.refusedClaimReads);
+  });
+}
+
+interface CostCase {
+  readonly name: string;
+  /** Brings the key into the state the case starts from (uncounted); may hand run() a claim. */
+  readonly setup?: (store: IdempotencyStore, pk: string) => Promise<Claim | void>;
+  readonly run: (store: IdempotencyStore, pk: string, held: Claim | void) => Promise<void>;
+  readonly expected: Record<string, number>;
+}
+
+/** The DynamoDB requests each case of a message's life costs, counted on the real client. */
+function describeRequestCosts(
+  subjectOf: () => StoreUnderTest | undefined,
+  key: (label: string) => string,
+  refusedClaimReads: 0 | 1,
+): void {
+  const refused = { UpdateItem: 1, GetItem: refusedClaimReads };
+  const claimed = async (store: IdempotencyStore, pk: string, now = T0) =>
+    acquired(await store.claim(claimAt(pk, now)));
+  const completed = async (store: IdempotencyStore, pk: string) => {
+    await store.complete(await claimed(store, pk), T0);
+  };
+  const cases: CostCase[] = [
+    {
+      name: 'first delivery (claim, complete)',
+      run: async (store, pk) => completed(store, pk),
+      expected: { UpdateItem: 2 },
+    },
+    {
+      name: 'duplicate (claim refused)',
+      setup: completed,
+      run: async (store, pk) => void (await store.claim(claimAt(pk, T0 + 1))),
+      expected: refused,
+    },
+    {
+      name: 'in progress elsewhere (claim refused)',
+      setup: async (store, pk) => void (await claimed(store, pk)),
+      run: async (store, pk) => void (await store.claim(claimAt(pk, T0 + 1))),
+      expected: refused,
+    },
+    {
+      name: 'payload mismatch (claim refused)',
+      setup: completed,
+      run: async (store, pk) => void (await store.claim(claimAt(pk, T0 + 1, OTHER_HASH))),
+      expected: refused,
+    },
+    {
+      name: 'handler failure (claim, fail)',
+      run: async (store, pk) => void (await store.fail(await claimed(store, pk), T0, 'boom')),
+      expected: { UpdateItem: 2 },
+    },
+    {
+      name: 'retry of a failed key (claim, complete)',
+      setup: async (store, pk) => void (await store.fail(await claimed(store, pk), T0, 'boom')),
+      run: async (store, pk) => void (await store.complete(await claimed(store, pk, T0 + 1), T0 + 1)),
+      expected: { UpdateItem: 2 },
+    },
+    {
+      name: 'takeover of a lapsed lease (claim, complete)',
+      setup: async (store, pk) => void (await claimed(store, pk)),
+      run: async (store, pk) =>
+        void (await store.complete(await claimed(store, pk, T0 + LEASE_MS), T0 + LEASE_MS)),
+      expected: { UpdateItem: 2 },
+    },
+    {
+      name: 'heartbeat (renew)',
+      setup: claimed,
+      run: async (store, _pk, held) => void (await store.renew(must(held), T0 + 2 * LEASE_MS, T0 + 1)),
+      expected: { UpdateItem: 1 },
+    },
+    {
+      name: "lease lost (the old owner's complete refused)",
+      setup: async (store, pk) => {
+        const old = await claimed(store, pk);
+        await claimed(store, pk, T0 + LEASE_MS);
+        return old;
+      },
+      run: async (store, _pk, held) => void (await store.complete(must(held), T0 + LEASE_MS)),
+      expected: { UpdateItem: 1 },
+    },
+    {
+      name: 'expired record still stored (claim refused, fresh put, complete)',
+      setup: completed,
+      run: async (store, pk) => void (await store.complete(await claimed(store, pk, EXPIRY_MS), EXPIRY_MS)),
+      expected: { ...refused, PutItem: 1, UpdateItem: 2 },
+    },
+  ];
+
+  describe('DynamoDB requests per case', () => {
+    for (const c of cases) {
+      const expected = Object.fromEntries(Object.entries(c.expected).filter(([, n]) => n > 0));
+      const title = Object.entries(expected)
+        .map(([op, n]) => `${n} ${op}`)
+        .join(' + ');
+      it(`${c.name}: ${title}`, async () => {
+        const subject = subjectOf();
+        const requests = subject?.requests;
+        if (!subject || !requests) throw new Error('this store does not report its requests');
+        const pk = key('cost');
+        const held = await c.setup?.(subject.store, pk);
+        requests.reset();
+        await c.run(subject.store, pk, held);
+        expect(requests.counts()).toEqual(expected);
+      });
+    }
+  });
+}

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { DeleteItemCommand, DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { createDynamoClient } from '../../src/infra/aws.js';
+import { DynamoDbIdempotencyStore } from '../../src/infra/dynamodb-store.js';
+import { startEmulators } from '../../src/infra/embedded.js';
+import { createTable } from '../../src/infra/table.js';
+import { describeStoreContract, type RequestLog, type StoreUnderTest } from '../helpers/store-contract.js';
+
+/**
+ * Counts the requests the client sends, by operation. A middleware in the deserialize step runs
+ * once per HTTP attempt (inside the SDK's retries), so a retried request would count twice: this
+ * instruments the real client and its real store, it mocks nothing.
+ */
+function countRequests(client: DynamoDBClient): RequestLog {
+  const counts = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+      counts.set(operation, (counts.get(operation) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'deserialize', name: 'contractRequestCounter' },
+  );
+  return { counts: () => Object.fromEntries(counts), reset: () => counts.clear() };
+}
+
+/** The DynamoDB adapter on a fresh table (deleted afterwards) at this endpoint. */
+async function onDynamoDb(endpoint: string, stopEndpoint?: () => Promise<void>): Promise<StoreUnderTest> {
+  const client = createDynamoClient({
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    sqsEndpoint: undefined,
+    dynamodbEndpoint: endpoint,
+    credentials: { accessKeyId: 'contract', secretAccessKey: 'contract' },
+  });
+  const table = `store-contract-${randomUUID()}`;
+  await createTable(client, table);
+  const requests = countRequests(client);
+  return {
+    store: new DynamoDbIdempotencyStore(client, table),
+    requests,
+    async close() {
+      try {
+        await client.send(new DeleteTableCommand({ TableName: table }));
+      } finally {
+        client.destroy();
+        await stopEndpoint?.();
+      }
+    },
+  };
+}
+
+describeStoreContract('MemoryIdempotencyStore', async () => ({
+  store: new MemoryIdempotencyStore(),
+  close: async () => undefined,
+}));
+
+describeStoreContract(
+  'DynamoDbIdempotencyStore on dynalite (in-process, random port)',
+  async () => {
+    const emulators = await startEmulators({ sqs: 0, dynamodb: 0 });
+    return onDynamoDb(emulators.dynamodbEndpoint, () => emulators.stop());
+  },
+  // dynalite ignores ReturnValuesOnConditionCheckFailure: a refused claim reads the record back.
+  { wire: { refusedClaimReads: 1 } },
+);
+
+// AWS's own implementation (DynamoDB Local in CI: scripts/dynamodb-local.sh), when one is named.
+const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+if (endpoint) {
+  describeStoreContract(`DynamoDbIdempotencyStore on ${endpoint}`, async () => onDynamoDb(endpoint), {
+    wire: { refusedClaimReads: 0 },
+  });
+}
+
+/**
+ * A race the contract cannot stage through the interface: DynamoDB's TTL deletes an expired record
+ * between a claim's refused UpdateItem and its fresh PutItem, and another worker claims the key in
+ * that gap. The interleaving is forced with a one-shot middleware on the real client.
+ */
+async function assertTtlDeletionMidClaimIsSafe(endpoint: string): Promise<void> {
+  const settings = {
+    region: 'us-east-1',
+    sqsEndpoint: undefined,
+    dynamodbEndpoint: endpoint,
+    credentials: { accessKeyId: 'contract', secretAccessKey: 'contract' },
+  };
+  const table = `store-race-${randomUUID()}`;
+  const other = createDynamoClient(settings);
+  const client = createDynamoClient(settings);
+  await createTable(other, table);
+  try {
+    const now = Math.ceil(Date.now() / 1000 + 10 * 365 * 86_400) * 1000;
+    const request = (at: number) => ({
+      pk: `race#${randomUUID()}`,
+      payloadHash: 'h',
+      owner: `w:${randomUUID()}`,
+      now: at,
+      leaseExpiresAtMs: at + 30_000,
+      expiresAt: at / 1000 + 60,
+    });
+    const first = request(now);
+    const y = new DynamoDbIdempotencyStore(other, table);
+    const firstClaim = await y.claim(first);
+    if (firstClaim.kind !== 'acquired') throw new Error('setup claim refused');
+    await y.complete(firstClaim.claim, now);
+
+    const later = now + 60_000; // the record expired, but is still stored
+    let yResult: Awaited<ReturnType<typeof y.claim>> | undefined;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutItemCommand' && yResult === undefined) {
+          await other.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: first.pk } } }));
+          yResult = await y.claim({ ...request(later), pk: first.pk });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'ttlDeletesMidClaim' },
+    );
+    const xResult = await new DynamoDbIdempotencyStore(client, table).claim({
+      ...request(later),
+      pk: first.pk,
+    });
+
+    expect(yResult).toMatchObject({ kind: 'acquired' });
+    expect(xResult).toEqual({ kind: 'in_progress', leaseExpiresAtMs: later + 30_000 });
+    const owner = yResult?.kind === 'acquired' ? yResult.claim.owner : undefined;
+    expect(await y.get(first.pk, later)).toMatchObject({ owner, fence: 1 });
+  } finally {
+    await other.send(new DeleteTableCommand({ TableName: table }));
+    client.destroy();
+    other.destroy();
+  }
+}
+
+describe('DynamoDbIdempotencyStore when TTL deletes an expired record mid-claim', () => {
+  it('on dynalite: a fresh claim of the key by another worker is not overwritten', async () => {
+    const emulators = await startEmulators({ sqs: 0, dynamodb: 0 });
+    try {
+      await assertTtlDeletionMidClaimIsSafe(emulators.dynamodbEndpoint);
+    } finally {
+      await emulators.stop();
+    }
+  });
+
+  if (endpoint) {
+    it(`on ${endpoint}: a fresh claim of the key by another worker is not overwritten`, async () => {
+      await assertTtlDeletionMidClaimIsSafe(endpoint);
+    });
+  }
+});
