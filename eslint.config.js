@@ -39,4 +39,8 @@ export default tseslint.config(
     files: ['*.config.js', 'eslint.config.js', 'jest.config.js'],
     rules: { 'no-restricted-syntax': 'off' },
   },
+  {
+    files: ['scripts/**/*.mjs', 'bench/**/*.mjs'],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+  },
 );

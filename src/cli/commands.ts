@@ -71,7 +71,7 @@ export async function produce(args: readonly string[], ctx: CommandContext): Pro
 export async function consume(args: readonly string[], ctx: CommandContext): Promise<void> {
   const o = options(args, { count: { type: 'string' } });
   const limit = o.count === undefined ? undefined : positiveInt('count', o.count, 1, 1_000_000);
-  const handler = await resolveHandler(ctx.config.handler);
+  const handler = await resolveHandler(ctx.config.handler, ctx.config);
   await withConnection(ctx, async (connection) => {
     const runtime = createRuntime(ctx.config, connection, {
       handler,

@@ -80,7 +80,10 @@ function crossValidate(config: Config): void {
     throw new ConfigError('WEBHOOK_URL', 'WEBHOOK_URL is required when HANDLER=webhook');
   }
   if (config.queueUrl !== undefined && config.seed.enabled === true && config.seed.token === undefined) {
-    throw new ConfigError('SEED_TOKEN', 'SEED_TOKEN is required when SEED_ENABLED=true outside embedded mode');
+    throw new ConfigError(
+      'SEED_TOKEN',
+      'SEED_TOKEN is required when SEED_ENABLED=true outside embedded mode',
+    );
   }
 }
 

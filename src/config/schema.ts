@@ -99,13 +99,14 @@ export const variables = {
     default: '300',
     rule: 'a number of seconds from 0 to 43200 (0: no timeout)',
     description:
-      "Longest a handler may run, in seconds; then its AbortSignal fires and the message is retried. 0: no limit.",
+      'Longest a handler may run, in seconds; then its AbortSignal fires and the message is retried. 0: no limit.',
   },
   RETRY_BACKOFF_BASE: {
     schema: seconds(0, 43200),
     default: '1',
     rule: 'a number of seconds from 0 to 43200',
-    description: 'After a retryable failure the message is hidden for base * 2^(receives-1) seconds, with full jitter.',
+    description:
+      'After a retryable failure the message is hidden for base * 2^(receives-1) seconds, with full jitter.',
   },
   RETRY_BACKOFF_MAX: {
     schema: seconds(0, 43200),

@@ -33,6 +33,26 @@ export class PermanentError extends WorkerError {
   }
 }
 
+/**
+ * Thrown by a handler to say "try again later", optionally no sooner than `retryAfterMs` (an HTTP
+ * Retry-After, say). Any other error is retried too, after the configured backoff.
+ */
+export class RetryableError extends WorkerError {
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super('ERR_RETRYABLE', message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+
+/** The handler did not finish within HANDLER_TIMEOUT; its AbortSignal has fired. */
+export class HandlerTimeoutError extends WorkerError {
+  constructor(timeoutMs: number) {
+    super('ERR_HANDLER_TIMEOUT', `handler did not finish within ${timeoutMs} ms`);
+  }
+}
+
 /** The idempotency store could not be reached or answered with a fault. The message is left alone. */
 export class StoreUnavailableError extends WorkerError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,4 +1,4 @@
-import { PermanentError, StoreUnavailableError, describeError } from './errors.js';
+import { PermanentError, RetryableError, StoreUnavailableError, describeError } from './errors.js';
 import type { Handler } from './handler.js';
 import type { Claim } from './idempotency-store.js';
 import { payloadHash, type IdempotencyService } from './idempotency.js';
@@ -36,8 +36,15 @@ export interface PipelineDeps {
   readonly idempotency: IdempotencyService;
   readonly handler: Handler;
   readonly logger: Logger;
-  /** Aborted on handler timeout or shutdown. */
+  /**
+   * This delivery's signal: aborted on handler timeout, on shutdown past SHUTDOWN_TIMEOUT, or when
+   * the lease is lost. The handler is not awaited past it: the delivery fails as retryable.
+   */
   readonly signal: AbortSignal;
+  /** Checks the body before anything else; a reason means dead-letter at once. */
+  readonly validate?: (
+    message: WorkerMessage,
+  ) => { readonly code: string; readonly message: string } | undefined;
   readonly now: () => number;
   /** Called once the claim is held, so the runtime can renew it with the message's heartbeat. */
   readonly onClaim?: (claim: Claim) => void;
@@ -48,6 +55,8 @@ export interface PipelineDeps {
  * outcomes are returned; only programming faults throw.
  */
 export async function processMessage(message: WorkerMessage, deps: PipelineDeps): Promise<Processed> {
+  const invalid = deps.validate?.(message);
+  if (invalid) return { outcome: 'dead_lettered', action: 'dead_letter', reason: invalid };
   const hash = payloadHash(message.body);
   let claimed;
   try {
@@ -84,12 +93,16 @@ async function runHandler(message: WorkerMessage, claim: Claim, deps: PipelineDe
   const started = deps.now();
   let result: unknown;
   try {
-    result = await deps.handler(message, {
-      signal: deps.signal,
-      logger: deps.logger,
-      fencingToken: claim.fence,
-      attempt: claim.attempt,
-    });
+    deps.signal.throwIfAborted();
+    const running = Promise.resolve(
+      deps.handler(message, {
+        signal: deps.signal,
+        logger: deps.logger,
+        fencingToken: claim.fence,
+        attempt: claim.attempt,
+      }),
+    );
+    result = await untilAborted(running, deps.signal);
   } catch (error) {
     return recordFailure(claim, error, deps.now() - started, deps);
   }
@@ -132,11 +145,35 @@ async function recordFailure(
     : {
         outcome: 'retry',
         action: 'release',
-        reason: { code: 'HANDLER_ERROR', message },
+        reason: { code: deps.signal.aborted ? 'ABORTED' : 'HANDLER_ERROR', message },
         claim,
         handlerMs,
         error,
+        ...(error instanceof RetryableError && error.retryAfterMs !== undefined
+          ? { retryAfterMs: error.retryAfterMs }
+          : {}),
       };
+}
+
+/**
+ * The handler's promise, or a rejection with the signal's reason as soon as it aborts. A handler
+ * that ignores its signal keeps running in the background, but the delivery is settled now.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function leaseLost(claim: Claim, handlerMs: number, action: Action): Processed {

@@ -3,13 +3,24 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, describeError } from '../core/errors.js';
 import type { Handler } from '../core/handler.js';
 import { logHandler } from './log.js';
+import { webhookHandler } from './webhook.js';
 
-const BUILT_IN: Readonly<Record<string, Handler>> = { log: logHandler };
+export interface HandlerSettings {
+  readonly webhook: { readonly url: string | undefined; readonly timeoutMs: number };
+}
+
+const BUILT_IN: Readonly<Record<string, (settings: HandlerSettings) => Handler>> = {
+  log: () => logHandler,
+  webhook: ({ webhook }) => {
+    if (!webhook.url) throw new ConfigError('WEBHOOK_URL', 'WEBHOOK_URL is required when HANDLER=webhook');
+    return webhookHandler({ url: webhook.url, timeoutMs: webhook.timeoutMs });
+  },
+};
 
 /** HANDLER is a built-in name or a path to a module exporting `handle(message, context)`. */
-export async function resolveHandler(spec: string): Promise<Handler> {
+export async function resolveHandler(spec: string, settings: HandlerSettings): Promise<Handler> {
   const builtIn = BUILT_IN[spec];
-  if (builtIn) return builtIn;
+  if (builtIn) return builtIn(settings);
   if (!/[/\\.]/.test(spec)) {
     throw new ConfigError(
       'HANDLER',

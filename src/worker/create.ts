@@ -4,8 +4,10 @@ import type { Handler } from '../core/handler.js';
 import { IdempotencyService } from '../core/idempotency.js';
 import type { IdempotencyStore } from '../core/idempotency-store.js';
 import type { Logger } from '../core/logger.js';
+import type { PipelineDeps } from '../core/pipeline.js';
 import type { Connection } from '../infra/connect.js';
 import { DynamoDbIdempotencyStore } from '../infra/dynamodb-store.js';
+import { loadBodyCheck } from '../infra/message-schema.js';
 import { WorkerRuntime } from './runtime.js';
 
 export interface RuntimeParts {
@@ -15,12 +17,15 @@ export interface RuntimeParts {
   readonly instanceId: string;
   /** Default: the DynamoDB table of the config. */
   readonly store?: IdempotencyStore;
+  /** Body check (MESSAGE_SCHEMA). */
+  readonly validate?: PipelineDeps['validate'];
   /** Stop receiving after this many messages (consume --count). */
   readonly receiveLimit?: number;
 }
 
 /** A WorkerRuntime for a connection, configured from Config: shared by `start` and `consume`. */
 export function createRuntime(config: Config, connection: Connection, parts: RuntimeParts): WorkerRuntime {
+  const validate = parts.validate ?? (config.messageSchema ? loadBodyCheck(config.messageSchema) : undefined);
   const store = parts.store ?? new DynamoDbIdempotencyStore(connection.dynamodb, config.idempotency.table);
   const idempotency = new IdempotencyService({
     store,
@@ -43,6 +48,9 @@ export function createRuntime(config: Config, connection: Connection, parts: Run
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     batchSize: config.batchSize,
     maxInFlight: config.maxInFlight,
+    handlerTimeoutMs: config.handlerTimeoutMs,
+    backoff: config.backoff,
+    ...(validate ? { validate } : {}),
     ...(parts.receiveLimit === undefined ? {} : { receiveLimit: parts.receiveLimit }),
   });
 }

@@ -1,22 +1,17 @@
 import { EventEmitter } from 'node:events';
-import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  SendMessageCommand,
-  type Message,
-  type MessageAttributeValue,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { Consumer } from 'sqs-consumer';
 import type { Clock } from '../core/clock.js';
-import { describeError } from '../core/errors.js';
+import { HandlerTimeoutError, describeError } from '../core/errors.js';
 import type { Handler } from '../core/handler.js';
 import type { IdempotencyService } from '../core/idempotency.js';
-import type { Claim } from '../core/idempotency-store.js';
 import type { Logger } from '../core/logger.js';
 import { decodeBody, deriveKey, type WorkerMessage } from '../core/message.js';
-import { processMessage, type Processed } from '../core/pipeline.js';
+import { processMessage, type PipelineDeps, type Processed } from '../core/pipeline.js';
+import { backoffMs, toVisibilitySeconds } from './backoff.js';
+import { Heartbeat } from './heartbeat.js';
+import { Lanes, scheduleBatch } from './lanes.js';
+import { Settler } from './settle.js';
 
 export interface RuntimeOptions {
   readonly sqs: SQSClient;
@@ -32,6 +27,10 @@ export interface RuntimeOptions {
   readonly visibilityTimeoutSeconds: number;
   readonly batchSize: number;
   readonly maxInFlight: number;
+  /** 0: no timeout. */
+  readonly handlerTimeoutMs: number;
+  readonly backoff: { readonly baseMs: number; readonly maxMs: number };
+  readonly validate?: PipelineDeps['validate'];
   /** Stop receiving after this many messages (the `consume --count` command); default no limit. */
   readonly receiveLimit?: number;
 }
@@ -52,39 +51,61 @@ export interface RuntimeEvents {
   /** A receive returned no messages. */
   queue_empty: [];
   poll_failed: [error: Error];
-  /** An SQS call made after handling (delete, visibility, dead-letter send) failed. */
+  /** An SQS call made after handling (delete, release, dead_letter) failed. */
   settle_failed: [message: WorkerMessage, operation: string, error: unknown];
+  /** The heartbeat found the claim taken over while the handler ran; the handler was aborted. */
+  lease_lost: [message: WorkerMessage];
+  heartbeat_failed: [message: WorkerMessage, error: unknown];
 }
 
-/** The polling runtime: sqs-consumer runs the receive loop, this class owns every message after. */
+/** Outcomes after which the next message of a FIFO group may go ahead. */
+const ORDER_SAFE = new Set(['success', 'duplicate', 'dead_lettered', 'payload_mismatch']);
+
+/**
+ * The polling runtime. sqs-consumer runs the receive loop; every received message is handed to
+ * this class's in-flight set at once, so receives continue while handlers run (up to
+ * maxInFlight), and this class settles each message itself.
+ */
 export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
   readonly #o: RuntimeOptions;
+  readonly #fifo: boolean;
+  readonly #settler: Settler;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #shutdown = new AbortController();
-  /** Keys being handled here: a second delivery of one waits for the first instead of racing it. */
-  readonly #localKeys = new Map<string, Promise<void>>();
-  #stopping = false;
-  #consumer: Consumer | undefined;
+  /** Per key (standard) or group (FIFO): deliveries run one after another, in receive order. */
+  readonly #lanes = new Lanes();
   #capacityWaiters: (() => void)[] = [];
-  #lastPollAt: number | undefined;
+  #consumer: Consumer | undefined;
+  #stopping = false;
   #received = 0;
+  #lastPollAt: number | undefined;
+  /** When the receive in progress started; undefined between receives. */
+  #pollStartedAt: number | undefined;
+  /**
+   * An aborted long poll may still be answered on the server side, taking any message that becomes
+   * visible before its wait ends into a connection nobody reads (seen with fauxqs, reported for
+   * SQS). Messages released at shutdown are released only after that window.
+   */
+  #abortedPollEndsAt = 0;
 
   constructor(options: RuntimeOptions) {
     super();
     this.#o = options;
+    this.#fifo = options.queueUrl.endsWith('.fifo');
+    this.#settler = new Settler(options.sqs, options.queueUrl, options.dlqUrl);
   }
 
   get inFlight(): number {
     return this.#inFlight.size;
   }
 
-  /** Epoch ms of the last successful ReceiveMessage, undefined before the first. */
+  /** Epoch ms of the last successful receive (or the start-up queue check). */
   get lastPollAt(): number | undefined {
     return this.#lastPollAt;
   }
 
   get running(): boolean {
-    return this.#consumer?.status.isRunning ?? false;
+    return (this.#consumer?.status.isRunning ?? false) && !this.#stopping;
   }
 
   /**
@@ -99,30 +120,34 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
         AttributeNames: ['ApproximateNumberOfMessages'],
       }),
     );
-    this.#lastPollAt = this.#o.clock.now();
-    this.emit('poll_succeeded');
+    this.#markPoll();
     const consumer = Consumer.create({
       queueUrl: this.#o.queueUrl,
       sqs: this.#o.sqs,
       batchSize: this.#o.batchSize,
       waitTimeSeconds: this.#o.waitTimeSeconds,
       visibilityTimeout: this.#o.visibilityTimeoutSeconds,
-      attributeNames: [],
-      messageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'MessageGroupId'],
+      messageSystemAttributeNames: [
+        'ApproximateReceiveCount',
+        'ApproximateFirstReceiveTimestamp',
+        'SentTimestamp',
+        'MessageGroupId',
+      ],
       messageAttributeNames: ['All'],
-      // Messages are handed to our own in-flight set and settled (deleted, released or
-      // dead-lettered) by us, so a slow message never holds up the next receive.
       shouldDeleteMessages: false,
       suppressFifoWarning: true,
       strictReturn: true,
-      preReceiveMessageCallback: () => this.#waitForCapacity(),
+      preReceiveMessageCallback: async () => {
+        await this.#waitForCapacity();
+        this.#pollStartedAt = Date.now();
+      },
       postReceiveMessageCallback: async () => {
-        this.#lastPollAt = this.#o.clock.now();
-        this.emit('poll_succeeded');
+        this.#pollStartedAt = undefined;
+        this.#markPoll();
       },
       handleMessageBatch: async (messages) => {
         this.#received += messages.length;
-        for (const message of messages) this.#track(this.#handleInKeyOrder(message));
+        this.#dispatch(messages);
         this.#resizeBatch();
         return [];
       },
@@ -137,26 +162,31 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
   }
 
   /**
-   * Stops receiving (the running long poll is aborted), lets in-flight messages finish for up to
-   * `timeoutMs`, then aborts what is left: those are failed and made visible again at once.
+   * Graceful drain: the running long poll is aborted and no receive starts; in-flight messages get
+   * up to `timeoutMs` to finish; then the rest are aborted, their claims failed and their
+   * visibility set to 0 so that another worker picks them up at once.
    */
   async stop(timeoutMs: number): Promise<void> {
+    if (this.#stopping) return this.#drained();
     this.#stopping = true;
     const consumer = this.#consumer;
     if (consumer?.status.isRunning) {
       const stopped = new Promise<void>((resolve) => consumer.once('stopped', () => resolve()));
+      if (this.#pollStartedAt !== undefined) {
+        this.#abortedPollEndsAt = this.#pollStartedAt + this.#o.waitTimeSeconds * 1000 + 100;
+      }
       consumer.stop({ abort: true });
       await stopped;
     }
-    this.#releaseCapacityWaiters();
+    for (const wake of this.#capacityWaiters.splice(0)) wake();
     if (this.#inFlight.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
-    const drained = await Promise.race([this.#drained(), deadline]);
+    const result = await Promise.race([this.#drained(), deadline]);
     clearTimeout(timer);
-    if (drained === 'timeout') {
+    if (result === 'timeout') {
       this.#o.logger.warn({ inFlight: this.#inFlight.size }, 'shutdown timeout reached: aborting handlers');
       this.#shutdown.abort(new Error('worker shutting down'));
       await this.#drained();
@@ -165,6 +195,59 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
 
   async #drained(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #markPoll(): void {
+    this.#lastPollAt = this.#o.clock.now();
+    this.emit('poll_succeeded');
+  }
+
+  /** Back-pressure: the next receive waits until there is room. */
+  async #waitForCapacity(): Promise<void> {
+    while (this.#room() <= 0) {
+      await new Promise<void>((resolve) => this.#capacityWaiters.push(resolve));
+      if (this.#stopping) throw new Error('stopping');
+    }
+  }
+
+  #room(): number {
+    const left = (this.#o.receiveLimit ?? Number.POSITIVE_INFINITY) - this.#received;
+    return Math.min(this.#o.batchSize, this.#o.maxInFlight - this.#inFlight.size, left);
+  }
+
+  /**
+   * sqs-consumer reads batchSize when it builds a receive, before our pre-receive wait, so the
+   * size is kept current whenever the room changes: a receive never asks for more than fits.
+   */
+  #resizeBatch(): void {
+    const room = this.#room();
+    if (room > 0 && this.#consumer) this.#consumer.updateOption('batchSize', room);
+  }
+
+  /**
+   * Queues each message on its lane. Standard queues: the lane is the key, so a second delivery
+   * of a key waits for the first and finds it completed. FIFO: the lane is the group, so a group
+   * is handled strictly in order; once a message of a group fails, the group's later messages from
+   * the same receive are not handled but made visible again, behind the failed one.
+   */
+  #dispatch(messages: Message[]): void {
+    const received = messages.map((raw) => {
+      const message = toWorkerMessage(raw, this.#o.keyAttribute);
+      const controller = new AbortController();
+      const heartbeat = this.#heartbeat(raw, message, controller);
+      this.emit('message_received', message);
+      return { raw, message, controller, heartbeat };
+    });
+    const work = scheduleBatch(
+      this.#lanes,
+      received,
+      ({ message }) => (this.#fifo ? `group:${message.groupId ?? ''}` : `key:${message.key}`),
+      async (item, blocked) => {
+        const processed = await this.#handle(item.raw, item.message, { ...item, skip: this.#fifo && blocked });
+        return !this.#fifo || ORDER_SAFE.has(processed.outcome);
+      },
+    );
+    for (const one of work) this.#track(one);
   }
 
   #track(work: Promise<void>): void {
@@ -176,158 +259,118 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
     });
   }
 
-  /** Back-pressure: the next receive waits until there is room, and asks for no more than fits. */
-  async #waitForCapacity(): Promise<void> {
-    while (this.#room() <= 0) {
-      await new Promise<void>((resolve) => this.#capacityWaiters.push(resolve));
-      if (this.#stopping) throw new Error('stopping');
-    }
+  #heartbeat(raw: Message, message: WorkerMessage, controller: AbortController): Heartbeat {
+    return new Heartbeat({
+      sqs: this.#o.sqs,
+      queueUrl: this.#o.queueUrl,
+      receiptHandle: raw.ReceiptHandle,
+      visibilityTimeoutSeconds: this.#o.visibilityTimeoutSeconds,
+      idempotency: this.#o.idempotency,
+      onLeaseLost: () => {
+        this.emit('lease_lost', message);
+        controller.abort(new Error('lease lost: another worker took the key over'));
+      },
+      onError: (error) => this.emit('heartbeat_failed', message, error),
+    });
   }
 
-  /**
-   * sqs-consumer reads batchSize when it builds a receive, before our pre-receive wait, so the
-   * size is kept current whenever the room changes: a receive never asks for more than fits.
-   */
-  #resizeBatch(): void {
-    const room = this.#room();
-    if (room > 0) this.#consumer?.updateOption('batchSize', room);
-  }
-
-  #room(): number {
-    const left = (this.#o.receiveLimit ?? Number.POSITIVE_INFINITY) - this.#received;
-    return Math.min(this.#o.batchSize, this.#o.maxInFlight - this.#inFlight.size, left);
-  }
-
-  #releaseCapacityWaiters(): void {
-    for (const wake of this.#capacityWaiters.splice(0)) wake();
-  }
-
-  /** Deliveries of a key already in flight here run after it, and so find it completed. */
-  async #handleInKeyOrder(raw: Message): Promise<void> {
+  async #handle(
+    raw: Message,
+    message: WorkerMessage,
+    { heartbeat, controller, skip }: { heartbeat: Heartbeat; controller: AbortController; skip: boolean },
+  ): Promise<Processed> {
     const started = this.#o.clock.now();
-    const message = toWorkerMessage(raw, this.#o.keyAttribute);
-    const previous = this.#localKeys.get(message.key);
-    const current = (previous ?? Promise.resolve()).then(() => this.#handle(raw, message, started));
-    this.#localKeys.set(message.key, current);
-    try {
-      await current;
-    } finally {
-      if (this.#localKeys.get(message.key) === current) this.#localKeys.delete(message.key);
-    }
-  }
-
-  async #handle(raw: Message, message: WorkerMessage, started: number): Promise<void> {
-    const logger = this.#o.logger.child({ messageId: message.messageId, key: message.key });
-    this.emit('message_received', message);
-    let claim: Claim | undefined;
-    const heartbeat = this.#startHeartbeat(raw, () => claim, logger);
+    const logger = this.#o.logger.child({
+      messageId: message.messageId,
+      key: message.key,
+      receiveCount: message.receiveCount,
+      ...(message.groupId === undefined ? {} : { groupId: message.groupId }),
+    });
+    const onShutdown = () => controller.abort(this.#shutdown.signal.reason);
+    this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    const timer =
+      this.#o.handlerTimeoutMs > 0
+        ? setTimeout(
+            () => controller.abort(new HandlerTimeoutError(this.#o.handlerTimeoutMs)),
+            this.#o.handlerTimeoutMs,
+          )
+        : undefined;
     let processed: Processed;
     try {
-      processed = await processMessage(message, {
+      processed = skip
+        ? skipped('FIFO_GROUP_BLOCKED', 'an earlier message of this group failed in the same receive')
+        : this.#shutdown.signal.aborted
+          ? skipped('SHUTDOWN', 'the worker stopped before this message started')
+          : await this.#process(message, logger, controller.signal, heartbeat);
+    } finally {
+      clearTimeout(timer);
+      heartbeat.stop();
+      this.#shutdown.signal.removeEventListener('abort', onShutdown);
+    }
+    await this.#settle(raw, message, processed);
+    this.emit('message_settled', { message, processed, durationMs: this.#o.clock.now() - started, logger });
+    return processed;
+  }
+
+  async #process(message: WorkerMessage, logger: Logger, signal: AbortSignal, heartbeat: Heartbeat) {
+    try {
+      return await processMessage(message, {
         idempotency: this.#o.idempotency,
         handler: this.#o.handler,
         logger,
-        signal: this.#shutdown.signal,
+        signal,
         now: () => this.#o.clock.now(),
-        onClaim: (held) => {
-          claim = held;
-        },
+        onClaim: (claim) => heartbeat.hold(claim),
+        ...(this.#o.validate ? { validate: this.#o.validate } : {}),
       });
     } catch (error) {
       // A fault in our own code: leave the message for redelivery, and say so loudly.
-      processed = {
+      return {
         outcome: 'retry',
         action: 'release',
         reason: { code: 'INTERNAL_ERROR', message: describeError(error) },
         error,
-      };
-    } finally {
-      clearInterval(heartbeat);
+      } satisfies Processed;
     }
-    await this.#settle(raw, message, processed);
-    this.emit('message_settled', { message, processed, durationMs: this.#o.clock.now() - started, logger });
   }
 
-  /** Keeps the message invisible and the claim's lease alive, on one timer, while it is handled. */
-  #startHeartbeat(raw: Message, claim: () => Claim | undefined, logger: Logger): NodeJS.Timeout {
-    const everyMs = Math.max(1000, (this.#o.visibilityTimeoutSeconds * 1000) / 2);
-    return setInterval(() => {
-      const held = claim();
-      void Promise.all([
-        this.#o.sqs.send(
-          new ChangeMessageVisibilityCommand({
-            QueueUrl: this.#o.queueUrl,
-            ReceiptHandle: raw.ReceiptHandle,
-            VisibilityTimeout: this.#o.visibilityTimeoutSeconds,
-          }),
-        ),
-        held ? this.#o.idempotency.renew(held) : Promise.resolve(true),
-      ]).then(
-        ([, kept]) => {
-          if (!kept) logger.warn({}, 'lease lost while the handler runs: another worker took the key over');
-        },
-        (error: unknown) => logger.warn({ err: error }, 'heartbeat failed'),
-      );
-    }, everyMs).unref();
-  }
-
+  /** Nothing is deleted unless completed, a duplicate, or safely in the dead-letter queue. */
   async #settle(raw: Message, message: WorkerMessage, processed: Processed): Promise<void> {
+    const operation = processed.action;
     try {
-      if (processed.action === 'delete') {
-        await this.#delete(raw);
-      } else if (processed.action === 'dead_letter' && this.#o.dlqUrl) {
-        await this.#deadLetter(raw, message, processed);
-        await this.#delete(raw);
-      } else {
-        await this.#release(raw, processed);
+      if (processed.action === 'delete') return await this.#settler.delete(raw);
+      if (processed.action === 'dead_letter') {
+        if (this.#settler.dlqUrl)
+          return await this.#settler.deadLetter(raw, message, processed, this.#o.keyAttribute);
+        this.emit(
+          'settle_failed',
+          message,
+          operation,
+          new Error('no dead-letter queue: released with backoff'),
+        );
       }
+      const delayMs = this.#releaseDelayMs(message, processed);
+      if (delayMs === 0) await this.#afterAbortedPoll();
+      await this.#settler.release(raw, toVisibilitySeconds(delayMs));
     } catch (error) {
-      this.emit('settle_failed', message, processed.action, error);
+      this.emit('settle_failed', message, operation, error);
     }
   }
 
-  async #delete(raw: Message): Promise<void> {
-    await this.#o.sqs.send(
-      new DeleteMessageCommand({ QueueUrl: this.#o.queueUrl, ReceiptHandle: raw.ReceiptHandle }),
-    );
+  async #afterAbortedPoll(): Promise<void> {
+    const wait = this.#abortedPollEndsAt - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
-  /** Makes the message visible again: at once on shutdown, else when the other owner's lease lapses. */
-  async #release(raw: Message, processed: Processed): Promise<void> {
-    let seconds: number | undefined;
-    if (this.#shutdown.signal.aborted) seconds = 0;
-    else if (processed.retryAfterMs !== undefined) seconds = Math.ceil(processed.retryAfterMs / 1000);
-    if (seconds === undefined) return;
-    await this.#o.sqs.send(
-      new ChangeMessageVisibilityCommand({
-        QueueUrl: this.#o.queueUrl,
-        ReceiptHandle: raw.ReceiptHandle,
-        VisibilityTimeout: Math.min(seconds, 43_200),
-      }),
-    );
+  #releaseDelayMs(message: WorkerMessage, processed: Processed): number {
+    if (this.#shutdown.signal.aborted || processed.reason?.code === 'FIFO_GROUP_BLOCKED') return 0;
+    if (processed.retryAfterMs !== undefined) return processed.retryAfterMs;
+    return backoffMs(message.receiveCount, this.#o.backoff.baseMs, this.#o.backoff.maxMs);
   }
+}
 
-  async #deadLetter(raw: Message, message: WorkerMessage, processed: Processed): Promise<void> {
-    const attribute = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
-    const attributes: Record<string, MessageAttributeValue> = { ...(raw.MessageAttributes ?? {}) };
-    attributes.DeadLetterReason = attribute(processed.reason?.code ?? 'UNKNOWN');
-    attributes.DeadLetterMessage = attribute((processed.reason?.message ?? '').slice(0, 1024) || '-');
-    attributes.OriginalMessageId = attribute(message.messageId);
-    attributes.Attempts = {
-      DataType: 'Number',
-      StringValue: String(processed.claim?.attempt ?? message.receiveCount),
-    };
-    await this.#o.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: this.#o.dlqUrl,
-        MessageBody: message.rawBody,
-        MessageAttributes: attributes,
-        ...(message.groupId
-          ? { MessageGroupId: message.groupId, MessageDeduplicationId: message.messageId }
-          : {}),
-      }),
-    );
-  }
+function skipped(code: string, message: string): Processed {
+  return { outcome: 'retry', action: 'release', reason: { code, message } };
 }
 
 export function toWorkerMessage(raw: Message, keyAttribute: string): WorkerMessage {

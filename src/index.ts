@@ -1,0 +1,56 @@
+/**
+ * The library entry: embed the worker in your own program.
+ *
+ *   import { createWorker, PermanentError } from 'sqs-idempotent-worker';
+ *   const worker = createWorker({
+ *     handler: async (message, { signal, logger, fencingToken }) => { ... },
+ *     config: { queueUrl: process.env.ORDERS_QUEUE_URL, http: { port: 9090 } },
+ *   });
+ *   await worker.start();
+ *   process.once('SIGTERM', () => void worker.stop());
+ */
+import { createApp, type App, type AppOverrides } from './app.js';
+import { loadConfig, withOverrides, type Config, type DeepPartial, type Environment } from './config/load.js';
+import type { Handler } from './core/handler.js';
+
+export interface CreateWorkerOptions {
+  /** Runs for every message that is not a duplicate. */
+  readonly handler: Handler;
+  /** Settings that win over the environment (same names as Config). */
+  readonly config?: DeepPartial<Config>;
+  /** Where settings are read from; default process.env. */
+  readonly env?: Environment;
+  /** Replace any dependency the composition root creates (clock, store, log destination...). */
+  readonly overrides?: Omit<AppOverrides, 'handler'>;
+}
+
+/** A worker with its sidecar, configured like the daemon; start() resolves once it polls. */
+export function createWorker(options: CreateWorkerOptions): App {
+  const config = withOverrides(loadConfig(options.env ?? process.env), options.config ?? {});
+  return createApp(config, { ...options.overrides, handler: options.handler });
+}
+
+export type { App, AppEndpoints, AppOverrides } from './app.js';
+export { loadConfig, withOverrides } from './config/load.js';
+export type { Config, DeepPartial, Environment } from './config/load.js';
+export type { Handler, HandlerContext } from './core/handler.js';
+export type { WorkerMessage } from './core/message.js';
+export type { Logger } from './core/logger.js';
+export {
+  ConfigError,
+  HandlerTimeoutError,
+  PermanentError,
+  RetryableError,
+  StoreUnavailableError,
+  WorkerError,
+} from './core/errors.js';
+export type {
+  Claim,
+  ClaimRequest,
+  ClaimResult,
+  IdempotencyRecord,
+  IdempotencyStore,
+  RecordStatus,
+} from './core/idempotency-store.js';
+export { MemoryIdempotencyStore } from './core/memory-store.js';
+export type { Outcome } from './core/pipeline.js';

@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { ConfigError, describeError } from '../core/errors.js';
+import type { WorkerMessage } from '../core/message.js';
+
+export type BodyCheck = (message: WorkerMessage) => { code: string; message: string } | undefined;
+
+/**
+ * MESSAGE_SCHEMA: a JSON Schema file that every body must satisfy. Bodies that are not JSON, or
+ * that break the schema, are permanent failures (retrying cannot fix them). Ajv is the validator
+ * Fastify already uses; the schema is compiled once at start, and a bad schema stops the process.
+ */
+export function loadBodyCheck(path: string): BodyCheck {
+  let schema: Record<string, unknown>;
+  try {
+    schema = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(
+      'MESSAGE_SCHEMA',
+      `MESSAGE_SCHEMA=${JSON.stringify(path)}: cannot read JSON (${describeError(error)})`,
+    );
+  }
+  const draft2020 = typeof schema.$schema === 'string' && schema.$schema.includes('2020-12');
+  const ajv = draft2020
+    ? new Ajv2020({ allErrors: false, strict: false })
+    : new Ajv({ allErrors: false, strict: false });
+  (addFormats as unknown as (a: object) => void)(ajv);
+  let validate;
+  try {
+    validate = ajv.compile(schema);
+  } catch (error) {
+    throw new ConfigError(
+      'MESSAGE_SCHEMA',
+      `MESSAGE_SCHEMA=${JSON.stringify(path)}: invalid schema (${describeError(error)})`,
+    );
+  }
+  return (message) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(message.rawBody);
+    } catch {
+      return { code: 'INVALID_JSON', message: 'the body is not JSON, and MESSAGE_SCHEMA requires JSON' };
+    }
+    if (validate(body)) return undefined;
+    const first = validate.errors?.[0];
+    const where = first?.instancePath || '(root)';
+    return { code: 'SCHEMA_VIOLATION', message: `${where} ${first?.message ?? 'is invalid'}`.slice(0, 512) };
+  };
+}
