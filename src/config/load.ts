@@ -39,6 +39,8 @@ export interface Config {
     /** undefined: derived from the queue name once the queue URL is known. */
     readonly namespace: string | undefined;
     readonly retentionSeconds: number;
+    /** Completed keys kept in memory; 0: none. */
+    readonly cacheSize: number;
   };
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -169,6 +171,7 @@ function toConfig(raw: Raw): Config {
       keyAttribute: raw.IDEMPOTENCY_KEY_ATTRIBUTE as string,
       namespace: raw.IDEMPOTENCY_NAMESPACE as string | undefined,
       retentionSeconds: raw.IDEMPOTENCY_RETENTION_SECONDS as number,
+      cacheSize: raw.IDEMPOTENCY_CACHE_SIZE as number,
     },
     http: { host: raw.HTTP_HOST as string, port: raw.HTTP_PORT as number },
     logLevel: raw.LOG_LEVEL as Config['logLevel'],

@@ -198,6 +198,13 @@ export const variables = {
     rule: 'an integer number of seconds from 60 to 31536000',
     description: 'How long a record is kept (and a completed key answers "duplicate"), in seconds.',
   },
+  IDEMPOTENCY_CACHE_SIZE: {
+    schema: integer(0, 10_000_000),
+    default: '10000',
+    rule: 'an integer from 0 to 10000000 (0: no cache)',
+    description:
+      'Completed keys remembered in memory, least recently used first out, so hot duplicates cost no DynamoDB call.',
+  },
   HTTP_HOST: {
     schema: text,
     default: '0.0.0.0',

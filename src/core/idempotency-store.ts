@@ -60,7 +60,15 @@ export interface Claim {
 }
 
 export type ClaimResult =
-  | { readonly kind: 'acquired'; readonly claim: Claim; readonly takeover: boolean }
+  | {
+      readonly kind: 'acquired';
+      readonly claim: Claim;
+      /**
+       * True only when a live IN_PROGRESS claim whose lease had lapsed was taken over (a worker
+       * stalled or died); false for a fresh key and for the retry of a FAILED one.
+       */
+      readonly takeover: boolean;
+    }
   | { readonly kind: 'duplicate'; readonly record: IdempotencyRecord }
   | { readonly kind: 'in_progress'; readonly leaseExpiresAtMs: number }
   | { readonly kind: 'payload_mismatch'; readonly record: IdempotencyRecord };

@@ -5,7 +5,9 @@ import {
   MAX_RESULT_LENGTH,
   type Claim,
   type ClaimResult,
+  type IdempotencyRecord,
   type IdempotencyStore,
+  isExpired,
 } from './idempotency-store.js';
 
 export interface IdempotencyOptions {
@@ -17,6 +19,8 @@ export interface IdempotencyOptions {
   readonly instanceId: string;
   readonly leaseMs: number;
   readonly retentionSeconds: number;
+  /** How many recently completed keys to remember here (0: none); see CompletedKeyCache. */
+  readonly cacheSize?: number;
 }
 
 /**
@@ -25,9 +29,11 @@ export interface IdempotencyOptions {
  */
 export class IdempotencyService {
   readonly #o: IdempotencyOptions;
+  readonly #cache: CompletedKeyCache;
 
   constructor(options: IdempotencyOptions) {
     this.#o = options;
+    this.#cache = new CompletedKeyCache(options.cacheSize ?? 0);
   }
 
   get namespace(): string {
@@ -38,9 +44,16 @@ export class IdempotencyService {
     return `${this.#o.namespace}#${key}`;
   }
 
+  /**
+   * A key completed recently by this process, with the same payload, answers duplicate without a
+   * store call; anything else goes to the store, whose conditional write decides.
+   */
   async claim(key: string, payloadHash: string): Promise<ClaimResult> {
     const now = this.#o.clock.now();
-    return this.#o.store.claim({
+    const pk = this.pk(key);
+    const cached = this.#cache.get(pk, payloadHash, now);
+    if (cached) return { kind: 'duplicate', record: cached };
+    const result = await this.#o.store.claim({
       pk: this.pk(key),
       payloadHash,
       owner: `${this.#o.instanceId}:${randomUUID()}`,
@@ -48,6 +61,8 @@ export class IdempotencyService {
       leaseExpiresAtMs: now + this.#o.leaseMs,
       expiresAt: Math.ceil(now / 1000) + this.#o.retentionSeconds,
     });
+    if (result.kind === 'duplicate') this.#cache.add(result.record);
+    return result;
   }
 
   async renew(claim: Claim): Promise<boolean> {
@@ -55,12 +70,69 @@ export class IdempotencyService {
     return this.#o.store.renew(claim, now + this.#o.leaseMs, now);
   }
 
-  async complete(claim: Claim, result: unknown): Promise<boolean> {
-    return this.#o.store.complete(claim, this.#o.clock.now(), summarize(result));
+  async complete(claim: Claim, result: unknown, payloadHash?: string): Promise<boolean> {
+    const now = this.#o.clock.now();
+    const summary = summarize(result);
+    const kept = await this.#o.store.complete(claim, now, summary);
+    if (kept && payloadHash !== undefined) {
+      this.#cache.add({
+        pk: claim.pk,
+        status: 'COMPLETED',
+        owner: claim.owner,
+        fence: claim.fence,
+        leaseExpiresAtMs: now,
+        expiresAt: Math.ceil(now / 1000) + this.#o.retentionSeconds,
+        attempts: claim.attempt,
+        payloadHash,
+        firstSeenAtMs: now,
+        updatedAtMs: now,
+        completedAtMs: now,
+        ...(summary === undefined ? {} : { result: summary }),
+      });
+    }
+    return kept;
   }
 
   async fail(claim: Claim, error: string): Promise<boolean> {
     return this.#o.store.fail(claim, this.#o.clock.now(), truncate(error, MAX_ERROR_LENGTH));
+  }
+}
+
+/**
+ * A bounded, least-recently-used memory of completed keys: hot duplicates (a producer's burst of
+ * re-sends) cost no DynamoDB call. Safe because COMPLETED is final until the record expires, and
+ * entries are dropped at their expiry. Only COMPLETED records are cached.
+ */
+export class CompletedKeyCache {
+  readonly #entries = new Map<string, IdempotencyRecord>();
+
+  constructor(readonly capacity: number) {}
+
+  get(pk: string, payloadHash: string, now: number): IdempotencyRecord | undefined {
+    const record = this.#entries.get(pk);
+    if (!record) return undefined;
+    if (isExpired(record, now)) {
+      this.#entries.delete(pk);
+      return undefined;
+    }
+    if (record.payloadHash !== payloadHash) return undefined;
+    this.#entries.delete(pk);
+    this.#entries.set(pk, record);
+    return record;
+  }
+
+  add(record: IdempotencyRecord): void {
+    if (this.capacity <= 0 || record.status !== 'COMPLETED') return;
+    this.#entries.delete(record.pk);
+    this.#entries.set(record.pk, record);
+    if (this.#entries.size > this.capacity) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+  }
+
+  get size(): number {
+    return this.#entries.size;
   }
 }
 

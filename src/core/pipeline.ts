@@ -85,11 +85,16 @@ export async function processMessage(message: WorkerMessage, deps: PipelineDeps)
       };
     case 'acquired':
       deps.onClaim?.(claimed.claim);
-      return runHandler(message, claimed.claim, deps);
+      return runHandler(message, claimed.claim, hash, deps);
   }
 }
 
-async function runHandler(message: WorkerMessage, claim: Claim, deps: PipelineDeps): Promise<Processed> {
+async function runHandler(
+  message: WorkerMessage,
+  claim: Claim,
+  hash: string,
+  deps: PipelineDeps,
+): Promise<Processed> {
   const started = deps.now();
   let result: unknown;
   try {
@@ -108,7 +113,7 @@ async function runHandler(message: WorkerMessage, claim: Claim, deps: PipelineDe
   }
   const handlerMs = deps.now() - started;
   try {
-    const kept = await deps.idempotency.complete(claim, result);
+    const kept = await deps.idempotency.complete(claim, result, hash);
     if (!kept) return leaseLost(claim, handlerMs, 'delete');
   } catch (error) {
     // The handler's work is done but not recorded: leave the message; the next delivery finds the

@@ -34,6 +34,7 @@ export function createRuntime(config: Config, connection: Connection, parts: Run
     instanceId: parts.instanceId,
     leaseMs: config.visibilityTimeoutSeconds * 1000,
     retentionSeconds: config.idempotency.retentionSeconds,
+    cacheSize: config.idempotency.cacheSize,
   });
   return new WorkerRuntime({
     sqs: connection.sqs,

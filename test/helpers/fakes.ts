@@ -40,6 +40,7 @@ export function service(
   store: IdempotencyStore = new MemoryIdempotencyStore(),
   clock: Clock = new ManualClock(),
   instanceId = 'test',
+  cacheSize = 0,
 ): IdempotencyService {
   return new IdempotencyService({
     store,
@@ -48,6 +49,7 @@ export function service(
     instanceId,
     leaseMs: 30_000,
     retentionSeconds: 3600,
+    cacheSize,
   });
 }
 

@@ -1,0 +1,54 @@
+import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { processMessage } from '../../src/core/pipeline.js';
+import { ManualClock, message, pipelineDeps, service } from '../helpers/fakes.js';
+
+describe('completed-key cache', () => {
+  let store: MemoryIdempotencyStore;
+  let clock: ManualClock;
+
+  beforeEach(() => {
+    store = new MemoryIdempotencyStore();
+    clock = new ManualClock();
+  });
+
+  it('answers hot duplicates without a store call', async () => {
+    const deps = pipelineDeps(service(store, clock, 'w', 100), () => {}, clock);
+    await processMessage(message('k1'), deps);
+    const results = [];
+    for (let i = 0; i < 5; i += 1) results.push((await processMessage(message('k1'), deps)).outcome);
+    expect(results).toEqual(Array(5).fill('duplicate'));
+    expect(store.calls.claim).toBe(1);
+  });
+
+  it('still sends a different payload for a cached key to the store (payload mismatch)', async () => {
+    const deps = pipelineDeps(service(store, clock, 'w', 100), () => {}, clock);
+    await processMessage(message('k1', { v: 1 }), deps);
+    expect((await processMessage(message('k1', { v: 2 }), deps)).outcome).toBe('payload_mismatch');
+    expect(store.calls.claim).toBe(2);
+  });
+
+  it('forgets keys past their retention, so they can be handled again', async () => {
+    let runs = 0;
+    const deps = pipelineDeps(service(store, clock, 'w', 100), () => void (runs += 1), clock);
+    await processMessage(message('k1'), deps);
+    clock.advance(3601 * 1000);
+    expect((await processMessage(message('k1'), deps)).outcome).toBe('success');
+    expect(runs).toBe(2);
+  });
+
+  it('keeps at most its capacity, dropping the least recently used', async () => {
+    const deps = pipelineDeps(service(store, clock, 'w', 2), () => {}, clock);
+    for (const key of ['a', 'b', 'c']) await processMessage(message(key), deps);
+    const before = store.calls.claim;
+    await processMessage(message('c'), deps); // cached
+    await processMessage(message('a'), deps); // evicted: goes to the store
+    expect(store.calls.claim - before).toBe(1);
+  });
+
+  it('is off with size 0', async () => {
+    const deps = pipelineDeps(service(store, clock, 'w', 0), () => {}, clock);
+    await processMessage(message('k1'), deps);
+    await processMessage(message('k1'), deps);
+    expect(store.calls.claim).toBe(2);
+  });
+});
