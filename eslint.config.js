@@ -40,7 +40,21 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
-    files: ['scripts/**/*.mjs', 'bench/**/*.mjs'],
-    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+    // Plain JavaScript run by Node: scripts, examples, fixtures, benchmarks.
+    files: ['**/*.mjs'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'console',
+          'process',
+          'fetch',
+          'setTimeout',
+          'clearTimeout',
+          'URL',
+          'AbortController',
+          'AbortSignal',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
   },
 );
