@@ -21,9 +21,13 @@ interface DynaliteServer {
  * Starts fauxqs (SQS) and dynalite (DynamoDB) in this process, on loopback, in memory. They are
  * dev dependencies, imported only here: a production install reaching this gets a clear error.
  */
-export async function startEmulators(ports: { sqs: number; dynamodb: number }): Promise<EmbeddedEmulators> {
-  const fauxqs = await load<FauxqsModule>('fauxqs');
-  const dynaliteModule = await load<{ default: (options: object) => DynaliteServer }>('dynalite');
+export async function startEmulators(
+  ports: { sqs: number; dynamodb: number },
+  /** Package names; only tests change them, to see what a production install says. */
+  packages = { fauxqs: 'fauxqs', dynalite: 'dynalite' },
+): Promise<EmbeddedEmulators> {
+  const fauxqs = await load<FauxqsModule>(packages.fauxqs);
+  const dynaliteModule = await load<{ default: (options: object) => DynaliteServer }>(packages.dynalite);
 
   const dynalite = dynaliteModule.default({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
