@@ -1,20 +1,25 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config } from './config/load.js';
-import { describeError } from './core/errors.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Handler } from './core/handler.js';
 import type { IdempotencyStore } from './core/idempotency-store.js';
+import type { Logger } from './core/logger.js';
 import { resolveHandler } from './handlers/index.js';
-import { buildServer, type HealthReport } from './http/server.js';
+import { seedAccess } from './http/access.js';
+import { buildServer } from './http/server.js';
 import { connect, type Connection } from './infra/connect.js';
+import { DynamoDbIdempotencyStore } from './infra/dynamodb-store.js';
+import { HealthMonitor, watchRuntime } from './infra/health.js';
 import { createLogger } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
 import { observeRuntime } from './infra/observe.js';
-import { seedMessages } from './infra/seed.js';
-import { checkTable, type TableStatus } from './infra/table.js';
+import { listRecords, seedMessages } from './infra/seed.js';
+import { instrumentSqsClient, startQueueDepthPoller, type QueueDepthPoller } from './infra/sqs-metrics.js';
+import { TableWatch } from './infra/table-watch.js';
+import { TimedIdempotencyStore } from './infra/timed-store.js';
 import { createRuntime } from './worker/create.js';
 import type { WorkerRuntime } from './worker/runtime.js';
 
@@ -56,50 +61,38 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
 
   let connection: Connection | undefined;
   let runtime: WorkerRuntime | undefined;
-  let table: TableStatus = { ok: false, reason: 'unreachable', detail: 'not checked yet' };
-  let tableTimer: NodeJS.Timeout | undefined;
+  let store: IdempotencyStore | undefined;
+  let tableWatch: TableWatch | undefined;
+  let queueDepth: QueueDepthPoller | undefined;
   let stopping = false;
-  let started = false;
-
-  const readiness = (): HealthReport => {
-    const checks = {
-      started:
-        started && !stopping ? { ok: true } : { ok: false, detail: stopping ? 'stopping' : 'starting' },
-      poll:
-        runtime?.lastPollAt !== undefined
-          ? { ok: true }
-          : { ok: false, detail: 'no successful receive from the queue yet' },
-      table: table.ok ? { ok: true } : { ok: false, detail: table.detail },
-    };
-    return { ok: Object.values(checks).every((c) => c.ok), checks };
+  const health = new HealthMonitor({
+    clock,
+    waitTimeSeconds: config.waitTimeSeconds,
+    handlerTimeoutMs: config.handlerTimeoutMs,
+    maxInFlight: config.maxInFlight,
+    maxPollFailures: config.health.maxPollFailures,
+  });
+  const started = (): { connection: Connection; store: IdempotencyStore } => {
+    if (!connection || !store) throw new Error('the worker has not started yet');
+    return { connection, store };
   };
 
-  const server = buildServer({
-    registry: metrics.registry,
-    liveness: () => ({ ok: true, checks: { process: { ok: true } } }),
-    readiness,
-    seed: async (request) => {
-      if (!connection) throw new Error('the worker has not started yet');
-      return seedMessages(connection.sqs, connection.queueUrl, config.idempotency.keyAttribute, request);
-    },
-  });
+  const server = buildSidecar(config, { metrics, health, logger, clock, started });
 
   async function start(): Promise<AppEndpoints> {
-    const handler = overrides.handler ?? (await resolveHandler(config.handler));
+    const handler = overrides.handler ?? (await resolveHandler(config.handler, config));
     connection = await connect(config, 'host', logger);
-    const { dynamodb, queueUrl, dlqUrl } = connection;
-    runtime = createRuntime(config, connection, {
-      handler,
-      logger,
-      clock,
-      instanceId,
-      ...(overrides.store ? { store: overrides.store } : {}),
-    });
-    observeRuntime(runtime, metrics, logger);
+    const { queueUrl, dlqUrl } = connection;
+    const instruments = instrument(config, connection, { metrics, health, logger, store: overrides.store });
+    ({ tableWatch, queueDepth, store } = instruments);
+    runtime = createRuntime(config, connection, { handler, logger, clock, instanceId, store });
+    observeRuntime(runtime, metrics, logger, clock);
+    watchRuntime(runtime, health);
 
     const address = await server.listen({ host: config.http.host, port: config.http.port });
-    await startWhenTableIsReady(dynamodb, runtime);
-    started = true;
+    const worker = runtime;
+    await instruments.tableWatch.whenReady(() => worker.start());
+    if (!stopping) health.setPhase('running');
     const endpoints: AppEndpoints = {
       http: address,
       queueUrl,
@@ -113,35 +106,20 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       logger.info(
         {},
         `embedded mode: in-process SQS at ${endpoints.sqsEndpoint} and DynamoDB at ${endpoints.dynamodbEndpoint}. ` +
-          `Seed it: curl -s -XPOST ${address}/seed -H 'content-type: application/json' -d '{"count":10,"duplicates":3}'`,
+          `Seed it: curl -s -XPOST ${address}/seed -H 'content-type: application/json'` +
+          (config.seed.token === undefined ? '' : ` -H "authorization: Bearer $SEED_TOKEN"`) +
+          ` -d '{"count":10,"duplicates":3}'`,
       );
     }
     return endpoints;
   }
 
-  /** The consumer starts only once the table is usable: claims against a missing table would burn receives. */
-  async function startWhenTableIsReady(client: Connection['dynamodb'], worker: WorkerRuntime): Promise<void> {
-    table = await checkTable(client, config.idempotency.table);
-    if (table.ok) {
-      await worker.start();
-      return;
-    }
-    logger.error(
-      { table: config.idempotency.table, reason: table.reason, detail: table.detail },
-      'idempotency table not usable',
-    );
-    tableTimer = setTimeout(() => {
-      if (stopping) return;
-      startWhenTableIsReady(client, worker).catch((error: unknown) =>
-        logger.error({ error: describeError(error) }, 'the worker could not start polling'),
-      );
-    }, TABLE_RECHECK_MS);
-  }
-
   async function stop(): Promise<void> {
     if (stopping) return;
     stopping = true;
-    clearTimeout(tableTimer);
+    health.setPhase('draining');
+    tableWatch?.stop();
+    await queueDepth?.stop();
     logger.info({ inFlight: runtime?.inFlight ?? 0 }, 'stopping: draining in-flight messages');
     await runtime?.stop(config.shutdownTimeoutMs);
     await server.close();
@@ -151,4 +129,70 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   }
 
   return { start, stop, metrics, server };
+}
+
+interface SidecarParts {
+  readonly metrics: Metrics;
+  readonly health: HealthMonitor;
+  readonly logger: FastifyBaseLogger;
+  readonly clock: Clock;
+  /** The connection and store once start() made them; throws before. */
+  readonly started: () => { connection: Connection; store: IdempotencyStore };
+}
+
+/** The HTTP sidecar: health from the monitor, the metrics registry, seeding and records. */
+function buildSidecar(config: Config, parts: SidecarParts): FastifyInstance {
+  const { metrics, health, logger, clock, started } = parts;
+  return buildServer({
+    registry: metrics.registry,
+    liveness: () => health.liveness(),
+    readiness: () => health.readiness(),
+    maxEventLoopDelayMs: config.health.maxEventLoopDelayMs,
+    logger,
+    seed: {
+      access: seedAccess(config),
+      send: async (request) => {
+        const { sqs, queueUrl } = started().connection;
+        return seedMessages(sqs, queueUrl, config.idempotency.keyAttribute, request);
+      },
+      records: async (query) => {
+        const { connection, store } = started();
+        return listRecords(store, connection.namespace, query, clock.now());
+      },
+    },
+  });
+}
+
+/**
+ * Metrics around the AWS side: SQS calls counted by a client middleware, the idempotency store
+ * timed by a decorator (which also tells the table watch when the table is gone), and queue
+ * depths read every QUEUE_METRICS_INTERVAL.
+ */
+function instrument(
+  config: Config,
+  connection: Connection,
+  parts: { metrics: Metrics; health: HealthMonitor; logger: Logger; store: IdempotencyStore | undefined },
+) {
+  const { metrics, health, logger } = parts;
+  instrumentSqsClient(connection.sqs, metrics.sqsRequests);
+  const tableWatch = new TableWatch({
+    client: connection.dynamodb,
+    table: config.idempotency.table,
+    health,
+    logger,
+    recheckMs: TABLE_RECHECK_MS,
+  });
+  const store = new TimedIdempotencyStore(
+    parts.store ?? new DynamoDbIdempotencyStore(connection.dynamodb, config.idempotency.table),
+    metrics.storeDuration,
+    tableWatch.onStoreResult,
+  );
+  const queueDepth = startQueueDepthPoller({
+    sqs: connection.sqs,
+    queues: { main: connection.queueUrl, dlq: connection.dlqUrl },
+    intervalMs: config.queueMetricsIntervalMs,
+    gauge: metrics.queueMessages,
+    logger,
+  });
+  return { tableWatch, store, queueDepth };
 }

@@ -1,19 +1,28 @@
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
-/** Paths never written to the log, whatever a caller passes in. */
-export const REDACTED_PATHS = [
+/** Secret-bearing keys, wherever they appear up to two levels deep. */
+const SECRET_KEYS = [
   'authorization',
+  'cookie',
   'token',
   'seedToken',
-  'req.headers.authorization',
-  'headers.authorization',
+  'SEED_TOKEN',
   'credentials',
   'secretAccessKey',
   'sessionToken',
-  '*.authorization',
-  '*.token',
-  '*.secretAccessKey',
-  '*.sessionToken',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+];
+
+/**
+ * Paths never written to the log, whatever a caller passes in: the keys above at the top level,
+ * one level down (`*.token`, `headers.authorization`) and two levels down (`req.headers.authorization`,
+ * `config.seed.token`). pino's redaction is by path, so values are never searched.
+ */
+export const REDACTED_PATHS = [
+  ...SECRET_KEYS,
+  ...SECRET_KEYS.map((key) => `*.${key}`),
+  ...SECRET_KEYS.map((key) => `*.*.${key}`),
 ];
 
 /** JSON lines to stdout (or the given stream, which tests read). */

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import { Producer } from 'sqs-producer';
+import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
+import { Producer, type Message as ProducerMessage } from 'sqs-producer';
+import { WorkerError } from '../core/errors.js';
+import type { IdempotencyRecord, IdempotencyStore, RecordStatus } from '../core/idempotency-store.js';
+import { isFifoQueue } from './queues.js';
 
-export interface SeedRequest {
-  /** Messages with distinct keys. */
+/** Generated messages: `count` with distinct keys, then `duplicates` re-sends of keys already sent. */
+export interface GeneratedSeed {
   readonly count: number;
   /** Extra messages reusing keys (and bodies) already sent: the worker must skip them. */
   readonly duplicates?: number;
@@ -11,16 +14,61 @@ export interface SeedRequest {
   readonly groupId?: string;
 }
 
+export interface ExplicitMessage {
+  /** Sent as is when a string, else as its JSON. */
+  readonly body: unknown;
+  /** Idempotency key, sent in the key attribute; without it the worker uses the MessageId. */
+  readonly key?: string;
+  /** FIFO queues: this message's group (default: the request's groupId, else its key). */
+  readonly groupId?: string;
+  /** Standard queues only. */
+  readonly delaySeconds?: number;
+  /** String message attributes. */
+  readonly attributes?: Readonly<Record<string, string>>;
+}
+
+/** Messages given one by one. */
+export interface ExplicitSeed {
+  readonly messages: readonly ExplicitMessage[];
+  readonly groupId?: string;
+}
+
+export type SeedRequest = GeneratedSeed | ExplicitSeed;
+
 export interface SeedResult {
   readonly sent: number;
+  /** Distinct idempotency keys among the messages sent. */
   readonly unique: number;
   readonly duplicates: number;
+  /** The idempotency key of each distinct key sent (a MessageId for explicit messages without key). */
   readonly keys: readonly string[];
 }
 
+/** SQS's largest message body, bytes. */
+export const MAX_BODY_BYTES = 262_144;
+
+/** A seed request that the queue cannot take as it is (answered with 400 naming `field`). */
+export class SeedInputError extends WorkerError {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super('ERR_SEED_INPUT', message);
+    this.field = field;
+  }
+}
+
+interface Outgoing {
+  readonly key: string | undefined;
+  readonly body: string;
+  readonly groupId?: string;
+  readonly delaySeconds?: number;
+  readonly attributes?: Readonly<Record<string, string>>;
+}
+
 /**
- * Sends generated messages through sqs-producer (batches of 10). Each carries its key in the
- * key attribute; duplicates are exact re-sends, as a producer's retry would be.
+ * Sends seed messages through sqs-producer (batches of 10). Each carries its key in the key
+ * attribute. FIFO messages get a fresh deduplication id each, so that a duplicate reaches the
+ * worker (whose idempotency is what is being tried) instead of being dropped by SQS.
  */
 export async function seedMessages(
   sqs: SQSClient,
@@ -28,29 +76,120 @@ export async function seedMessages(
   keyAttribute: string,
   request: SeedRequest,
 ): Promise<SeedResult> {
+  const fifo = isFifoQueue(queueUrl);
+  if (!fifo && request.groupId !== undefined) throw notFifo('groupId');
+  const outgoing = 'messages' in request ? explicit(request, fifo, keyAttribute) : generated(request);
   const producer = Producer.create({ queueUrl, sqs, batchSize: 10 });
+  const ids: string[] = [];
+  for (let i = 0; i < outgoing.length; i += 100) {
+    const chunk = outgoing.slice(i, i + 100).map((m, j) => toProducer(m, `m${i + j}`, fifo, keyAttribute));
+    const results = await producer.send(chunk);
+    const byId = new Map(results.map((r) => [r.Id, r.MessageId]));
+    for (const m of chunk) ids.push(byId.get(m.id) ?? m.id);
+  }
+  const keys = outgoing.map((m, i) => m.key ?? ids[i] ?? '');
+  const unique = [...new Set(keys)];
+  return {
+    sent: outgoing.length,
+    unique: unique.length,
+    duplicates: keys.length - unique.length,
+    keys: unique,
+  };
+}
+
+function generated(request: GeneratedSeed): Outgoing[] {
   const run = randomUUID().slice(0, 8);
-  const fifo = queueUrl.endsWith('.fifo');
   const unique = Array.from({ length: request.count }, (_, i) => ({
     key: `seed-${run}-${i + 1}`,
     body: JSON.stringify({ seq: i + 1, run, createdAt: new Date().toISOString() }),
+    ...(request.groupId === undefined ? {} : { groupId: request.groupId }),
   }));
   const repeats = Array.from({ length: request.duplicates ?? 0 }, (_, i) => unique[i % unique.length]!);
-  const all = [...unique, ...repeats];
-  for (let i = 0; i < all.length; i += 100) {
-    await producer.send(
-      all.slice(i, i + 100).map((m, j) => ({
-        id: `m${i + j}`,
-        body: m.body,
-        messageAttributes: { [keyAttribute]: { DataType: 'String', StringValue: m.key } },
-        ...(fifo ? { groupId: request.groupId ?? m.key, deduplicationId: `${m.key}-${i + j}` } : {}),
-      })),
-    );
+  return [...unique, ...repeats];
+}
+
+/** Explicit messages, checked against what the queue accepts. Throws SeedInputError. */
+function explicit(request: ExplicitSeed, fifo: boolean, keyAttribute: string): Outgoing[] {
+  return request.messages.map((m, i) => {
+    const field = `messages.${i}`;
+    if (!fifo && m.groupId !== undefined) throw notFifo(`${field}.groupId`);
+    if (fifo && m.delaySeconds !== undefined) {
+      throw new SeedInputError(`${field}.delaySeconds`, 'FIFO queues take no per-message delay');
+    }
+    for (const name of Object.keys(m.attributes ?? {})) {
+      if (name === keyAttribute || /^(aws|amazon)\./i.test(name)) {
+        throw new SeedInputError(
+          `${field}.attributes.${name}`,
+          name === keyAttribute
+            ? `give the idempotency key as key, not as attribute ${name}`
+            : 'reserved name',
+        );
+      }
+    }
+    const body = typeof m.body === 'string' ? m.body : JSON.stringify(m.body);
+    if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
+      throw new SeedInputError(`${field}.body`, `body is larger than ${MAX_BODY_BYTES} bytes`);
+    }
+    const groupId = m.groupId ?? request.groupId;
+    return {
+      key: m.key,
+      body,
+      ...(groupId === undefined ? {} : { groupId }),
+      ...(m.delaySeconds === undefined ? {} : { delaySeconds: m.delaySeconds }),
+      ...(m.attributes === undefined ? {} : { attributes: m.attributes }),
+    };
+  });
+}
+
+function notFifo(field: string): SeedInputError {
+  return new SeedInputError(field, 'groupId applies to FIFO queues only, and this queue is not FIFO');
+}
+
+function toProducer(m: Outgoing, id: string, fifo: boolean, keyAttribute: string): ProducerMessage {
+  const attributes: Record<string, MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(m.attributes ?? {})) {
+    attributes[name] = { DataType: 'String', StringValue: value };
   }
+  if (m.key !== undefined) attributes[keyAttribute] = { DataType: 'String', StringValue: m.key };
   return {
-    sent: all.length,
-    unique: unique.length,
-    duplicates: repeats.length,
-    keys: unique.map((m) => m.key),
+    id,
+    body: m.body,
+    ...(Object.keys(attributes).length > 0 ? { messageAttributes: attributes } : {}),
+    ...(m.delaySeconds === undefined ? {} : { delaySeconds: m.delaySeconds }),
+    ...(fifo ? { groupId: m.groupId ?? m.key ?? id, deduplicationId: randomUUID() } : {}),
+  };
+}
+
+export interface RecordsQuery {
+  readonly status?: RecordStatus;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export interface RecordsPage {
+  /** Each record as stored, plus its key without the namespace. */
+  readonly records: readonly (IdempotencyRecord & { readonly key: string })[];
+  /** Cursor of the next page; null on the last. */
+  readonly next: string | null;
+}
+
+/** One page of this namespace's idempotency records (what `sqs-worker records show` prints). */
+export async function listRecords(
+  store: IdempotencyStore,
+  namespace: string,
+  query: RecordsQuery,
+  now: number,
+): Promise<RecordsPage> {
+  const prefix = `${namespace}#`;
+  const page = await store.list({
+    prefix,
+    limit: query.limit,
+    now,
+    ...(query.status === undefined ? {} : { status: query.status }),
+    ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+  });
+  return {
+    records: page.records.map((r) => ({ key: r.pk.slice(prefix.length), ...r })),
+    next: page.cursor ?? null,
   };
 }

@@ -1,37 +1,68 @@
-import { Registry, Counter } from 'prom-client';
+import type { InjectOptions } from 'fastify';
+import { Counter, Registry } from 'prom-client';
 import { buildServer, type HealthReport, type ServerDeps } from '../../src/http/server.js';
-import type { SeedRequest } from '../../src/infra/seed.js';
+import type { SeedAccess } from '../../src/http/access.js';
+import { SeedInputError, type RecordsQuery, type SeedRequest } from '../../src/infra/seed.js';
+import { eventually } from '../helpers/process.js';
 
-function deps(overrides: Partial<ServerDeps> = {}): ServerDeps & { seeded: SeedRequest[] } {
-  const seeded: SeedRequest[] = [];
+const TOKEN = 'test-token-0123456789abcdef';
+const OPEN: SeedAccess = { token: undefined, ratePerMinute: 1000 };
+const WITH_TOKEN: SeedAccess = { token: TOKEN, ratePerMinute: 1000 };
+
+interface Calls {
+  seeded: SeedRequest[];
+  listed: RecordsQuery[];
+}
+
+function deps(
+  overrides: Partial<ServerDeps> = {},
+  access: SeedAccess | 'disabled' = OPEN,
+): ServerDeps & Calls {
+  const calls: Calls = { seeded: [], listed: [] };
   const registry = new Registry();
   new Counter({ name: 'sqs_worker_test_total', help: 'test', registers: [registry] }).inc(3);
-  const ok: HealthReport = { ok: true, checks: { process: { ok: true } } };
+  const ok: HealthReport = { ok: true, checks: { consumer: { ok: true } } };
   return {
-    seeded,
+    ...calls,
     registry,
     liveness: () => ok,
     readiness: () => ok,
-    seed: async (request) => {
-      seeded.push(request);
-      return {
-        sent: request.count + (request.duplicates ?? 0),
-        unique: request.count,
-        duplicates: request.duplicates ?? 0,
-        keys: [],
-      };
+    seed: {
+      access: access === 'disabled' ? undefined : access,
+      send: async (request) => {
+        calls.seeded.push(request);
+        const count = 'count' in request ? request.count : request.messages.length;
+        const duplicates = 'count' in request ? (request.duplicates ?? 0) : 0;
+        return { sent: count + duplicates, unique: count, duplicates, keys: [] };
+      },
+      records: async (query) => {
+        calls.listed.push(query);
+        return { records: [], next: null };
+      },
     },
     ...overrides,
   };
 }
 
-describe('sidecar', () => {
-  it('answers liveness and readiness', async () => {
+const seed = (payload: object, headers: Record<string, string> = {}): InjectOptions => ({
+  method: 'POST',
+  url: '/seed',
+  payload,
+  headers,
+});
+
+describe('sidecar health', () => {
+  it('answers liveness and readiness with each check named', async () => {
     const app = buildServer(deps());
-    expect((await app.inject('/healthz')).statusCode).toBe(200);
+    const live = await app.inject('/healthz');
+    expect(live.statusCode).toBe(200);
+    expect(live.json()).toEqual({
+      status: 'ok',
+      checks: { eventLoop: { ok: true }, consumer: { ok: true } },
+    });
     const ready = await app.inject('/readyz');
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ok', checks: { process: { ok: true } } });
+    expect(ready.json()).toEqual({ status: 'ok', checks: { consumer: { ok: true } } });
   });
 
   it('answers 503 with the failing check while not ready', async () => {
@@ -46,23 +77,68 @@ describe('sidecar', () => {
     });
   });
 
+  it('fails liveness when the consumer check fails', async () => {
+    const stalled: HealthReport = { ok: false, checks: { consumer: { ok: false, detail: 'stalled' } } };
+    const res = await buildServer(deps({ liveness: () => stalled })).inject('/healthz');
+    expect(res.statusCode).toBe(503);
+    expect(res.json().checks.consumer).toEqual({ ok: false, detail: 'stalled' });
+  });
+
+  it('fails liveness while the event loop lags more than the bound', async () => {
+    const app = buildServer(deps({ maxEventLoopDelayMs: 20, eventLoopSampleIntervalMs: 200 }));
+    await app.ready();
+    // Sustained lag, as from a handler hogging the CPU: every turn of the loop blocks for 60 ms.
+    const hog = setInterval(() => {
+      const until = Date.now() + 60;
+      while (Date.now() < until);
+    }, 1);
+    try {
+      const res = await eventually(
+        async () => {
+          const r = await app.inject('/healthz');
+          return r.statusCode === 503 ? r : undefined;
+        },
+        10_000,
+        5,
+      );
+      expect(res.json().checks.eventLoop).toEqual({
+        ok: false,
+        detail: expect.stringMatching(/^event loop delay \d+ ms, over 20 ms$/),
+      });
+    } finally {
+      clearInterval(hog);
+      await app.close();
+    }
+  });
+});
+
+describe('sidecar metrics', () => {
   it('serves the registry in Prometheus text format', async () => {
     const res = await buildServer(deps()).inject('/metrics');
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.body).toContain('sqs_worker_test_total 3');
   });
+});
 
-  it('seeds messages and answers 202', async () => {
+describe('POST /seed', () => {
+  it('seeds generated messages and answers 202', async () => {
     const d = deps();
-    const res = await buildServer(d).inject({
-      method: 'POST',
-      url: '/seed',
-      payload: { count: 10, duplicates: 3 },
-    });
+    const res = await buildServer(d).inject(seed({ count: 10, duplicates: 3 }));
     expect(res.statusCode).toBe(202);
     expect(res.json()).toMatchObject({ sent: 13, unique: 10, duplicates: 3 });
     expect(d.seeded).toEqual([{ count: 10, duplicates: 3 }]);
+  });
+
+  it('seeds explicit messages', async () => {
+    const d = deps();
+    const messages = [
+      { body: { order: 1 }, key: 'order-1', attributes: { source: 'test' } },
+      { body: 'plain text', delaySeconds: 5 },
+    ];
+    const res = await buildServer(d).inject(seed({ messages }));
+    expect(res.statusCode).toBe(202);
+    expect(d.seeded).toEqual([{ messages }]);
   });
 
   it.each([
@@ -74,25 +150,147 @@ describe('sidecar', () => {
     [{ count: 5, duplicates: -1 }, 'duplicates'],
     [{ count: 5, duplicates: 6 }, 'duplicates'],
     [{ count: 5, colour: 'red' }, 'colour'],
+    [{ count: 5, groupId: '' }, 'groupId'],
+    [{ count: 5, messages: [{ body: 'x' }] }, 'messages'],
+    [{ messages: [] }, 'messages'],
+    [{ messages: [{ body: 'x' }], duplicates: 1 }, 'duplicates'],
+    [{ messages: Array.from({ length: 101 }, () => ({ body: 'x' })) }, 'messages'],
+    [{ messages: [{ key: 'k' }] }, 'messages.0.body'],
+    [{ messages: [{ body: 'x', colour: 'red' }] }, 'messages.0.colour'],
+    [{ messages: [{ body: 'x' }, { body: 'y', delaySeconds: 901 }] }, 'messages.1.delaySeconds'],
+    [{ messages: [{ body: 'x', key: '' }] }, 'messages.0.key'],
+    [{ messages: [{ body: 'x', attributes: { a: 1 } }] }, 'messages.0.attributes.a'],
+    [{ messages: [{ body: 'x', attributes: { 'bad name': 'v' } }] }, 'messages.0.attributes.bad name'],
   ])('rejects %j with 400 naming %s', async (payload, field) => {
     const d = deps();
-    const res = await buildServer(d).inject({ method: 'POST', url: '/seed', payload });
+    const res = await buildServer(d).inject(seed(payload));
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ error: 'Bad Request', field });
     expect(d.seeded).toHaveLength(0);
   });
 
-  it('answers 503 with the reason when the queue cannot take the messages', async () => {
+  it('answers 400 naming the field when the queue cannot take the input', async () => {
     const app = buildServer(
       deps({
-        seed: async () => {
-          throw new Error('connect ECONNREFUSED 127.0.0.1:9324');
+        seed: {
+          ...deps().seed,
+          send: async () => {
+            throw new SeedInputError('groupId', 'groupId applies to FIFO queues only');
+          },
         },
       }),
     );
-    const res = await app.inject({ method: 'POST', url: '/seed', payload: { count: 1 } });
+    const res = await app.inject(seed({ count: 1, groupId: 'g' }));
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ field: 'groupId' });
+  });
+
+  it('answers 413 for a body over the limit', async () => {
+    const big = 'x'.repeat(200_000);
+    const res = await buildServer(deps()).inject(
+      seed({ messages: Array.from({ length: 6 }, () => ({ body: big })) }),
+    );
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ error: 'Payload Too Large' });
+  });
+
+  it('answers 503 with the reason and no stack trace when the queue cannot take the messages', async () => {
+    const d = deps();
+    const app = buildServer({
+      ...d,
+      seed: {
+        ...d.seed,
+        send: async () => {
+          throw new Error('connect ECONNREFUSED 127.0.0.1:9324');
+        },
+      },
+    });
+    const res = await app.inject(seed({ count: 1 }));
     expect(res.statusCode).toBe(503);
     expect(res.json().message).toContain('ECONNREFUSED');
     expect(res.body).not.toContain('    at ');
+  });
+});
+
+describe('seed protection', () => {
+  it('answers 404 on both routes when disabled', async () => {
+    const d = deps({}, 'disabled');
+    const app = buildServer(d);
+    const post = await app.inject(seed({ count: 1 }));
+    expect(post.statusCode).toBe(404);
+    expect(post.json().message).toContain('SEED_ENABLED');
+    expect((await app.inject('/records')).statusCode).toBe(404);
+    expect(d.seeded).toHaveLength(0);
+  });
+
+  it('answers 401 without a token or with a wrong one, before reading the body', async () => {
+    const d = deps({}, WITH_TOKEN);
+    const app = buildServer(d);
+    const none = await app.inject(seed({ count: 1 }));
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toContain('Bearer');
+    const wrong = await app.inject(seed({ count: 0 }, { authorization: 'Bearer not-the-token-at-all' }));
+    expect(wrong.statusCode).toBe(401);
+    const records = await app.inject({ url: '/records', headers: { authorization: `Basic ${TOKEN}` } });
+    expect(records.statusCode).toBe(401);
+    expect(d.seeded).toHaveLength(0);
+  });
+
+  it('accepts the bearer token from any address', async () => {
+    const d = deps({}, WITH_TOKEN);
+    const res = await buildServer(d).inject({
+      ...seed({ count: 1 }, { authorization: `Bearer ${TOKEN}` }),
+      remoteAddress: '10.1.2.3',
+    });
+    expect(res.statusCode).toBe(202);
+  });
+
+  it('without a token, is open on loopback only', async () => {
+    const app = buildServer(deps({}, OPEN));
+    expect((await app.inject({ ...seed({ count: 1 }), remoteAddress: '127.0.0.1' })).statusCode).toBe(202);
+    expect((await app.inject({ ...seed({ count: 1 }), remoteAddress: '::1' })).statusCode).toBe(202);
+    const remote = await app.inject({ ...seed({ count: 1 }), remoteAddress: '10.1.2.3' });
+    expect(remote.statusCode).toBe(403);
+    expect(remote.json().message).toContain('SEED_TOKEN');
+  });
+
+  it('answers 429 over the rate limit, counting refused requests too', async () => {
+    const app = buildServer(deps({}, { token: TOKEN, ratePerMinute: 2 }));
+    expect((await app.inject(seed({ count: 1 }))).statusCode).toBe(401);
+    expect((await app.inject(seed({ count: 1 }, { authorization: `Bearer ${TOKEN}` }))).statusCode).toBe(202);
+    const limited = await app.inject(seed({ count: 1 }, { authorization: `Bearer ${TOKEN}` }));
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json()).toMatchObject({ error: 'Too Many Requests' });
+    expect(limited.headers['retry-after']).toBeDefined();
+  });
+});
+
+describe('GET /records', () => {
+  it('passes status, limit and cursor to the store', async () => {
+    const d = deps();
+    const res = await buildServer(d).inject('/records?status=COMPLETED&limit=5&cursor=q%23k-1');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ records: [], next: null });
+    expect(d.listed).toEqual([{ status: 'COMPLETED', limit: 5, cursor: 'q#k-1' }]);
+  });
+
+  it('defaults the limit to 100', async () => {
+    const d = deps();
+    await buildServer(d).inject('/records');
+    expect(d.listed).toEqual([{ limit: 100 }]);
+  });
+
+  it.each([
+    ['status=DONE', 'status'],
+    ['limit=0', 'limit'],
+    ['limit=1001', 'limit'],
+    ['limit=ten', 'limit'],
+    ['colour=red', 'colour'],
+  ])('rejects ?%s with 400 naming %s', async (query, field) => {
+    const d = deps();
+    const res = await buildServer(d).inject(`/records?${query}`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ field });
+    expect(d.listed).toHaveLength(0);
   });
 });

@@ -1,0 +1,109 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { describeError } from '../core/errors.js';
+import {
+  SeedInputError,
+  type RecordsPage,
+  type RecordsQuery,
+  type SeedRequest,
+  type SeedResult,
+} from '../infra/seed.js';
+import { authorize, type SeedAccess } from './access.js';
+import { sendError } from './errors.js';
+import {
+  SEED_BODY_LIMIT,
+  recordsQuery,
+  recordsQuerySchema,
+  seedBodySchema,
+  seedShapeError,
+  type RecordsQueryString,
+  type SeedBody,
+} from './schemas.js';
+
+export interface SeedRoutesDeps {
+  /** undefined: the routes answer 404. */
+  readonly access: SeedAccess | undefined;
+  readonly send: (request: SeedRequest) => Promise<SeedResult>;
+  readonly records: (query: RecordsQuery) => Promise<RecordsPage>;
+}
+
+const DISABLED =
+  'disabled: on by default in embedded mode only; elsewhere set SEED_ENABLED=true and SEED_TOKEN';
+
+/**
+ * POST /seed and GET /records. Per request: rate limit (onRequest), then authorization
+ * (preParsing, so an unauthorized body is never read), then body size (413) and schema (400).
+ */
+export async function seedRoutes(app: FastifyInstance, deps: SeedRoutesDeps): Promise<void> {
+  const { access } = deps;
+  if (access === undefined) {
+    app.post('/seed', async (_request, reply) => sendError(reply, 404, `POST /seed is ${DISABLED}`));
+    app.get('/records', async (_request, reply) => sendError(reply, 404, `GET /records is ${DISABLED}`));
+    return;
+  }
+  await app.register(rateLimit, {
+    global: false,
+    hook: 'onRequest',
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(new Error(`over ${context.max} requests per minute: retry in ${context.after}`), {
+        statusCode: 429,
+      }),
+  });
+  const shared = protection(access);
+
+  app.post<{ Body: SeedBody }>(
+    '/seed',
+    { ...shared, bodyLimit: SEED_BODY_LIMIT, schema: { body: seedBodySchema } },
+    async (request, reply) => {
+      const shape = seedShapeError(request.body);
+      if (shape) return sendError(reply, 400, shape.message, shape.field);
+      return answer(reply, 202, () => deps.send(request.body as SeedRequest));
+    },
+  );
+
+  app.get<{ Querystring: RecordsQueryString }>(
+    '/records',
+    { ...shared, schema: { querystring: recordsQuerySchema } },
+    async (request, reply) => {
+      const query = recordsQuery(request.query);
+      if ('field' in query) return sendError(reply, 400, query.message, query.field);
+      return answer(reply, 200, () => deps.records(query));
+    },
+  );
+}
+
+/** Route options both routes share: the rate limit, authorization, and an audit log line. */
+function protection(access: SeedAccess) {
+  return {
+    config: { rateLimit: { max: access.ratePerMinute, timeWindow: 60_000 } },
+    preParsing: authorize(access),
+    // Who, what, and the answer; never a header.
+    onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
+      request.log.info(
+        {
+          method: request.method,
+          url: request.url,
+          statusCode: reply.statusCode,
+          remoteAddress: request.socket.remoteAddress,
+          durationMs: Math.round(reply.elapsedTime),
+        },
+        'seed route',
+      );
+    },
+  };
+}
+
+/**
+ * Runs the call; input the queue cannot take is a 400 naming the field, anything else means the
+ * queue or table could not be reached: 503 with the reason and no stack trace.
+ */
+async function answer(reply: FastifyReply, status: number, call: () => Promise<unknown>) {
+  let body: unknown;
+  try {
+    body = await call();
+  } catch (error) {
+    if (error instanceof SeedInputError) return sendError(reply, 400, error.message, error.field);
+    return sendError(reply, 503, describeError(error));
+  }
+  return reply.code(status).send(body);
+}

@@ -1,0 +1,147 @@
+import type { Clock } from '../core/clock.js';
+import type { WorkerRuntime } from '../worker/runtime.js';
+import { pollErrorReason } from './observe.js';
+import type { TableStatus } from './table.js';
+
+export interface Check {
+  readonly ok: boolean;
+  /** What is wrong, when the check failed (or a note when it passed). */
+  readonly detail?: string;
+}
+
+export interface HealthReport {
+  readonly ok: boolean;
+  /** Each check by name; `detail` says what is wrong when it failed. */
+  readonly checks: Readonly<Record<string, Check>>;
+}
+
+/** What the monitor reads from the consumer: state the runtime keeps anyway, never an AWS call. */
+export interface ConsumerState {
+  readonly running: boolean;
+  readonly inFlight: number;
+  /** Epoch ms of the last successful receive. */
+  readonly lastPollAt: number | undefined;
+}
+
+export interface HealthOptions {
+  readonly clock: Clock;
+  readonly waitTimeSeconds: number;
+  /** 0: handlers have no time limit. */
+  readonly handlerTimeoutMs: number;
+  readonly maxInFlight: number;
+  readonly maxPollFailures: number;
+}
+
+export type Phase = 'starting' | 'running' | 'draining';
+
+/**
+ * Slack on top of one long poll and one handler run before a silent consumer counts as stalled:
+ * sqs-consumer pauses 10 s after a connection error, and the SDK retries a call up to 3 times.
+ */
+export const STALL_GRACE_MS = 60_000;
+
+/**
+ * Liveness and readiness from the state the worker keeps. Fed by runtime events (see
+ * watchRuntime) and by the app (phase, table); probes only read.
+ *
+ * Liveness asks "is this process wedged?": it fails only when the consumer runs and has not
+ * finished a receive, successful or not, for longer than stallBoundMs(). An SQS or DynamoDB
+ * outage is a readiness matter: restarting every pod would not cure it.
+ */
+export class HealthMonitor {
+  readonly #o: HealthOptions;
+  #consumer: ConsumerState | undefined;
+  #phase: Phase = 'starting';
+  #table: TableStatus = { ok: false, reason: 'unreachable', detail: 'not checked yet' };
+  #lastCycleAt: number | undefined;
+  #failuresInARow = 0;
+  #lastFailureReason: string | undefined;
+
+  constructor(options: HealthOptions) {
+    this.#o = options;
+  }
+
+  get table(): TableStatus {
+    return this.#table;
+  }
+
+  setConsumer(consumer: ConsumerState): void {
+    this.#consumer = consumer;
+  }
+
+  setPhase(phase: Phase): void {
+    this.#phase = phase;
+  }
+
+  setTable(status: TableStatus): void {
+    this.#table = status;
+  }
+
+  pollSucceeded(): void {
+    this.#lastCycleAt = this.#o.clock.now();
+    this.#failuresInARow = 0;
+  }
+
+  pollFailed(error: unknown): void {
+    this.#lastCycleAt = this.#o.clock.now();
+    this.#failuresInARow += 1;
+    this.#lastFailureReason = pollErrorReason(error);
+  }
+
+  /**
+   * Longest a running consumer may go without finishing a receive: one long poll, plus one
+   * handler run (a full consumer waits for a slot before it receives again), plus STALL_GRACE_MS.
+   */
+  stallBoundMs(): number {
+    return this.#o.waitTimeSeconds * 1000 + this.#o.handlerTimeoutMs + STALL_GRACE_MS;
+  }
+
+  liveness(): HealthReport {
+    const checks = { consumer: this.#consumerCheck() };
+    return { ok: checks.consumer.ok, checks };
+  }
+
+  #consumerCheck(): Check {
+    const consumer = this.#consumer;
+    if (!consumer?.running || this.#lastCycleAt === undefined) return { ok: true };
+    const silentMs = this.#o.clock.now() - this.#lastCycleAt;
+    if (silentMs <= this.stallBoundMs()) return { ok: true };
+    if (this.#o.handlerTimeoutMs === 0 && consumer.inFlight >= this.#o.maxInFlight) {
+      // Without a handler timeout a full consumer may wait on its handlers for as long as they run.
+      return { ok: true, detail: `saturated: ${consumer.inFlight} messages in flight, no handler timeout` };
+    }
+    return {
+      ok: false,
+      detail: `stalled: no receive finished for ${Math.round(silentMs / 1000)} s (bound ${Math.round(this.stallBoundMs() / 1000)} s)`,
+    };
+  }
+
+  readiness(): HealthReport {
+    const checks: Record<string, Check> = {
+      lifecycle: this.#phase === 'running' ? { ok: true } : { ok: false, detail: this.#phase },
+      table: this.#table.ok ? { ok: true } : { ok: false, detail: this.#table.detail },
+      poll: this.#pollCheck(),
+    };
+    return { ok: Object.values(checks).every((c) => c.ok), checks };
+  }
+
+  #pollCheck(): Check {
+    if (this.#failuresInARow >= this.#o.maxPollFailures) {
+      return {
+        ok: false,
+        detail: `${this.#failuresInARow} receive failures in a row (${this.#lastFailureReason ?? 'other'})`,
+      };
+    }
+    if (this.#consumer?.lastPollAt === undefined) {
+      return { ok: false, detail: 'no successful receive from the queue yet' };
+    }
+    return { ok: true };
+  }
+}
+
+/** Feeds a monitor from the runtime's events. */
+export function watchRuntime(runtime: WorkerRuntime, health: HealthMonitor): void {
+  health.setConsumer(runtime);
+  runtime.on('poll_succeeded', () => health.pollSucceeded());
+  runtime.on('poll_failed', (error) => health.pollFailed(error));
+}

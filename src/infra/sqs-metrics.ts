@@ -1,0 +1,104 @@
+import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Counter, Gauge } from 'prom-client';
+import { describeError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+
+const MIDDLEWARE_NAME = 'sqsWorkerRequestMetrics';
+
+/**
+ * Counts every SQS call the client makes into `sqs_worker_sqs_requests_total{operation,outcome}`.
+ * Added at the initialize step, so one call counts once however often the SDK retried it.
+ * Outcomes: success, error, and aborted (a long poll cut short at shutdown is not a failure).
+ */
+export function instrumentSqsClient(sqs: SQSClient, requests: Counter<'operation' | 'outcome'>): void {
+  sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      try {
+        const output = await next(args);
+        requests.inc({ operation, outcome: 'success' });
+        return output;
+      } catch (error) {
+        const aborted = error instanceof Error && error.name === 'AbortError';
+        requests.inc({ operation, outcome: aborted ? 'aborted' : 'error' });
+        throw error;
+      }
+    },
+    { step: 'initialize', name: MIDDLEWARE_NAME, override: true },
+  );
+}
+
+/** The GetQueueAttributes attributes read, and the `state` label each becomes. */
+const STATES: readonly (readonly [QueueAttributeName, string])[] = [
+  ['ApproximateNumberOfMessages', 'visible'],
+  ['ApproximateNumberOfMessagesNotVisible', 'in_flight'],
+  ['ApproximateNumberOfMessagesDelayed', 'delayed'],
+];
+
+export interface QueueDepthOptions {
+  readonly sqs: SQSClient;
+  /** By `queue` label: `main` and, when there is one, `dlq`. */
+  readonly queues: Readonly<Record<string, string | undefined>>;
+  /** 0: off. */
+  readonly intervalMs: number;
+  readonly gauge: Gauge<'queue' | 'state'>;
+  readonly logger: Logger;
+}
+
+export interface QueueDepthPoller {
+  /** Reads every queue once now (also what each tick does). */
+  readNow(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Reads queue depths with one GetQueueAttributes per queue every `intervalMs`, never two reads at
+ * once. A failed read keeps the last values (SQS's numbers are approximate anyway); the failure is
+ * counted by sqs_requests_total and logged once until a read succeeds again.
+ */
+export function startQueueDepthPoller(options: QueueDepthOptions): QueueDepthPoller {
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<void> = Promise.resolve();
+  let failing = false;
+  let stopped = false;
+  const readNow = (): Promise<void> => {
+    current = current.then(async () => {
+      try {
+        await readAll(options);
+        if (failing) options.logger.info({}, 'queue depth readable again');
+        failing = false;
+      } catch (error) {
+        if (!failing) options.logger.warn({ error: describeError(error) }, 'reading queue depth failed');
+        failing = true;
+      }
+    });
+    return current;
+  };
+  const tick = () => {
+    void readNow().finally(() => {
+      if (!stopped) timer = setTimeout(tick, options.intervalMs).unref();
+    });
+  };
+  if (options.intervalMs > 0) tick();
+  return {
+    readNow,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await current;
+    },
+  };
+}
+
+async function readAll({ sqs, queues, gauge }: QueueDepthOptions): Promise<void> {
+  for (const [queue, url] of Object.entries(queues)) {
+    if (url === undefined) continue;
+    const out = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: STATES.map(([name]) => name) }),
+    );
+    for (const [name, state] of STATES) {
+      const value = Number(out.Attributes?.[name]);
+      if (Number.isFinite(value)) gauge.set({ queue, state }, value);
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import { performance } from 'node:perf_hooks';
+import type {
+  Claim,
+  ClaimRequest,
+  ClaimResult,
+  IdempotencyRecord,
+  IdempotencyStore,
+  ListPage,
+  ListQuery,
+} from '../core/idempotency-store.js';
+import type { Histogram } from 'prom-client';
+
+export type StoreOperation = 'claim' | 'renew' | 'complete' | 'fail' | 'get' | 'list' | 'clear';
+
+/** Told about every call, after it ends: how it ended, and the error when it threw. */
+export type StoreListener = (operation: StoreOperation, outcome: string, error?: unknown) => void;
+
+/**
+ * A decorator that times every call of an IdempotencyStore into
+ * `sqs_worker_idempotency_store_duration_seconds{operation,outcome}`. Outcomes are a small fixed
+ * set: claim by its result kind (acquired, takeover, duplicate, in_progress, payload_mismatch), the
+ * conditional updates as ok or lost, get as found or absent, and error whenever the store threw.
+ */
+export class TimedIdempotencyStore implements IdempotencyStore {
+  readonly #inner: IdempotencyStore;
+  readonly #histogram: Histogram<'operation' | 'outcome'>;
+  readonly #listener: StoreListener | undefined;
+
+  constructor(
+    inner: IdempotencyStore,
+    histogram: Histogram<'operation' | 'outcome'>,
+    listener?: StoreListener,
+  ) {
+    this.#inner = inner;
+    this.#histogram = histogram;
+    this.#listener = listener;
+  }
+
+  claim(request: ClaimRequest): Promise<ClaimResult> {
+    return this.#time(
+      'claim',
+      () => this.#inner.claim(request),
+      (result) => (result.kind === 'acquired' && result.takeover ? 'takeover' : result.kind),
+    );
+  }
+
+  renew(claim: Claim, leaseExpiresAtMs: number, now: number): Promise<boolean> {
+    return this.#time('renew', () => this.#inner.renew(claim, leaseExpiresAtMs, now), kept);
+  }
+
+  complete(claim: Claim, now: number, result?: string): Promise<boolean> {
+    return this.#time('complete', () => this.#inner.complete(claim, now, result), kept);
+  }
+
+  fail(claim: Claim, now: number, error: string): Promise<boolean> {
+    return this.#time('fail', () => this.#inner.fail(claim, now, error), kept);
+  }
+
+  get(pk: string, now: number): Promise<IdempotencyRecord | undefined> {
+    return this.#time(
+      'get',
+      () => this.#inner.get(pk, now),
+      (record) => (record ? 'found' : 'absent'),
+    );
+  }
+
+  list(query: ListQuery): Promise<ListPage> {
+    return this.#time(
+      'list',
+      () => this.#inner.list(query),
+      () => 'ok',
+    );
+  }
+
+  clear(prefix?: string): Promise<number> {
+    return this.#time(
+      'clear',
+      () => this.#inner.clear(prefix),
+      () => 'ok',
+    );
+  }
+
+  async #time<T>(
+    operation: StoreOperation,
+    call: () => Promise<T>,
+    outcome: (value: T) => string,
+  ): Promise<T> {
+    const started = performance.now();
+    const record = (label: string, error?: unknown) => {
+      this.#histogram.observe({ operation, outcome: label }, (performance.now() - started) / 1000);
+      this.#listener?.(operation, label, error);
+    };
+    let value: T;
+    try {
+      value = await call();
+    } catch (error) {
+      record('error', error);
+      throw error;
+    }
+    record(outcome(value));
+    return value;
+  }
+}
+
+function kept(value: boolean): string {
+  return value ? 'ok' : 'lost';
+}

@@ -1,0 +1,73 @@
+import { createApp, type App, type AppEndpoints, type AppOverrides } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config/load.js';
+import { eventually } from './process.js';
+
+/** Log lines kept in memory, as pino writes them (one JSON object per line). */
+export class MemoryLog {
+  readonly chunks: string[] = [];
+
+  write(chunk: string): void {
+    this.chunks.push(chunk);
+  }
+
+  get text(): string {
+    return this.chunks.join('');
+  }
+
+  lines(): Record<string, unknown>[] {
+    return this.text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+}
+
+export interface RunningApp {
+  readonly app: App;
+  readonly config: Config;
+  readonly endpoints: AppEndpoints;
+  readonly log: MemoryLog;
+  /** `http://127.0.0.1:<port>` of the sidecar. */
+  readonly http: string;
+  metrics(): Promise<string>;
+}
+
+/**
+ * The whole app in this process, in embedded mode (fauxqs and dynalite on random ports), with
+ * the sidecar on a random loopback port, logs in memory; resolves once /readyz says 200.
+ */
+export async function startEmbeddedApp(
+  env: Record<string, string> = {},
+  overrides: AppOverrides = {},
+): Promise<RunningApp> {
+  const config = loadConfig({
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: '0',
+    EMBEDDED_SQS_PORT: '0',
+    EMBEDDED_DYNAMODB_PORT: '0',
+    SQS_WAIT_TIME_SECONDS: '1',
+    SHUTDOWN_TIMEOUT: '5',
+    LOG_LEVEL: 'debug',
+    ...env,
+  });
+  const log = new MemoryLog();
+  const app = createApp(config, { logDestination: log, ...overrides });
+  const endpoints = await app.start();
+  const http = endpoints.http;
+  await eventually(async () => ((await fetch(`${http}/readyz`)).status === 200 ? true : undefined));
+  return {
+    app,
+    config,
+    endpoints,
+    log,
+    http,
+    metrics: async () => (await fetch(`${http}/metrics`)).text(),
+  };
+}
+
+/** The value of one sample of a Prometheus text exposition, e.g. sample(text, 'x_total', 'a="b"'). */
+export function sample(metrics: string, name: string, labels = ''): number | undefined {
+  const prefix = labels === '' ? `${name} ` : `${name}{${labels}} `;
+  const line = metrics.split('\n').find((l) => l.startsWith(prefix));
+  return line === undefined ? undefined : Number(line.slice(prefix.length).split(' ')[0]);
+}

@@ -1,0 +1,63 @@
+import { buildServer } from '../../src/http/server.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { MemoryLog } from '../helpers/app.js';
+import { Registry } from 'prom-client';
+
+const TOKEN = 'unit-test-token-9b1e6c0d2f';
+
+describe('logger', () => {
+  it('writes pino JSON lines with the level as a word', () => {
+    const log = new MemoryLog();
+    createLogger('info', log).info({ n: 1 }, 'hello');
+    expect(log.lines()).toEqual([
+      expect.objectContaining({ level: 'info', msg: 'hello', n: 1, service: 'sqs-idempotent-worker' }),
+    ]);
+  });
+
+  it('redacts tokens, authorization headers and AWS credentials wherever callers put them', () => {
+    const log = new MemoryLog();
+    const logger = createLogger('debug', log);
+    logger.info({ token: TOKEN, seedToken: TOKEN, SEED_TOKEN: TOKEN }, 'top level');
+    logger.info({ headers: { authorization: `Bearer ${TOKEN}`, cookie: TOKEN } }, 'headers');
+    logger.info({ req: { headers: { authorization: `Bearer ${TOKEN}` } } }, 'request');
+    logger.info({ config: { seed: { token: TOKEN } } }, 'config');
+    logger.info(
+      { aws: { credentials: { accessKeyId: 'AKIA', secretAccessKey: TOKEN, sessionToken: TOKEN } } },
+      'aws',
+    );
+    logger.info({ env: { AWS_SECRET_ACCESS_KEY: TOKEN, AWS_SESSION_TOKEN: TOKEN } }, 'env');
+    logger.child({ token: TOKEN }).warn({}, 'child');
+    expect(log.lines()).toHaveLength(7);
+    expect(log.text).not.toContain(TOKEN);
+    expect(log.text).toContain('[redacted]');
+  });
+
+  it('the sidecar logs seed calls without their authorization header', async () => {
+    const log = new MemoryLog();
+    const app = buildServer({
+      registry: new Registry(),
+      liveness: () => ({ ok: true, checks: {} }),
+      readiness: () => ({ ok: true, checks: {} }),
+      logger: createLogger('trace', log),
+      seed: {
+        access: { token: TOKEN, ratePerMinute: 100 },
+        send: async () => {
+          throw new Error('boom');
+        },
+        records: async () => ({ records: [], next: null }),
+      },
+    });
+    await app.inject({ url: '/records', headers: { authorization: `Bearer ${TOKEN}` } });
+    await app.inject({ url: '/records', headers: { authorization: `Bearer ${TOKEN}x` } });
+    await app.inject({
+      method: 'POST',
+      url: '/seed',
+      payload: { count: 1 },
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    await app.close();
+    const audit = log.lines().filter((l) => l.msg === 'seed route');
+    expect(audit.map((l) => l.statusCode)).toEqual([200, 401, 503]);
+    expect(log.text).not.toContain(TOKEN);
+  });
+});
