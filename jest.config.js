@@ -11,6 +11,8 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // test/ops needs Prometheus' own tools (Debian package prometheus): `npm run test:ops`, jest.ops.config.js.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/ops/'],
   testTimeout: 30000,
   // The integration suites each start their own emulators on random ports; two workers fit two cores.
   maxWorkers: 2,
