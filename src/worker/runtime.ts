@@ -243,7 +243,10 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
       received,
       ({ message }) => (this.#fifo ? `group:${message.groupId ?? ''}` : `key:${message.key}`),
       async (item, blocked) => {
-        const processed = await this.#handle(item.raw, item.message, { ...item, skip: this.#fifo && blocked });
+        const processed = await this.#handle(item.raw, item.message, {
+          ...item,
+          skip: this.#fifo && blocked,
+        });
         return !this.#fifo || ORDER_SAFE.has(processed.outcome);
       },
     );

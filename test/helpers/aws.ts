@@ -57,7 +57,10 @@ export interface Fixture extends QueuePair {
 }
 
 /** A fresh queue, dead-letter queue and table, so tests never see each other's messages. */
-export async function fixture(aws: TestAws, options: { fifo?: boolean; visibility?: number } = {}): Promise<Fixture> {
+export async function fixture(
+  aws: TestAws,
+  options: { fifo?: boolean; visibility?: number } = {},
+): Promise<Fixture> {
   const name = `t-${randomUUID().slice(0, 8)}${options.fifo ? '.fifo' : ''}`;
   const pair = await createQueuePair(aws.sqs, name, {
     maxReceiveCount: 5,
@@ -123,7 +126,9 @@ export async function send(aws: TestAws, queueUrl: string, messages: readonly Ou
             ...(m.key ? { IdempotencyKey: { DataType: 'String', StringValue: m.key } } : {}),
             ...m.attributes,
           },
-          ...(m.groupId ? { MessageGroupId: m.groupId, MessageDeduplicationId: `${m.groupId}-${i + j}-${m.body}` } : {}),
+          ...(m.groupId
+            ? { MessageGroupId: m.groupId, MessageDeduplicationId: `${m.groupId}-${i + j}-${m.body}` }
+            : {}),
         })),
       }),
     );
@@ -145,7 +150,10 @@ export async function receiveAll(aws: TestAws, queueUrl: string): Promise<Messag
   return out.Messages ?? [];
 }
 
-export async function queueCounts(aws: TestAws, queueUrl: string): Promise<{ visible: number; inFlight: number }> {
+export async function queueCounts(
+  aws: TestAws,
+  queueUrl: string,
+): Promise<{ visible: number; inFlight: number }> {
   const out = await aws.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,

@@ -1,7 +1,15 @@
 import { PermanentError } from '../../src/core/errors.js';
 import type { WorkerMessage } from '../../src/core/message.js';
 import type { MessageEvent, WorkerRuntime } from '../../src/worker/runtime.js';
-import { fixture, queueCounts, receiveAll, runtime, send, startTestAws, type TestAws } from '../helpers/aws.js';
+import {
+  fixture,
+  queueCounts,
+  receiveAll,
+  runtime,
+  send,
+  startTestAws,
+  type TestAws,
+} from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
 
 /** Collects settled deliveries; `until` resolves once the predicate holds over them. */
@@ -41,7 +49,11 @@ describe('WorkerRuntime on fauxqs and dynalite', () => {
 
   it('handles more than 10 messages at once, never more than MAX_IN_FLIGHT', async () => {
     const f = await fixture(aws);
-    await send(aws, f.queueUrl, Array.from({ length: 200 }, (_, i) => ({ body: `{"n":${i}}`, key: `k${i}` })));
+    await send(
+      aws,
+      f.queueUrl,
+      Array.from({ length: 200 }, (_, i) => ({ body: `{"n":${i}}`, key: `k${i}` })),
+    );
     let active = 0;
     let peak = 0;
     const worker = start(
@@ -87,7 +99,11 @@ describe('WorkerRuntime on fauxqs and dynalite', () => {
     );
     const rec = recorder(worker);
     await send(aws, f.queueUrl, [
-      { body: '{"order":"x"}', key: 'poison', attributes: { Team: { DataType: 'String', StringValue: 'billing' } } },
+      {
+        body: '{"order":"x"}',
+        key: 'poison',
+        attributes: { Team: { DataType: 'String', StringValue: 'billing' } },
+      },
     ]);
     await rec.until((e) => e.length === 1);
     await send(aws, f.queueUrl, [{ body: '{"order":1}', key: 'fine' }]);
@@ -158,7 +174,9 @@ describe('WorkerRuntime on fauxqs and dynalite', () => {
     const f = await fixture(aws, { visibility: 1 });
     const opts = { visibilityTimeoutSeconds: 1 };
     let otherSaw = 0;
-    const slow = start(runtime(aws, f, () => new Promise((r) => setTimeout(r, 3500)), { ...opts, instanceId: 'slow' }));
+    const slow = start(
+      runtime(aws, f, () => new Promise((r) => setTimeout(r, 3500)), { ...opts, instanceId: 'slow' }),
+    );
     const rec = recorder(slow);
     await send(aws, f.queueUrl, [{ body: '{}', key: 'long' }]);
     await eventually(async () => ((await queueCounts(aws, f.queueUrl)).inFlight === 1 ? true : undefined));

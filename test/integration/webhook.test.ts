@@ -72,7 +72,7 @@ describe('webhook handler against a local HTTP server', () => {
   it('honours Retry-After', async () => {
     hook.answer((res) => res.writeHead(503, { 'retry-after': '7' }).end());
     const handle = webhookHandler({ url: hook.url, timeoutMs: 2000 });
-    const error = (await handle(message('k'), context()).then(
+    const error = (await Promise.resolve(handle(message('k'), context())).then(
       () => undefined,
       (e: unknown) => e,
     )) as RetryableError;
@@ -83,7 +83,7 @@ describe('webhook handler against a local HTTP server', () => {
   it.each([400, 404, 422])('treats %i as permanent', async (status) => {
     hook.answer((res) => res.writeHead(status).end('no such order'));
     const handle = webhookHandler({ url: hook.url, timeoutMs: 2000 });
-    const error = await handle(message('k'), context()).then(
+    const error = await Promise.resolve(handle(message('k'), context())).then(
       () => undefined,
       (e: unknown) => e,
     );
