@@ -102,7 +102,7 @@ async function runHandler(
     const running = Promise.resolve(
       deps.handler(message, {
         signal: deps.signal,
-        logger: deps.logger,
+        logger: deps.logger.child({ attempt: claim.attempt, fence: claim.fence }),
         fencingToken: claim.fence,
         attempt: claim.attempt,
       }),

@@ -1,5 +1,10 @@
 import underPressure from '@fastify/under-pressure';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Check, HealthReport } from '../infra/health.js';
 import { handleError, sendError } from './errors.js';
@@ -30,10 +35,14 @@ const BODY_LIMIT = 16 * 1024;
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
-    disableRequestLogging: true,
+    // Probes and scrapes arrive every few seconds: no per-request log lines.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     // Fastify's Ajv silently drops unknown properties by default; we reject them instead.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // allowUnionTypes: the explicit seed body may be a string, an object or an array.
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, allowUnionTypes: true },
+    },
   });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
