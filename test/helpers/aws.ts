@@ -59,11 +59,11 @@ export interface Fixture extends QueuePair {
 /** A fresh queue, dead-letter queue and table, so tests never see each other's messages. */
 export async function fixture(
   aws: TestAws,
-  options: { fifo?: boolean; visibility?: number } = {},
+  options: { fifo?: boolean; visibility?: number; maxReceiveCount?: number } = {},
 ): Promise<Fixture> {
   const name = `t-${randomUUID().slice(0, 8)}${options.fifo ? '.fifo' : ''}`;
   const pair = await createQueuePair(aws.sqs, name, {
-    maxReceiveCount: 5,
+    maxReceiveCount: options.maxReceiveCount ?? 5,
     visibilityTimeoutSeconds: options.visibility ?? 30,
   });
   const table = `${name.replace('.fifo', '')}-records`;

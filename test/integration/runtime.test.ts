@@ -123,6 +123,30 @@ describe('WorkerRuntime on fauxqs and dynalite', () => {
     expect(await queueCounts(aws, f.queueUrl)).toEqual({ visible: 0, inFlight: 0 });
   });
 
+  it('leaves a message that keeps failing to SQS redrive after maxReceiveCount receives', async () => {
+    const f = await fixture(aws, { maxReceiveCount: 3 });
+    const worker = start(
+      runtime(
+        aws,
+        f,
+        () => {
+          throw new Error('always down');
+        },
+        { backoff: { baseMs: 0, maxMs: 0 } },
+      ),
+    );
+    const rec = recorder(worker);
+    await send(aws, f.queueUrl, [{ body: '{"doomed":true}', key: 'doomed' }]);
+    await rec.until((e) => e.length === 3);
+    const dead = await eventually(async () => {
+      const got = await receiveAll(aws, f.dlqUrl);
+      return got.length === 1 ? got : undefined;
+    });
+    expect(dead[0]?.Body).toBe('{"doomed":true}');
+    expect(outcomes(rec.events)).toEqual(['retry', 'retry', 'retry']);
+    expect(rec.events.map((e) => e.processed.claim?.attempt)).toEqual([1, 2, 3]);
+  });
+
   it('dead-letters a body that is not JSON when a schema requires JSON', async () => {
     const f = await fixture(aws);
     let handled = 0;
