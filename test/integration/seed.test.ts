@@ -1,6 +1,6 @@
-import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { SeedInputError, seedMessages } from '../../src/infra/seed.js';
-import { fixture, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, receiveAll, startTestAws, type TestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
 
 const KEY = 'IdempotencyKey';
@@ -9,16 +9,7 @@ const KEY = 'IdempotencyKey';
 async function drain(aws: TestAws, queueUrl: string, count: number): Promise<Message[]> {
   const got: Message[] = [];
   await eventually(async () => {
-    const out = await aws.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-        MessageAttributeNames: ['All'],
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    for (const m of out.Messages ?? []) {
+    for (const m of await receiveAll(aws, queueUrl)) {
       got.push(m);
       await aws.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
     }
