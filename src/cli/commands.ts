@@ -14,6 +14,7 @@ import { createQueuePair } from '../infra/queues.js';
 import { seedMessages } from '../infra/seed.js';
 import { createTable } from '../infra/table.js';
 import { createRuntime } from '../worker/create.js';
+import { redriveDeadLetters, showDeadLetters } from './dlq.js';
 
 type Print = (line: string) => void;
 
@@ -162,4 +163,22 @@ export async function queue(args: readonly string[], ctx: CommandContext): Promi
   } finally {
     client.destroy();
   }
+}
+
+/** `dlq show [--limit N]` and `dlq redrive [--count N]`. */
+export async function dlq(args: readonly string[], ctx: CommandContext): Promise<void> {
+  const [action, ...rest] = args;
+  await withConnection(ctx, async (c) => {
+    if (action === 'show') {
+      const o = options(rest, { limit: { type: 'string' } });
+      const limit = positiveInt('limit', o.limit, 10, 10) || 10;
+      for (const entry of await showDeadLetters(c, limit)) ctx.print(JSON.stringify(entry));
+    } else if (action === 'redrive') {
+      const o = options(rest, { count: { type: 'string' } });
+      const count = positiveInt('count', o.count, 100, 100_000);
+      ctx.print(JSON.stringify({ moved: await redriveDeadLetters(c, count) }));
+    } else {
+      throw new ConfigError('argv', 'usage: sqs-worker dlq show|redrive');
+    }
+  });
 }

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { ConfigError, describeError, WorkerError } from '../core/errors.js';
 import { connect } from '../infra/connect.js';
 import { createLogger } from '../infra/logger.js';
-import { consume, produce, queue, records, table, type CommandContext } from './commands.js';
+import { consume, dlq, produce, queue, records, table, type CommandContext } from './commands.js';
 
 export const EXIT = { ok: 0, failure: 1, config: 2 } as const;
 
@@ -20,6 +20,8 @@ commands:
   records clear                        delete this namespace's idempotency records
   table create                         create the idempotency table (on-demand, TTL on expiresAt)
   queue create [--name NAME]           create a queue and its dead-letter queue <name>-dlq
+  dlq show [--limit N]                 up to 10 dead-lettered messages with their reason (left in place)
+  dlq redrive [--count N]              move dead-lettered messages back to the queue (default 100)
 
 Without SQS_QUEUE_URL, commands other than start talk to the embedded emulators of a running
 'sqs-worker start' on this machine. Configuration comes from environment variables; see README.md.
@@ -62,6 +64,7 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[], ctx: CommandCo
   records,
   table,
   queue,
+  dlq,
 };
 
 async function start(config: Config): Promise<number> {

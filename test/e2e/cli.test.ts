@@ -1,3 +1,5 @@
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { createSqsClient } from '../../src/infra/aws.js';
 import { runCli, type RunningProcess } from '../helpers/process.js';
 
 /** The seed tools' workflow, through the real binary: produce, consume --count, show, clear. */
@@ -63,5 +65,50 @@ describe('sqs-worker produce / consume / records', () => {
     expect(result.code).toBe(2);
     expect(result.err.trim().split('\n')).toHaveLength(1);
     expect(result.err).toContain('--cuont');
+  });
+
+  it('shows dead-lettered messages with their reason and redrives them to the queue', async () => {
+    const sqs = createSqsClient({
+      region: 'us-east-1',
+      sqsEndpoint: env.AWS_ENDPOINT_URL_SQS,
+      dynamodbEndpoint: undefined,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const dlqUrl = env.SQS_QUEUE_URL?.replace(/\/([^/]+)$/, '/$1-dlq') as string;
+    const text = (value: string) => ({ DataType: 'String', StringValue: value });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: dlqUrl,
+        MessageBody: '{"order":"x"}',
+        MessageAttributes: {
+          IdempotencyKey: text('order-x'),
+          DeadLetterReason: text('PERMANENT_ERROR'),
+          DeadLetterMessage: text('PermanentError: bad order'),
+        },
+      }),
+    );
+    const shown = await run(['dlq', 'show']);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toEqual([
+      expect.objectContaining({
+        reason: 'PERMANENT_ERROR',
+        detail: 'PermanentError: bad order',
+        body: '{"order":"x"}',
+      }),
+    ]);
+
+    const redriven = await run(['dlq', 'redrive']);
+    expect(redriven.out[0]).toEqual({ moved: 1 });
+    const back = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: env.SQS_QUEUE_URL,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    sqs.destroy();
+    expect(back.Messages?.[0]?.Body).toBe('{"order":"x"}');
+    expect(Object.keys(back.Messages?.[0]?.MessageAttributes ?? {})).toEqual(['IdempotencyKey']);
+    expect((await run(['dlq', 'show'])).out).toHaveLength(0);
   });
 });
