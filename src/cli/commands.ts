@@ -33,13 +33,19 @@ function options<T extends Record<string, { type: 'string' | 'boolean' }>>(args:
   }
 }
 
-function positiveInt(name: string, value: string | undefined, fallback: number, max: number): number {
+function intOption(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max) {
+  if (!Number.isInteger(n) || n < min || n > max) {
     throw new ConfigError(
       `--${name}`,
-      `--${name}=${JSON.stringify(value)} must be an integer from 0 to ${max}`,
+      `--${name}=${JSON.stringify(value)} must be an integer from ${min} to ${max}`,
     );
   }
   return n;
@@ -57,8 +63,8 @@ async function withConnection<T>(ctx: CommandContext, run: (c: Connection) => Pr
 /** `produce [--count N] [--duplicates D]`: what the seed tools' generator did. */
 export async function produce(args: readonly string[], ctx: CommandContext): Promise<void> {
   const o = options(args, { count: { type: 'string' }, duplicates: { type: 'string' } });
-  const count = positiveInt('count', o.count, 3, 10_000);
-  const duplicates = positiveInt('duplicates', o.duplicates, 0, count);
+  const count = intOption('count', o.count, 3, 0, 10_000);
+  const duplicates = intOption('duplicates', o.duplicates, 0, 0, count);
   const result = await withConnection(ctx, (c) =>
     seedMessages(c.sqs, c.queueUrl, ctx.config.idempotency.keyAttribute, { count, duplicates }),
   );
@@ -71,7 +77,7 @@ export async function produce(args: readonly string[], ctx: CommandContext): Pro
  */
 export async function consume(args: readonly string[], ctx: CommandContext): Promise<void> {
   const o = options(args, { count: { type: 'string' } });
-  const limit = o.count === undefined ? undefined : positiveInt('count', o.count, 1, 1_000_000);
+  const limit = o.count === undefined ? undefined : intOption('count', o.count, 1, 0, 1_000_000);
   const handler = await resolveHandler(ctx.config.handler, ctx.config);
   await withConnection(ctx, async (connection) => {
     const runtime = createRuntime(ctx.config, connection, {
@@ -120,7 +126,7 @@ export async function records(args: readonly string[], ctx: CommandContext): Pro
       }
       const page = await store.list({
         prefix,
-        limit: positiveInt('limit', o.limit, 100, 1000) || 100,
+        limit: intOption('limit', o.limit, 100, 1, 1000),
         now: Date.now(),
         ...(status === undefined ? {} : { status: status as RecordStatus }),
         ...(o.cursor === undefined ? {} : { cursor: o.cursor }),
@@ -171,11 +177,11 @@ export async function dlq(args: readonly string[], ctx: CommandContext): Promise
   await withConnection(ctx, async (c) => {
     if (action === 'show') {
       const o = options(rest, { limit: { type: 'string' } });
-      const limit = positiveInt('limit', o.limit, 10, 10) || 10;
+      const limit = intOption('limit', o.limit, 10, 1, 10);
       for (const entry of await showDeadLetters(c, limit)) ctx.print(JSON.stringify(entry));
     } else if (action === 'redrive') {
       const o = options(rest, { count: { type: 'string' } });
-      const count = positiveInt('count', o.count, 100, 100_000);
+      const count = intOption('count', o.count, 100, 0, 100_000);
       ctx.print(JSON.stringify({ moved: await redriveDeadLetters(c, count) }));
     } else {
       throw new ConfigError('argv', 'usage: sqs-worker dlq show|redrive');

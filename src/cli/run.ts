@@ -69,19 +69,10 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[], ctx: CommandCo
 
 async function start(config: Config): Promise<number> {
   const app = createApp(config);
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      void app.stop().then(resolve, (error: unknown) => {
-        process.stderr.write(`error while stopping: ${describeError(error)}\n`);
-        resolve();
-      });
-      void signal;
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  // Listening from the start: a signal during start-up stops the app as soon as it arrives.
+  const stopped = untilSignal()
+    .then(() => app.stop())
+    .catch((error: unknown) => void process.stderr.write(`error while stopping: ${describeError(error)}\n`));
   try {
     await app.start();
   } catch (error) {
@@ -90,6 +81,19 @@ async function start(config: Config): Promise<number> {
   }
   await stopped;
   return EXIT.ok;
+}
+
+/** Resolves on the first SIGTERM or SIGINT. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGTERM', done);
+      process.off('SIGINT', done);
+      resolve();
+    };
+    process.on('SIGTERM', done);
+    process.on('SIGINT', done);
+  });
 }
 
 /** The embedded emulators alone, so produce/consume/records can be tried by hand, as the seed tools were. */
@@ -114,10 +118,7 @@ async function emulators(config: Config): Promise<number> {
     },
     'emulators running',
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
+  await untilSignal();
   await connection.close();
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return EXIT.ok;

@@ -37,11 +37,15 @@ export function loadBodyCheck(path: string): BodyCheck {
     );
   }
   return (message) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(message.rawBody);
-    } catch {
-      return { code: 'INVALID_JSON', message: 'the body is not JSON, and MESSAGE_SCHEMA requires JSON' };
+    // message.body is already parsed unless it is a string: then the body was either not JSON or
+    // a JSON string literal, and only parsing the raw text tells which.
+    let body = message.body;
+    if (typeof body === 'string') {
+      try {
+        body = JSON.parse(message.rawBody);
+      } catch {
+        return { code: 'INVALID_JSON', message: 'the body is not JSON, and MESSAGE_SCHEMA requires JSON' };
+      }
     }
     if (validate(body)) return undefined;
     const first = validate.errors?.[0];

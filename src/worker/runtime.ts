@@ -8,6 +8,7 @@ import type { IdempotencyService } from '../core/idempotency.js';
 import type { Logger } from '../core/logger.js';
 import { decodeBody, deriveKey, type WorkerMessage } from '../core/message.js';
 import { processMessage, type PipelineDeps, type Processed } from '../core/pipeline.js';
+import { isFifoQueue } from '../infra/queues.js';
 import { backoffMs, toVisibilitySeconds } from './backoff.js';
 import { Heartbeat } from './heartbeat.js';
 import { Lanes, scheduleBatch } from './lanes.js';
@@ -91,7 +92,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
   constructor(options: RuntimeOptions) {
     super();
     this.#o = options;
-    this.#fifo = options.queueUrl.endsWith('.fifo');
+    this.#fifo = isFifoQueue(options.queueUrl);
     this.#settler = new Settler(options.sqs, options.queueUrl, options.dlqUrl);
   }
 
