@@ -311,9 +311,14 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
       heartbeat.stop();
       this.#shutdown.signal.removeEventListener('abort', onShutdown);
     }
-    await this.#settle(raw, message, processed);
-    this.emit('message_settled', { message, processed, durationMs: this.#o.clock.now() - started, logger });
-    return processed;
+    const settled = await this.#settle(raw, message, processed);
+    this.emit('message_settled', {
+      message,
+      processed: settled,
+      durationMs: this.#o.clock.now() - started,
+      logger,
+    });
+    return settled;
   }
 
   async #process(message: WorkerMessage, logger: Logger, signal: AbortSignal, heartbeat: Heartbeat) {
@@ -338,27 +343,26 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
     }
   }
 
-  /** Nothing is deleted unless completed, a duplicate, or safely in the dead-letter queue. */
-  async #settle(raw: Message, message: WorkerMessage, processed: Processed): Promise<void> {
-    const operation = processed.action;
+  /**
+   * Nothing is deleted unless completed, a duplicate, or safely in the dead-letter queue. Returns
+   * what was actually done: a permanent failure on a queue without a dead-letter queue can only be
+   * released (with backoff), and is reported as a retry, not as dead-lettered.
+   */
+  async #settle(raw: Message, message: WorkerMessage, processed: Processed): Promise<Processed> {
+    const settled = this.#settler.dlqUrl || processed.action !== 'dead_letter' ? processed : noDlq(processed);
     try {
-      if (processed.action === 'delete') return await this.#settler.delete(raw);
-      if (processed.action === 'dead_letter') {
-        if (this.#settler.dlqUrl)
-          return await this.#settler.deadLetter(raw, message, processed, this.#o.keyAttribute);
-        this.emit(
-          'settle_failed',
-          message,
-          operation,
-          new Error('no dead-letter queue: released with backoff'),
-        );
+      if (settled.action === 'delete') await this.#settler.delete(raw);
+      else if (settled.action === 'dead_letter') {
+        await this.#settler.deadLetter(raw, message, settled, this.#o.keyAttribute);
+      } else {
+        const delayMs = this.#releaseDelayMs(message, settled);
+        if (delayMs === 0) await this.#afterAbortedPoll();
+        await this.#settler.release(raw, toVisibilitySeconds(delayMs));
       }
-      const delayMs = this.#releaseDelayMs(message, processed);
-      if (delayMs === 0) await this.#afterAbortedPoll();
-      await this.#settler.release(raw, toVisibilitySeconds(delayMs));
     } catch (error) {
-      this.emit('settle_failed', message, operation, error);
+      this.emit('settle_failed', message, settled.action, error);
     }
+    return settled;
   }
 
   async #afterAbortedPoll(): Promise<void> {
@@ -371,6 +375,18 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
     if (processed.retryAfterMs !== undefined) return processed.retryAfterMs;
     return backoffMs(message.receiveCount, this.#o.backoff.baseMs, this.#o.backoff.maxMs);
   }
+}
+
+function noDlq(processed: Processed): Processed {
+  const why = processed.reason
+    ? `${processed.reason.code}: ${processed.reason.message}`
+    : 'permanent failure';
+  return {
+    ...processed,
+    outcome: 'retry',
+    action: 'release',
+    reason: { code: 'NO_DEAD_LETTER_QUEUE', message: `${why}; the queue has no redrive policy` },
+  };
 }
 
 function skipped(code: string, message: string): Processed {

@@ -147,6 +147,30 @@ describe('WorkerRuntime on fauxqs and dynalite', () => {
     expect(rec.events.map((e) => e.processed.claim?.attempt)).toEqual([1, 2, 3]);
   });
 
+  it('without a dead-letter queue, releases a permanent failure and reports it as a retry', async () => {
+    const f = await fixture(aws);
+    const worker = start(
+      runtime(
+        aws,
+        f,
+        () => {
+          throw new PermanentError('bad');
+        },
+        { dlqUrl: undefined },
+      ),
+    );
+    const rec = recorder(worker);
+    await send(aws, f.queueUrl, [{ body: '{}', key: 'nowhere' }]);
+    await rec.until((e) => e.length === 1);
+    expect(rec.events[0]?.processed).toMatchObject({
+      outcome: 'retry',
+      action: 'release',
+      reason: { code: 'NO_DEAD_LETTER_QUEUE' },
+    });
+    expect(rec.events[0]?.processed.reason?.message).toContain('PERMANENT_ERROR');
+    expect(await queueCounts(aws, f.queueUrl)).toEqual({ visible: 0, inFlight: 1 });
+  });
+
   it('dead-letters a body that is not JSON when a schema requires JSON', async () => {
     const f = await fixture(aws);
     let handled = 0;
