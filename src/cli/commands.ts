@@ -7,12 +7,12 @@ import type { RecordStatus } from '../core/idempotency-store.js';
 import type { Logger } from '../core/logger.js';
 import type { Outcome } from '../core/pipeline.js';
 import { resolveHandler } from '../handlers/index.js';
-import { createDynamoClient, createSqsClient } from '../infra/aws.js';
-import { awsSettings, connect, type Connection } from '../infra/connect.js';
-import { DynamoDbIdempotencyStore } from '../infra/dynamodb-store.js';
-import { createQueuePair } from '../infra/queues.js';
-import { seedMessages } from '../infra/seed.js';
-import { createTable } from '../infra/table.js';
+import { createDynamoClient, createSqsClient } from '../aws/clients.js';
+import { awsSettings, connect, type Connection } from '../aws/connect.js';
+import { DynamoDbIdempotencyStore } from '../aws/dynamodb-store.js';
+import { createQueuePair } from '../aws/queues.js';
+import { seedMessages } from '../seeding/seed.js';
+import { createTable } from '../aws/table.js';
 import { createRuntime } from '../worker/create.js';
 import { redriveDeadLetters, showDeadLetters } from './dlq.js';
 

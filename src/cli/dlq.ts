@@ -6,7 +6,7 @@ import {
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../core/errors.js';
-import type { Connection } from '../infra/connect.js';
+import type { Connection } from '../aws/connect.js';
 
 /** Attributes the worker adds when it dead-letters; dropped again on redrive. */
 const DEAD_LETTER_ATTRIBUTES = [

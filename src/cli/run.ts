@@ -2,8 +2,8 @@ import { createApp } from '../app.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { pino } from 'pino';
 import { ConfigError, describeError, WorkerError } from '../core/errors.js';
-import { connect } from '../infra/connect.js';
-import { createLogger } from '../infra/logger.js';
+import { connect } from '../aws/connect.js';
+import { createLogger } from '../observability/logger.js';
 import { consume, dlq, produce, queue, records, table, type CommandContext } from './commands.js';
 
 export const EXIT = { ok: 0, failure: 1, config: 2 } as const;

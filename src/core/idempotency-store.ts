@@ -1,6 +1,6 @@
 /**
  * The persistence behind idempotency, as an interface: core code depends on this, the DynamoDB
- * adapter (infra/dynamodb-store.ts) and the in-memory store (core/memory-store.ts) implement it,
+ * adapter (aws/dynamodb-store.ts) and the in-memory store (core/memory-store.ts) implement it,
  * and one contract test suite runs against all of them.
  *
  * Times are passed in by the caller (`now`, epoch milliseconds) so that tests control the clock.

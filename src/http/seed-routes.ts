@@ -7,7 +7,7 @@ import {
   type RecordsQuery,
   type SeedRequest,
   type SeedResult,
-} from '../infra/seed.js';
+} from '../seeding/seed.js';
 import { authorize, type SeedAccess } from './access.js';
 import { sendError } from './errors.js';
 import {

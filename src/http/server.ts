@@ -6,11 +6,11 @@ import Fastify, {
   type FastifyReply,
 } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { Check, HealthReport } from '../infra/health.js';
+import type { Check, HealthReport } from '../observability/health.js';
 import { handleError, sendError } from './errors.js';
 import { seedRoutes, type SeedRoutesDeps } from './seed-routes.js';
 
-export type { Check, HealthReport } from '../infra/health.js';
+export type { Check, HealthReport } from '../observability/health.js';
 export type { SeedRoutesDeps } from './seed-routes.js';
 
 export interface ServerDeps {

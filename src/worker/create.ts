@@ -5,9 +5,9 @@ import { IdempotencyService } from '../core/idempotency.js';
 import type { IdempotencyStore } from '../core/idempotency-store.js';
 import type { Logger } from '../core/logger.js';
 import type { PipelineDeps } from '../core/pipeline.js';
-import type { Connection } from '../infra/connect.js';
-import { DynamoDbIdempotencyStore } from '../infra/dynamodb-store.js';
-import { loadBodyCheck } from '../infra/message-schema.js';
+import type { Connection } from '../aws/connect.js';
+import { DynamoDbIdempotencyStore } from '../aws/dynamodb-store.js';
+import { loadBodyCheck } from '../core/message-schema.js';
 import { WorkerRuntime } from './runtime.js';
 
 export interface RuntimeParts {

@@ -8,7 +8,7 @@ import type { IdempotencyService } from '../core/idempotency.js';
 import type { Logger } from '../core/logger.js';
 import { decodeBody, deriveKey, type WorkerMessage } from '../core/message.js';
 import { processMessage, type PipelineDeps, type Processed } from '../core/pipeline.js';
-import { isFifoQueue } from '../infra/queues.js';
+import { isFifoQueue } from '../aws/queues.js';
 import { backoffMs, toVisibilitySeconds } from './backoff.js';
 import { Heartbeat } from './heartbeat.js';
 import { Lanes, scheduleBatch } from './lanes.js';

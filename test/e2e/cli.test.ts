@@ -1,5 +1,5 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { createSqsClient } from '../../src/infra/aws.js';
+import { createSqsClient } from '../../src/aws/clients.js';
 import { runCli, type RunningProcess } from '../helpers/process.js';
 
 /** The seed tools' workflow, through the real binary: produce, consume --count, show, clear. */

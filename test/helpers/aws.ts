@@ -12,11 +12,11 @@ import { systemClock } from '../../src/core/clock.js';
 import type { Handler } from '../../src/core/handler.js';
 import { IdempotencyService } from '../../src/core/idempotency.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { createDynamoClient, createSqsClient, type AwsSettings } from '../../src/infra/aws.js';
-import { DynamoDbIdempotencyStore } from '../../src/infra/dynamodb-store.js';
-import { startEmulators, type EmbeddedEmulators } from '../../src/infra/embedded.js';
-import { createQueuePair, type QueuePair } from '../../src/infra/queues.js';
-import { createTable } from '../../src/infra/table.js';
+import { createDynamoClient, createSqsClient, type AwsSettings } from '../../src/aws/clients.js';
+import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
+import { startEmulators, type EmbeddedEmulators } from '../../src/aws/embedded.js';
+import { createQueuePair, type QueuePair } from '../../src/aws/queues.js';
+import { createTable } from '../../src/aws/table.js';
 import { WorkerRuntime, type RuntimeOptions } from '../../src/worker/runtime.js';
 
 /** fauxqs and dynalite in this process on random loopback ports, with clients for them. */

@@ -1,6 +1,6 @@
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { createTable } from '../../src/infra/table.js';
+import { createTable } from '../../src/aws/table.js';
 import { sample, startEmbeddedApp, type RunningApp } from '../helpers/app.js';
 import { eventually } from '../helpers/process.js';
 

@@ -1,5 +1,5 @@
 import { DeleteMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import { SeedInputError, seedMessages } from '../../src/infra/seed.js';
+import { SeedInputError, seedMessages } from '../../src/seeding/seed.js';
 import { fixture, receiveAll, startTestAws, type TestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
 

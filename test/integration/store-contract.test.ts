@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteItemCommand, DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
-import { createDynamoClient } from '../../src/infra/aws.js';
-import { DynamoDbIdempotencyStore } from '../../src/infra/dynamodb-store.js';
-import { startEmulators } from '../../src/infra/embedded.js';
-import { createTable } from '../../src/infra/table.js';
+import { createDynamoClient } from '../../src/aws/clients.js';
+import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
+import { startEmulators } from '../../src/aws/embedded.js';
+import { createTable } from '../../src/aws/table.js';
 import { describeStoreContract, type RequestLog, type StoreUnderTest } from '../helpers/store-contract.js';
 
 /**

@@ -1,5 +1,5 @@
 import { EmbeddedUnavailableError } from '../../src/core/errors.js';
-import { startEmulators } from '../../src/infra/embedded.js';
+import { startEmulators } from '../../src/aws/embedded.js';
 
 describe('embedded mode in an install without the emulators', () => {
   it('fails with a message that says to set SQS_QUEUE_URL', async () => {

@@ -1,4 +1,4 @@
-import { HealthMonitor, STALL_GRACE_MS, type ConsumerState } from '../../src/infra/health.js';
+import { HealthMonitor, STALL_GRACE_MS, type ConsumerState } from '../../src/observability/health.js';
 import { ManualClock } from '../helpers/fakes.js';
 
 function setup(options: { handlerTimeoutMs?: number; maxInFlight?: number } = {}) {

@@ -1,5 +1,5 @@
 import { buildServer } from '../../src/http/server.js';
-import { createLogger } from '../../src/infra/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { MemoryLog } from '../helpers/app.js';
 import { Registry } from 'prom-client';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DROPPED_DEFAULT_METRICS, OUTCOMES, createMetrics } from '../../src/infra/metrics.js';
+import { DROPPED_DEFAULT_METRICS, OUTCOMES, createMetrics } from '../../src/observability/metrics.js';
 
 /** Every series name /metrics can carry: histograms expand to _bucket, _sum and _count. */
 async function exportedNames(): Promise<Set<string>> {

@@ -2,7 +2,7 @@ import type { InjectOptions } from 'fastify';
 import { Counter, Registry } from 'prom-client';
 import { buildServer, type HealthReport, type ServerDeps } from '../../src/http/server.js';
 import type { SeedAccess } from '../../src/http/access.js';
-import { SeedInputError, type RecordsQuery, type SeedRequest } from '../../src/infra/seed.js';
+import { SeedInputError, type RecordsQuery, type SeedRequest } from '../../src/seeding/seed.js';
 import { eventually } from '../helpers/process.js';
 
 const TOKEN = 'test-token-0123456789abcdef';

@@ -2,7 +2,7 @@ import { Histogram, Registry } from 'prom-client';
 import type { Claim } from '../../src/core/idempotency-store.js';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import { TimedIdempotencyStore, type StoreOperation } from '../../src/infra/timed-store.js';
+import { TimedIdempotencyStore, type StoreOperation } from '../../src/observability/timed-store.js';
 
 function setup(inner = new MemoryIdempotencyStore()) {
   const registry = new Registry();

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { WorkerRuntime } from '../worker/runtime.js';
 import { pollErrorReason } from './observe.js';
-import type { TableStatus } from './table.js';
+import type { TableStatus } from '../aws/table.js';
 
 export interface Check {
   readonly ok: boolean;

@@ -3,7 +3,7 @@ import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
 import { Producer, type Message as ProducerMessage } from 'sqs-producer';
 import { WorkerError } from '../core/errors.js';
 import type { IdempotencyRecord, IdempotencyStore, RecordStatus } from '../core/idempotency-store.js';
-import { isFifoQueue } from './queues.js';
+import { isFifoQueue } from '../aws/queues.js';
 
 /** Generated messages: `count` with distinct keys, then `duplicates` re-sends of keys already sent. */
 export interface GeneratedSeed {

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../core/logger.js';
-import { createDynamoClient, createSqsClient, type AwsSettings } from './aws.js';
+import { createDynamoClient, createSqsClient, type AwsSettings } from './clients.js';
 import { startEmulators, type EmbeddedEmulators } from './embedded.js';
 import { createQueuePair, findDeadLetterQueue, queueNameFromUrl } from './queues.js';
 import { createTable } from './table.js';

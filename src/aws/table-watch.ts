@@ -1,9 +1,9 @@
 import { ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { HealthMonitor } from './health.js';
+import type { HealthMonitor } from '../observability/health.js';
 import { checkTable } from './table.js';
-import type { StoreListener } from './timed-store.js';
+import type { StoreListener } from '../observability/timed-store.js';
 
 export interface TableWatchOptions {
   readonly client: DynamoDBClient;

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { ConfigError, describeError } from '../core/errors.js';
-import type { WorkerMessage } from '../core/message.js';
+import { ConfigError, describeError } from './errors.js';
+import type { WorkerMessage } from './message.js';
 
 export type BodyCheck = (message: WorkerMessage) => { code: string; message: string } | undefined;
 
