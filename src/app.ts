@@ -17,7 +17,11 @@ import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { observeRuntime } from './observability/observe.js';
 import { listRecords, seedMessages } from './seeding/seed.js';
-import { instrumentSqsClient, startQueueDepthPoller, type QueueDepthPoller } from './observability/sqs-metrics.js';
+import {
+  instrumentSqsClient,
+  startQueueDepthPoller,
+  type QueueDepthPoller,
+} from './observability/sqs-metrics.js';
 import { TableWatch } from './aws/table-watch.js';
 import { TimedIdempotencyStore } from './observability/timed-store.js';
 import { createRuntime } from './worker/create.js';
