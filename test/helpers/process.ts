@@ -1,8 +1,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 export const MAIN = resolve('dist/main.js');
+
+/**
+ * How long a helper waits for a line or a condition before failing with what it waited for:
+ * a guard against a hang, below jest's 30 s testTimeout, never a measure of speed. Tests wait
+ * for events and states; on a loaded machine they take longer and still pass.
+ */
+export const GUARD_MS = 25_000;
+
+/**
+ * V8's compile cache for the spawned CLI (Node >= 22.1): loading dist/ and the AWS SDK is most
+ * of a process's start-up, about three times slower without it when the CPU is contended.
+ * Entries are keyed by file content, so a rebuilt dist/ is never served stale code.
+ */
+const COMPILE_CACHE = join(tmpdir(), 'sqs-idempotent-worker-test-compile-cache');
 
 export interface RunningProcess {
   readonly child: ChildProcess;
@@ -20,7 +35,12 @@ export interface RunningProcess {
 /** Runs the built CLI (`node dist/main.js ...`) with the given environment added. */
 export function runCli(args: string[], env: Record<string, string>): RunningProcess {
   const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_COMPILE_CACHE: COMPILE_CACHE,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];
@@ -53,7 +73,7 @@ export function runCli(args: string[], env: Record<string, string>): RunningProc
     lines,
     stderr: () => stderr,
     exit: () => exited,
-    waitForLine(predicate, timeoutMs = 20_000) {
+    waitForLine(predicate, timeoutMs = GUARD_MS) {
       return new Promise((resolvePromise, reject) => {
         const check = () => {
           const found = lines.find(predicate);
@@ -86,7 +106,7 @@ export function runCli(args: string[], env: Record<string, string>): RunningProc
 /** Polls `probe` until it returns a value other than undefined, or throws at the deadline. */
 export async function eventually<T>(
   probe: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
+  timeoutMs = GUARD_MS,
   everyMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
