@@ -1,7 +1,10 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, Logger as PinoLogger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Config } from './config/load.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Handler } from './core/handler.js';
@@ -12,6 +15,13 @@ import { seedAccess } from './http/access.js';
 import { buildServer } from './http/server.js';
 import { connect, type Connection } from './aws/connect.js';
 import { DynamoDbIdempotencyStore } from './aws/dynamodb-store.js';
+import { probeQueue } from './aws/queues.js';
+import { SqsConsumerPoller } from './aws/sqs-consumer-poller.js';
+import { SqsQueue } from './aws/sqs-queue.js';
+import { TableWatch } from './aws/table-watch.js';
+import { IdempotencyService } from './core/idempotency.js';
+import { loadBodyCheck } from './core/message-schema.js';
+import type { PipelineDeps } from './core/pipeline.js';
 import { HealthMonitor, watchRuntime } from './observability/health.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -22,10 +32,8 @@ import {
   startQueueDepthPoller,
   type QueueDepthPoller,
 } from './observability/sqs-metrics.js';
-import { TableWatch } from './aws/table-watch.js';
 import { TimedIdempotencyStore } from './observability/timed-store.js';
-import { createRuntime } from './worker/create.js';
-import type { WorkerRuntime } from './worker/runtime.js';
+import { WorkerRuntime } from './worker/runtime.js';
 
 export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -34,6 +42,13 @@ export interface AppOverrides {
   readonly handler?: Handler;
   readonly clock?: Clock;
   readonly store?: IdempotencyStore;
+  /** Clients for a real queue and table; they are the caller's to destroy. */
+  readonly sqs?: SQSClient;
+  readonly dynamodb?: DynamoDBClient;
+  /** The metrics registry (default: a new one; never the global registry). */
+  readonly registry?: Registry;
+  /** A pino logger; or only where the default logger writes (`logDestination`). */
+  readonly logger?: PinoLogger;
   readonly logDestination?: DestinationStream;
   readonly instanceId?: string;
 }
@@ -58,10 +73,10 @@ const TABLE_RECHECK_MS = 5000;
 
 /** The composition root: creates every client and service once and wires them together. */
 export function createApp(config: Config, overrides: AppOverrides = {}): App {
-  const logger = createLogger(config.logLevel, overrides.logDestination);
+  const logger = overrides.logger ?? createLogger(config.logLevel, overrides.logDestination);
   const clock = overrides.clock ?? systemClock;
-  const metrics = createMetrics(VERSION);
-  const instanceId = overrides.instanceId ?? `${hostname()}-${process.pid}`;
+  const metrics = createMetrics(VERSION, overrides.registry);
+  const instanceId = overrides.instanceId ?? defaultInstanceId();
 
   let connection: Connection | undefined;
   let runtime: WorkerRuntime | undefined;
@@ -85,7 +100,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
 
   async function start(): Promise<AppEndpoints> {
     const handler = overrides.handler ?? (await resolveHandler(config.handler, config));
-    connection = await connect(config, 'host', logger);
+    connection = await openConnection(config, 'host', logger, overrides);
     const { queueUrl, dlqUrl } = connection;
     const instruments = instrument(config, connection, { metrics, health, logger, store: overrides.store });
     ({ tableWatch, queueDepth, store } = instruments);
@@ -199,4 +214,87 @@ function instrument(
     logger,
   });
   return { tableWatch, store, queueDepth };
+}
+
+/** `<host>-<pid>`: names this process in record owners. */
+export function defaultInstanceId(suffix = ''): string {
+  return `${hostname()}-${process.pid}${suffix}`;
+}
+
+/**
+ * The AWS side for a config: `host` starts the embedded emulators when no queue is configured
+ * (`start`, `emulators`), `client` reaches those of a running daemon (the other commands).
+ * Injected clients are used as they are.
+ */
+export function openConnection(
+  config: Config,
+  role: 'host' | 'client',
+  logger: Logger,
+  clients: Pick<AppOverrides, 'sqs' | 'dynamodb'> = {},
+): Promise<Connection> {
+  return connect(config, role, logger, clients);
+}
+
+/** The idempotency table of a connection, for the worker and for `records` and `GET /records`. */
+export function createStore(config: Config, connection: Connection): DynamoDbIdempotencyStore {
+  return new DynamoDbIdempotencyStore(connection.dynamodb, config.idempotency.table);
+}
+
+export interface RuntimeParts {
+  readonly handler: Handler;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly instanceId: string;
+  /** Default: the DynamoDB table of the config. */
+  readonly store?: IdempotencyStore;
+  /** Body check (MESSAGE_SCHEMA); default: loaded from the config. */
+  readonly validate?: PipelineDeps['validate'];
+  /** Stop receiving after this many messages (consume --count). */
+  readonly receiveLimit?: number;
+}
+
+/** How long the receive loop pauses after failed receives in a row (doubling up to the max). */
+const POLL_FAILURE_BACKOFF = { baseMs: 1000, maxMs: 20_000 };
+
+/**
+ * A WorkerRuntime on a connection's queue: the SQS adapter, sqs-consumer as the poller, the
+ * idempotency service on the store. Shared by `start` (createApp), `consume`, and the tests.
+ */
+export function createRuntime(config: Config, connection: Connection, parts: RuntimeParts): WorkerRuntime {
+  const validate = parts.validate ?? (config.messageSchema ? loadBodyCheck(config.messageSchema) : undefined);
+  const idempotency = new IdempotencyService({
+    store: parts.store ?? createStore(config, connection),
+    clock: parts.clock,
+    namespace: connection.namespace,
+    instanceId: parts.instanceId,
+    leaseMs: config.visibilityTimeoutSeconds * 1000,
+    retentionSeconds: config.idempotency.retentionSeconds,
+    cacheSize: config.idempotency.cacheSize,
+  });
+  const { sqs, queueUrl, dlqUrl } = connection;
+  return new WorkerRuntime({
+    queue: new SqsQueue(sqs, queueUrl),
+    deadLetters: dlqUrl === undefined ? undefined : new SqsQueue(sqs, dlqUrl),
+    source: new SqsConsumerPoller({
+      sqs,
+      queueUrl,
+      batchSize: config.batchSize,
+      waitTimeSeconds: config.waitTimeSeconds,
+      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      clock: parts.clock,
+      failureBackoff: POLL_FAILURE_BACKOFF,
+    }),
+    probe: () => probeQueue(sqs, queueUrl),
+    idempotency,
+    handler: parts.handler,
+    logger: parts.logger,
+    clock: parts.clock,
+    keyAttribute: config.idempotency.keyAttribute,
+    visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    maxInFlight: config.maxInFlight,
+    handlerTimeoutMs: config.handlerTimeoutMs,
+    backoff: config.backoff,
+    ...(validate ? { validate } : {}),
+    ...(parts.receiveLimit === undefined ? {} : { receiveLimit: parts.receiveLimit }),
+  });
 }

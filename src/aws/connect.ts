@@ -21,6 +21,12 @@ export interface Connection {
   close(): Promise<void>;
 }
 
+/** Clients a caller brings (library users, tests); the rest are created from the config. */
+export interface Clients {
+  readonly sqs?: SQSClient;
+  readonly dynamodb?: DynamoDBClient;
+}
+
 const EMBEDDED_CREDENTIALS = { accessKeyId: 'embedded', secretAccessKey: 'embedded' };
 
 /**
@@ -28,10 +34,15 @@ const EMBEDDED_CREDENTIALS = { accessKeyId: 'embedded', secretAccessKey: 'embedd
  * table (what `start` does). `client`: with no SQS_QUEUE_URL, reach the emulators of a daemon
  * already running on this machine (what the other commands do).
  */
-export async function connect(config: Config, role: 'host' | 'client', logger: Logger): Promise<Connection> {
+export async function connect(
+  config: Config,
+  role: 'host' | 'client',
+  logger: Logger,
+  clients: Clients = {},
+): Promise<Connection> {
   if (config.queueUrl !== undefined) {
-    const sqs = createSqsClient(config);
-    const dynamodb = createDynamoClient(config);
+    const sqs = clients.sqs ?? createSqsClient(config);
+    const dynamodb = clients.dynamodb ?? createDynamoClient(config);
     const dlqUrl = await findDeadLetterQueue(sqs, config.queueUrl);
     if (!dlqUrl) {
       logger.warn(
@@ -39,7 +50,8 @@ export async function connect(config: Config, role: 'host' | 'client', logger: L
         'the queue has no redrive policy: permanent failures cannot be dead-lettered',
       );
     }
-    return finish(config, { sqs, dynamodb, queueUrl: config.queueUrl, dlqUrl, aws: config, embedded: false });
+    const parts = { sqs, dynamodb, queueUrl: config.queueUrl, dlqUrl, aws: config, embedded: false };
+    return finish(config, parts, clients);
   }
   let emulators: EmbeddedEmulators | undefined;
   let aws: AwsSettings;
@@ -52,8 +64,8 @@ export async function connect(config: Config, role: 'host' | 'client', logger: L
   } else {
     aws = awsSettings(config);
   }
-  const sqs = createSqsClient(aws);
-  const dynamodb = createDynamoClient(aws);
+  const sqs = clients.sqs ?? createSqsClient(aws);
+  const dynamodb = clients.dynamodb ?? createDynamoClient(aws);
   let queueUrl: string;
   let dlqUrl: string | undefined;
   if (role === 'host') {
@@ -73,7 +85,7 @@ export async function connect(config: Config, role: 'host' | 'client', logger: L
     queueUrl = found.QueueUrl ?? '';
     dlqUrl = await findDeadLetterQueue(sqs, queueUrl);
   }
-  return finish(config, { sqs, dynamodb, queueUrl, dlqUrl, aws, embedded: true }, emulators);
+  return finish(config, { sqs, dynamodb, queueUrl, dlqUrl, aws, embedded: true }, clients, emulators);
 }
 
 /**
@@ -96,14 +108,16 @@ function endpoints(config: Config, sqsEndpoint: string, dynamodbEndpoint: string
 function finish(
   config: Config,
   parts: Omit<Connection, 'close' | 'namespace'>,
+  injected: Clients,
   emulators?: EmbeddedEmulators,
 ): Connection {
   return {
     ...parts,
     namespace: config.idempotency.namespace ?? queueNameFromUrl(parts.queueUrl),
     async close() {
-      parts.sqs.destroy();
-      parts.dynamodb.destroy();
+      // Clients the caller injected are the caller's to destroy.
+      if (!injected.sqs) parts.sqs.destroy();
+      if (!injected.dynamodb) parts.dynamodb.destroy();
       await emulators?.stop();
     },
   };

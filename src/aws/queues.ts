@@ -92,3 +92,10 @@ function required<T>(value: T | undefined, message: string): T {
   if (value === undefined) throw new Error(message);
   return value;
 }
+
+/** One GetQueueAttributes: rejects when the queue cannot be reached (start-up check). */
+export async function probeQueue(sqs: SQSClient, queueUrl: string): Promise<void> {
+  await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
+}

@@ -1,19 +1,23 @@
-import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { createRuntime, defaultInstanceId, openConnection } from '../app.js';
 import type { Config } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
-import type { RecordStatus } from '../core/idempotency-store.js';
+import {
+  RECORD_STATUSES,
+  isRecordStatus,
+  namespacePrefix,
+  type RecordStore,
+} from '../core/idempotency-store.js';
 import type { Logger } from '../core/logger.js';
 import type { Outcome } from '../core/pipeline.js';
 import { resolveHandler } from '../handlers/index.js';
 import { createDynamoClient, createSqsClient } from '../aws/clients.js';
-import { awsSettings, connect, type Connection } from '../aws/connect.js';
+import { awsSettings, type Connection } from '../aws/connect.js';
 import { DynamoDbIdempotencyStore } from '../aws/dynamodb-store.js';
 import { createQueuePair } from '../aws/queues.js';
-import { seedMessages } from '../seeding/seed.js';
+import { listRecords, seedMessages } from '../seeding/seed.js';
 import { createTable } from '../aws/table.js';
-import { createRuntime } from '../worker/create.js';
 import { redriveDeadLetters, showDeadLetters } from './dlq.js';
 
 type Print = (line: string) => void;
@@ -52,7 +56,7 @@ function intOption(
 }
 
 async function withConnection<T>(ctx: CommandContext, run: (c: Connection) => Promise<T>): Promise<T> {
-  const connection = await connect(ctx.config, 'client', ctx.logger);
+  const connection = await openConnection(ctx.config, 'client', ctx.logger);
   try {
     return await run(connection);
   } finally {
@@ -84,7 +88,7 @@ export async function consume(args: readonly string[], ctx: CommandContext): Pro
       handler,
       logger: ctx.logger,
       clock: systemClock,
-      instanceId: `${hostname()}-${process.pid}-cli`,
+      instanceId: defaultInstanceId('-cli'),
       ...(limit === undefined ? {} : { receiveLimit: limit }),
     });
     const outcomes: Partial<Record<Outcome, number>> = {};
@@ -108,12 +112,14 @@ export async function consume(args: readonly string[], ctx: CommandContext): Pro
   });
 }
 
-/** `records show [--status S] [--limit N] [--cursor C]` and `records clear`. */
+/**
+ * `records show [--status S] [--limit N] [--cursor C]` (one page, as GET /records answers) and
+ * `records clear` (this namespace's records, malformed ones included).
+ */
 export async function records(args: readonly string[], ctx: CommandContext): Promise<void> {
   const [action, ...rest] = args;
   await withConnection(ctx, async (c) => {
-    const store = new DynamoDbIdempotencyStore(c.dynamodb, ctx.config.idempotency.table);
-    const prefix = `${c.namespace}#`;
+    const store: RecordStore = new DynamoDbIdempotencyStore(c.dynamodb, ctx.config.idempotency.table);
     if (action === 'show') {
       const o = options(rest, {
         status: { type: 'string' },
@@ -121,21 +127,20 @@ export async function records(args: readonly string[], ctx: CommandContext): Pro
         cursor: { type: 'string' },
       });
       const status = o.status?.toUpperCase();
-      if (status !== undefined && !['IN_PROGRESS', 'COMPLETED', 'FAILED'].includes(status)) {
-        throw new ConfigError('--status', '--status must be one of IN_PROGRESS, COMPLETED, FAILED');
+      if (status !== undefined && !isRecordStatus(status)) {
+        throw new ConfigError('--status', `--status must be one of ${RECORD_STATUSES.join(', ')}`);
       }
-      const page = await store.list({
-        prefix,
+      const query = {
         limit: intOption('limit', o.limit, 100, 1, 1000),
-        now: Date.now(),
-        ...(status === undefined ? {} : { status: status as RecordStatus }),
+        ...(status === undefined ? {} : { status }),
         ...(o.cursor === undefined ? {} : { cursor: o.cursor }),
-      });
+      };
+      const page = await listRecords(store, c.namespace, query, systemClock.now());
       for (const record of page.records) ctx.print(JSON.stringify(record));
-      if (page.cursor !== undefined) ctx.print(JSON.stringify({ next: page.cursor }));
+      if (page.next !== null) ctx.print(JSON.stringify({ next: page.next }));
     } else if (action === 'clear') {
       options(rest, {});
-      ctx.print(JSON.stringify({ deleted: await store.clear(prefix) }));
+      ctx.print(JSON.stringify({ deleted: await store.clear(namespacePrefix(c.namespace)) }));
     } else {
       throw new ConfigError('argv', 'usage: sqs-worker records show|clear');
     }

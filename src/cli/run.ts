@@ -1,8 +1,7 @@
-import { createApp } from '../app.js';
+import { createApp, openConnection } from '../app.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { pino } from 'pino';
 import { ConfigError, describeError, WorkerError } from '../core/errors.js';
-import { connect } from '../aws/connect.js';
 import { createLogger } from '../observability/logger.js';
 import { consume, dlq, produce, queue, records, table, type CommandContext } from './commands.js';
 
@@ -105,7 +104,7 @@ async function emulators(config: Config): Promise<number> {
   const logger = createLogger(config.logLevel);
   let connection;
   try {
-    connection = await connect(config, 'host', logger);
+    connection = await openConnection(config, 'host', logger);
   } catch (error) {
     return reportStartupError(error);
   }

@@ -4,8 +4,9 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { ConfigError, describeError } from './errors.js';
 import type { WorkerMessage } from './message.js';
+import { reason, type Reason } from './reasons.js';
 
-export type BodyCheck = (message: WorkerMessage) => { code: string; message: string } | undefined;
+export type BodyCheck = (message: WorkerMessage) => Reason | undefined;
 
 /**
  * MESSAGE_SCHEMA: a JSON Schema file that every body must satisfy. Bodies that are not JSON, or
@@ -44,12 +45,12 @@ export function loadBodyCheck(path: string): BodyCheck {
       try {
         body = JSON.parse(message.rawBody);
       } catch {
-        return { code: 'INVALID_JSON', message: 'the body is not JSON, and MESSAGE_SCHEMA requires JSON' };
+        return reason('INVALID_JSON');
       }
     }
     if (validate(body)) return undefined;
     const first = validate.errors?.[0];
     const where = first?.instancePath || '(root)';
-    return { code: 'SCHEMA_VIOLATION', message: `${where} ${first?.message ?? 'is invalid'}`.slice(0, 512) };
+    return reason('SCHEMA_VIOLATION', `${where} ${first?.message ?? 'is invalid'}`.slice(0, 512));
   };
 }

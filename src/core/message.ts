@@ -1,3 +1,5 @@
+import type { ReceivedMessage } from './queue.js';
+
 /** A message as the handler sees it: decoded once, before the handler runs. */
 export interface WorkerMessage {
   /** Idempotency key, computed once per delivery before the handler runs. */
@@ -38,4 +40,25 @@ export function deriveKey(
 ) {
   const fromProducer = attributes[keyAttribute];
   return fromProducer !== undefined && fromProducer !== '' ? fromProducer : messageId;
+}
+
+/**
+ * A received message as the handler sees it: the key derived and the body decoded once, here,
+ * before anything else runs. Only string-valued attributes are passed on.
+ */
+export function toWorkerMessage(received: ReceivedMessage, keyAttribute: string): WorkerMessage {
+  const attributes: Record<string, string> = {};
+  for (const [name, value] of Object.entries(received.attributes)) {
+    if (value.stringValue !== undefined) attributes[name] = value.stringValue;
+  }
+  return {
+    key: deriveKey(attributes, received.messageId, keyAttribute),
+    body: decodeBody(received.body),
+    rawBody: received.body,
+    attributes,
+    messageId: received.messageId,
+    receiveCount: received.receiveCount,
+    groupId: received.groupId,
+    sentAt: received.sentAt,
+  };
 }

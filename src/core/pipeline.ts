@@ -4,6 +4,7 @@ import type { Claim } from './idempotency-store.js';
 import { payloadHash, type IdempotencyService } from './idempotency.js';
 import type { Logger } from './logger.js';
 import type { WorkerMessage } from './message.js';
+import { reason, type Reason } from './reasons.js';
 
 /** What became of one delivery; also the `outcome` label of the processed-messages metric. */
 export type Outcome = 'success' | 'duplicate' | 'retry' | 'dead_lettered' | 'lease_lost' | 'payload_mismatch';
@@ -20,8 +21,8 @@ export type Action =
 export interface Processed {
   readonly outcome: Outcome;
   readonly action: Action;
-  /** Why, for release and dead_letter: a stable code and a log-safe message. */
-  readonly reason?: { readonly code: string; readonly message: string };
+  /** Why, for release and dead_letter: a stable code (core/reasons.ts) and a log-safe message. */
+  readonly reason?: Reason;
   /** For release: when trying again makes sense (the other owner's lease lapses). */
   readonly retryAfterMs?: number;
   /** Present when this delivery held the claim. */
@@ -42,9 +43,7 @@ export interface PipelineDeps {
    */
   readonly signal: AbortSignal;
   /** Checks the body before anything else; a reason means dead-letter at once. */
-  readonly validate?: (
-    message: WorkerMessage,
-  ) => { readonly code: string; readonly message: string } | undefined;
+  readonly validate?: (message: WorkerMessage) => Reason | undefined;
   readonly now: () => number;
   /** Called once the claim is held, so the runtime can renew it with the message's heartbeat. */
   readonly onClaim?: (claim: Claim) => void;
@@ -71,16 +70,16 @@ export async function processMessage(message: WorkerMessage, deps: PipelineDeps)
       return {
         outcome: 'payload_mismatch',
         action: 'dead_letter',
-        reason: {
-          code: 'PAYLOAD_MISMATCH',
-          message: `key ${message.key} was first seen with a different body (status ${claimed.record.status})`,
-        },
+        reason: reason(
+          'PAYLOAD_MISMATCH',
+          `key ${message.key} was first seen with a different body (status ${claimed.record.status})`,
+        ),
       };
     case 'in_progress':
       return {
         outcome: 'retry',
         action: 'release',
-        reason: { code: 'IN_PROGRESS_ELSEWHERE', message: 'another worker holds the claim' },
+        reason: reason('IN_PROGRESS_ELSEWHERE'),
         retryAfterMs: Math.max(0, claimed.leaseExpiresAtMs - deps.now()),
       };
     case 'acquired':
@@ -142,7 +141,7 @@ async function recordFailure(
     ? {
         outcome: 'dead_lettered',
         action: 'dead_letter',
-        reason: { code: 'PERMANENT_ERROR', message },
+        reason: reason('PERMANENT_ERROR', message),
         claim,
         handlerMs,
         error,
@@ -150,7 +149,7 @@ async function recordFailure(
     : {
         outcome: 'retry',
         action: 'release',
-        reason: { code: deps.signal.aborted ? 'ABORTED' : 'HANDLER_ERROR', message },
+        reason: reason(deps.signal.aborted ? 'ABORTED' : 'HANDLER_ERROR', message),
         claim,
         handlerMs,
         error,
@@ -185,7 +184,7 @@ function leaseLost(claim: Claim, handlerMs: number, action: Action): Processed {
   return {
     outcome: 'lease_lost',
     action,
-    reason: { code: 'LEASE_LOST', message: 'the claim was taken over by another worker' },
+    reason: reason('LEASE_LOST'),
     claim,
     handlerMs,
   };
@@ -198,7 +197,7 @@ function storeFault(error: unknown): Processed {
   return {
     outcome: 'retry',
     action: 'release',
-    reason: { code: 'STORE_UNAVAILABLE', message: error.message },
+    reason: reason('STORE_UNAVAILABLE', error.message),
     error,
   };
 }

@@ -5,7 +5,7 @@
  */
 export const REASONS = {
   /** The body is not JSON, and MESSAGE_SCHEMA requires JSON. Dead-lettered. */
-  INVALID_JSON: 'the body is not JSON, and MESSAGE_SCHEMA is set',
+  INVALID_JSON: 'the body is not JSON, and MESSAGE_SCHEMA requires JSON',
   /** The body breaks MESSAGE_SCHEMA. Dead-lettered. */
   SCHEMA_VIOLATION: 'the body does not satisfy MESSAGE_SCHEMA',
   /** The handler threw PermanentError. Dead-lettered. */
@@ -19,7 +19,7 @@ export const REASONS = {
   /** The idempotency store could not be reached or failed. Neither handled nor deleted; retried. */
   STORE_UNAVAILABLE: 'the idempotency store could not be reached',
   /** Another worker holds a live claim on the key. Retried when that claim's lease lapses. */
-  IN_PROGRESS_ELSEWHERE: 'another worker holds a live claim on the key',
+  IN_PROGRESS_ELSEWHERE: 'another worker holds the claim',
   /** This worker's claim was taken over while its handler ran. */
   LEASE_LOST: 'the claim was taken over by another worker',
   /** FIFO: an earlier message of the same group failed in the same receive. Released at once. */

@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import type { WorkerRuntime } from '../worker/runtime.js';
+import type { ObservableRuntime } from '../core/events.js';
 import { pollErrorReason } from './observe.js';
 import type { TableStatus } from '../aws/table.js';
 
@@ -140,7 +140,7 @@ export class HealthMonitor {
 }
 
 /** Feeds a monitor from the runtime's events. */
-export function watchRuntime(runtime: WorkerRuntime, health: HealthMonitor): void {
+export function watchRuntime(runtime: ObservableRuntime, health: HealthMonitor): void {
   health.setConsumer(runtime);
   runtime.on('poll_succeeded', () => health.pollSucceeded());
   runtime.on('poll_failed', (error) => health.pollFailed(error));

@@ -48,8 +48,7 @@ export interface Metrics {
 }
 
 /** Every metric the worker exports, on its own registry (never the global one). Base units throughout. */
-export function createMetrics(version: string): Metrics {
-  const registry = new Registry();
+export function createMetrics(version: string, registry: Registry = new Registry()): Metrics {
   collectDefaultMetrics({ register: registry });
   for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   const on = { registers: [registry] };

@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { MessageEvent, WorkerRuntime } from '../worker/runtime.js';
+import type { MessageEvent, ObservableRuntime } from '../core/events.js';
 import type { Metrics, POLL_ERROR_REASONS } from './metrics.js';
 
 /**
@@ -10,7 +10,7 @@ import type { Metrics, POLL_ERROR_REASONS } from './metrics.js';
  * (those go to the log line of the message instead).
  */
 export function observeRuntime(
-  runtime: WorkerRuntime,
+  runtime: ObservableRuntime,
   metrics: Metrics,
   logger: Logger,
   clock: Clock = systemClock,

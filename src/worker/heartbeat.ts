@@ -1,17 +1,19 @@
-import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { IdempotencyService } from '../core/idempotency.js';
 import type { Claim } from '../core/idempotency-store.js';
+import type { IdempotencyService } from '../core/idempotency.js';
+import type { Queue } from '../core/queue.js';
 
 export interface HeartbeatOptions {
-  readonly sqs: SQSClient;
-  readonly queueUrl: string;
-  readonly receiptHandle: string | undefined;
+  readonly queue: Queue;
+  readonly receiptHandle: string;
   readonly visibilityTimeoutSeconds: number;
   readonly idempotency: IdempotencyService;
   /** The claim turned out lost: another worker took the key over. */
   readonly onLeaseLost: () => void;
   readonly onError: (error: unknown) => void;
 }
+
+/** Shortest beat, so a tiny visibility timeout cannot turn the heartbeat into a busy loop. */
+export const MIN_BEAT_MS = 500;
 
 /**
  * One timer per message, from receipt until settled: every half visibility timeout it extends the
@@ -25,7 +27,7 @@ export class Heartbeat {
 
   constructor(options: HeartbeatOptions) {
     this.#o = options;
-    const everyMs = Math.max(500, (options.visibilityTimeoutSeconds * 1000) / 2);
+    const everyMs = Math.max(MIN_BEAT_MS, (options.visibilityTimeoutSeconds * 1000) / 2);
     this.#timer = setInterval(() => void this.#beat(), everyMs).unref();
   }
 
@@ -42,13 +44,10 @@ export class Heartbeat {
     const claim = this.#claim;
     try {
       const [, kept] = await Promise.all([
-        this.#o.sqs.send(
-          new ChangeMessageVisibilityCommand({
-            QueueUrl: this.#o.queueUrl,
-            ReceiptHandle: this.#o.receiptHandle,
-            VisibilityTimeout: this.#o.visibilityTimeoutSeconds,
-          }),
-        ),
+        this.#o.queue.changeVisibility({
+          receiptHandle: this.#o.receiptHandle,
+          visibilityTimeoutSeconds: this.#o.visibilityTimeoutSeconds,
+        }),
         claim ? this.#o.idempotency.renew(claim) : Promise.resolve(true),
       ]);
       if (!kept) this.#o.onLeaseLost();

@@ -1,32 +1,32 @@
 import { EventEmitter } from 'node:events';
-import { GetQueueAttributesCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
-import { Consumer } from 'sqs-consumer';
 import type { Clock } from '../core/clock.js';
-import { HandlerTimeoutError, describeError } from '../core/errors.js';
+import type { ObservableRuntime, RuntimeEvents } from '../core/events.js';
 import type { Handler } from '../core/handler.js';
 import type { IdempotencyService } from '../core/idempotency.js';
 import type { Logger } from '../core/logger.js';
-import { decodeBody, deriveKey, type WorkerMessage } from '../core/message.js';
-import { processMessage, type PipelineDeps, type Processed } from '../core/pipeline.js';
-import { isFifoQueue } from '../aws/queues.js';
-import { backoffMs, toVisibilitySeconds } from './backoff.js';
-import { Heartbeat } from './heartbeat.js';
+import type { MessageSource } from '../core/message-source.js';
+import { toWorkerMessage } from '../core/message.js';
+import type { PipelineDeps, Processed } from '../core/pipeline.js';
+import type { Queue, ReceivedMessage } from '../core/queue.js';
+import { reason } from '../core/reasons.js';
+import { Capacity } from './capacity.js';
+import { Delivery } from './delivery.js';
 import { Lanes, scheduleBatch } from './lanes.js';
+import { decideSettlement } from './settle-policy.js';
 import { Settler } from './settle.js';
 
 export interface RuntimeOptions {
-  readonly sqs: SQSClient;
-  readonly queueUrl: string;
+  readonly queue: Queue;
   /** Where permanent failures go; undefined: they are released and SQS's redrive moves them. */
-  readonly dlqUrl: string | undefined;
+  readonly deadLetters: Queue | undefined;
+  /** The receive loop (poller.ts): asks for at most the room the runtime's capacity has. */
+  readonly source: MessageSource;
   readonly idempotency: IdempotencyService;
   readonly handler: Handler;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly keyAttribute: string;
-  readonly waitTimeSeconds: number;
   readonly visibilityTimeoutSeconds: number;
-  readonly batchSize: number;
   readonly maxInFlight: number;
   /** 0: no timeout. */
   readonly handlerTimeoutMs: number;
@@ -34,132 +34,70 @@ export interface RuntimeOptions {
   readonly validate?: PipelineDeps['validate'];
   /** Stop receiving after this many messages (the `consume --count` command); default no limit. */
   readonly receiveLimit?: number;
-}
-
-/** What happened to one delivery: the single source for outcome logs and metrics. */
-export interface MessageEvent {
-  readonly message: WorkerMessage;
-  readonly processed: Processed;
-  /** Receive to settled, milliseconds. */
-  readonly durationMs: number;
-  readonly logger: Logger;
-}
-
-export interface RuntimeEvents {
-  message_received: [message: WorkerMessage];
-  message_settled: [event: MessageEvent];
-  poll_succeeded: [];
-  /** A receive returned no messages. */
-  queue_empty: [];
-  poll_failed: [error: Error];
-  /** An SQS call made after handling (delete, release, dead_letter) failed. */
-  settle_failed: [message: WorkerMessage, operation: string, error: unknown];
-  /** The heartbeat found the claim taken over while the handler ran; the handler was aborted. */
-  lease_lost: [message: WorkerMessage];
-  heartbeat_failed: [message: WorkerMessage, error: unknown];
+  /** Checks once at start that the queue answers, so readiness need not wait out a first long poll. */
+  readonly probe?: () => Promise<void>;
+  /** For backoff jitter; tests pass a fixed one. */
+  readonly random?: () => number;
 }
 
 /** Outcomes after which the next message of a FIFO group may go ahead. */
 const ORDER_SAFE = new Set(['success', 'duplicate', 'dead_lettered', 'payload_mismatch']);
 
 /**
- * The polling runtime. sqs-consumer runs the receive loop; every received message is handed to
- * this class's in-flight set at once, so receives continue while handlers run (up to
- * maxInFlight), and this class settles each message itself.
+ * The worker runtime: wires the poller (poller.ts) to one Delivery per message (delivery.ts) and
+ * settles each by the policy (settle-policy.ts) through the settler (settle.ts). It owns the
+ * in-flight set, the lanes and the drain; it emits typed events and logs nothing itself.
+ *
+ * Lanes: a standard queue runs deliveries of one key one after another (a second delivery of a key
+ * finds the first completed), a FIFO queue those of one message group; once a message of a group
+ * fails, the group's later messages from the same receive are released untouched.
  */
-export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
+export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements ObservableRuntime {
   readonly #o: RuntimeOptions;
-  readonly #fifo: boolean;
   readonly #settler: Settler;
+  readonly #capacity: Capacity;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #shutdown = new AbortController();
-  /** Per key (standard) or group (FIFO): deliveries run one after another, in receive order. */
   readonly #lanes = new Lanes();
-  #capacityWaiters: (() => void)[] = [];
-  #consumer: Consumer | undefined;
+  #started = false;
   #stopping = false;
-  #received = 0;
   #lastPollAt: number | undefined;
-  /** When the receive in progress started; undefined between receives. */
-  #pollStartedAt: number | undefined;
-  /**
-   * An aborted long poll may still be answered on the server side, taking any message that becomes
-   * visible before its wait ends into a connection nobody reads (seen with fauxqs, reported for
-   * SQS). Messages released at shutdown are released only after that window.
-   */
-  #abortedPollEndsAt = 0;
 
   constructor(options: RuntimeOptions) {
     super();
     this.#o = options;
-    this.#fifo = isFifoQueue(options.queueUrl);
-    this.#settler = new Settler(options.sqs, options.queueUrl, options.dlqUrl);
+    this.#settler = new Settler(options.queue, options.deadLetters);
+    this.#capacity = new Capacity(options.maxInFlight, options.receiveLimit);
   }
 
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#capacity.inFlight;
   }
 
-  /** Epoch ms of the last successful receive (or the start-up queue check). */
   get lastPollAt(): number | undefined {
     return this.#lastPollAt;
   }
 
   get running(): boolean {
-    return (this.#consumer?.status.isRunning ?? false) && !this.#stopping;
+    return this.#started && !this.#stopping;
   }
 
-  /**
-   * Checks that the queue answers (one GetQueueAttributes, so readiness does not wait out a first
-   * empty long poll), then starts polling. Rejects when the queue cannot be reached.
-   */
+  /** Probes the queue (rejects when it cannot be reached), then starts polling. */
   async start(): Promise<void> {
-    if (this.#consumer) return;
-    await this.#o.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: this.#o.queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages'],
-      }),
-    );
-    this.#markPoll();
-    const consumer = Consumer.create({
-      queueUrl: this.#o.queueUrl,
-      sqs: this.#o.sqs,
-      batchSize: this.#o.batchSize,
-      waitTimeSeconds: this.#o.waitTimeSeconds,
-      visibilityTimeout: this.#o.visibilityTimeoutSeconds,
-      messageSystemAttributeNames: [
-        'ApproximateReceiveCount',
-        'ApproximateFirstReceiveTimestamp',
-        'SentTimestamp',
-        'MessageGroupId',
-      ],
-      messageAttributeNames: ['All'],
-      shouldDeleteMessages: false,
-      suppressFifoWarning: true,
-      strictReturn: true,
-      preReceiveMessageCallback: async () => {
-        await this.#waitForCapacity();
-        this.#pollStartedAt = Date.now();
-      },
-      postReceiveMessageCallback: async () => {
-        this.#pollStartedAt = undefined;
-        this.#markPoll();
-      },
-      handleMessageBatch: async (messages) => {
-        this.#received += messages.length;
-        this.#dispatch(messages);
-        this.#resizeBatch();
-        return [];
-      },
+    if (this.#started || this.#stopping) return;
+    if (this.#o.probe) {
+      await this.#o.probe();
+      this.#pollSucceeded();
+    }
+    if (this.#stopping) return;
+    this.#started = true;
+    this.#o.source.start({
+      capacity: this.#capacity,
+      received: (messages) => this.#dispatch(messages),
+      succeeded: () => this.#pollSucceeded(),
+      empty: () => this.emit('queue_empty'),
+      failed: (error) => this.emit('poll_failed', error),
     });
-    consumer.on('empty', () => this.emit('queue_empty'));
-    consumer.on('error', (error, message) => {
-      if (message === undefined && !this.#stopping) this.emit('poll_failed', error);
-    });
-    this.#consumer = consumer;
-    this.#resizeBatch();
-    consumer.start();
   }
 
   /**
@@ -170,16 +108,8 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
   async stop(timeoutMs: number): Promise<void> {
     if (this.#stopping) return this.#drained();
     this.#stopping = true;
-    const consumer = this.#consumer;
-    if (consumer?.status.isRunning) {
-      const stopped = new Promise<void>((resolve) => consumer.once('stopped', () => resolve()));
-      if (this.#pollStartedAt !== undefined) {
-        this.#abortedPollEndsAt = this.#pollStartedAt + this.#o.waitTimeSeconds * 1000 + 100;
-      }
-      consumer.stop({ abort: true });
-      await stopped;
-    }
-    for (const wake of this.#capacityWaiters.splice(0)) wake();
+    this.#capacity.close();
+    await this.#o.source.stop();
     if (this.#inFlight.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => {
@@ -188,7 +118,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
     const result = await Promise.race([this.#drained(), deadline]);
     clearTimeout(timer);
     if (result === 'timeout') {
-      this.#o.logger.warn({ inFlight: this.#inFlight.size }, 'shutdown timeout reached: aborting handlers');
+      this.#o.logger.warn({ inFlight: this.inFlight }, 'shutdown timeout reached: aborting handlers');
       this.#shutdown.abort(new Error('worker shutting down'));
       await this.#drained();
     }
@@ -198,217 +128,86 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
-  #markPoll(): void {
+  #pollSucceeded(): void {
     this.#lastPollAt = this.#o.clock.now();
     this.emit('poll_succeeded');
   }
 
-  /** Back-pressure: the next receive waits until there is room. */
-  async #waitForCapacity(): Promise<void> {
-    while (this.#room() <= 0) {
-      await new Promise<void>((resolve) => this.#capacityWaiters.push(resolve));
-      if (this.#stopping) throw new Error('stopping');
-    }
-  }
-
-  #room(): number {
-    const left = (this.#o.receiveLimit ?? Number.POSITIVE_INFINITY) - this.#received;
-    return Math.min(this.#o.batchSize, this.#o.maxInFlight - this.#inFlight.size, left);
-  }
-
-  /**
-   * sqs-consumer reads batchSize when it builds a receive, before our pre-receive wait, so the
-   * size is kept current whenever the room changes: a receive never asks for more than fits.
-   */
-  #resizeBatch(): void {
-    const room = this.#room();
-    if (room > 0 && this.#consumer) this.#consumer.updateOption('batchSize', room);
-  }
-
-  /**
-   * Queues each message on its lane. Standard queues: the lane is the key, so a second delivery
-   * of a key waits for the first and finds it completed. FIFO: the lane is the group, so a group
-   * is handled strictly in order; once a message of a group fails, the group's later messages from
-   * the same receive are not handled but made visible again, behind the failed one.
-   */
-  #dispatch(messages: Message[]): void {
-    const received = messages.map((raw) => {
-      const message = toWorkerMessage(raw, this.#o.keyAttribute);
-      const controller = new AbortController();
-      const heartbeat = this.#heartbeat(raw, message, controller);
-      this.emit('message_received', message);
-      return { raw, message, controller, heartbeat };
-    });
+  #dispatch(batch: readonly ReceivedMessage[]): void {
+    this.#capacity.take(batch.length);
+    const deliveries = batch.map((received) => this.#receive(received));
+    const fifo = this.#o.queue.fifo;
     const work = scheduleBatch(
       this.#lanes,
-      received,
-      ({ message }) => (this.#fifo ? `group:${message.groupId ?? ''}` : `key:${message.key}`),
-      async (item, blocked) => {
-        const processed = await this.#handle(item.raw, item.message, {
-          ...item,
-          skip: this.#fifo && blocked,
-        });
-        return !this.#fifo || ORDER_SAFE.has(processed.outcome);
+      deliveries,
+      ({ message }) => (fifo ? `group:${message.groupId ?? ''}` : `key:${message.key}`),
+      async (delivery, blocked) => {
+        const skip = fifo && blocked ? reason('FIFO_GROUP_BLOCKED') : undefined;
+        const processed = await this.#handle(delivery, skip);
+        return !fifo || ORDER_SAFE.has(processed.outcome);
       },
     );
-    for (const one of work) this.#track(one);
-  }
-
-  #track(work: Promise<void>): void {
-    this.#inFlight.add(work);
-    void work.finally(() => {
-      this.#inFlight.delete(work);
-      this.#resizeBatch();
-      this.#capacityWaiters.shift()?.();
-    });
-  }
-
-  #heartbeat(raw: Message, message: WorkerMessage, controller: AbortController): Heartbeat {
-    return new Heartbeat({
-      sqs: this.#o.sqs,
-      queueUrl: this.#o.queueUrl,
-      receiptHandle: raw.ReceiptHandle,
-      visibilityTimeoutSeconds: this.#o.visibilityTimeoutSeconds,
-      idempotency: this.#o.idempotency,
-      onLeaseLost: () => {
-        this.emit('lease_lost', message);
-        controller.abort(new Error('lease lost: another worker took the key over'));
-      },
-      onError: (error) => this.emit('heartbeat_failed', message, error),
-    });
-  }
-
-  async #handle(
-    raw: Message,
-    message: WorkerMessage,
-    { heartbeat, controller, skip }: { heartbeat: Heartbeat; controller: AbortController; skip: boolean },
-  ): Promise<Processed> {
-    const started = this.#o.clock.now();
-    const logger = this.#o.logger.child({
-      messageId: message.messageId,
-      key: message.key,
-      receiveCount: message.receiveCount,
-      ...(message.groupId === undefined ? {} : { groupId: message.groupId }),
-    });
-    const onShutdown = () => controller.abort(this.#shutdown.signal.reason);
-    this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true });
-    const timer =
-      this.#o.handlerTimeoutMs > 0
-        ? setTimeout(
-            () => controller.abort(new HandlerTimeoutError(this.#o.handlerTimeoutMs)),
-            this.#o.handlerTimeoutMs,
-          )
-        : undefined;
-    let processed: Processed;
-    try {
-      processed = skip
-        ? skipped('FIFO_GROUP_BLOCKED', 'an earlier message of this group failed in the same receive')
-        : this.#shutdown.signal.aborted
-          ? skipped('SHUTDOWN', 'the worker stopped before this message started')
-          : await this.#process(message, logger, controller.signal, heartbeat);
-    } finally {
-      clearTimeout(timer);
-      heartbeat.stop();
-      this.#shutdown.signal.removeEventListener('abort', onShutdown);
+    for (const one of work) {
+      this.#inFlight.add(one);
+      void one.finally(() => {
+        this.#inFlight.delete(one);
+        this.#capacity.release();
+      });
     }
-    const settled = await this.#settle(raw, message, processed);
+  }
+
+  #receive(received: ReceivedMessage): Delivery {
+    const message = toWorkerMessage(received, this.#o.keyAttribute);
+    const delivery = new Delivery(received, message, this.#o.logger, {
+      queue: this.#o.queue,
+      idempotency: this.#o.idempotency,
+      handler: this.#o.handler,
+      clock: this.#o.clock,
+      visibilityTimeoutSeconds: this.#o.visibilityTimeoutSeconds,
+      handlerTimeoutMs: this.#o.handlerTimeoutMs,
+      shutdown: this.#shutdown.signal,
+      onLeaseLost: (m) => this.emit('lease_lost', m),
+      onHeartbeatError: (m, error) => this.emit('heartbeat_failed', m, error),
+      ...(this.#o.validate ? { validate: this.#o.validate } : {}),
+    });
+    this.emit('message_received', message);
+    return delivery;
+  }
+
+  async #handle(delivery: Delivery, skip: ReturnType<typeof reason> | undefined): Promise<Processed> {
+    let result: Processed;
+    try {
+      result = await delivery.run(skip);
+    } finally {
+      delivery.end();
+    }
+    const { received, message } = delivery;
+    const { processed, plan } = decideSettlement(received, message, result, {
+      hasDeadLetterQueue: this.#settler.hasDeadLetterQueue,
+      shuttingDown: this.#shutdown.signal.aborted,
+      backoff: this.#o.backoff,
+      keyAttribute: this.#o.keyAttribute,
+      now: this.#o.clock.now(),
+      ...(this.#o.random ? { random: this.#o.random } : {}),
+    });
+    try {
+      if (plan.action === 'release' && plan.delayMs === 0) await this.#afterAbortedPoll();
+      await this.#settler.settle(received, message, plan);
+    } catch (error) {
+      this.emit('settle_failed', message, plan.action, error);
+    }
     this.emit('message_settled', {
       message,
-      processed: settled,
-      durationMs: this.#o.clock.now() - started,
-      logger,
+      processed,
+      durationMs: this.#o.clock.now() - delivery.receivedAt,
+      logger: delivery.logger,
     });
-    return settled;
+    return processed;
   }
 
-  async #process(message: WorkerMessage, logger: Logger, signal: AbortSignal, heartbeat: Heartbeat) {
-    try {
-      return await processMessage(message, {
-        idempotency: this.#o.idempotency,
-        handler: this.#o.handler,
-        logger,
-        signal,
-        now: () => this.#o.clock.now(),
-        onClaim: (claim) => heartbeat.hold(claim),
-        ...(this.#o.validate ? { validate: this.#o.validate } : {}),
-      });
-    } catch (error) {
-      // A fault in our own code: leave the message for redelivery, and say so loudly.
-      return {
-        outcome: 'retry',
-        action: 'release',
-        reason: { code: 'INTERNAL_ERROR', message: describeError(error) },
-        error,
-      } satisfies Processed;
-    }
-  }
-
-  /**
-   * Nothing is deleted unless completed, a duplicate, or safely in the dead-letter queue. Returns
-   * what was actually done: a permanent failure on a queue without a dead-letter queue can only be
-   * released (with backoff), and is reported as a retry, not as dead-lettered.
-   */
-  async #settle(raw: Message, message: WorkerMessage, processed: Processed): Promise<Processed> {
-    const settled = this.#settler.dlqUrl || processed.action !== 'dead_letter' ? processed : noDlq(processed);
-    try {
-      if (settled.action === 'delete') await this.#settler.delete(raw);
-      else if (settled.action === 'dead_letter') {
-        await this.#settler.deadLetter(raw, message, settled, this.#o.keyAttribute);
-      } else {
-        const delayMs = this.#releaseDelayMs(message, settled);
-        if (delayMs === 0) await this.#afterAbortedPoll();
-        await this.#settler.release(raw, toVisibilitySeconds(delayMs));
-      }
-    } catch (error) {
-      this.emit('settle_failed', message, settled.action, error);
-    }
-    return settled;
-  }
-
+  /** A message released at once right after stop() could be taken by the aborted long poll. */
   async #afterAbortedPoll(): Promise<void> {
-    const wait = this.#abortedPollEndsAt - Date.now();
+    const wait = this.#o.source.quietUntil - this.#o.clock.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
-
-  #releaseDelayMs(message: WorkerMessage, processed: Processed): number {
-    if (this.#shutdown.signal.aborted || processed.reason?.code === 'FIFO_GROUP_BLOCKED') return 0;
-    if (processed.retryAfterMs !== undefined) return processed.retryAfterMs;
-    return backoffMs(message.receiveCount, this.#o.backoff.baseMs, this.#o.backoff.maxMs);
-  }
-}
-
-function noDlq(processed: Processed): Processed {
-  const why = processed.reason
-    ? `${processed.reason.code}: ${processed.reason.message}`
-    : 'permanent failure';
-  return {
-    ...processed,
-    outcome: 'retry',
-    action: 'release',
-    reason: { code: 'NO_DEAD_LETTER_QUEUE', message: `${why}; the queue has no redrive policy` },
-  };
-}
-
-function skipped(code: string, message: string): Processed {
-  return { outcome: 'retry', action: 'release', reason: { code, message } };
-}
-
-export function toWorkerMessage(raw: Message, keyAttribute: string): WorkerMessage {
-  const attributes: Record<string, string> = {};
-  for (const [name, value] of Object.entries(raw.MessageAttributes ?? {})) {
-    if (value.StringValue !== undefined) attributes[name] = value.StringValue;
-  }
-  const messageId = raw.MessageId ?? '';
-  const rawBody = raw.Body ?? '';
-  const sent = raw.Attributes?.SentTimestamp;
-  return {
-    key: deriveKey(attributes, messageId, keyAttribute),
-    body: decodeBody(rawBody),
-    rawBody,
-    attributes,
-    messageId,
-    receiveCount: Number(raw.Attributes?.ApproximateReceiveCount ?? '1'),
-    groupId: raw.Attributes?.MessageGroupId,
-    sentAt: sent === undefined ? undefined : Number(sent),
-  };
 }

@@ -10,14 +10,14 @@ import {
 } from '@aws-sdk/client-sqs';
 import { systemClock } from '../../src/core/clock.js';
 import type { Handler } from '../../src/core/handler.js';
-import { IdempotencyService } from '../../src/core/idempotency.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { createDynamoClient, createSqsClient, type AwsSettings } from '../../src/aws/clients.js';
-import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
 import { startEmulators, type EmbeddedEmulators } from '../../src/aws/embedded.js';
 import { createQueuePair, type QueuePair } from '../../src/aws/queues.js';
 import { createTable } from '../../src/aws/table.js';
-import { WorkerRuntime, type RuntimeOptions } from '../../src/worker/runtime.js';
+import type { WorkerRuntime } from '../../src/worker/runtime.js';
+import { createRuntime, openConnection } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
 
 /** fauxqs and dynalite in this process on random loopback ports, with clients for them. */
 export interface TestAws {
@@ -71,39 +71,38 @@ export async function fixture(
   return { ...pair, table, name };
 }
 
-export function runtime(
+/**
+ * A worker runtime on a fixture, built by the composition root (app.ts) exactly as `start` builds
+ * it, from a config of the test's emulators plus `env`, with the test's clients injected.
+ */
+export async function runtime(
   aws: TestAws,
   f: Fixture,
   handler: Handler,
-  options: Partial<RuntimeOptions> & { instanceId?: string } = {},
-): WorkerRuntime {
-  const visibility = options.visibilityTimeoutSeconds ?? 30;
-  const idempotency =
-    options.idempotency ??
-    new IdempotencyService({
-      store: new DynamoDbIdempotencyStore(aws.dynamodb, f.table),
-      clock: systemClock,
-      namespace: f.name,
-      instanceId: options.instanceId ?? 'test',
-      leaseMs: visibility * 1000,
-      retentionSeconds: 3600,
-    });
-  return new WorkerRuntime({
+  options: { instanceId?: string; env?: Record<string, string> } = {},
+): Promise<WorkerRuntime> {
+  const config = loadConfig({
+    SQS_QUEUE_URL: f.queueUrl,
+    AWS_ENDPOINT_URL_SQS: aws.emulators.sqsEndpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: aws.emulators.dynamodbEndpoint,
+    IDEMPOTENCY_TABLE: f.table,
+    IDEMPOTENCY_NAMESPACE: f.name,
+    SQS_WAIT_TIME_SECONDS: '1',
+    RETRY_BACKOFF_BASE: '1',
+    RETRY_BACKOFF_MAX: '1',
+    HANDLER_TIMEOUT: '0',
+    IDEMPOTENCY_RETENTION_SECONDS: '3600',
+    ...options.env,
+  });
+  const connection = await openConnection(config, 'client', silentLogger, {
     sqs: aws.sqs,
-    queueUrl: f.queueUrl,
-    dlqUrl: f.dlqUrl,
-    idempotency,
+    dynamodb: aws.dynamodb,
+  });
+  return createRuntime(config, connection, {
     handler,
     logger: silentLogger,
     clock: systemClock,
-    keyAttribute: 'IdempotencyKey',
-    waitTimeSeconds: 1,
-    visibilityTimeoutSeconds: visibility,
-    batchSize: 10,
-    maxInFlight: 50,
-    handlerTimeoutMs: 0,
-    backoff: { baseMs: 1000, maxMs: 1000 },
-    ...options,
+    instanceId: options.instanceId ?? 'test',
   });
 }
 

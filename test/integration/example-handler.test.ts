@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolveHandler } from '../../src/handlers/index.js';
-import type { MessageEvent } from '../../src/worker/runtime.js';
+import type { MessageEvent } from '../../src/core/events.js';
 import { fixture, runtime, send, startTestAws, type TestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
 
@@ -35,7 +35,7 @@ describe('the README example handler module (examples/order-handler.mjs)', () =>
       webhook: { url: undefined, timeoutMs: 1000 },
     });
     const f = await fixture(aws);
-    const worker = runtime(aws, f, handler);
+    const worker = await runtime(aws, f, handler);
     const events: MessageEvent[] = [];
     worker.on('message_settled', (e) => events.push(e));
     await worker.start();

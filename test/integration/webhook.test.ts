@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { PermanentError, RetryableError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { webhookHandler } from '../../src/handlers/webhook.js';
-import type { MessageEvent } from '../../src/worker/runtime.js';
+import type { MessageEvent } from '../../src/core/events.js';
 import { fixture, receiveAll, runtime, send, startTestAws, type TestAws } from '../helpers/aws.js';
 import { message } from '../helpers/fakes.js';
 import { eventually } from '../helpers/process.js';
@@ -120,7 +120,7 @@ describe('webhook handler in the worker: an effectively-once SQS-to-HTTP bridge'
   it('delivers each key once and dead-letters what the receiver rejects', async () => {
     const f = await fixture(aws);
     hook.answer((res) => res.writeHead(200).end());
-    const worker = runtime(aws, f, webhookHandler({ url: hook.url, timeoutMs: 2000 }));
+    const worker = await runtime(aws, f, webhookHandler({ url: hook.url, timeoutMs: 2000 }));
     const events: MessageEvent[] = [];
     worker.on('message_settled', (e) => events.push(e));
     await worker.start();

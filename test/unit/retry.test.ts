@@ -1,8 +1,5 @@
-import type { Message } from '@aws-sdk/client-sqs';
 import { backoffMs, toVisibilitySeconds } from '../../src/worker/backoff.js';
-import { deadLetterAttributes } from '../../src/worker/settle.js';
 import { parseRetryAfter } from '../../src/handlers/webhook.js';
-import { message } from '../helpers/fakes.js';
 
 describe('backoffMs', () => {
   it('doubles with each receive, between half and all of the ceiling', () => {
@@ -33,34 +30,5 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(null, now)).toBeUndefined();
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter('Mon, 23 Nov 2026 11:00:00 GMT', now)).toBe(0);
-  });
-});
-
-describe('deadLetterAttributes', () => {
-  it('adds the reason and keeps at most 10 attributes, the idempotency key first', () => {
-    const attrs: Message['MessageAttributes'] = {};
-    for (let i = 0; i < 9; i += 1) attrs[`A${i}`] = { DataType: 'String', StringValue: String(i) };
-    attrs.IdempotencyKey = { DataType: 'String', StringValue: 'k' };
-    const raw: Message = {
-      MessageId: 'm1',
-      MessageAttributes: attrs,
-      Attributes: { ApproximateFirstReceiveTimestamp: '123' },
-    };
-    const out = deadLetterAttributes(
-      raw,
-      message('k'),
-      {
-        outcome: 'dead_lettered',
-        action: 'dead_letter',
-        reason: { code: 'PERMANENT_ERROR', message: 'x'.repeat(5000) },
-      },
-      'IdempotencyKey',
-    );
-    expect(Object.keys(out)).toHaveLength(10);
-    expect(out.IdempotencyKey?.StringValue).toBe('k');
-    expect(out.DeadLetterReason?.StringValue).toBe('PERMANENT_ERROR');
-    expect(out.DeadLetterMessage?.StringValue).toHaveLength(1024);
-    expect(out.FirstReceiveTimestamp?.StringValue).toBe('123');
-    expect(out.OriginalMessageId?.StringValue).toBe('id-k');
   });
 });

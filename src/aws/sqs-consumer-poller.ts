@@ -1,0 +1,119 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { Consumer } from 'sqs-consumer';
+import type { Clock } from '../core/clock.js';
+import {
+  ABORTED_POLL_SLACK_MS,
+  failurePauseMs,
+  type FailureBackoff,
+  type MessageSource,
+  type PollSink,
+} from '../core/message-source.js';
+import { toReceivedMessage } from './sqs-queue.js';
+
+export interface SqsConsumerPollerOptions {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly batchSize: number;
+  readonly waitTimeSeconds: number;
+  readonly visibilityTimeoutSeconds: number;
+  readonly clock: Clock;
+  readonly failureBackoff: FailureBackoff;
+}
+
+/**
+ * The receive loop on a real SQS queue: sqs-consumer, used only through its documented options,
+ * events and methods. It never starts a receive before `handleMessageBatch` has resolved, so the
+ * handler hands the batch over, waits for room, and sets `batchSize` (updateOption) to that room
+ * before it returns: every receive asks for at most what fits under MAX_IN_FLIGHT. Messages are
+ * settled by the runtime, not by sqs-consumer (shouldDeleteMessages: false). stop() aborts the
+ * long poll in progress (stop({ abort: true })).
+ *
+ * test/integration/sqs-consumer-poller.test.ts pins both guarantees against fauxqs, so an upgrade
+ * of sqs-consumer that breaks either fails CI.
+ */
+export class SqsConsumerPoller implements MessageSource {
+  readonly #o: SqsConsumerPollerOptions;
+  #consumer: Consumer | undefined;
+  #pollStartedAt: number | undefined;
+  #quietUntil = 0;
+  #failures = 0;
+  #stopping = false;
+
+  constructor(options: SqsConsumerPollerOptions) {
+    this.#o = options;
+  }
+
+  get quietUntil(): number {
+    return this.#quietUntil;
+  }
+
+  start(sink: PollSink): void {
+    const first = Math.min(this.#o.batchSize, sink.capacity.room);
+    if (this.#consumer || first <= 0) return;
+    const consumer = Consumer.create({
+      queueUrl: this.#o.queueUrl,
+      sqs: this.#o.sqs,
+      batchSize: first,
+      waitTimeSeconds: this.#o.waitTimeSeconds,
+      visibilityTimeout: this.#o.visibilityTimeoutSeconds,
+      messageSystemAttributeNames: [
+        'ApproximateReceiveCount',
+        'ApproximateFirstReceiveTimestamp',
+        'SentTimestamp',
+        'MessageGroupId',
+      ],
+      messageAttributeNames: ['All'],
+      shouldDeleteMessages: false,
+      suppressFifoWarning: true,
+      strictReturn: true,
+      pollingWaitTimeMs: 0,
+      preReceiveMessageCallback: async () => {
+        this.#pollStartedAt = this.#o.clock.now();
+      },
+      postReceiveMessageCallback: async () => {
+        this.#pollStartedAt = undefined;
+        this.#recovered(consumer);
+        sink.succeeded();
+      },
+      handleMessageBatch: async (messages) => {
+        sink.received(messages.map(toReceivedMessage));
+        const room = await sink.capacity.waitForRoom();
+        if (room > 0) consumer.updateOption('batchSize', Math.min(this.#o.batchSize, room));
+        return [];
+      },
+    });
+    consumer.on('empty', () => sink.empty());
+    consumer.on('error', (error, message) => {
+      if (message !== undefined || this.#stopping) return;
+      this.#pollStartedAt = undefined;
+      this.#failed(consumer);
+      sink.failed(error);
+    });
+    this.#consumer = consumer;
+    consumer.start();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    const consumer = this.#consumer;
+    if (!consumer?.status.isRunning) return;
+    if (this.#pollStartedAt !== undefined) {
+      this.#quietUntil = this.#pollStartedAt + this.#o.waitTimeSeconds * 1000 + ABORTED_POLL_SLACK_MS;
+    }
+    const stopped = new Promise<void>((resolve) => consumer.once('stopped', () => resolve()));
+    consumer.stop({ abort: true });
+    await stopped;
+  }
+
+  /** Backs off after every kind of receive failure, not only the ones sqs-consumer pauses on. */
+  #failed(consumer: Consumer): void {
+    this.#failures += 1;
+    consumer.updateOption('pollingWaitTimeMs', failurePauseMs(this.#failures, this.#o.failureBackoff));
+  }
+
+  #recovered(consumer: Consumer): void {
+    if (this.#failures === 0) return;
+    this.#failures = 0;
+    consumer.updateOption('pollingWaitTimeMs', 0);
+  }
+}

@@ -1,0 +1,109 @@
+import type { Clock } from '../core/clock.js';
+import { HandlerTimeoutError, describeError } from '../core/errors.js';
+import type { Handler } from '../core/handler.js';
+import type { IdempotencyService } from '../core/idempotency.js';
+import type { Logger } from '../core/logger.js';
+import type { WorkerMessage } from '../core/message.js';
+import { processMessage, type PipelineDeps, type Processed } from '../core/pipeline.js';
+import type { Queue, ReceivedMessage } from '../core/queue.js';
+import { reason, type Reason } from '../core/reasons.js';
+import { Heartbeat } from './heartbeat.js';
+
+export interface DeliveryOptions {
+  readonly queue: Queue;
+  readonly idempotency: IdempotencyService;
+  readonly handler: Handler;
+  readonly clock: Clock;
+  readonly visibilityTimeoutSeconds: number;
+  /** 0: no timeout. */
+  readonly handlerTimeoutMs: number;
+  readonly validate?: PipelineDeps['validate'];
+  /** Fires when the worker gives up waiting for in-flight handlers at shutdown. */
+  readonly shutdown: AbortSignal;
+  readonly onLeaseLost: (message: WorkerMessage) => void;
+  readonly onHeartbeatError: (message: WorkerMessage, error: unknown) => void;
+}
+
+/**
+ * One received message from receipt to a `Processed` result. The heartbeat starts at receipt (a
+ * message waiting in its lane must not time out); `run()` claims the key, runs the handler under
+ * its timeout and the shutdown signal, and records the result; `end()` stops the heartbeat.
+ *
+ *   receipt ── heartbeat every visibility/2 ─────────────────────────────── end()
+ *                 run(): validate ── claim ── handler (signal: timeout | shutdown | lease lost) ── complete/fail
+ */
+export class Delivery {
+  readonly received: ReceivedMessage;
+  readonly message: WorkerMessage;
+  readonly logger: Logger;
+  readonly receivedAt: number;
+  readonly #o: DeliveryOptions;
+  readonly #controller = new AbortController();
+  readonly #heartbeat: Heartbeat;
+
+  constructor(received: ReceivedMessage, message: WorkerMessage, logger: Logger, options: DeliveryOptions) {
+    this.received = received;
+    this.message = message;
+    this.#o = options;
+    this.receivedAt = options.clock.now();
+    this.logger = logger.child({
+      messageId: message.messageId,
+      key: message.key,
+      receiveCount: message.receiveCount,
+      ...(message.groupId === undefined ? {} : { groupId: message.groupId }),
+    });
+    this.#heartbeat = new Heartbeat({
+      queue: options.queue,
+      receiptHandle: received.receiptHandle,
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+      idempotency: options.idempotency,
+      onLeaseLost: () => {
+        options.onLeaseLost(message);
+        this.#controller.abort(new Error('lease lost: another worker took the key over'));
+      },
+      onError: (error) => options.onHeartbeatError(message, error),
+    });
+  }
+
+  /**
+   * Handles the message, unless `skip` says why not (it is then released untouched). Never throws:
+   * a fault in the worker's own code becomes a retry with reason INTERNAL_ERROR.
+   */
+  async run(skip?: Reason): Promise<Processed> {
+    if (skip) return released(skip);
+    if (this.#o.shutdown.aborted) return released(reason('SHUTDOWN'));
+    const onShutdown = () => this.#controller.abort(this.#o.shutdown.reason);
+    this.#o.shutdown.addEventListener('abort', onShutdown, { once: true });
+    const timeoutMs = this.#o.handlerTimeoutMs;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => this.#controller.abort(new HandlerTimeoutError(timeoutMs)), timeoutMs)
+        : undefined;
+    try {
+      return await processMessage(this.message, {
+        idempotency: this.#o.idempotency,
+        handler: this.#o.handler,
+        logger: this.logger,
+        signal: this.#controller.signal,
+        now: () => this.#o.clock.now(),
+        onClaim: (claim) => this.#heartbeat.hold(claim),
+        ...(this.#o.validate ? { validate: this.#o.validate } : {}),
+      });
+    } catch (error) {
+      // A fault in our own code: leave the message for redelivery, and say so loudly.
+      return { ...released(reason('INTERNAL_ERROR', describeError(error))), error };
+    } finally {
+      clearTimeout(timer);
+      this.#o.shutdown.removeEventListener('abort', onShutdown);
+    }
+  }
+
+  /** The delivery is settled: no more heartbeats. */
+  end(): void {
+    this.#heartbeat.stop();
+  }
+}
+
+function released(why: Reason): Processed {
+  return { outcome: 'retry', action: 'release', reason: why };
+}

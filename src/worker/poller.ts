@@ -1,0 +1,93 @@
+import type { Clock } from '../core/clock.js';
+import type { Queue, ReceivedMessage } from '../core/queue.js';
+import {
+  ABORTED_POLL_SLACK_MS,
+  failurePauseMs,
+  type FailureBackoff,
+  type MessageSource,
+  type PollSink,
+} from '../core/message-source.js';
+
+export interface PollerOptions {
+  readonly batchSize: number;
+  readonly waitTimeSeconds: number;
+  readonly visibilityTimeoutSeconds: number;
+  readonly clock: Clock;
+  /** Pause after a failed receive: base * 2^(failures-1), at most max. */
+  readonly failureBackoff: FailureBackoff;
+}
+
+/** A receive loop over any Queue: wait for room, receive at most that much, hand it over, repeat. */
+export class QueuePoller implements MessageSource {
+  readonly #queue: Queue;
+  readonly #o: PollerOptions;
+  readonly #abort = new AbortController();
+  #loop: Promise<void> | undefined;
+  #pollStartedAt: number | undefined;
+  #quietUntil = 0;
+
+  constructor(queue: Queue, options: PollerOptions) {
+    this.#queue = queue;
+    this.#o = options;
+  }
+
+  get quietUntil(): number {
+    return this.#quietUntil;
+  }
+
+  start(sink: PollSink): void {
+    this.#loop ??= this.#run(sink);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#pollStartedAt !== undefined) {
+      this.#quietUntil = this.#pollStartedAt + this.#o.waitTimeSeconds * 1000 + ABORTED_POLL_SLACK_MS;
+    }
+    this.#abort.abort(new Error('poller stopped'));
+    await this.#loop;
+  }
+
+  async #run(sink: PollSink): Promise<void> {
+    const signal = this.#abort.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      const room = await sink.capacity.waitForRoom();
+      if (room <= 0 || signal.aborted) return;
+      let messages: ReceivedMessage[];
+      this.#pollStartedAt = this.#o.clock.now();
+      try {
+        messages = await this.#queue.receive({
+          maxMessages: Math.min(this.#o.batchSize, room),
+          waitTimeSeconds: this.#o.waitTimeSeconds,
+          visibilityTimeoutSeconds: this.#o.visibilityTimeoutSeconds,
+          signal,
+        });
+      } catch (error) {
+        if (signal.aborted) return;
+        failures += 1;
+        sink.failed(error);
+        await pause(failurePauseMs(failures, this.#o.failureBackoff), signal);
+        continue;
+      } finally {
+        this.#pollStartedAt = undefined;
+      }
+      failures = 0;
+      sink.succeeded();
+      if (messages.length > 0) sink.received(messages);
+      else sink.empty();
+    }
+  }
+}
+
+/** Resolves after `ms`, or at once when the signal aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

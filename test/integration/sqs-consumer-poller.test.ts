@@ -1,0 +1,124 @@
+import { EventEmitter, once } from 'node:events';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createSqsClient } from '../../src/aws/clients.js';
+import { SqsConsumerPoller } from '../../src/aws/sqs-consumer-poller.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { ReceivedMessage } from '../../src/core/queue.js';
+import { Capacity } from '../../src/worker/capacity.js';
+import { fixture, send, startTestAws, type TestAws } from '../helpers/aws.js';
+import { eventually } from '../helpers/process.js';
+
+/**
+ * The guarantees the runtime needs from sqs-consumer, pinned against fauxqs so that an upgrade
+ * that breaks one fails CI: (1) it never starts a receive before handleMessageBatch has resolved,
+ * and takes a batchSize changed there into account, so no receive asks for more than fits under
+ * MAX_IN_FLIGHT; (2) stop() aborts the long poll in progress.
+ */
+interface ReceiveCall {
+  readonly maxMessages: number;
+  /** Messages in flight when the receive was sent. */
+  readonly inFlightAtSend: number;
+  outcome?: string;
+}
+
+/** An SQS client that records every ReceiveMessage it sends and how it ended. */
+function recordingClient(aws: TestAws, inFlight: () => number) {
+  const sqs: SQSClient = createSqsClient(aws.settings);
+  const receives: ReceiveCall[] = [];
+  const ended = new EventEmitter();
+  sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'ReceiveMessageCommand') return next(args);
+      const input = args.input as { MaxNumberOfMessages?: number };
+      const call: ReceiveCall = { maxMessages: input.MaxNumberOfMessages ?? 1, inFlightAtSend: inFlight() };
+      receives.push(call);
+      try {
+        const out = await next(args);
+        call.outcome = 'ok';
+        return out;
+      } catch (error) {
+        call.outcome = (error as Error).name;
+        throw error;
+      } finally {
+        ended.emit('end', call);
+      }
+    },
+    { step: 'initialize', name: 'recordReceives' },
+  );
+  return { sqs, receives, ended };
+}
+
+const poller = (sqs: SQSClient, queueUrl: string, waitTimeSeconds: number) =>
+  new SqsConsumerPoller({
+    sqs,
+    queueUrl,
+    batchSize: 10,
+    waitTimeSeconds,
+    visibilityTimeoutSeconds: 30,
+    clock: systemClock,
+    failureBackoff: { baseMs: 1000, maxMs: 1000 },
+  });
+
+describe('SqsConsumerPoller (sqs-consumer) on fauxqs', () => {
+  let aws: TestAws;
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+  });
+
+  afterAll(async () => {
+    await aws.close();
+  });
+
+  it('never asks for more than fits under MAX_IN_FLIGHT, and fills up to it', async () => {
+    const f = await fixture(aws);
+    await send(
+      aws,
+      f.queueUrl,
+      Array.from({ length: 40 }, (_, i) => ({ body: `{"n":${i}}`, key: `k${i}` })),
+    );
+    const capacity = new Capacity(15);
+    const { sqs, receives } = recordingClient(aws, () => capacity.inFlight);
+    const held: ReceivedMessage[] = [];
+    const source = poller(sqs, f.queueUrl, 1);
+    source.start({
+      capacity,
+      received: (messages) => {
+        capacity.take(messages.length);
+        held.push(...messages);
+      },
+      succeeded: () => {},
+      empty: () => {},
+      failed: () => {},
+    });
+    await eventually(async () => (capacity.inFlight === 15 ? true : undefined));
+    // Settle one message at a time, as handlers finish, until all 40 went through.
+    for (let settled = 0; settled < 40; settled += 1) {
+      await eventually(async () => (held.length > 0 ? true : undefined));
+      held.shift();
+      capacity.release();
+    }
+    for (const call of receives) expect(call.inFlightAtSend + call.maxMessages).toBeLessThanOrEqual(15);
+    expect(Math.max(...receives.map((r) => r.inFlightAtSend + r.maxMessages))).toBe(15);
+    capacity.close();
+    await source.stop();
+    sqs.destroy();
+  });
+
+  it('stop() aborts the long poll in progress', async () => {
+    const f = await fixture(aws);
+    const capacity = new Capacity(10);
+    const { sqs, receives, ended } = recordingClient(aws, () => capacity.inFlight);
+    const source = poller(sqs, f.queueUrl, 20);
+    source.start({ capacity, received: () => {}, succeeded: () => {}, empty: () => {}, failed: () => {} });
+    await eventually(async () => (receives.length === 1 ? true : undefined));
+    const end = once(ended, 'end');
+    capacity.close();
+    await source.stop();
+    await end;
+    // Had the abort not reached the request, it would have ended 'ok' after its 20 s wait.
+    expect(receives.map((r) => r.outcome)).toEqual(['AbortError']);
+    expect(source.quietUntil).toBeGreaterThan(0);
+    sqs.destroy();
+  });
+});

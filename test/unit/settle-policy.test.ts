@@ -1,0 +1,125 @@
+import type { Processed } from '../../src/core/pipeline.js';
+import type { MessageAttributes, ReceivedMessage } from '../../src/core/queue.js';
+import { reason } from '../../src/core/reasons.js';
+import {
+  decideSettlement,
+  deadLetterAttributes,
+  type PolicyContext,
+} from '../../src/worker/settle-policy.js';
+import { message } from '../helpers/fakes.js';
+
+function received(attributes: MessageAttributes = {}, extra: Partial<ReceivedMessage> = {}): ReceivedMessage {
+  return {
+    messageId: 'id-k',
+    receiptHandle: 'rh',
+    body: '{"n":1}',
+    attributes,
+    receiveCount: 1,
+    sentAt: undefined,
+    firstReceivedAt: 123,
+    groupId: undefined,
+    ...extra,
+  };
+}
+
+const context: PolicyContext = {
+  hasDeadLetterQueue: true,
+  shuttingDown: false,
+  backoff: { baseMs: 1000, maxMs: 60_000 },
+  keyAttribute: 'IdempotencyKey',
+  now: 1_000,
+  random: () => 1,
+};
+
+const permanent: Processed = {
+  outcome: 'dead_lettered',
+  action: 'dead_letter',
+  reason: reason('PERMANENT_ERROR', 'bad order'),
+};
+
+describe('decideSettlement (the settle policy)', () => {
+  it('deletes what is done, and only that', () => {
+    const success: Processed = { outcome: 'success', action: 'delete' };
+    expect(decideSettlement(received(), message('k'), success, context).plan).toEqual({ action: 'delete' });
+  });
+
+  it('dead-letters a permanent failure with its reason when there is a dead-letter queue', () => {
+    const { plan, processed } = decideSettlement(received(), message('k'), permanent, context);
+    expect(processed).toBe(permanent);
+    expect(plan.action).toBe('dead_letter');
+    if (plan.action !== 'dead_letter') return;
+    expect(plan.attributes.DeadLetterReason?.stringValue).toBe('PERMANENT_ERROR');
+    expect(plan.attributes.DeadLetterMessage?.stringValue).toBe('bad order');
+  });
+
+  it('without a dead-letter queue, releases a permanent failure with backoff and says so', () => {
+    const { plan, processed } = decideSettlement(received(), message('k'), permanent, {
+      ...context,
+      hasDeadLetterQueue: false,
+    });
+    expect(processed.outcome).toBe('retry');
+    expect(processed.reason?.code).toBe('NO_DEAD_LETTER_QUEUE');
+    expect(processed.reason?.message).toContain('PERMANENT_ERROR: bad order');
+    expect(plan).toEqual({ action: 'release', delayMs: 1000 });
+  });
+
+  it('releases a retry after the exponential backoff of its receive count', () => {
+    const retry: Processed = { outcome: 'retry', action: 'release', reason: reason('HANDLER_ERROR', 'x') };
+    const third = message('k', { n: 1 }, { receiveCount: 3 });
+    expect(decideSettlement(received(), third, retry, context).plan).toEqual({
+      action: 'release',
+      delayMs: 4000,
+    });
+  });
+
+  it("honours the handler's retryAfterMs, and the other owner's lease lapse", () => {
+    const retry: Processed = {
+      outcome: 'retry',
+      action: 'release',
+      reason: reason('IN_PROGRESS_ELSEWHERE'),
+      retryAfterMs: 7_500,
+    };
+    expect(decideSettlement(received(), message('k'), retry, context).plan).toEqual({
+      action: 'release',
+      delayMs: 7_500,
+    });
+  });
+
+  it('releases at once at shutdown, and what a blocked FIFO group or a stop skipped', () => {
+    const retry: Processed = { outcome: 'retry', action: 'release', reason: reason('ABORTED', 'x') };
+    expect(
+      decideSettlement(received(), message('k'), retry, { ...context, shuttingDown: true }).plan,
+    ).toEqual({
+      action: 'release',
+      delayMs: 0,
+    });
+    for (const code of ['FIFO_GROUP_BLOCKED', 'SHUTDOWN'] as const) {
+      const skipped: Processed = { outcome: 'retry', action: 'release', reason: reason(code) };
+      expect(decideSettlement(received(), message('k'), skipped, context).plan).toEqual({
+        action: 'release',
+        delayMs: 0,
+      });
+    }
+  });
+});
+
+describe('deadLetterAttributes', () => {
+  it('adds the reason and keeps at most 10 attributes, the idempotency key first', () => {
+    const attributes: Record<string, { dataType: string; stringValue: string }> = {};
+    for (let i = 0; i < 9; i += 1) attributes[`A${i}`] = { dataType: 'String', stringValue: String(i) };
+    attributes.IdempotencyKey = { dataType: 'String', stringValue: 'k' };
+    const out = deadLetterAttributes(
+      received(attributes),
+      message('k'),
+      { ...permanent, reason: reason('PERMANENT_ERROR', 'x'.repeat(5000)) },
+      context,
+    );
+    expect(Object.keys(out)).toHaveLength(10);
+    expect(out.IdempotencyKey?.stringValue).toBe('k');
+    expect(out.DeadLetterReason?.stringValue).toBe('PERMANENT_ERROR');
+    expect(out.DeadLetterMessage?.stringValue).toHaveLength(1024);
+    expect(out.DeadLetterAttempts).toEqual({ dataType: 'Number', stringValue: '1' });
+    expect(out.FirstReceiveTimestamp?.stringValue).toBe('123');
+    expect(out.OriginalMessageId?.stringValue).toBe('id-k');
+  });
+});
