@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { createWorker, PermanentError, type WorkerMessage } from '../../src/index.js';
 import { fixture, receiveAll, send, startTestAws, type TestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
@@ -5,39 +6,26 @@ import { eventually } from '../helpers/process.js';
 describe('createWorker (the library API)', () => {
   let aws: TestAws;
 
-  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
-
   beforeAll(async () => {
     aws = await startTestAws();
-    // Credentials come from the AWS SDK's default chain (process.env here), not from `env`.
-    process.env.AWS_ACCESS_KEY_ID = 'test';
-    process.env.AWS_SECRET_ACCESS_KEY = 'test';
   });
 
   afterAll(async () => {
-    for (const [name, value] of [
-      ['AWS_ACCESS_KEY_ID', saved.id],
-      ['AWS_SECRET_ACCESS_KEY', saved.secret],
-    ] as const) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
     await aws.close();
   });
 
   it('runs a team handler with config overrides, and stops cleanly', async () => {
     const f = await fixture(aws);
+    const registry = new Registry();
     const handled: WorkerMessage[] = [];
     const worker = createWorker({
       handler: (message) => {
         if (message.key === 'bad') throw new PermanentError('rejected by the team handler');
         handled.push(message);
       },
-      env: {
-        AWS_ENDPOINT_URL_SQS: aws.settings.sqsEndpoint,
-        AWS_ENDPOINT_URL_DYNAMODB: aws.settings.dynamodbEndpoint,
-        LOG_LEVEL: 'silent',
-      },
+      env: { LOG_LEVEL: 'silent' },
+      // The team's own clients and registry: nothing is read from process.env.
+      overrides: { sqs: aws.sqs, dynamodb: aws.dynamodb, registry },
       config: {
         queueUrl: f.queueUrl,
         waitTimeSeconds: 1,
@@ -56,7 +44,12 @@ describe('createWorker (the library API)', () => {
     await eventually(async () => (handled.length === 1 ? true : undefined));
     const metrics = await (await fetch(`${endpoints.http}/metrics`)).text();
     expect(metrics).toContain('sqs_worker_messages_processed_total{outcome="duplicate"} 1');
+    expect(await registry.getSingleMetricAsString('sqs_worker_messages_processed_total')).toContain(
+      'outcome="success"} 1',
+    );
     await worker.stop();
+    // Injected clients are the caller's: still usable after the worker stopped.
+    expect(await receiveAll(aws, f.queueUrl)).toEqual([]);
     expect(handled.map((m) => m.key)).toEqual(['good']);
   });
 });
