@@ -1,7 +1,7 @@
 // Prints the README's configuration table from the schema (run after `npm run build`).
-import { variables } from '../dist/config/schema.js';
+import { variables } from '../dist/config/variables.js';
 
-for (const [name, spec] of Object.entries(variables)) {
-  const shown = spec.default === undefined ? '(unset)' : `\`${spec.default}\``;
-  console.log(`| \`${name}\` | ${shown} | ${spec.description} Rule: ${spec.rule}. |`);
+for (const { name, default: value, description, rule } of variables) {
+  const shown = value === undefined ? '(unset)' : `\`${value}\``;
+  console.log(`| \`${name}\` | ${shown} | ${description} Rule: ${rule}. |`);
 }

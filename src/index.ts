@@ -10,13 +10,13 @@
  *   process.once('SIGTERM', () => void worker.stop());
  */
 import { createApp, type App, type AppOverrides } from './app.js';
-import { loadConfig, withOverrides, type Config, type DeepPartial, type Environment } from './config/load.js';
+import { loadConfig, type Config, type DeepPartial, type Environment } from './config/load.js';
 import type { Handler } from './core/handler.js';
 
 export interface CreateWorkerOptions {
   /** Runs for every message that is not a duplicate. */
   readonly handler: Handler;
-  /** Settings that win over the environment (same names as Config). */
+  /** Settings that win over the environment (same names as Config), validated with it. */
   readonly config?: DeepPartial<Config>;
   /** Where settings are read from; default process.env. */
   readonly env?: Environment;
@@ -26,7 +26,7 @@ export interface CreateWorkerOptions {
 
 /** A worker with its sidecar, configured like the daemon; start() resolves once it polls. */
 export function createWorker(options: CreateWorkerOptions): App {
-  const config = withOverrides(loadConfig(options.env ?? process.env), options.config ?? {});
+  const config = loadConfig(options.env ?? process.env, { overrides: options.config });
   return createApp(config, { ...options.overrides, handler: options.handler });
 }
 

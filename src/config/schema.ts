@@ -1,259 +1,259 @@
 import { z } from 'zod';
+import {
+  duration,
+  env,
+  flag,
+  httpUrl,
+  int,
+  maybe,
+  oneOf,
+  pattern,
+  reader,
+  text,
+  type LeafMeta,
+} from './leaves.js';
 
-/**
- * Every setting the worker reads, by its environment variable name. This table is the single
- * source of truth: loadConfig() validates against it and a test checks that the README's
- * configuration table lists exactly these variables with these defaults.
- */
-export interface VariableSpec {
-  /** Parses the raw string; failures are reported with `rule`. */
-  readonly schema: z.ZodType<unknown, string>;
-  /** The default as it would be written in the environment; undefined means "unset". */
-  readonly default?: string;
-  /** Human-readable rule, printed when the value is rejected. */
-  readonly rule: string;
-  readonly description: string;
-  /** Never printed in logs or error messages. */
-  readonly secret?: boolean;
-}
-
-const integer = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^-?\d+$/, 'not an integer')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-
-/** A duration in seconds; decimals allowed so tests can use sub-second values. */
-const seconds = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+(\.\d+)?$/, 'not a number of seconds')
-    .transform(Number)
-    .pipe(z.number().min(min).max(max));
-
-const oneOf = <T extends string>(values: readonly [T, ...T[]]) => z.enum(values);
-const text = z.string().min(1, 'empty');
-const url = z.url({ protocol: /^https?$/, error: 'not an http(s) URL' });
-
-const bool = z.enum(['true', 'false'], { error: 'not true or false' }).transform((v) => v === 'true');
+/** A nested group of settings: unknown keys are an error, and the parsed object is frozen. */
+const group = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).readonly();
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export const variables = {
-  CONFIG_PROFILE: {
-    schema: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'not a profile name'),
-    rule: 'a file name under config/ without .json (lower-case letters, digits, - and _)',
-    description:
-      'Loads `config/<profile>.json` (an object of these variables) before the environment; the environment wins.',
-  },
-  AWS_REGION: {
-    schema: text,
+const port = (note: string) => int(0, 65535, { note });
+
+const fields = {
+  region: env('AWS_REGION', text('a non-empty AWS region name'), {
     default: 'us-east-1',
-    rule: 'a non-empty AWS region name',
     description: 'AWS region of the queue and the table. Credentials come from the default AWS chain.',
-  },
-  AWS_ENDPOINT_URL_SQS: {
-    schema: url,
-    rule: 'an http(s) URL',
+  }),
+  sqsEndpoint: env('AWS_ENDPOINT_URL_SQS', maybe(httpUrl()), {
     description:
       'SQS endpoint override (ElasticMQ, fauxqs). When set, requests go to it instead of the queue URL host.',
-  },
-  AWS_ENDPOINT_URL_DYNAMODB: {
-    schema: url,
-    rule: 'an http(s) URL',
+  }),
+  dynamodbEndpoint: env('AWS_ENDPOINT_URL_DYNAMODB', maybe(httpUrl()), {
     description: 'DynamoDB endpoint override (DynamoDB Local, dynalite).',
-  },
-  SQS_QUEUE_URL: {
-    schema: url,
-    rule: 'an http(s) URL',
+  }),
+  /** undefined means embedded mode: the queue is created in the in-process emulator. */
+  queueUrl: env('SQS_QUEUE_URL', maybe(httpUrl()), {
     description: 'The queue to consume. Unset: embedded mode, with in-process SQS and DynamoDB emulators.',
-  },
-  SQS_WAIT_TIME_SECONDS: {
-    schema: integer(0, 20),
+  }),
+  waitTimeSeconds: env('SQS_WAIT_TIME_SECONDS', int(0, 20), {
     default: '20',
-    rule: 'an integer from 0 to 20',
     description: 'Long-poll wait of each ReceiveMessage call.',
-  },
-  SQS_VISIBILITY_TIMEOUT: {
-    schema: integer(1, 43200),
+  }),
+  visibilityTimeoutSeconds: env('SQS_VISIBILITY_TIMEOUT', int(1, 43200, { unit: 'seconds' }), {
     default: '30',
-    rule: 'an integer number of seconds from 1 to 43200',
     description:
       'Visibility timeout requested for received messages, in seconds; also the claim lease length.',
-  },
-  SQS_BATCH_SIZE: {
-    schema: integer(1, 10),
+  }),
+  batchSize: env('SQS_BATCH_SIZE', int(1, 10), {
     default: '10',
-    rule: 'an integer from 1 to 10',
     description: 'Messages asked for per ReceiveMessage call.',
-  },
-  MAX_IN_FLIGHT: {
-    schema: integer(1, 1000),
+  }),
+  maxInFlight: env('MAX_IN_FLIGHT', int(1, 1000), {
     default: '50',
-    rule: 'an integer from 1 to 1000',
     description: 'Messages handled at once; no receive starts while this many are in flight.',
-  },
-  HANDLER_TIMEOUT: {
-    schema: seconds(0, 43200),
+  }),
+  shutdownTimeoutMs: env('SHUTDOWN_TIMEOUT', duration(0, 3600), {
+    default: '25',
+    description: 'On SIGTERM/SIGINT, how long in-flight messages may take to finish, in seconds.',
+  }),
+  /** 0: no timeout. */
+  handlerTimeoutMs: env('HANDLER_TIMEOUT', duration(0, 43200, '0: no timeout'), {
     default: '300',
-    rule: 'a number of seconds from 0 to 43200 (0: no timeout)',
     description:
       'Longest a handler may run, in seconds; then its AbortSignal fires and the message is retried. 0: no limit.',
-  },
-  RETRY_BACKOFF_BASE: {
-    schema: seconds(0, 43200),
-    default: '1',
-    rule: 'a number of seconds from 0 to 43200',
-    description:
-      'After a retryable failure the message is hidden for base * 2^(receives-1) seconds, with full jitter.',
-  },
-  RETRY_BACKOFF_MAX: {
-    schema: seconds(0, 43200),
-    default: '300',
-    rule: 'a number of seconds from 0 to 43200',
-    description: 'Upper bound of that backoff, in seconds.',
-  },
-  MESSAGE_SCHEMA: {
-    schema: text,
-    rule: 'a path to a JSON Schema file',
+  }),
+  backoff: group({
+    baseMs: env('RETRY_BACKOFF_BASE', duration(0, 43200), {
+      default: '1',
+      description:
+        'After a retryable failure the message is hidden for base * 2^(receives-1) seconds, with full jitter.',
+    }),
+    maxMs: env('RETRY_BACKOFF_MAX', duration(0, 43200), {
+      default: '300',
+      description: 'Upper bound of that backoff, in seconds.',
+    }),
+  }),
+  /** Path of a JSON Schema every body must satisfy. */
+  messageSchema: env('MESSAGE_SCHEMA', maybe(text('a path to a JSON Schema file')), {
     description:
       'When set, bodies must be JSON and valid against this JSON Schema (draft 2020-12 or 7); others are dead-lettered.',
-  },
-  WEBHOOK_URL: {
-    schema: url,
-    rule: 'an http(s) URL',
-    description: 'HANDLER=webhook: where each message is POSTed.',
-  },
-  WEBHOOK_TIMEOUT: {
-    schema: seconds(0.001, 3600),
-    default: '10',
-    rule: 'a number of seconds from 0.001 to 3600',
-    description: 'HANDLER=webhook: timeout of one POST, in seconds.',
-  },
-  SHUTDOWN_TIMEOUT: {
-    schema: seconds(0, 3600),
-    default: '25',
-    rule: 'a number of seconds from 0 to 3600',
-    description: 'On SIGTERM/SIGINT, how long in-flight messages may take to finish, in seconds.',
-  },
-  SEED_ENABLED: {
-    schema: bool,
-    rule: 'true or false',
-    description:
-      'Whether POST /seed and GET /records are served. Default: on in embedded mode, off otherwise; when on outside embedded mode, SEED_TOKEN is required.',
-  },
-  SEED_TOKEN: {
-    schema: z.string().min(16, 'shorter than 16 characters'),
-    rule: 'at least 16 characters',
-    description: 'Bearer token required by POST /seed and GET /records when set. Never logged.',
-    secret: true,
-  },
-  SEED_RATE_LIMIT: {
-    schema: integer(1, 100000),
-    default: '60',
-    rule: 'an integer from 1 to 100000',
-    description: 'Requests per minute per client accepted by POST /seed and GET /records.',
-  },
-  QUEUE_METRICS_INTERVAL: {
-    schema: seconds(0, 3600),
+  }),
+  webhook: group({
+    url: env('WEBHOOK_URL', maybe(httpUrl()), {
+      description: 'HANDLER=webhook: where each message is POSTed.',
+    }),
+    timeoutMs: env('WEBHOOK_TIMEOUT', duration(0.001, 3600), {
+      default: '10',
+      description: 'HANDLER=webhook: timeout of one POST, in seconds.',
+    }),
+  }),
+  seed: group({
+    /** undefined: on in embedded mode only. */
+    enabled: env('SEED_ENABLED', maybe(flag()), {
+      description:
+        'Whether POST /seed and GET /records are served. Default: on in embedded mode, off otherwise; when on outside embedded mode, SEED_TOKEN is required.',
+    }),
+    token: env('SEED_TOKEN', maybe(text('at least 16 characters', 16)), {
+      description: 'Bearer token required by POST /seed and GET /records when set. Never logged.',
+      secret: true,
+    }),
+    ratePerMinute: env('SEED_RATE_LIMIT', int(1, 100000), {
+      default: '60',
+      description: 'Requests per minute per client accepted by POST /seed and GET /records.',
+    }),
+  }),
+  /** 0: off. */
+  queueMetricsIntervalMs: env('QUEUE_METRICS_INTERVAL', duration(0, 3600, '0: off'), {
     default: '30',
-    rule: 'a number of seconds from 0 to 3600 (0: off)',
     description: 'How often queue and dead-letter queue depths are read (GetQueueAttributes) for metrics.',
-  },
-  HEALTH_MAX_EVENT_LOOP_DELAY: {
-    schema: seconds(0.01, 600),
-    default: '2',
-    rule: 'a number of seconds from 0.01 to 600',
-    description: 'Liveness fails when the event loop lags more than this, in seconds.',
-  },
-  READY_MAX_POLL_FAILURES: {
-    schema: integer(1, 1000),
-    default: '3',
-    rule: 'an integer from 1 to 1000',
-    description: 'Readiness fails after this many receive failures in a row (bad credentials, queue gone).',
-  },
-  IDEMPOTENCY_TABLE: {
-    schema: z.string().regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'not a DynamoDB table name'),
-    default: 'sqs-worker-idempotency',
-    rule: '3 to 255 characters of a-z, A-Z, 0-9, _, - and .',
-    description: 'DynamoDB table holding the idempotency records (partition key `pk`, a string).',
-  },
-  IDEMPOTENCY_KEY_ATTRIBUTE: {
-    schema: z.string().regex(/^[a-zA-Z0-9_.-]{1,256}$/, 'not a message attribute name'),
-    default: 'IdempotencyKey',
-    rule: '1 to 256 characters of a-z, A-Z, 0-9, _, - and .',
-    description:
-      'Message attribute that carries the idempotency key; messages without it use their MessageId.',
-  },
-  IDEMPOTENCY_NAMESPACE: {
-    schema: z.string().regex(/^[^#]{1,200}$/, 'empty, too long or contains #'),
-    rule: '1 to 200 characters, no #',
-    description:
-      'Prefix of every record key, so several workers can share one table. Default: the queue name.',
-  },
-  IDEMPOTENCY_RETENTION_SECONDS: {
-    schema: integer(60, 31_536_000),
-    default: '86400',
-    rule: 'an integer number of seconds from 60 to 31536000',
-    description: 'How long a record is kept (and a completed key answers "duplicate"), in seconds.',
-  },
-  IDEMPOTENCY_CACHE_SIZE: {
-    schema: integer(0, 10_000_000),
-    default: '10000',
-    rule: 'an integer from 0 to 10000000 (0: no cache)',
-    description:
-      'Completed keys remembered in memory, least recently used first out, so hot duplicates cost no DynamoDB call.',
-  },
-  HTTP_HOST: {
-    schema: text,
-    default: '0.0.0.0',
-    rule: 'a non-empty host name or address',
-    description: 'Address the sidecar (health, metrics, seed) listens on.',
-  },
-  HTTP_PORT: {
-    schema: integer(0, 65535),
-    default: '8080',
-    rule: 'an integer from 0 to 65535 (0 picks a free port)',
-    description: 'Port of the sidecar.',
-  },
-  LOG_LEVEL: {
-    schema: oneOf(LOG_LEVELS),
-    default: 'info',
-    rule: `one of ${LOG_LEVELS.join(', ')}`,
-    description: 'pino log level.',
-  },
-  HANDLER: {
-    schema: text,
-    default: 'log',
-    rule: 'a built-in handler name (log) or a path to a module exporting handle(message, context)',
-    description: 'What is done with each message.',
-  },
-  EMBEDDED_SQS_PORT: {
-    schema: integer(0, 65535),
-    default: '9324',
-    rule: 'an integer from 0 to 65535 (0 picks a free port)',
-    description: 'Embedded mode: loopback port of the in-process SQS emulator (fauxqs).',
-  },
-  EMBEDDED_DYNAMODB_PORT: {
-    schema: integer(0, 65535),
-    default: '8000',
-    rule: 'an integer from 0 to 65535 (0 picks a free port)',
-    description: 'Embedded mode: loopback port of the in-process DynamoDB emulator (dynalite).',
-  },
-  EMBEDDED_QUEUE_NAME: {
-    schema: z.string().regex(/^[a-zA-Z0-9_-]{1,75}(\.fifo)?$/, 'not an SQS queue name'),
-    default: 'sqs-worker',
-    rule: '1 to 75 characters of a-z, A-Z, 0-9, _ and -, optionally ending in .fifo',
-    description: 'Embedded mode: name of the queue created at start; its dead-letter queue is `<name>-dlq`.',
-  },
-  MAX_RECEIVE_COUNT: {
-    schema: integer(1, 1000),
+  }),
+  health: group({
+    maxEventLoopDelayMs: env('HEALTH_MAX_EVENT_LOOP_DELAY', duration(0.01, 600), {
+      default: '2',
+      description: 'Liveness fails when the event loop lags more than this, in seconds.',
+    }),
+    maxPollFailures: env('READY_MAX_POLL_FAILURES', int(1, 1000), {
+      default: '3',
+      description: 'Readiness fails after this many receive failures in a row (bad credentials, queue gone).',
+    }),
+  }),
+  idempotency: group({
+    table: env(
+      'IDEMPOTENCY_TABLE',
+      pattern(
+        /^[a-zA-Z0-9_.-]{3,255}$/,
+        'not a DynamoDB table name',
+        '3 to 255 characters of a-z, A-Z, 0-9, _, - and .',
+      ),
+      {
+        default: 'sqs-worker-idempotency',
+        description: 'DynamoDB table holding the idempotency records (partition key `pk`, a string).',
+      },
+    ),
+    keyAttribute: env(
+      'IDEMPOTENCY_KEY_ATTRIBUTE',
+      pattern(
+        /^[a-zA-Z0-9_.-]{1,256}$/,
+        'not a message attribute name',
+        '1 to 256 characters of a-z, A-Z, 0-9, _, - and .',
+      ),
+      {
+        default: 'IdempotencyKey',
+        description:
+          'Message attribute that carries the idempotency key; messages without it use their MessageId.',
+      },
+    ),
+    /** undefined: derived from the queue name once the queue URL is known. */
+    namespace: env(
+      'IDEMPOTENCY_NAMESPACE',
+      maybe(pattern(/^[^#]{1,200}$/, 'empty, too long or contains #', '1 to 200 characters, no #')),
+      {
+        description:
+          'Prefix of every record key, so several workers can share one table. Default: the queue name.',
+      },
+    ),
+    retentionSeconds: env('IDEMPOTENCY_RETENTION_SECONDS', int(60, 31_536_000, { unit: 'seconds' }), {
+      default: '86400',
+      description: 'How long a record is kept (and a completed key answers "duplicate"), in seconds.',
+    }),
+    /** Completed keys kept in memory; 0: none. */
+    cacheSize: env('IDEMPOTENCY_CACHE_SIZE', int(0, 10_000_000, { note: '0: no cache' }), {
+      default: '10000',
+      description:
+        'Completed keys remembered in memory, least recently used first out, so hot duplicates cost no DynamoDB call.',
+    }),
+  }),
+  http: group({
+    host: env('HTTP_HOST', text('a non-empty host name or address'), {
+      default: '0.0.0.0',
+      description: 'Address the sidecar (health, metrics, seed) listens on.',
+    }),
+    port: env('HTTP_PORT', port('0 picks a free port'), {
+      default: '8080',
+      description: 'Port of the sidecar.',
+    }),
+  }),
+  logLevel: env('LOG_LEVEL', oneOf(LOG_LEVELS), { default: 'info', description: 'pino log level.' }),
+  handler: env(
+    'HANDLER',
+    text('a built-in handler name (log) or a path to a module exporting handle(message, context)'),
+    { default: 'log', description: 'What is done with each message.' },
+  ),
+  embedded: group({
+    sqsPort: env('EMBEDDED_SQS_PORT', port('0 picks a free port'), {
+      default: '9324',
+      description: 'Embedded mode: loopback port of the in-process SQS emulator (fauxqs).',
+    }),
+    dynamodbPort: env('EMBEDDED_DYNAMODB_PORT', port('0 picks a free port'), {
+      default: '8000',
+      description: 'Embedded mode: loopback port of the in-process DynamoDB emulator (dynalite).',
+    }),
+    queueName: env(
+      'EMBEDDED_QUEUE_NAME',
+      pattern(
+        /^[a-zA-Z0-9_-]{1,75}(\.fifo)?$/,
+        'not an SQS queue name',
+        '1 to 75 characters of a-z, A-Z, 0-9, _ and -, optionally ending in .fifo',
+      ),
+      {
+        default: 'sqs-worker',
+        description:
+          'Embedded mode: name of the queue created at start; its dead-letter queue is `<name>-dlq`.',
+      },
+    ),
+  }),
+  maxReceiveCount: env('MAX_RECEIVE_COUNT', int(1, 1000), {
     default: '5',
-    rule: 'an integer from 1 to 1000',
     description:
       'Embedded mode and `queue create`: receives before SQS moves a message to the dead-letter queue.',
-  },
-} as const satisfies Record<string, VariableSpec>;
+  }),
+};
 
-export type VariableName = keyof typeof variables;
+/**
+ * Rules that involve more than one field. Each issue sits on the field to change; its message
+ * names fields as `{path}`, which loadConfig() renders as the variable (`RETRY_BACKOFF_BASE`)
+ * or, when the value came from an override, as the field and its variable.
+ */
+function crossRules(config: z.output<z.ZodObject<typeof fields>>, ctx: z.RefinementCtx): void {
+  if (config.backoff.baseMs > config.backoff.maxMs) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['backoff', 'baseMs'],
+      message: '{backoff.baseMs} must not exceed {backoff.maxMs}',
+    });
+  }
+  if (config.handler === 'webhook' && config.webhook.url === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['webhook', 'url'],
+      message: '{webhook.url} is required when {handler}=webhook',
+    });
+  }
+  if (config.queueUrl !== undefined && config.seed.enabled === true && config.seed.token === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['seed', 'token'],
+      message: '{seed.token} is required when {seed.enabled}=true outside embedded mode ({queueUrl} set)',
+    });
+  }
+}
+
+/**
+ * The whole configuration: every leaf is a field in Config's units, registered with the variable
+ * that sets it (see leaves.ts). Parsing it validates every field and the cross-field rules and
+ * returns a deeply frozen Config.
+ */
+export const configSchema = z.strictObject(fields).superRefine(crossRules).readonly();
+
+export type Config = z.output<typeof configSchema>;
+
+/** The one variable that sets no field: it names the profile file read before the environment. */
+export const profileVariable: LeafMeta = {
+  name: 'CONFIG_PROFILE',
+  rule: 'a file name under config/ without .json (lower-case letters, digits, - and _)',
+  fieldRule: 'a file name under config/ without .json (lower-case letters, digits, - and _)',
+  description:
+    'Loads `config/<profile>.json` (an object of these variables) before the environment; the environment wins.',
+  fromEnv: reader(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'not a profile name')),
+};
