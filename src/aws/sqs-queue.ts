@@ -51,68 +51,82 @@ export class SqsQueue implements Queue {
   }
 
   async receive(request: ReceiveRequest): Promise<ReceivedMessage[]> {
-    const out = await this.#client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: this.url,
-        MaxNumberOfMessages: request.maxMessages,
-        WaitTimeSeconds: request.waitTimeSeconds,
-        VisibilityTimeout: request.visibilityTimeoutSeconds,
-        MessageAttributeNames: ['All'],
-        MessageSystemAttributeNames: RECEIVED_SYSTEM_ATTRIBUTES,
-      }),
-      request.signal ? { abortSignal: request.signal } : {},
+    const out = await sqsCall(() =>
+      this.#client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.url,
+          MaxNumberOfMessages: request.maxMessages,
+          WaitTimeSeconds: request.waitTimeSeconds,
+          VisibilityTimeout: request.visibilityTimeoutSeconds,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: RECEIVED_SYSTEM_ATTRIBUTES,
+        }),
+        request.signal ? { abortSignal: request.signal } : {},
+      ),
     );
     return (out.Messages ?? []).map((message) => toReceivedMessage(message));
   }
 
   async delete(receiptHandle: string): Promise<void> {
-    await this.#client.send(new DeleteMessageCommand({ QueueUrl: this.url, ReceiptHandle: receiptHandle }));
+    await sqsCall(() =>
+      this.#client.send(new DeleteMessageCommand({ QueueUrl: this.url, ReceiptHandle: receiptHandle })),
+    );
   }
 
   async deleteBatch(receiptHandles: readonly string[]): Promise<BatchResult> {
-    const out = await this.#client.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: this.url,
-        Entries: receiptHandles.map((handle, index) => ({ Id: entryId(index), ReceiptHandle: handle })),
-      }),
+    const out = await sqsCall(() =>
+      this.#client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.url,
+          Entries: receiptHandles.map((handle, index) => ({ Id: entryId(index), ReceiptHandle: handle })),
+        }),
+      ),
     );
     return toBatchResult(receiptHandles.length, out.Successful ?? [], out.Failed ?? []);
   }
 
   async changeVisibility(change: VisibilityChange): Promise<void> {
-    await this.#client.send(
-      new ChangeMessageVisibilityCommand({
-        QueueUrl: this.url,
-        ReceiptHandle: change.receiptHandle,
-        VisibilityTimeout: change.visibilityTimeoutSeconds,
-      }),
+    await sqsCall(() =>
+      this.#client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.url,
+          ReceiptHandle: change.receiptHandle,
+          VisibilityTimeout: change.visibilityTimeoutSeconds,
+        }),
+      ),
     );
   }
 
   async changeVisibilityBatch(changes: readonly VisibilityChange[]): Promise<BatchResult> {
-    const out = await this.#client.send(
-      new ChangeMessageVisibilityBatchCommand({
-        QueueUrl: this.url,
-        Entries: changes.map((change, index) => ({
-          Id: entryId(index),
-          ReceiptHandle: change.receiptHandle,
-          VisibilityTimeout: change.visibilityTimeoutSeconds,
-        })),
-      }),
+    const out = await sqsCall(() =>
+      this.#client.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.url,
+          Entries: changes.map((change, index) => ({
+            Id: entryId(index),
+            ReceiptHandle: change.receiptHandle,
+            VisibilityTimeout: change.visibilityTimeoutSeconds,
+          })),
+        }),
+      ),
     );
     return toBatchResult(changes.length, out.Successful ?? [], out.Failed ?? []);
   }
 
   async send(message: OutgoingMessage): Promise<string> {
-    const out = await this.#client.send(
-      new SendMessageCommand({
-        QueueUrl: this.url,
-        MessageBody: message.body,
-        ...(message.attributes ? { MessageAttributes: toSqsAttributes(message.attributes) } : {}),
-        ...(message.groupId === undefined ? {} : { MessageGroupId: message.groupId }),
-        ...(message.deduplicationId === undefined ? {} : { MessageDeduplicationId: message.deduplicationId }),
-        ...(message.delaySeconds === undefined ? {} : { DelaySeconds: message.delaySeconds }),
-      }),
+    const out = await sqsCall(() =>
+      this.#client.send(
+        new SendMessageCommand({
+          QueueUrl: this.url,
+          MessageBody: message.body,
+          ...(message.attributes ? { MessageAttributes: toSqsAttributes(message.attributes) } : {}),
+          ...(message.groupId === undefined ? {} : { MessageGroupId: message.groupId }),
+          ...(message.deduplicationId === undefined
+            ? {}
+            : { MessageDeduplicationId: message.deduplicationId }),
+          ...(message.delaySeconds === undefined ? {} : { DelaySeconds: message.delaySeconds }),
+        }),
+      ),
     );
     if (!out.MessageId) throw new Error(`SendMessage to ${this.url} returned no MessageId`);
     return out.MessageId;
@@ -138,6 +152,24 @@ export function toReceivedMessage(message: Message): ReceivedMessage {
     firstReceivedAt: epoch(system.ApproximateFirstReceiveTimestamp),
     groupId: system.MessageGroupId,
   };
+}
+
+const QUERY_CODE_PREFIX = 'AWS.SimpleQueueService.';
+
+/**
+ * Errors SQS does not model (InvalidParameterValue, ...) reach the SDK under their query-protocol
+ * code (`AWS.SimpleQueueService.InvalidParameterValue`): the name is trimmed to SQS's code, so
+ * callers match one name whichever way the service answered.
+ */
+async function sqsCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof Error && error.name.startsWith(QUERY_CODE_PREFIX)) {
+      error.name = error.name.slice(QUERY_CODE_PREFIX.length);
+    }
+    throw error;
+  }
 }
 
 function epoch(value: string | undefined): number | undefined {
