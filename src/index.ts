@@ -50,7 +50,24 @@ export type {
   ClaimResult,
   IdempotencyRecord,
   IdempotencyStore,
+  ListPage,
+  ListQuery,
   RecordStatus,
+  RecordStore,
 } from './core/idempotency-store.js';
+export { CorruptRecordError, RECORD_STATUSES } from './core/idempotency-store.js';
 export { MemoryIdempotencyStore } from './core/memory-store.js';
 export type { Outcome } from './core/pipeline.js';
+export { REASONS, REASON_CODES } from './core/reasons.js';
+export type { Reason, ReasonCode } from './core/reasons.js';
+export { DEAD_LETTER_ATTRIBUTES } from './core/dead-letter.js';
+export type {
+  MessageAttribute,
+  MessageAttributes,
+  OutgoingMessage,
+  Queue,
+  ReceivedMessage,
+  ReceiveRequest,
+} from './core/queue.js';
+export { MemoryQueue, MemoryQueues } from './core/memory-queue.js';
+export type { MessageEvent, RuntimeEvents } from './core/events.js';
