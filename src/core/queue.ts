@@ -41,7 +41,10 @@ export interface ReceiveRequest {
   readonly waitTimeSeconds: number;
   /** Visibility timeout of the messages received, seconds. */
   readonly visibilityTimeoutSeconds: number;
-  /** Aborts a long poll; the promise then rejects with the signal's reason. */
+  /**
+   * Aborts a long poll; the promise then rejects promptly with an error named `AbortError` (the
+   * AWS SDK's, or the signal's reason when that is one; otherwise the reason is its `cause`).
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -87,10 +90,18 @@ export interface Queue {
   readonly fifo: boolean;
   /** Up to maxMessages messages, waiting up to waitTimeSeconds for the first one. */
   receive(request: ReceiveRequest): Promise<ReceivedMessage[]>;
-  /** Rejects when the receipt handle is unknown or the call fails (the error `name` is SQS's code). */
+  /**
+   * Rejects when the receipt handle is not one SQS issued (`ReceiptHandleIsInvalid`) or the call
+   * fails (the error `name` is SQS's code). SQS accepts the handle of a deleted message, and on
+   * standard queues an earlier receive's handle, without error (FIFO: `InvalidParameterValue`).
+   */
   delete(receiptHandle: string): Promise<void>;
   /** Up to 10 receipt handles; each entry's failure is reported on its own. */
   deleteBatch(receiptHandles: readonly string[]): Promise<BatchResult>;
+  /**
+   * The handle of an earlier receive, or of a deleted message, fails: SQS says
+   * `InvalidParameterValue` (fauxqs `MessageNotInflight`); treat both as "this receive is over".
+   */
   changeVisibility(change: VisibilityChange): Promise<void>;
   /** Up to 10 entries; each entry's failure is reported on its own. */
   changeVisibilityBatch(changes: readonly VisibilityChange[]): Promise<BatchResult>;
