@@ -5,17 +5,13 @@ import {
   type Message,
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
+import { DEAD_LETTER_ATTRIBUTES, DEAD_LETTER_ATTRIBUTE_NAMES } from '../core/dead-letter.js';
 import { ConfigError } from '../core/errors.js';
+import { REASONS, type ReasonCode } from '../core/reasons.js';
 import type { Connection } from '../aws/connect.js';
 
-/** Attributes the worker adds when it dead-letters; dropped again on redrive. */
-const DEAD_LETTER_ATTRIBUTES = [
-  'DeadLetterReason',
-  'DeadLetterMessage',
-  'DeadLetterAttempts',
-  'OriginalMessageId',
-  'FirstReceiveTimestamp',
-];
+/** What `dlq show` says of a message SQS's own redrive moved: it carries no dead-letter attributes. */
+const SQS_REDRIVE: ReasonCode = 'SQS_REDRIVE';
 
 function requireDlq(c: Connection): string {
   if (!c.dlqUrl)
@@ -40,15 +36,19 @@ async function receive(c: Connection, dlqUrl: string, max: number, visibilitySec
 /** Up to 10 dead-lettered messages with why they are there; they stay in the queue. */
 export async function showDeadLetters(c: Connection, limit: number): Promise<object[]> {
   const messages = await receive(c, requireDlq(c), limit, 0);
-  return messages.map((m) => ({
-    messageId: m.MessageId,
-    originalMessageId: m.MessageAttributes?.OriginalMessageId?.StringValue,
-    reason: m.MessageAttributes?.DeadLetterReason?.StringValue ?? 'SQS_REDRIVE (maxReceiveCount reached)',
-    detail: m.MessageAttributes?.DeadLetterMessage?.StringValue,
-    attempts: m.MessageAttributes?.DeadLetterAttempts?.StringValue,
-    receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
-    body: m.Body,
-  }));
+  return messages.map((m) => {
+    const attribute = (name: string) => m.MessageAttributes?.[name]?.StringValue;
+    const reason = attribute(DEAD_LETTER_ATTRIBUTES.reason);
+    return {
+      messageId: m.MessageId,
+      originalMessageId: attribute(DEAD_LETTER_ATTRIBUTES.originalMessageId),
+      reason: reason ?? SQS_REDRIVE,
+      detail: reason === undefined ? REASONS.SQS_REDRIVE : attribute(DEAD_LETTER_ATTRIBUTES.message),
+      attempts: attribute(DEAD_LETTER_ATTRIBUTES.attempts),
+      receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+      body: m.Body,
+    };
+  });
 }
 
 /**
@@ -76,7 +76,7 @@ export async function redriveDeadLetters(c: Connection, count: number): Promise<
 async function resend(c: Connection, m: Message): Promise<void> {
   const attributes: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(m.MessageAttributes ?? {})) {
-    if (!DEAD_LETTER_ATTRIBUTES.includes(name)) attributes[name] = value;
+    if (!DEAD_LETTER_ATTRIBUTE_NAMES.includes(name)) attributes[name] = value;
   }
   const groupId = m.Attributes?.MessageGroupId;
   await c.sqs.send(
