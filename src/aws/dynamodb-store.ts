@@ -8,10 +8,13 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { StoreUnavailableError } from '../core/errors.js';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { StoreUnavailableError, describeError } from '../core/errors.js';
 import {
+  CorruptRecordError,
   isClaimable,
   isExpired,
+  parseRecord,
   refusal,
   type Claim,
   type ClaimRequest,
@@ -21,6 +24,7 @@ import {
   type ListPage,
   type ListQuery,
   type RecordStatus,
+  type RecordStore,
 } from '../core/idempotency-store.js';
 
 type Item = Record<string, AttributeValue>;
@@ -29,7 +33,40 @@ type Item = Record<string, AttributeValue>;
 const NAMES = { '#status': 'status', '#owner': 'owner' };
 
 /**
- * IdempotencyStore on a DynamoDB table whose partition key is the string `pk`.
+ * The DynamoDB type of each attribute of a record ('?': optional). A claim's condition requires
+ * them (WELL_FORMED) so that it never builds on a record it cannot read: without that, a FAILED
+ * record that lost its fence would be claimed with `ADD fence :one` and fencing would restart at 1.
+ * Such a record fails the condition instead, is read back, and the claim rejects with
+ * CorruptRecordError having written nothing.
+ */
+const ATTRIBUTE_TYPES = {
+  status: 'S',
+  owner: 'S',
+  fence: 'N',
+  leaseExpiresAtMs: 'N',
+  expiresAt: 'N',
+  attempts: 'N',
+  payloadHash: 'S',
+  firstSeenAtMs: 'N',
+  updatedAtMs: 'N',
+  completedAtMs: 'N?',
+  lastError: 'S?',
+  result: 'S?',
+} as const satisfies Record<Exclude<keyof IdempotencyRecord, 'pk'>, 'S' | 'N' | 'S?' | 'N?'>;
+
+const WELL_FORMED = {
+  condition: Object.entries(ATTRIBUTE_TYPES)
+    .map(([name, type]) => {
+      const check = `attribute_type(#${name}, :type${type[0]})`;
+      return type.endsWith('?') ? `(attribute_not_exists(#${name}) OR ${check})` : check;
+    })
+    .join(' AND '),
+  names: Object.fromEntries(Object.keys(ATTRIBUTE_TYPES).map((name) => [`#${name}`, name])),
+  values: { ':typeS': { S: 'S' }, ':typeN': { S: 'N' } } satisfies Item,
+};
+
+/**
+ * IdempotencyStore and RecordStore on a DynamoDB table whose partition key is the string `pk`.
  *
  * The conditional write is the lock. Timeline of two workers racing for one key k:
  *
@@ -47,8 +84,10 @@ const NAMES = { '#status': 'status', '#owner': 'owner' };
  * (claim, fail); takeover of a lapsed lease 2; an expired record still present 3 (claim refused,
  * fresh PutItem, complete). The store contract suite (test/helpers/store-contract.ts) asserts these
  * by counting the client's requests, on dynalite and on DynamoDB Local.
+ *
+ * Every item read is checked (parseRecord): a malformed one rejects with CorruptRecordError.
  */
-export class DynamoDbIdempotencyStore implements IdempotencyStore {
+export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
   readonly #client: DynamoDBClient;
   readonly #table: string;
 
@@ -63,7 +102,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     for (let round = 0; round < 3; round += 1) {
       const old = await this.#tryClaim(request);
       if ('kind' in old) return old;
-      const record = old.record ?? (await this.get(request.pk, 0, true));
+      const record = old.record ?? (await this.#read(request.pk));
       if (record === undefined) continue;
       if (isExpired(record, request.now)) {
         const fresh = await this.#putFresh(request, record.fence);
@@ -78,49 +117,27 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
 
   /** One conditional upsert; returns the result, or the record that refused it (if the store said). */
   async #tryClaim(request: ClaimRequest): Promise<ClaimResult | { record: IdempotencyRecord | undefined }> {
+    let previous: Item | undefined;
     try {
-      const out = await this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table,
-          Key: { pk: { S: request.pk } },
-          UpdateExpression:
-            'SET #status = :inProgress, #owner = :owner, leaseExpiresAtMs = :lease, expiresAt = :exp, ' +
-            'payloadHash = :hash, updatedAtMs = :now, firstSeenAtMs = if_not_exists(firstSeenAtMs, :now) ' +
-            'ADD fence :one, attempts :one',
-          ConditionExpression:
-            'attribute_not_exists(pk) OR (expiresAt > :nowS AND payloadHash = :hash AND ' +
-            '(#status = :failed OR (#status = :inProgress AND leaseExpiresAtMs <= :now)))',
-          ExpressionAttributeNames: NAMES,
-          ExpressionAttributeValues: {
-            ':inProgress': { S: 'IN_PROGRESS' },
-            ':failed': { S: 'FAILED' },
-            ':owner': { S: request.owner },
-            ':lease': num(request.leaseExpiresAtMs),
-            ':exp': num(request.expiresAt),
-            ':hash': { S: request.payloadHash },
-            ':now': num(request.now),
-            ':nowS': num(request.now / 1000),
-            ':one': num(1),
-          },
-          ReturnValues: 'ALL_OLD',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      const previous = out.Attributes && 'pk' in out.Attributes ? fromItem(out.Attributes) : undefined;
-      const fence = (previous?.fence ?? 0) + 1;
-      const attempt = (previous?.attempts ?? 0) + 1;
-      return {
-        kind: 'acquired',
-        claim: { pk: request.pk, owner: request.owner, fence, attempt },
-        // Only a lapsed lease is taken over; a FAILED record was released by its owner (a retry).
-        takeover: previous?.status === 'IN_PROGRESS',
-      };
+      previous = (await this.#client.send(claimCommand(this.#table, request))).Attributes;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        return { record: error.Item && 'pk' in error.Item ? fromItem(error.Item) : undefined };
-      }
+      if (error instanceof ConditionalCheckFailedException) return { record: readItem(error.Item) };
       throw unavailable('claim', error);
     }
+    // The condition admitted only a well-typed record, so this throws only for values out of
+    // range (a fence of 0, say): after the write, but still loudly.
+    const old = readItem(previous);
+    return {
+      kind: 'acquired',
+      claim: {
+        pk: request.pk,
+        owner: request.owner,
+        fence: (old?.fence ?? 0) + 1,
+        attempt: (old?.attempts ?? 0) + 1,
+      },
+      // Only a lapsed lease is taken over; a FAILED record was released by its owner (a retry).
+      takeover: old?.status === 'IN_PROGRESS',
+    };
   }
 
   /** Replaces an expired record with a fresh claim, unless someone else replaced it first. */
@@ -142,7 +159,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
       await this.#client.send(
         new PutItemCommand({
           TableName: this.#table,
-          Item: toItem(record),
+          Item: marshall(record),
           // "Still the expired record we read", not just "same fence": if TTL deleted it meanwhile
           // and another worker claimed the key afresh (fence 1 again), that live claim must refuse
           // us. Matching the fence alone let this put overwrite it, and both handlers ran.
@@ -169,32 +186,21 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
   }
 
   async complete(claim: Claim, now: number, result?: string): Promise<boolean> {
-    const values: Item = { ':completed': { S: 'COMPLETED' }, ':now': num(now) };
+    const values: Item = { ':completed': status('COMPLETED'), ':now': num(now) };
+    const names: Record<string, string> = {};
     let update = 'SET #status = :completed, updatedAtMs = :now, completedAtMs = :now';
     if (result !== undefined) {
       update += ', #result = :result';
       values[':result'] = { S: result };
+      names['#result'] = 'result';
     }
-    return this.#ifOwner(
-      'complete',
-      claim,
-      update,
-      values,
-      result === undefined ? {} : { '#result': 'result' },
-    );
+    return this.#ifOwner('complete', claim, update, values, names);
   }
 
   async fail(claim: Claim, now: number, error: string): Promise<boolean> {
-    return this.#ifOwner(
-      'fail',
-      claim,
-      'SET #status = :failedStatus, updatedAtMs = :now, lastError = :error',
-      {
-        ':failedStatus': { S: 'FAILED' },
-        ':now': num(now),
-        ':error': { S: error },
-      },
-    );
+    const update = 'SET #status = :failedStatus, updatedAtMs = :now, lastError = :error';
+    const values = { ':failedStatus': status('FAILED'), ':now': num(now), ':error': { S: error } };
+    return this.#ifOwner('fail', claim, update, values);
   }
 
   async #ifOwner(
@@ -215,7 +221,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
           ExpressionAttributeValues: {
             ...values,
             ':owner': { S: claim.owner },
-            ':inProgress': { S: 'IN_PROGRESS' },
+            ':inProgress': status('IN_PROGRESS'),
           },
         }),
       );
@@ -226,18 +232,19 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     }
   }
 
-  /** The live record; with includeExpired, whatever is stored (now is then ignored). */
-  async get(pk: string, now: number, includeExpired = false): Promise<IdempotencyRecord | undefined> {
-    try {
-      const out = await this.#client.send(
+  async get(pk: string, now: number): Promise<IdempotencyRecord | undefined> {
+    const record = await this.#read(pk);
+    return record && !isExpired(record, now) ? record : undefined;
+  }
+
+  /** Whatever is stored under pk, expired or not: one consistent GetItem. */
+  async #read(pk: string): Promise<IdempotencyRecord | undefined> {
+    const out = await this.#call('get', () =>
+      this.#client.send(
         new GetItemCommand({ TableName: this.#table, Key: { pk: { S: pk } }, ConsistentRead: true }),
-      );
-      if (!out.Item) return undefined;
-      const record = fromItem(out.Item);
-      return includeExpired || !isExpired(record, now) ? record : undefined;
-    } catch (error) {
-      throw unavailable('get', error);
-    }
+      ),
+    );
+    return readItem(out.Item);
   }
 
   async list(query: ListQuery): Promise<ListPage> {
@@ -249,13 +256,13 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     }
     if (query.status !== undefined) {
       filters.push('#status = :status');
-      values[':status'] = { S: query.status };
+      values[':status'] = status(query.status);
     }
     const records: IdempotencyRecord[] = [];
     let startKey: Item | undefined = query.cursor === undefined ? undefined : { pk: { S: query.cursor } };
-    try {
-      do {
-        const out = await this.#client.send(
+    do {
+      const out = await this.#call('list', () =>
+        this.#client.send(
           new ScanCommand({
             TableName: this.#table,
             FilterExpression: filters.join(' AND '),
@@ -264,27 +271,26 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
             ExclusiveStartKey: startKey,
             ConsistentRead: true,
           }),
-        );
-        for (const item of out.Items ?? []) {
-          records.push(fromItem(item));
-          if (records.length === query.limit) {
-            return { records, cursor: records[records.length - 1]?.pk as string };
-          }
+        ),
+      );
+      for (const item of out.Items ?? []) {
+        records.push(fromItem(item));
+        if (records.length === query.limit) {
+          return { records, cursor: records[records.length - 1]?.pk as string };
         }
-        startKey = out.LastEvaluatedKey;
-      } while (startKey !== undefined);
-    } catch (error) {
-      throw unavailable('list', error);
-    }
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey !== undefined);
     return { records };
   }
 
+  /** Reads only the keys, so it deletes malformed records as well: the way out of a corrupt one. */
   async clear(prefix?: string): Promise<number> {
     let deleted = 0;
     let startKey: Item | undefined;
-    try {
-      do {
-        const out = await this.#client.send(
+    do {
+      const out = await this.#call('clear', () =>
+        this.#client.send(
           new ScanCommand({
             TableName: this.#table,
             ProjectionExpression: 'pk',
@@ -298,15 +304,13 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
                   ExpressionAttributeValues: { ':prefix': { S: prefix } },
                 }),
           }),
-        );
-        const keys = (out.Items ?? []).map((item) => ({ pk: item.pk as AttributeValue }));
-        for (let i = 0; i < keys.length; i += 25) await this.#deleteBatch(keys.slice(i, i + 25));
-        deleted += keys.length;
-        startKey = out.LastEvaluatedKey;
-      } while (startKey !== undefined);
-    } catch (error) {
-      throw unavailable('clear', error);
-    }
+        ),
+      );
+      const keys = (out.Items ?? []).map((item) => ({ pk: item.pk as AttributeValue }));
+      for (let i = 0; i < keys.length; i += 25) await this.#deleteBatch(keys.slice(i, i + 25));
+      deleted += keys.length;
+      startKey = out.LastEvaluatedKey;
+    } while (startKey !== undefined);
     return deleted;
   }
 
@@ -314,63 +318,81 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     let pending = keys.map((Key) => ({ DeleteRequest: { Key } }));
     for (let round = 0; pending.length > 0; round += 1) {
       if (round === 10) throw new StoreUnavailableError('BatchWriteItem kept leaving items unprocessed');
-      const out = await this.#client.send(
-        new BatchWriteItemCommand({ RequestItems: { [this.#table]: pending } }),
+      const out = await this.#call('clear', () =>
+        this.#client.send(new BatchWriteItemCommand({ RequestItems: { [this.#table]: pending } })),
       );
       pending = (out.UnprocessedItems?.[this.#table] ?? []).flatMap((r) =>
         r.DeleteRequest?.Key ? [{ DeleteRequest: { Key: r.DeleteRequest.Key } }] : [],
       );
     }
   }
+
+  /** An unconditional request: any failure means the store is unavailable. */
+  async #call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw unavailable(operation, error);
+    }
+  }
+}
+
+/** The claim's conditional upsert: see the timeline above and WELL_FORMED. */
+function claimCommand(table: string, request: ClaimRequest): UpdateItemCommand {
+  return new UpdateItemCommand({
+    TableName: table,
+    Key: { pk: { S: request.pk } },
+    UpdateExpression:
+      'SET #status = :inProgress, #owner = :owner, leaseExpiresAtMs = :lease, expiresAt = :exp, ' +
+      'payloadHash = :hash, updatedAtMs = :now, firstSeenAtMs = if_not_exists(firstSeenAtMs, :now) ' +
+      'ADD fence :one, attempts :one',
+    ConditionExpression:
+      `attribute_not_exists(pk) OR (${WELL_FORMED.condition} AND expiresAt > :nowS AND ` +
+      'payloadHash = :hash AND (#status = :failed OR (#status = :inProgress AND leaseExpiresAtMs <= :now)))',
+    ExpressionAttributeNames: WELL_FORMED.names,
+    ExpressionAttributeValues: {
+      ...WELL_FORMED.values,
+      ':inProgress': status('IN_PROGRESS'),
+      ':failed': status('FAILED'),
+      ':owner': { S: request.owner },
+      ':lease': num(request.leaseExpiresAtMs),
+      ':exp': num(request.expiresAt),
+      ':hash': { S: request.payloadHash },
+      ':now': num(request.now),
+      ':nowS': num(request.now / 1000),
+      ':one': num(1),
+    },
+    ReturnValues: 'ALL_OLD',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  });
 }
 
 function unavailable(operation: string, error: unknown): StoreUnavailableError {
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new StoreUnavailableError(`idempotency store ${operation} failed: ${detail}`, { cause: error });
+  return new StoreUnavailableError(`idempotency store ${operation} failed: ${describeError(error)}`, {
+    cause: error,
+  });
 }
 
 function num(value: number): AttributeValue {
   return { N: String(value) };
 }
 
-function toItem(record: IdempotencyRecord): Item {
-  const item: Item = {
-    pk: { S: record.pk },
-    status: { S: record.status },
-    owner: { S: record.owner },
-    fence: num(record.fence),
-    leaseExpiresAtMs: num(record.leaseExpiresAtMs),
-    expiresAt: num(record.expiresAt),
-    attempts: num(record.attempts),
-    payloadHash: { S: record.payloadHash },
-    firstSeenAtMs: num(record.firstSeenAtMs),
-    updatedAtMs: num(record.updatedAtMs),
-  };
-  if (record.completedAtMs !== undefined) item.completedAtMs = num(record.completedAtMs);
-  if (record.lastError !== undefined) item.lastError = { S: record.lastError };
-  if (record.result !== undefined) item.result = { S: record.result };
-  return item;
+function status(value: RecordStatus): AttributeValue {
+  return { S: value };
 }
 
+/** The record in an item the store returned, or undefined when it returned none. */
+function readItem(item: Item | undefined): IdempotencyRecord | undefined {
+  return item && 'pk' in item ? fromItem(item) : undefined;
+}
+
+/** Throws CorruptRecordError for an item that is not a well-formed record. */
 function fromItem(item: Item): IdempotencyRecord {
-  const s = (name: string) => item[name]?.S;
-  const n = (name: string) => (item[name]?.N === undefined ? undefined : Number(item[name]?.N));
-  const completedAtMs = n('completedAtMs');
-  const lastError = s('lastError');
-  const result = s('result');
-  return {
-    pk: s('pk') ?? '',
-    status: (s('status') ?? 'IN_PROGRESS') as RecordStatus,
-    owner: s('owner') ?? '',
-    fence: n('fence') ?? 0,
-    leaseExpiresAtMs: n('leaseExpiresAtMs') ?? 0,
-    expiresAt: n('expiresAt') ?? 0,
-    attempts: n('attempts') ?? 0,
-    payloadHash: s('payloadHash') ?? '',
-    firstSeenAtMs: n('firstSeenAtMs') ?? 0,
-    updatedAtMs: n('updatedAtMs') ?? 0,
-    ...(completedAtMs === undefined ? {} : { completedAtMs }),
-    ...(lastError === undefined ? {} : { lastError }),
-    ...(result === undefined ? {} : { result }),
-  };
+  let plain: unknown;
+  try {
+    plain = unmarshall(item);
+  } catch (error) {
+    throw new CorruptRecordError(item.pk?.S ?? '(no pk)', [describeError(error)], { cause: error });
+  }
+  return parseRecord(plain);
 }

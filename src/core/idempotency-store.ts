@@ -1,12 +1,36 @@
+import { z } from 'zod';
+import { WorkerError } from './errors.js';
+
 /**
- * The persistence behind idempotency, as an interface: core code depends on this, the DynamoDB
- * adapter (aws/dynamodb-store.ts) and the in-memory store (core/memory-store.ts) implement it,
- * and one contract test suite runs against all of them.
+ * The persistence behind idempotency, as two interfaces: IdempotencyStore is the per-message hot
+ * path (claim, renew, complete, fail) and RecordStore the operators' view of the records (get,
+ * list, clear). Core code depends on these; the DynamoDB adapter (aws/dynamodb-store.ts) and the
+ * in-memory store (core/memory-store.ts) implement both, and one contract test suite runs against
+ * all of them.
  *
  * Times are passed in by the caller (`now`, epoch milliseconds) so that tests control the clock.
  */
 
-export type RecordStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+/** Every status a record can have, defined once: the type, the HTTP schema and the CLI use it. */
+export const RECORD_STATUSES = ['IN_PROGRESS', 'COMPLETED', 'FAILED'] as const;
+
+export type RecordStatus = (typeof RECORD_STATUSES)[number];
+
+export function isRecordStatus(value: string): value is RecordStatus {
+  return (RECORD_STATUSES as readonly string[]).includes(value);
+}
+
+/**
+ * A key's partition key is `<namespace>#<key>`, so that workers of different queues can share a
+ * table. This is the only place that spells it.
+ */
+export function namespacePrefix(namespace: string): string {
+  return `${namespace}#`;
+}
+
+export function namespacedPk(namespace: string, key: string): string {
+  return `${namespacePrefix(namespace)}${key}`;
+}
 
 export interface IdempotencyRecord {
   /** Partition key: `<namespace>#<key>`. */
@@ -89,10 +113,15 @@ export interface ListPage {
   readonly cursor?: string;
 }
 
+/**
+ * The per-message hot path: what the worker calls for every delivery. Each call is one
+ * conditional write in the common case.
+ */
 export interface IdempotencyStore {
   /**
    * Takes the key when it is absent, expired, its lease has lapsed, or it last FAILED (and the
-   * payload hash matches). Otherwise reports why not. One conditional write in the common case.
+   * payload hash matches). Otherwise reports why not. Rejects with CorruptRecordError, writing
+   * nothing, when the record in the way cannot be read as an IdempotencyRecord.
    */
   claim(request: ClaimRequest): Promise<ClaimResult>;
   /** Extends the lease. false: the claim was lost (taken over, or no longer IN_PROGRESS). */
@@ -101,11 +130,69 @@ export interface IdempotencyStore {
   complete(claim: Claim, now: number, result?: string): Promise<boolean>;
   /** Marks the key FAILED (claimable again at once). false: the claim was lost. */
   fail(claim: Claim, now: number, error: string): Promise<boolean>;
+}
+
+/**
+ * The records as operators see them (GET /records, `sqs-worker records`): reads and scans that
+ * the hot path never needs. Reads reject with CorruptRecordError on a record they cannot read.
+ */
+export interface RecordStore {
   /** The live record, or undefined when absent or expired. */
   get(pk: string, now: number): Promise<IdempotencyRecord | undefined>;
+  /** One page of live records, in an order the cursor follows. */
   list(query: ListQuery): Promise<ListPage>;
-  /** Deletes every record whose pk starts with prefix (all when omitted); returns how many. */
+  /**
+   * Deletes every record whose pk starts with prefix (all when omitted), malformed ones included;
+   * returns how many.
+   */
   clear(prefix?: string): Promise<number>;
+}
+
+/** A stored record that is not an IdempotencyRecord: a fault to fix, never read as a default. */
+export class CorruptRecordError extends WorkerError {
+  readonly pk: string;
+  /** What is wrong, one entry per attribute: `fence: expected number, received string`. */
+  readonly problems: readonly string[];
+
+  constructor(pk: string, problems: readonly string[], options?: { cause?: unknown }) {
+    super('ERR_CORRUPT_RECORD', `idempotency record ${pk} is malformed: ${problems.join('; ')}`, options);
+    this.pk = pk;
+    this.problems = problems;
+  }
+}
+
+/** Epoch times; not required to be whole, since the clock is injected. */
+const time = z.number().nonnegative();
+const counter = z.number().int().positive();
+
+const recordSchema = z.object({
+  pk: z.string().min(1),
+  status: z.enum(RECORD_STATUSES),
+  owner: z.string().min(1),
+  fence: counter,
+  leaseExpiresAtMs: time,
+  expiresAt: time,
+  attempts: counter,
+  payloadHash: z.string().min(1),
+  firstSeenAtMs: time,
+  updatedAtMs: time,
+  completedAtMs: time.optional(),
+  lastError: z.string().optional(),
+  result: z.string().optional(),
+}) satisfies z.ZodType<IdempotencyRecord>;
+
+/**
+ * A stored record, checked: attributes the record type does not name are dropped; anything
+ * missing or of the wrong type or value throws CorruptRecordError naming pk and every problem.
+ */
+export function parseRecord(value: unknown): IdempotencyRecord {
+  const parsed = recordSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const pk = (value as { pk?: unknown } | null)?.pk;
+  const problems = parsed.error.issues.map(
+    (issue) => `${issue.path.map(String).join('.') || '(record)'}: ${issue.message}`,
+  );
+  throw new CorruptRecordError(typeof pk === 'string' ? pk : '(no pk)', problems, { cause: parsed.error });
 }
 
 /** Classifies a claim that was refused, given the record that stood in the way. */

@@ -8,12 +8,13 @@ import {
   type IdempotencyRecord,
   type IdempotencyStore,
   isExpired,
+  namespacedPk,
 } from './idempotency-store.js';
 
 export interface IdempotencyOptions {
   readonly store: IdempotencyStore;
   readonly clock: Clock;
-  /** Records are `<namespace>#<key>`, so workers of different queues can share a table. */
+  /** Records are keyed by namespacedPk(namespace, key), so workers of different queues can share a table. */
   readonly namespace: string;
   /** Identifies this process in record owners (host name, pod name, ...). */
   readonly instanceId: string;
@@ -41,7 +42,7 @@ export class IdempotencyService {
   }
 
   pk(key: string): string {
-    return `${this.#o.namespace}#${key}`;
+    return namespacedPk(this.#o.namespace, key);
   }
 
   /**
@@ -54,7 +55,7 @@ export class IdempotencyService {
     const cached = this.#cache.get(pk, payloadHash, now);
     if (cached) return { kind: 'duplicate', record: cached };
     const result = await this.#o.store.claim({
-      pk: this.pk(key),
+      pk,
       payloadHash,
       owner: `${this.#o.instanceId}:${randomUUID()}`,
       now,

@@ -9,13 +9,15 @@ import {
   type IdempotencyStore,
   type ListPage,
   type ListQuery,
+  type RecordStore,
 } from './idempotency-store.js';
 
 /**
- * An in-memory IdempotencyStore with the same semantics as the DynamoDB adapter. For unit tests
- * and for library users' tests; it holds nothing across processes, so never use it in production.
+ * An in-memory IdempotencyStore and RecordStore with the same semantics as the DynamoDB adapter.
+ * For unit tests and for library users' tests; it holds nothing across processes, so never use it
+ * in production. It only ever holds well-formed records, so it never throws CorruptRecordError.
  */
-export class MemoryIdempotencyStore implements IdempotencyStore {
+export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
   readonly #records = new Map<string, IdempotencyRecord>();
   /** Calls made, by operation: lets tests assert how many round trips a case costs. */
   readonly calls = { claim: 0, renew: 0, complete: 0, fail: 0, get: 0, list: 0, clear: 0 };

@@ -1,3 +1,5 @@
+import { RECORD_STATUSES, type RecordStatus } from '../core/idempotency-store.js';
+
 /**
  * JSON Schemas of the seed and records routes. Every object rejects unknown fields (the server
  * turns off Ajv's removeAdditional) and every number and string is bounded.
@@ -52,7 +54,7 @@ export const recordsQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    status: { type: 'string', enum: ['IN_PROGRESS', 'COMPLETED', 'FAILED'] },
+    status: { type: 'string', enum: RECORD_STATUSES },
     // Query values are strings, and the server's Ajv does not coerce (a JSON body's "10" is no
     // count): limit is checked as text here and bounded in recordsQuery().
     limit: { type: 'string', pattern: '^[0-9]{1,6}$' },
@@ -91,7 +93,7 @@ export function seedShapeError(body: SeedBody): { field: string; message: string
 }
 
 export interface RecordsQueryString {
-  readonly status?: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+  readonly status?: RecordStatus;
   readonly limit?: string;
   readonly cursor?: string;
 }

@@ -1,6 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeError } from '../core/errors.js';
+import { CorruptRecordError } from '../core/idempotency-store.js';
 import {
   SeedInputError,
   type RecordsPage,
@@ -94,8 +95,9 @@ function protection(access: SeedAccess) {
 }
 
 /**
- * Runs the call; input the queue cannot take is a 400 naming the field, anything else means the
- * queue or table could not be reached: 503 with the reason and no stack trace.
+ * Runs the call; input the queue cannot take is a 400 naming the field, a malformed record in the
+ * table a 500 naming it (retrying will not help), anything else means the queue or table could
+ * not be reached: 503 with the reason and no stack trace.
  */
 async function answer(reply: FastifyReply, status: number, call: () => Promise<unknown>) {
   let body: unknown;
@@ -103,6 +105,7 @@ async function answer(reply: FastifyReply, status: number, call: () => Promise<u
     body = await call();
   } catch (error) {
     if (error instanceof SeedInputError) return sendError(reply, 400, error.message, error.field);
+    if (error instanceof CorruptRecordError) return sendError(reply, 500, error.message);
     return sendError(reply, 503, describeError(error));
   }
   return reply.code(status).send(body);

@@ -7,80 +7,32 @@ import type {
   IdempotencyStore,
   ListPage,
   ListQuery,
+  RecordStore,
 } from '../core/idempotency-store.js';
 import type { Histogram } from 'prom-client';
 
-export type StoreOperation = 'claim' | 'renew' | 'complete' | 'fail' | 'get' | 'list' | 'clear';
+/** Every method of both store interfaces: the `operation` label. */
+export type StoreOperation = keyof IdempotencyStore | keyof RecordStore;
 
 /** Told about every call, after it ends: how it ended, and the error when it threw. */
 export type StoreListener = (operation: StoreOperation, outcome: string, error?: unknown) => void;
 
 /**
- * A decorator that times every call of an IdempotencyStore into
- * `sqs_worker_idempotency_store_duration_seconds{operation,outcome}`. Outcomes are a small fixed
- * set: claim by its result kind (acquired, takeover, duplicate, in_progress, payload_mismatch), the
- * conditional updates as ok or lost, get as found or absent, and error whenever the store threw.
+ * Times calls into `sqs_worker_idempotency_store_duration_seconds{operation,outcome}` and tells
+ * the listener. Outcomes are a small fixed set: claim by its result kind (acquired, takeover,
+ * duplicate, in_progress, payload_mismatch), the conditional updates as ok or lost, get as found
+ * or absent, list and clear as ok, and error whenever the store threw.
  */
-export class TimedIdempotencyStore implements IdempotencyStore {
-  readonly #inner: IdempotencyStore;
+class StoreTimer {
   readonly #histogram: Histogram<'operation' | 'outcome'>;
   readonly #listener: StoreListener | undefined;
 
-  constructor(
-    inner: IdempotencyStore,
-    histogram: Histogram<'operation' | 'outcome'>,
-    listener?: StoreListener,
-  ) {
-    this.#inner = inner;
+  constructor(histogram: Histogram<'operation' | 'outcome'>, listener: StoreListener | undefined) {
     this.#histogram = histogram;
     this.#listener = listener;
   }
 
-  claim(request: ClaimRequest): Promise<ClaimResult> {
-    return this.#time(
-      'claim',
-      () => this.#inner.claim(request),
-      (result) => (result.kind === 'acquired' && result.takeover ? 'takeover' : result.kind),
-    );
-  }
-
-  renew(claim: Claim, leaseExpiresAtMs: number, now: number): Promise<boolean> {
-    return this.#time('renew', () => this.#inner.renew(claim, leaseExpiresAtMs, now), kept);
-  }
-
-  complete(claim: Claim, now: number, result?: string): Promise<boolean> {
-    return this.#time('complete', () => this.#inner.complete(claim, now, result), kept);
-  }
-
-  fail(claim: Claim, now: number, error: string): Promise<boolean> {
-    return this.#time('fail', () => this.#inner.fail(claim, now, error), kept);
-  }
-
-  get(pk: string, now: number): Promise<IdempotencyRecord | undefined> {
-    return this.#time(
-      'get',
-      () => this.#inner.get(pk, now),
-      (record) => (record ? 'found' : 'absent'),
-    );
-  }
-
-  list(query: ListQuery): Promise<ListPage> {
-    return this.#time(
-      'list',
-      () => this.#inner.list(query),
-      () => 'ok',
-    );
-  }
-
-  clear(prefix?: string): Promise<number> {
-    return this.#time(
-      'clear',
-      () => this.#inner.clear(prefix),
-      () => 'ok',
-    );
-  }
-
-  async #time<T>(
+  async time<T>(
     operation: StoreOperation,
     call: () => Promise<T>,
     outcome: (value: T) => string,
@@ -102,6 +54,72 @@ export class TimedIdempotencyStore implements IdempotencyStore {
   }
 }
 
+/** A decorator that times every call of an IdempotencyStore (the hot path); see StoreTimer. */
+export class TimedIdempotencyStore implements IdempotencyStore {
+  readonly #inner: IdempotencyStore;
+  readonly #timer: StoreTimer;
+
+  constructor(
+    inner: IdempotencyStore,
+    histogram: Histogram<'operation' | 'outcome'>,
+    listener?: StoreListener,
+  ) {
+    this.#inner = inner;
+    this.#timer = new StoreTimer(histogram, listener);
+  }
+
+  claim(request: ClaimRequest): Promise<ClaimResult> {
+    return this.#timer.time(
+      'claim',
+      () => this.#inner.claim(request),
+      (result) => (result.kind === 'acquired' && result.takeover ? 'takeover' : result.kind),
+    );
+  }
+
+  renew(claim: Claim, leaseExpiresAtMs: number, now: number): Promise<boolean> {
+    return this.#timer.time('renew', () => this.#inner.renew(claim, leaseExpiresAtMs, now), kept);
+  }
+
+  complete(claim: Claim, now: number, result?: string): Promise<boolean> {
+    return this.#timer.time('complete', () => this.#inner.complete(claim, now, result), kept);
+  }
+
+  fail(claim: Claim, now: number, error: string): Promise<boolean> {
+    return this.#timer.time('fail', () => this.#inner.fail(claim, now, error), kept);
+  }
+}
+
+/** A decorator that times every call of a RecordStore (the operators' reads); see StoreTimer. */
+export class TimedRecordStore implements RecordStore {
+  readonly #inner: RecordStore;
+  readonly #timer: StoreTimer;
+
+  constructor(inner: RecordStore, histogram: Histogram<'operation' | 'outcome'>, listener?: StoreListener) {
+    this.#inner = inner;
+    this.#timer = new StoreTimer(histogram, listener);
+  }
+
+  get(pk: string, now: number): Promise<IdempotencyRecord | undefined> {
+    return this.#timer.time(
+      'get',
+      () => this.#inner.get(pk, now),
+      (record) => (record ? 'found' : 'absent'),
+    );
+  }
+
+  list(query: ListQuery): Promise<ListPage> {
+    return this.#timer.time('list', () => this.#inner.list(query), ok);
+  }
+
+  clear(prefix?: string): Promise<number> {
+    return this.#timer.time('clear', () => this.#inner.clear(prefix), ok);
+  }
+}
+
 function kept(value: boolean): string {
   return value ? 'ok' : 'lost';
+}
+
+function ok(): string {
+  return 'ok';
 }

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
 import { Producer, type Message as ProducerMessage } from 'sqs-producer';
 import { WorkerError } from '../core/errors.js';
-import type { IdempotencyRecord, IdempotencyStore, RecordStatus } from '../core/idempotency-store.js';
+import {
+  namespacePrefix,
+  type IdempotencyRecord,
+  type RecordStatus,
+  type RecordStore,
+} from '../core/idempotency-store.js';
 import { isFifoQueue } from '../aws/queues.js';
 
 /** Generated messages: `count` with distinct keys, then `duplicates` re-sends of keys already sent. */
@@ -173,14 +178,17 @@ export interface RecordsPage {
   readonly next: string | null;
 }
 
-/** One page of this namespace's idempotency records (what `sqs-worker records show` prints). */
+/**
+ * One page of this namespace's idempotency records (what `sqs-worker records show` prints).
+ * Rejects with CorruptRecordError when the page holds a record that cannot be read.
+ */
 export async function listRecords(
-  store: IdempotencyStore,
+  store: RecordStore,
   namespace: string,
   query: RecordsQuery,
   now: number,
 ): Promise<RecordsPage> {
-  const prefix = `${namespace}#`;
+  const prefix = namespacePrefix(namespace);
   const page = await store.list({
     prefix,
     limit: query.limit,

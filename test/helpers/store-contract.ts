@@ -1,70 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  Claim,
-  ClaimRequest,
-  ClaimResult,
-  IdempotencyRecord,
-  IdempotencyStore,
-  ListQuery,
-} from '../../src/core/idempotency-store.js';
+import type { Claim, IdempotencyRecord, ListQuery, RecordStore } from '../../src/core/idempotency-store.js';
+import {
+  EXPIRY_MS,
+  HASH,
+  LEASE_MS,
+  OTHER_HASH,
+  RETENTION_S,
+  T0,
+  acquired,
+  claimAt,
+  describeMalformedItems,
+  describeRequestCosts,
+  type ContractOptions,
+  type FullStore,
+  type StoreUnderTest,
+} from './store-contract-dynamodb.js';
 
-/** Requests a store sent to its backend, by operation name (`UpdateItem`, `GetItem`, ...). */
-export interface RequestLog {
-  counts(): Record<string, number>;
-  reset(): void;
-}
-
-export interface StoreUnderTest {
-  readonly store: IdempotencyStore;
-  /** Present for stores that talk to DynamoDB: what they sent (see ContractOptions.wire). */
-  readonly requests?: RequestLog;
-  close(): Promise<void>;
-}
-
-export interface ContractOptions {
-  /**
-   * Also assert the DynamoDB requests each case costs. `refusedClaimReads` is the GetItem a refused
-   * claim adds: 0 where the store returns the old item (ReturnValuesOnConditionCheckFailure ALL_OLD:
-   * AWS, DynamoDB Local), 1 where it ignores that (dynalite).
-   */
-  readonly wire?: { readonly refusedClaimReads: 0 | 1 };
-}
-
-const LEASE_MS = 30_000;
-const RETENTION_S = 3_600;
-/**
- * The tests' clock: whole seconds, ten years ahead of the real one, so that a store's TTL sweeper
- * (DynamoDB Local has one) never deletes a record mid-test. Time moves only through `now` arguments.
- */
-const T0 = Math.ceil(Date.now() / 1000 + 10 * 365 * 86_400) * 1000;
-const EXPIRY_MS = T0 + RETENTION_S * 1000;
-const HASH = 'a'.repeat(64);
-const OTHER_HASH = 'b'.repeat(64);
-
-/** A claim of pk at `now` with a fresh owner token, a LEASE_MS lease and RETENTION_S retention. */
-function claimAt(pk: string, now: number, payloadHash = HASH): ClaimRequest {
-  return {
-    pk,
-    payloadHash,
-    owner: `contract-worker:${randomUUID()}`,
-    now,
-    leaseExpiresAtMs: now + LEASE_MS,
-    expiresAt: Math.ceil(now / 1000) + RETENTION_S,
-  };
-}
-
-function must(claim: Claim | void): Claim {
-  if (!claim) throw new Error('the case setup held no claim');
-  return claim;
-}
-
-function acquired(result: ClaimResult): Claim {
-  if (result.kind !== 'acquired') throw new Error(`expected acquired, got ${JSON.stringify(result)}`);
-  return result.claim;
-}
+export type {
+  ContractOptions,
+  FullStore,
+  RawTable,
+  RequestLog,
+  StoreUnderTest,
+} from './store-contract-dynamodb.js';
 
 /** Every record that list() yields for the query, page by page; fails if a page exceeds the limit. */
-async function listAll(store: IdempotencyStore, query: ListQuery): Promise<IdempotencyRecord[]> {
+async function listAll(store: RecordStore, query: ListQuery): Promise<IdempotencyRecord[]> {
   const records: IdempotencyRecord[] = [];
   let cursor = query.cursor;
   for (let page = 0; page < 100; page += 1) {
@@ -78,9 +39,9 @@ async function listAll(store: IdempotencyStore, query: ListQuery): Promise<Idemp
 }
 
 /**
- * The IdempotencyStore contract: one `describe` block that any implementation must pass. Every test
- * uses its own keys (under a prefix unique to this block), so tests and implementations can share
- * a table; time is passed explicitly, never slept.
+ * The IdempotencyStore and RecordStore contract: one `describe` block that any implementation
+ * must pass. Every test uses its own keys (under a prefix unique to this block), so tests and
+ * implementations can share a table; time is passed explicitly, never slept.
  */
 export function describeStoreContract(
   name: string,
@@ -93,7 +54,7 @@ export function describeStoreContract(
     let serial = 0;
     /** A pk no other test uses. */
     const key = (label: string) => `${prefix}${label}-${(serial += 1)}`;
-    const store = (): IdempotencyStore => {
+    const store = (): FullStore => {
       if (!subject) throw new Error(`${name}: the store factory failed`);
       return subject.store;
     };
@@ -391,112 +352,9 @@ export function describeStoreContract(
       expect(await store().clear(`${base}/`)).toBe(0);
     });
 
-    if (options.wire) describeRequestCosts(() => subject, key, options.wire.refusedClaimReads);
-  });
-}
-
-interface CostCase {
-  readonly name: string;
-  /** Brings the key into the state the case starts from (uncounted); may hand run() a claim. */
-  readonly setup?: (store: IdempotencyStore, pk: string) => Promise<Claim | void>;
-  readonly run: (store: IdempotencyStore, pk: string, held: Claim | void) => Promise<void>;
-  readonly expected: Record<string, number>;
-}
-
-/** The DynamoDB requests each case of a message's life costs, counted on the real client. */
-function describeRequestCosts(
-  subjectOf: () => StoreUnderTest | undefined,
-  key: (label: string) => string,
-  refusedClaimReads: 0 | 1,
-): void {
-  const refused = { UpdateItem: 1, GetItem: refusedClaimReads };
-  const claimed = async (store: IdempotencyStore, pk: string, now = T0) =>
-    acquired(await store.claim(claimAt(pk, now)));
-  const completed = async (store: IdempotencyStore, pk: string) => {
-    await store.complete(await claimed(store, pk), T0);
-  };
-  const cases: CostCase[] = [
-    {
-      name: 'first delivery (claim, complete)',
-      run: async (store, pk) => completed(store, pk),
-      expected: { UpdateItem: 2 },
-    },
-    {
-      name: 'duplicate (claim refused)',
-      setup: completed,
-      run: async (store, pk) => void (await store.claim(claimAt(pk, T0 + 1))),
-      expected: refused,
-    },
-    {
-      name: 'in progress elsewhere (claim refused)',
-      setup: async (store, pk) => void (await claimed(store, pk)),
-      run: async (store, pk) => void (await store.claim(claimAt(pk, T0 + 1))),
-      expected: refused,
-    },
-    {
-      name: 'payload mismatch (claim refused)',
-      setup: completed,
-      run: async (store, pk) => void (await store.claim(claimAt(pk, T0 + 1, OTHER_HASH))),
-      expected: refused,
-    },
-    {
-      name: 'handler failure (claim, fail)',
-      run: async (store, pk) => void (await store.fail(await claimed(store, pk), T0, 'boom')),
-      expected: { UpdateItem: 2 },
-    },
-    {
-      name: 'retry of a failed key (claim, complete)',
-      setup: async (store, pk) => void (await store.fail(await claimed(store, pk), T0, 'boom')),
-      run: async (store, pk) => void (await store.complete(await claimed(store, pk, T0 + 1), T0 + 1)),
-      expected: { UpdateItem: 2 },
-    },
-    {
-      name: 'takeover of a lapsed lease (claim, complete)',
-      setup: async (store, pk) => void (await claimed(store, pk)),
-      run: async (store, pk) =>
-        void (await store.complete(await claimed(store, pk, T0 + LEASE_MS), T0 + LEASE_MS)),
-      expected: { UpdateItem: 2 },
-    },
-    {
-      name: 'heartbeat (renew)',
-      setup: claimed,
-      run: async (store, _pk, held) => void (await store.renew(must(held), T0 + 2 * LEASE_MS, T0 + 1)),
-      expected: { UpdateItem: 1 },
-    },
-    {
-      name: "lease lost (the old owner's complete refused)",
-      setup: async (store, pk) => {
-        const old = await claimed(store, pk);
-        await claimed(store, pk, T0 + LEASE_MS);
-        return old;
-      },
-      run: async (store, _pk, held) => void (await store.complete(must(held), T0 + LEASE_MS)),
-      expected: { UpdateItem: 1 },
-    },
-    {
-      name: 'expired record still stored (claim refused, fresh put, complete)',
-      setup: completed,
-      run: async (store, pk) => void (await store.complete(await claimed(store, pk, EXPIRY_MS), EXPIRY_MS)),
-      expected: { ...refused, PutItem: 1, UpdateItem: 2 },
-    },
-  ];
-
-  describe('DynamoDB requests per case', () => {
-    for (const c of cases) {
-      const expected = Object.fromEntries(Object.entries(c.expected).filter(([, n]) => n > 0));
-      const title = Object.entries(expected)
-        .map(([op, n]) => `${n} ${op}`)
-        .join(' + ');
-      it(`${c.name}: ${title}`, async () => {
-        const subject = subjectOf();
-        const requests = subject?.requests;
-        if (!subject || !requests) throw new Error('this store does not report its requests');
-        const pk = key('cost');
-        const held = await c.setup?.(subject.store, pk);
-        requests.reset();
-        await c.run(subject.store, pk, held);
-        expect(requests.counts()).toEqual(expected);
-      });
+    if (options.wire) {
+      describeRequestCosts(() => subject, key, options.wire.refusedClaimReads);
+      describeMalformedItems(() => subject, key);
     }
   });
 }

@@ -1,11 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteItemCommand, DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  DeleteTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
 import { createDynamoClient } from '../../src/aws/clients.js';
 import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
 import { startEmulators } from '../../src/aws/embedded.js';
 import { createTable } from '../../src/aws/table.js';
-import { describeStoreContract, type RequestLog, type StoreUnderTest } from '../helpers/store-contract.js';
+import {
+  describeStoreContract,
+  type RawTable,
+  type RequestLog,
+  type StoreUnderTest,
+} from '../helpers/store-contract.js';
 
 /**
  * Counts the requests the client sends, by operation. A middleware in the deserialize step runs
@@ -25,6 +37,21 @@ function countRequests(client: DynamoDBClient): RequestLog {
   return { counts: () => Object.fromEntries(counts), reset: () => counts.clear() };
 }
 
+/** The table itself, through the same client: items go in and come out as they are. */
+function rawTable(client: DynamoDBClient, table: string): RawTable {
+  return {
+    async put(item) {
+      await client.send(new PutItemCommand({ TableName: table, Item: marshall(item) }));
+    },
+    async get(pk) {
+      const out = await client.send(
+        new GetItemCommand({ TableName: table, Key: { pk: { S: pk } }, ConsistentRead: true }),
+      );
+      return out.Item && unmarshall(out.Item);
+    },
+  };
+}
+
 /** The DynamoDB adapter on a fresh table (deleted afterwards) at this endpoint. */
 async function onDynamoDb(endpoint: string, stopEndpoint?: () => Promise<void>): Promise<StoreUnderTest> {
   const client = createDynamoClient({
@@ -39,6 +66,7 @@ async function onDynamoDb(endpoint: string, stopEndpoint?: () => Promise<void>):
   return {
     store: new DynamoDbIdempotencyStore(client, table),
     requests,
+    raw: rawTable(client, table),
     async close() {
       try {
         await client.send(new DeleteTableCommand({ TableName: table }));

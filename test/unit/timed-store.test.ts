@@ -1,8 +1,12 @@
 import { Histogram, Registry } from 'prom-client';
-import type { Claim } from '../../src/core/idempotency-store.js';
+import { CorruptRecordError, type Claim } from '../../src/core/idempotency-store.js';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import { TimedIdempotencyStore, type StoreOperation } from '../../src/observability/timed-store.js';
+import {
+  TimedIdempotencyStore,
+  TimedRecordStore,
+  type StoreOperation,
+} from '../../src/observability/timed-store.js';
 
 function setup(inner = new MemoryIdempotencyStore()) {
   const registry = new Registry();
@@ -13,9 +17,9 @@ function setup(inner = new MemoryIdempotencyStore()) {
     registers: [registry],
   });
   const heard: [StoreOperation, string, unknown][] = [];
-  const store = new TimedIdempotencyStore(inner, histogram, (op, outcome, error) =>
-    heard.push([op, outcome, error]),
-  );
+  const listener = (op: StoreOperation, outcome: string, error?: unknown) => heard.push([op, outcome, error]);
+  const store = new TimedIdempotencyStore(inner, histogram, listener);
+  const records = new TimedRecordStore(inner, histogram, listener);
   const counts = async () => {
     const metric = (await registry.getMetricsAsJSON())[0];
     const out: Record<string, number> = {};
@@ -28,7 +32,7 @@ function setup(inner = new MemoryIdempotencyStore()) {
     }
     return out;
   };
-  return { store, heard, counts };
+  return { store, records, heard, counts };
 }
 
 const request = (pk: string, hash = 'h', now = 1000) => ({
@@ -40,9 +44,9 @@ const request = (pk: string, hash = 'h', now = 1000) => ({
   expiresAt: Math.ceil(now / 1000) + 3600,
 });
 
-describe('TimedIdempotencyStore', () => {
-  it('times every operation by a bounded outcome', async () => {
-    const { store, counts } = setup();
+describe('TimedIdempotencyStore and TimedRecordStore', () => {
+  it('times every operation of both interfaces by a bounded outcome', async () => {
+    const { store, records, counts } = setup();
     const first = await store.claim(request('q#a'));
     expect(first.kind).toBe('acquired');
     const claim = (first as { claim: Claim }).claim;
@@ -50,10 +54,10 @@ describe('TimedIdempotencyStore', () => {
     expect(await store.complete(claim, 3000)).toBe(true);
     await store.claim(request('q#a'));
     await store.claim(request('q#a', 'other'));
-    await store.get('q#a', 4000);
-    await store.get('q#b', 4000);
-    await store.list({ prefix: 'q#', limit: 10, now: 4000 });
-    await store.clear('q#');
+    await records.get('q#a', 4000);
+    await records.get('q#b', 4000);
+    await records.list({ prefix: 'q#', limit: 10, now: 4000 });
+    await records.clear('q#');
     expect(await store.fail(claim, 5000, 'late')).toBe(false);
     expect(await counts()).toEqual({
       'claim/acquired': 1,
@@ -83,9 +87,21 @@ describe('TimedIdempotencyStore', () => {
     inner.get = async () => {
       throw fault;
     };
-    const { store, heard, counts } = setup(inner);
-    await expect(store.get('q#a', 1)).rejects.toBe(fault);
+    const { records, heard, counts } = setup(inner);
+    await expect(records.get('q#a', 1)).rejects.toBe(fault);
     expect(await counts()).toEqual({ 'get/error': 1 });
     expect(heard).toEqual([['get', 'error', fault]]);
+  });
+
+  it('counts a claim that found a corrupt record as an error of the hot path', async () => {
+    const inner = new MemoryIdempotencyStore();
+    const fault = new CorruptRecordError('q#a', ['fence: expected number, received string']);
+    inner.claim = async () => {
+      throw fault;
+    };
+    const { store, heard, counts } = setup(inner);
+    await expect(store.claim(request('q#a'))).rejects.toBe(fault);
+    expect(await counts()).toEqual({ 'claim/error': 1 });
+    expect(heard).toEqual([['claim', 'error', fault]]);
   });
 });
