@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../src/aws/clients.js';
 import { runCli, type RunningProcess } from '../helpers/process.js';
 
@@ -34,27 +34,40 @@ describe('sqs-worker produce / consume / records', () => {
     await emulators.exit();
   });
 
-  it('produces, consumes exactly --count, shows the records and clears them', async () => {
+  // One workflow in steps, each its own test: a step spawns one or two processes, so a loaded
+  // machine slows each test a little instead of pushing one long test past jest's timeout.
+  let keys: string[] = [];
+
+  it('produce sends --count messages with distinct keys, then --duplicates re-sends', async () => {
     const produced = await run(['produce', '--count', '3', '--duplicates', '1']);
     expect(produced.code).toBe(0);
     expect(produced.out[0]).toMatchObject({ sent: 4, unique: 3, duplicates: 1 });
+    keys = produced.out[0]?.keys as string[];
+    expect(new Set(keys).size).toBe(3);
+  });
 
+  it('consume --count handles exactly that many', async () => {
     const first = await run(['consume', '--count', '2']);
     expect(first.code).toBe(0);
     expect(first.out.at(-1)).toMatchObject({ consumed: 2, outcomes: { success: 2 } });
+  });
 
+  it('consume without --count handles the rest until the queue is empty, skipping the re-send', async () => {
     const rest = await run(['consume']);
     expect(rest.code).toBe(0);
     expect(rest.out.at(-1)).toMatchObject({ consumed: 2, outcomes: { success: 1, duplicate: 1 } });
+  });
 
+  it('records show lists one COMPLETED record per key', async () => {
     const shown = await run(['records', 'show']);
     expect(shown.code).toBe(0);
     expect(shown.out).toHaveLength(3);
     expect(shown.out.every((r) => r.status === 'COMPLETED')).toBe(true);
-    expect(new Set(shown.out.map((r) => r.pk))).toEqual(
-      new Set((produced.out[0]?.keys as string[]).map((k) => `${env.SQS_QUEUE_URL?.split('/').at(-1)}#${k}`)),
-    );
+    const queueName = env.SQS_QUEUE_URL?.split('/').at(-1);
+    expect(new Set(shown.out.map((r) => r.pk))).toEqual(new Set(keys.map((k) => `${queueName}#${k}`)));
+  });
 
+  it('records clear deletes them', async () => {
     const cleared = await run(['records', 'clear']);
     expect(cleared.out[0]).toEqual({ deleted: 3 });
     expect((await run(['records', 'show'])).out).toHaveLength(0);
@@ -67,48 +80,57 @@ describe('sqs-worker produce / consume / records', () => {
     expect(result.err).toContain('--cuont');
   });
 
-  it('shows dead-lettered messages with their reason and redrives them to the queue', async () => {
-    const sqs = createSqsClient({
-      region: 'us-east-1',
-      sqsEndpoint: env.AWS_ENDPOINT_URL_SQS,
-      dynamodbEndpoint: undefined,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    const dlqUrl = env.SQS_QUEUE_URL?.replace(/\/([^/]+)$/, '/$1-dlq') as string;
-    const text = (value: string) => ({ DataType: 'String', StringValue: value });
-    await sqs.send(
-      new SendMessageCommand({
-        QueueUrl: dlqUrl,
-        MessageBody: '{"order":"x"}',
-        MessageAttributes: {
-          IdempotencyKey: text('order-x'),
-          DeadLetterReason: text('PERMANENT_ERROR'),
-          DeadLetterMessage: text('PermanentError: bad order'),
-        },
-      }),
-    );
-    const shown = await run(['dlq', 'show']);
-    expect(shown.code).toBe(0);
-    expect(shown.out).toEqual([
-      expect.objectContaining({
-        reason: 'PERMANENT_ERROR',
-        detail: 'PermanentError: bad order',
-        body: '{"order":"x"}',
-      }),
-    ]);
+  describe('dlq', () => {
+    let sqs: SQSClient;
 
-    const redriven = await run(['dlq', 'redrive']);
-    expect(redriven.out[0]).toEqual({ moved: 1 });
-    const back = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: env.SQS_QUEUE_URL,
-        WaitTimeSeconds: 1,
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    sqs.destroy();
-    expect(back.Messages?.[0]?.Body).toBe('{"order":"x"}');
-    expect(Object.keys(back.Messages?.[0]?.MessageAttributes ?? {})).toEqual(['IdempotencyKey']);
-    expect((await run(['dlq', 'show'])).out).toHaveLength(0);
+    beforeAll(async () => {
+      sqs = createSqsClient({
+        region: 'us-east-1',
+        sqsEndpoint: env.AWS_ENDPOINT_URL_SQS,
+        dynamodbEndpoint: undefined,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      const text = (value: string) => ({ DataType: 'String', StringValue: value });
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: env.SQS_QUEUE_URL?.replace(/\/([^/]+)$/, '/$1-dlq'),
+          MessageBody: '{"order":"x"}',
+          MessageAttributes: {
+            IdempotencyKey: text('order-x'),
+            DeadLetterReason: text('PERMANENT_ERROR'),
+            DeadLetterMessage: text('PermanentError: bad order'),
+          },
+        }),
+      );
+    });
+
+    afterAll(() => sqs.destroy());
+
+    it('dlq show lists dead-lettered messages with their reason, leaving them in place', async () => {
+      const shown = await run(['dlq', 'show']);
+      expect(shown.code).toBe(0);
+      expect(shown.out).toEqual([
+        expect.objectContaining({
+          reason: 'PERMANENT_ERROR',
+          detail: 'PermanentError: bad order',
+          body: '{"order":"x"}',
+        }),
+      ]);
+    });
+
+    it('dlq redrive sends them back to the queue without the dead-letter attributes', async () => {
+      const redriven = await run(['dlq', 'redrive']);
+      expect(redriven.out[0]).toEqual({ moved: 1 });
+      const back = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: env.SQS_QUEUE_URL,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      expect(back.Messages?.[0]?.Body).toBe('{"order":"x"}');
+      expect(Object.keys(back.Messages?.[0]?.MessageAttributes ?? {})).toEqual(['IdempotencyKey']);
+      expect((await run(['dlq', 'show'])).out).toHaveLength(0);
+    });
   });
 });
