@@ -315,21 +315,15 @@ export class MemoryQueue implements Queue {
   #changeVisibility(change: VisibilityChange): void {
     checkVisibility(change.visibilityTimeoutSeconds, 'VisibilityTimeout');
     const { entry, current } = this.#resolve(change.receiptHandle);
-    if (!entry || !current) {
-      throw invalid('ReceiptHandle', change.receiptHandle, STALE_HANDLE);
-    }
+    if (!entry || !current) throw invalid('ReceiptHandle', change.receiptHandle, STALE_HANDLE);
     const now = this.#clock.now();
     if (stateOf(entry, now) !== 'inFlight') return;
     const visibleAt = now + change.visibilityTimeoutSeconds * 1000;
     if (visibleAt > entry.receivedAt + QUEUE_LIMITS.maxVisibilityTimeoutSeconds * 1000) {
-      throw invalid(
-        'VisibilityTimeout',
-        change.visibilityTimeoutSeconds,
-        'Total VisibilityTimeout beyond 43200 s',
-      );
+      throw invalid('VisibilityTimeout', change.visibilityTimeoutSeconds, 'Over 43200 s since the receive.');
     }
     entry.visibleAt = visibleAt;
-    if (change.visibilityTimeoutSeconds === 0) this.#notify();
+    this.#notify(); // waiting long polls recompute when the next message becomes visible
   }
 
   #resolve(receiptHandle: string): { entry: Entry | undefined; current: boolean } {
@@ -381,15 +375,8 @@ export class MemoryQueue implements Queue {
 
 function view(e: Entry): Omit<ReceivedMessage, 'receiptHandle'> {
   const { messageId, body, groupId, receiveCount, sentAt, firstReceivedAt } = e;
-  return {
-    messageId,
-    body,
-    attributes: copyAttributes(e.attributes),
-    groupId,
-    receiveCount,
-    sentAt,
-    firstReceivedAt,
-  };
+  const attributes = copyAttributes(e.attributes);
+  return { messageId, body, attributes, groupId, receiveCount, sentAt, firstReceivedAt };
 }
 
 function stateOf(entry: Entry, now: number): StoredMessage['state'] {
@@ -398,13 +385,9 @@ function stateOf(entry: Entry, now: number): StoredMessage['state'] {
 }
 
 function eachEntry<T>(entries: readonly T[], apply: (entry: T) => void): BatchResult {
-  if (entries.length === 0)
-    throw new QueueError('EmptyBatchRequest', 'There should be at least one entry in the request.');
+  if (entries.length === 0) throw new QueueError('EmptyBatchRequest', 'The batch has no entries.');
   if (entries.length > QUEUE_LIMITS.maxBatch) {
-    throw new QueueError(
-      'TooManyEntriesInBatchRequest',
-      `Maximum number of entries per request are ${QUEUE_LIMITS.maxBatch}. You have sent ${entries.length}.`,
-    );
+    throw new QueueError('TooManyEntriesInBatchRequest', `${entries.length} entries; at most 10.`);
   }
   const failed: BatchFailure[] = [];
   entries.forEach((entry, index) => {

@@ -108,6 +108,20 @@ describe('MemoryQueue visibility', () => {
     });
   });
 
+  it('wakes a waiting long poll when a visibility timeout is shortened, at the new time', async () => {
+    const queue = broker.create('q');
+    await queue.send({ body: 'm' });
+    const { receiptHandle } = await receiveOne(queue, 30);
+    const poll = track(queue.receive(request({ waitTimeSeconds: 20 })));
+    await jest.advanceTimersByTimeAsync(1_000);
+    await queue.changeVisibility({ receiptHandle, visibilityTimeoutSeconds: 5 });
+    await jest.advanceTimersByTimeAsync(4_999);
+    expect(poll.settled).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(poll.value?.map((m) => [m.body, m.receiveCount])).toEqual([['m', 2]]);
+    expect(Date.now()).toBe(T0 + 6_000);
+  });
+
   it('caps a visibility extension at 12 hours after the receive', async () => {
     const queue = broker.create('q');
     await queue.send({ body: 'm' });
