@@ -8,12 +8,13 @@ import type { Registry } from 'prom-client';
 import type { Config } from './config/load.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Handler } from './core/handler.js';
-import type { IdempotencyStore } from './core/idempotency-store.js';
+import type { IdempotencyStore, RecordStore } from './core/idempotency-store.js';
 import type { Logger } from './core/logger.js';
 import { resolveHandler } from './handlers/index.js';
 import { seedAccess } from './http/access.js';
 import { buildServer } from './http/server.js';
-import { connect, type Connection } from './aws/connect.js';
+import { createDynamoClient, createSqsClient } from './aws/clients.js';
+import { awsSettings, connect, type Connection } from './aws/connect.js';
 import { DynamoDbIdempotencyStore } from './aws/dynamodb-store.js';
 import { probeQueue } from './aws/queues.js';
 import { SqsConsumerPoller } from './aws/sqs-consumer-poller.js';
@@ -32,7 +33,7 @@ import {
   startQueueDepthPoller,
   type QueueDepthPoller,
 } from './observability/sqs-metrics.js';
-import { TimedIdempotencyStore } from './observability/timed-store.js';
+import { TimedIdempotencyStore, TimedRecordStore } from './observability/timed-store.js';
 import { WorkerRuntime } from './worker/runtime.js';
 
 export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -41,7 +42,8 @@ export const VERSION = (createRequire(import.meta.url)('../package.json') as { v
 export interface AppOverrides {
   readonly handler?: Handler;
   readonly clock?: Clock;
-  readonly store?: IdempotencyStore;
+  /** Both halves of the store: the worker claims through it, GET /records reads it. */
+  readonly store?: IdempotencyStore & RecordStore;
   /** Clients for a real queue and table; they are the caller's to destroy. */
   readonly sqs?: SQSClient;
   readonly dynamodb?: DynamoDBClient;
@@ -81,6 +83,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   let connection: Connection | undefined;
   let runtime: WorkerRuntime | undefined;
   let store: IdempotencyStore | undefined;
+  let records: RecordStore | undefined;
   let tableWatch: TableWatch | undefined;
   let queueDepth: QueueDepthPoller | undefined;
   let stopping = false;
@@ -91,9 +94,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     maxInFlight: config.maxInFlight,
     maxPollFailures: config.health.maxPollFailures,
   });
-  const started = (): { connection: Connection; store: IdempotencyStore } => {
-    if (!connection || !store) throw new Error('the worker has not started yet');
-    return { connection, store };
+  const started = (): { connection: Connection; records: RecordStore } => {
+    if (!connection || !records) throw new Error('the worker has not started yet');
+    return { connection, records };
   };
 
   const server = buildSidecar(config, { metrics, health, logger, clock, started });
@@ -103,7 +106,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     connection = await openConnection(config, 'host', logger, overrides);
     const { queueUrl, dlqUrl } = connection;
     const instruments = instrument(config, connection, { metrics, health, logger, store: overrides.store });
-    ({ tableWatch, queueDepth, store } = instruments);
+    ({ tableWatch, queueDepth, store, records } = instruments);
     runtime = createRuntime(config, connection, { handler, logger, clock, instanceId, store });
     observeRuntime(runtime, metrics, logger, clock);
     watchRuntime(runtime, health);
@@ -155,8 +158,8 @@ interface SidecarParts {
   readonly health: HealthMonitor;
   readonly logger: FastifyBaseLogger;
   readonly clock: Clock;
-  /** The connection and store once start() made them; throws before. */
-  readonly started: () => { connection: Connection; store: IdempotencyStore };
+  /** The connection and the records once start() made them; throws before. */
+  readonly started: () => { connection: Connection; records: RecordStore };
 }
 
 /** The HTTP sidecar: health from the monitor, the metrics registry, seeding and records. */
@@ -175,8 +178,8 @@ function buildSidecar(config: Config, parts: SidecarParts): FastifyInstance {
         return seedMessages(sqs, queueUrl, config.idempotency.keyAttribute, request);
       },
       records: async (query) => {
-        const { connection, store } = started();
-        return listRecords(store, connection.namespace, query, clock.now());
+        const { connection, records } = started();
+        return listRecords(records, connection.namespace, query, clock.now());
       },
     },
   });
@@ -190,7 +193,12 @@ function buildSidecar(config: Config, parts: SidecarParts): FastifyInstance {
 function instrument(
   config: Config,
   connection: Connection,
-  parts: { metrics: Metrics; health: HealthMonitor; logger: Logger; store: IdempotencyStore | undefined },
+  parts: {
+    metrics: Metrics;
+    health: HealthMonitor;
+    logger: Logger;
+    store: (IdempotencyStore & RecordStore) | undefined;
+  },
 ) {
   const { metrics, health, logger } = parts;
   instrumentSqsClient(connection.sqs, metrics.sqsRequests);
@@ -201,11 +209,9 @@ function instrument(
     logger,
     recheckMs: TABLE_RECHECK_MS,
   });
-  const store = new TimedIdempotencyStore(
-    parts.store ?? new DynamoDbIdempotencyStore(connection.dynamodb, config.idempotency.table),
-    metrics.storeDuration,
-    tableWatch.onStoreResult,
-  );
+  const inner = parts.store ?? createStore(config, connection);
+  const store = new TimedIdempotencyStore(inner, metrics.storeDuration, tableWatch.onStoreResult);
+  const records = new TimedRecordStore(inner, metrics.storeDuration, tableWatch.onStoreResult);
   const queueDepth = startQueueDepthPoller({
     sqs: connection.sqs,
     queues: { main: connection.queueUrl, dlq: connection.dlqUrl },
@@ -213,7 +219,7 @@ function instrument(
     gauge: metrics.queueMessages,
     logger,
   });
-  return { tableWatch, store, queueDepth };
+  return { tableWatch, store, records, queueDepth };
 }
 
 /** `<host>-<pid>`: names this process in record owners. */
@@ -233,6 +239,28 @@ export function openConnection(
   clients: Pick<AppOverrides, 'sqs' | 'dynamodb'> = {},
 ): Promise<Connection> {
   return connect(config, role, logger, clients);
+}
+
+/**
+ * Clients for commands that need no queue URL (`table create`, `queue create`): the configured
+ * AWS settings, or the embedded emulators of a running daemon. The caller destroys them.
+ */
+export function createClients(config: Config): {
+  readonly sqs: SQSClient;
+  readonly dynamodb: DynamoDBClient;
+  destroy(): void;
+} {
+  const settings = awsSettings(config);
+  const sqs = createSqsClient(settings);
+  const dynamodb = createDynamoClient(settings);
+  return {
+    sqs,
+    dynamodb,
+    destroy() {
+      sqs.destroy();
+      dynamodb.destroy();
+    },
+  };
 }
 
 /** The idempotency table of a connection, for the worker and for `records` and `GET /records`. */

@@ -1,14 +1,13 @@
 import { ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { HealthMonitor } from '../observability/health.js';
+import type { StoreListener, TableStatusSink } from '../core/events.js';
 import { checkTable } from './table.js';
-import type { StoreListener } from '../observability/timed-store.js';
 
 export interface TableWatchOptions {
   readonly client: DynamoDBClient;
   readonly table: string;
-  readonly health: HealthMonitor;
+  readonly health: TableStatusSink;
   readonly logger: Logger;
   /** How often DescribeTable is retried while the table is not usable. */
   readonly recheckMs: number;

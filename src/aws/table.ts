@@ -8,10 +8,9 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../core/errors.js';
+import type { TableStatus } from '../core/events.js';
 
-export type TableStatus =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly reason: 'missing' | 'wrong_key' | 'unreachable'; readonly detail: string };
+export type { TableStatus } from '../core/events.js';
 
 /**
  * Creates the idempotency table (on-demand capacity, partition key `pk`) and turns on TTL for

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createRuntime, defaultInstanceId, openConnection } from '../app.js';
+import { createClients, createRuntime, createStore, defaultInstanceId, openConnection } from '../app.js';
 import type { Config } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
@@ -12,9 +12,7 @@ import {
 import type { Logger } from '../core/logger.js';
 import type { Outcome } from '../core/pipeline.js';
 import { resolveHandler } from '../handlers/index.js';
-import { createDynamoClient, createSqsClient } from '../aws/clients.js';
-import { awsSettings, type Connection } from '../aws/connect.js';
-import { DynamoDbIdempotencyStore } from '../aws/dynamodb-store.js';
+import type { Connection } from '../aws/connect.js';
 import { createQueuePair } from '../aws/queues.js';
 import { listRecords, seedMessages } from '../seeding/seed.js';
 import { createTable } from '../aws/table.js';
@@ -119,7 +117,7 @@ export async function consume(args: readonly string[], ctx: CommandContext): Pro
 export async function records(args: readonly string[], ctx: CommandContext): Promise<void> {
   const [action, ...rest] = args;
   await withConnection(ctx, async (c) => {
-    const store: RecordStore = new DynamoDbIdempotencyStore(c.dynamodb, ctx.config.idempotency.table);
+    const store: RecordStore = createStore(ctx.config, c);
     if (action === 'show') {
       const o = options(rest, {
         status: { type: 'string' },
@@ -150,12 +148,12 @@ export async function records(args: readonly string[], ctx: CommandContext): Pro
 /** `table create`: the idempotency table, on-demand, with TTL on expiresAt. */
 export async function table(args: readonly string[], ctx: CommandContext): Promise<void> {
   if (args[0] !== 'create') throw new ConfigError('argv', 'usage: sqs-worker table create');
-  const client = createDynamoClient(awsSettings(ctx.config));
+  const clients = createClients(ctx.config);
   try {
-    const created = await createTable(client, ctx.config.idempotency.table);
+    const created = await createTable(clients.dynamodb, ctx.config.idempotency.table);
     ctx.print(JSON.stringify({ table: ctx.config.idempotency.table, ...created }));
   } finally {
-    client.destroy();
+    clients.destroy();
   }
 }
 
@@ -164,15 +162,15 @@ export async function queue(args: readonly string[], ctx: CommandContext): Promi
   const [action, ...rest] = args;
   if (action !== 'create') throw new ConfigError('argv', 'usage: sqs-worker queue create --name NAME');
   const o = options(rest, { name: { type: 'string' } });
-  const client = createSqsClient(awsSettings(ctx.config));
+  const clients = createClients(ctx.config);
   try {
-    const pair = await createQueuePair(client, o.name ?? ctx.config.embedded.queueName, {
+    const pair = await createQueuePair(clients.sqs, o.name ?? ctx.config.embedded.queueName, {
       maxReceiveCount: ctx.config.maxReceiveCount,
       visibilityTimeoutSeconds: ctx.config.visibilityTimeoutSeconds,
     });
     ctx.print(JSON.stringify(pair));
   } finally {
-    client.destroy();
+    clients.destroy();
   }
 }
 

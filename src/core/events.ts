@@ -44,3 +44,17 @@ export interface RuntimeState {
 export interface ObservableRuntime extends RuntimeState {
   on<K extends keyof RuntimeEvents>(event: K, listener: (...args: RuntimeEvents[K]) => void): unknown;
 }
+
+/** What is known of the idempotency table: usable, or why not (readiness reports it). */
+export type TableStatus =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'missing' | 'wrong_key' | 'unreachable'; readonly detail: string };
+
+/** Where the table's status is kept (the health monitor). */
+export interface TableStatusSink {
+  readonly table: TableStatus;
+  setTable(status: TableStatus): void;
+}
+
+/** Told about every idempotency store call, after it ends: how it ended, and the error when it threw. */
+export type StoreListener = (operation: string, outcome: string, error?: unknown) => void;

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { ObservableRuntime } from '../core/events.js';
 import { pollErrorReason } from './observe.js';
-import type { TableStatus } from '../aws/table.js';
+import type { TableStatus, TableStatusSink } from '../core/events.js';
 
 export interface Check {
   readonly ok: boolean;
@@ -48,7 +48,7 @@ export const STALL_GRACE_MS = 60_000;
  * finished a receive, successful or not, for longer than stallBoundMs(). An SQS or DynamoDB
  * outage is a readiness matter: restarting every pod would not cure it.
  */
-export class HealthMonitor {
+export class HealthMonitor implements TableStatusSink {
   readonly #o: HealthOptions;
   #consumer: ConsumerState | undefined;
   #phase: Phase = 'starting';
