@@ -34,6 +34,7 @@ import {
   type QueueDepthPoller,
 } from './observability/sqs-metrics.js';
 import { TimedIdempotencyStore, TimedRecordStore } from './observability/timed-store.js';
+import { leaseClockSkewMs } from './worker/lease.js';
 import { WorkerRuntime } from './worker/runtime.js';
 
 export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -319,6 +320,7 @@ export function createRuntime(config: Config, connection: Connection, parts: Run
     clock: parts.clock,
     keyAttribute: config.idempotency.keyAttribute,
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    skewMs: leaseClockSkewMs(config.idempotency.clockSkewMs, config.visibilityTimeoutSeconds),
     maxInFlight: config.maxInFlight,
     handlerTimeoutMs: config.handlerTimeoutMs,
     backoff: config.backoff,

@@ -178,17 +178,24 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
     }
   }
 
-  async renew(claim: Claim, leaseExpiresAtMs: number, now: number): Promise<boolean> {
-    return this.#ifOwner('renew', claim, 'SET leaseExpiresAtMs = :lease, updatedAtMs = :now', {
-      ':lease': num(leaseExpiresAtMs),
-      ':now': num(now),
-    });
+  async renew(claim: Claim, leaseExpiresAtMs: number, now: number, expiresAt?: number): Promise<boolean> {
+    const values: Item = { ':lease': num(leaseExpiresAtMs), ':now': num(now) };
+    let update = 'SET leaseExpiresAtMs = :lease, updatedAtMs = :now';
+    if (expiresAt !== undefined) {
+      update += ', expiresAt = :exp';
+      values[':exp'] = num(expiresAt);
+    }
+    return this.#ifOwner('renew', claim, update, values);
   }
 
-  async complete(claim: Claim, now: number, result?: string): Promise<boolean> {
+  async complete(claim: Claim, now: number, result?: string, expiresAt?: number): Promise<boolean> {
     const values: Item = { ':completed': status('COMPLETED'), ':now': num(now) };
     const names: Record<string, string> = {};
     let update = 'SET #status = :completed, updatedAtMs = :now, completedAtMs = :now';
+    if (expiresAt !== undefined) {
+      update += ', expiresAt = :exp';
+      values[':exp'] = num(expiresAt);
+    }
     if (result !== undefined) {
       update += ', #result = :result';
       values[':result'] = { S: result };
@@ -348,7 +355,7 @@ function claimCommand(table: string, request: ClaimRequest): UpdateItemCommand {
       'ADD fence :one, attempts :one',
     ConditionExpression:
       `attribute_not_exists(pk) OR (${WELL_FORMED.condition} AND expiresAt > :nowS AND ` +
-      'payloadHash = :hash AND (#status = :failed OR (#status = :inProgress AND leaseExpiresAtMs <= :now)))',
+      'payloadHash = :hash AND (#status = :failed OR (#status = :inProgress AND leaseExpiresAtMs <= :lapsed)))',
     ExpressionAttributeNames: WELL_FORMED.names,
     ExpressionAttributeValues: {
       ...WELL_FORMED.values,
@@ -359,6 +366,7 @@ function claimCommand(table: string, request: ClaimRequest): UpdateItemCommand {
       ':exp': num(request.expiresAt),
       ':hash': { S: request.payloadHash },
       ':now': num(request.now),
+      ':lapsed': num(request.lapsedBefore ?? request.now),
       ':nowS': num(request.now / 1000),
       ':one': num(1),
     },

@@ -155,7 +155,13 @@ const fields = {
     ),
     retentionSeconds: env('IDEMPOTENCY_RETENTION_SECONDS', int(60, 31_536_000, { unit: 'seconds' }), {
       default: '86400',
-      description: 'How long a record is kept (and a completed key answers "duplicate"), in seconds.',
+      description:
+        'How long a record is kept after its last write (and a completed key answers "duplicate" after completion), in seconds; longer than SQS_VISIBILITY_TIMEOUT.',
+    }),
+    /** undefined: min(1 s, a tenth of the visibility timeout); see leaseClockSkewMs() in worker/lease.ts. */
+    clockSkewMs: env('LEASE_CLOCK_SKEW', maybe(duration(0, 7200)), {
+      description:
+        'Clock difference between workers that leases tolerate, in seconds: a lease is taken over only this long after it lapsed, and its holder stops this long before. At most a sixth of SQS_VISIBILITY_TIMEOUT. Default: 1, or a tenth of the visibility timeout when that is smaller.',
     }),
     /** Completed keys kept in memory; 0: none. */
     cacheSize: env('IDEMPOTENCY_CACHE_SIZE', int(0, 10_000_000, { note: '0: no cache' }), {
@@ -228,6 +234,21 @@ function crossRules(config: z.output<z.ZodObject<typeof fields>>, ctx: z.Refinem
       code: 'custom',
       path: ['webhook', 'url'],
       message: '{webhook.url} is required when {handler}=webhook',
+    });
+  }
+  if (config.idempotency.retentionSeconds <= config.visibilityTimeoutSeconds) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['idempotency', 'retentionSeconds'],
+      message: '{idempotency.retentionSeconds} must be longer than {visibilityTimeoutSeconds}',
+    });
+  }
+  const skew = config.idempotency.clockSkewMs;
+  if (skew !== undefined && skew * 6 > config.visibilityTimeoutSeconds * 1000) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['idempotency', 'clockSkewMs'],
+      message: '{idempotency.clockSkewMs} must be at most a sixth of {visibilityTimeoutSeconds}',
     });
   }
   if (config.queueUrl !== undefined && config.seed.enabled === true && config.seed.token === undefined) {

@@ -73,6 +73,12 @@ export interface ClaimRequest {
   readonly leaseExpiresAtMs: number;
   /** Epoch seconds at which the record expires. */
   readonly expiresAt: number;
+  /**
+   * A live lease counts as lapsed when it ended at or before this time (epoch ms); default `now`.
+   * The worker passes `now` minus its clock-skew margin (LEASE_CLOCK_SKEW), so a worker whose
+   * clock runs ahead by less than the margin cannot take over a live lease.
+   */
+  readonly lapsedBefore?: number;
 }
 
 /** Proof of a claim: what complete, fail and renew are conditional on. */
@@ -124,10 +130,16 @@ export interface IdempotencyStore {
    * nothing, when the record in the way cannot be read as an IdempotencyRecord.
    */
   claim(request: ClaimRequest): Promise<ClaimResult>;
-  /** Extends the lease. false: the claim was lost (taken over, or no longer IN_PROGRESS). */
-  renew(claim: Claim, leaseExpiresAtMs: number, now: number): Promise<boolean>;
-  /** Marks the key COMPLETED. false: the claim was lost and nothing was written. */
-  complete(claim: Claim, now: number, result?: string): Promise<boolean>;
+  /**
+   * Extends the lease, and the record's expiry to `expiresAt` (epoch s) when given, so a record
+   * never expires under a live lease. false: the claim was lost (taken over, or not IN_PROGRESS).
+   */
+  renew(claim: Claim, leaseExpiresAtMs: number, now: number, expiresAt?: number): Promise<boolean>;
+  /**
+   * Marks the key COMPLETED, expiring at `expiresAt` (epoch s) when given: the retention counts
+   * from completion. false: the claim was lost and nothing was written.
+   */
+  complete(claim: Claim, now: number, result?: string, expiresAt?: number): Promise<boolean>;
   /** Marks the key FAILED (claimable again at once). false: the claim was lost. */
   fail(claim: Claim, now: number, error: string): Promise<boolean>;
 }
@@ -211,8 +223,11 @@ export function isExpired(record: Pick<IdempotencyRecord, 'expiresAt'>, now: num
 }
 
 /** True when a live record may be claimed by a request with this payload hash. */
-export function isClaimable(record: IdempotencyRecord, request: Pick<ClaimRequest, 'payloadHash' | 'now'>) {
+export function isClaimable(
+  record: IdempotencyRecord,
+  request: Pick<ClaimRequest, 'payloadHash' | 'now' | 'lapsedBefore'>,
+) {
   if (record.payloadHash !== request.payloadHash) return false;
   if (record.status === 'FAILED') return true;
-  return record.status === 'IN_PROGRESS' && record.leaseExpiresAtMs <= request.now;
+  return record.status === 'IN_PROGRESS' && record.leaseExpiresAtMs <= (request.lapsedBefore ?? request.now);
 }

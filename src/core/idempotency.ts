@@ -47,9 +47,11 @@ export class IdempotencyService {
 
   /**
    * A key completed recently by this process, with the same payload, answers duplicate without a
-   * store call; anything else goes to the store, whose conditional write decides.
+   * store call; anything else goes to the store, whose conditional write decides. `terms` are the
+   * lease the caller asks for (default: leaseMs from now) and the cut-off before which another
+   * owner's lease counts as lapsed (default: now).
    */
-  async claim(key: string, payloadHash: string): Promise<ClaimResult> {
+  async claim(key: string, payloadHash: string, terms: Partial<LeaseTerms> = {}): Promise<ClaimResult> {
     const now = this.#o.clock.now();
     const pk = this.pk(key);
     const cached = this.#cache.get(pk, payloadHash, now);
@@ -59,22 +61,26 @@ export class IdempotencyService {
       payloadHash,
       owner: `${this.#o.instanceId}:${randomUUID()}`,
       now,
-      leaseExpiresAtMs: now + this.#o.leaseMs,
-      expiresAt: Math.ceil(now / 1000) + this.#o.retentionSeconds,
+      leaseExpiresAtMs: terms.leaseExpiresAtMs ?? now + this.#o.leaseMs,
+      expiresAt: this.#expiresAt(now),
+      lapsedBefore: terms.lapsedBefore ?? now,
     });
     if (result.kind === 'duplicate') this.#cache.add(result.record);
     return result;
   }
 
-  async renew(claim: Claim): Promise<boolean> {
+  /** Extends the lease (to `leaseExpiresAtMs`, default leaseMs from now) and the record's expiry with it. */
+  async renew(claim: Claim, leaseExpiresAtMs?: number): Promise<boolean> {
     const now = this.#o.clock.now();
-    return this.#o.store.renew(claim, now + this.#o.leaseMs, now);
+    return this.#o.store.renew(claim, leaseExpiresAtMs ?? now + this.#o.leaseMs, now, this.#expiresAt(now));
   }
 
+  /** Records the result; the retention counts from now, in the store and in the cache alike. */
   async complete(claim: Claim, result: unknown, payloadHash?: string): Promise<boolean> {
     const now = this.#o.clock.now();
     const summary = summarize(result);
-    const kept = await this.#o.store.complete(claim, now, summary);
+    const expiresAt = this.#expiresAt(now);
+    const kept = await this.#o.store.complete(claim, now, summary, expiresAt);
     if (kept && payloadHash !== undefined) {
       this.#cache.add({
         pk: claim.pk,
@@ -82,7 +88,7 @@ export class IdempotencyService {
         owner: claim.owner,
         fence: claim.fence,
         leaseExpiresAtMs: now,
-        expiresAt: Math.ceil(now / 1000) + this.#o.retentionSeconds,
+        expiresAt,
         attempts: claim.attempt,
         payloadHash,
         firstSeenAtMs: now,
@@ -97,6 +103,18 @@ export class IdempotencyService {
   async fail(claim: Claim, error: string): Promise<boolean> {
     return this.#o.store.fail(claim, this.#o.clock.now(), truncate(error, MAX_ERROR_LENGTH));
   }
+
+  #expiresAt(now: number): number {
+    return Math.ceil(now / 1000) + this.#o.retentionSeconds;
+  }
+}
+
+/** The lease a claim asks for. */
+export interface LeaseTerms {
+  /** Epoch ms at which the new claim's lease ends. */
+  readonly leaseExpiresAtMs: number;
+  /** Another owner's lease counts as lapsed when it ended at or before this (epoch ms). */
+  readonly lapsedBefore: number;
 }
 
 /**

@@ -49,12 +49,17 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
     };
   }
 
-  async renew(claim: Claim, leaseExpiresAtMs: number, now: number): Promise<boolean> {
+  async renew(claim: Claim, leaseExpiresAtMs: number, now: number, expiresAt?: number): Promise<boolean> {
     this.calls.renew += 1;
-    return this.#update(claim, (r) => ({ ...r, leaseExpiresAtMs, updatedAtMs: now }));
+    return this.#update(claim, (r) => ({
+      ...r,
+      leaseExpiresAtMs,
+      updatedAtMs: now,
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+    }));
   }
 
-  async complete(claim: Claim, now: number, result?: string): Promise<boolean> {
+  async complete(claim: Claim, now: number, result?: string, expiresAt?: number): Promise<boolean> {
     this.calls.complete += 1;
     return this.#update(claim, (r) => ({
       ...r,
@@ -62,6 +67,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
       updatedAtMs: now,
       completedAtMs: now,
       ...(result === undefined ? {} : { result }),
+      ...(expiresAt === undefined ? {} : { expiresAt }),
     }));
   }
 

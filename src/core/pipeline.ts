@@ -1,7 +1,8 @@
 import { PermanentError, RetryableError, StoreUnavailableError, describeError } from './errors.js';
 import type { Handler } from './handler.js';
-import type { Claim } from './idempotency-store.js';
+import type { Claim, ClaimResult } from './idempotency-store.js';
 import { payloadHash, type IdempotencyService } from './idempotency.js';
+import type { LeaseControl } from './lease.js';
 import type { Logger } from './logger.js';
 import type { WorkerMessage } from './message.js';
 import { reason, type Reason } from './reasons.js';
@@ -39,29 +40,52 @@ export interface PipelineDeps {
   readonly logger: Logger;
   /**
    * This delivery's signal: aborted on handler timeout, on shutdown past SHUTDOWN_TIMEOUT, or when
-   * the lease is lost. The handler is not awaited past it: the delivery fails as retryable.
+   * the lease is lost or runs out. The handler is awaited even past it: a key is never released
+   * while its handler still runs in this process.
    */
   readonly signal: AbortSignal;
   /** Checks the body before anything else; a reason means dead-letter at once. */
   readonly validate?: (message: WorkerMessage) => Reason | undefined;
   readonly now: () => number;
-  /** Called once the claim is held, so the runtime can renew it with the message's heartbeat. */
-  readonly onClaim?: (claim: Claim) => void;
+  /** The delivery's hold on message and key (worker/lease.ts); without it, plain leases and no waiting. */
+  readonly lease?: LeaseControl;
 }
 
 /**
  * One delivery, start to finish: claim the key, run the handler, record the result. Expected
  * outcomes are returned; only programming faults throw.
+ *
+ *   validate ── claim (waits in place while another worker holds the key) ── grant still fresh?
+ *     ── handler (until it returns, even once aborted) ── renewals stop ── complete | fail
  */
 export async function processMessage(message: WorkerMessage, deps: PipelineDeps): Promise<Processed> {
   const invalid = deps.validate?.(message);
   if (invalid) return { outcome: 'dead_lettered', action: 'dead_letter', reason: invalid };
   const hash = payloadHash(message.body);
-  let claimed;
-  try {
-    claimed = await deps.idempotency.claim(message.key, hash);
-  } catch (error) {
-    return storeFault(error);
+  let claimed: ClaimResult;
+  for (;;) {
+    const terms = deps.lease?.terms();
+    try {
+      claimed = await deps.idempotency.claim(message.key, hash, terms);
+    } catch (error) {
+      // The write may have landed: the record may carry our lease until it lapses.
+      return { ...storeFault(error), retryAfterMs: deps.lease?.msUntilTakeable() ?? 0 };
+    }
+    if (claimed.kind === 'acquired') {
+      if (!terms || deps.lease?.granted(claimed.claim, terms) !== false) break;
+      return lateGrant(claimed.claim, deps);
+    }
+    if (claimed.kind !== 'in_progress') break;
+    // Another worker holds the key: wait with the message kept invisible, instead of releasing it
+    // and burning a receive count each time (which would end in the dead-letter queue).
+    if (!(await deps.lease?.waitForOther(claimed.leaseExpiresAtMs))) {
+      return {
+        outcome: 'retry',
+        action: 'release',
+        reason: reason('IN_PROGRESS_ELSEWHERE'),
+        retryAfterMs: Math.max(0, claimed.leaseExpiresAtMs - deps.now()),
+      };
+    }
   }
   switch (claimed.kind) {
     case 'duplicate':
@@ -75,17 +99,30 @@ export async function processMessage(message: WorkerMessage, deps: PipelineDeps)
           `key ${message.key} was first seen with a different body (status ${claimed.record.status})`,
         ),
       };
-    case 'in_progress':
-      return {
-        outcome: 'retry',
-        action: 'release',
-        reason: reason('IN_PROGRESS_ELSEWHERE'),
-        retryAfterMs: Math.max(0, claimed.leaseExpiresAtMs - deps.now()),
-      };
     case 'acquired':
-      deps.onClaim?.(claimed.claim);
       return runHandler(message, claimed.claim, hash, deps);
   }
+}
+
+/**
+ * The grant came after the lease it grants had run out: another worker may hold the key by now.
+ * The handler does not run; the key is released if it is still ours.
+ */
+async function lateGrant(claim: Claim, deps: PipelineDeps): Promise<Processed> {
+  deps.lease?.settle();
+  let released = false;
+  try {
+    released = await deps.idempotency.fail(claim, 'lease ran out before the grant arrived');
+  } catch (error) {
+    deps.logger.warn({ err: error }, 'could not release a late grant in the idempotency store');
+  }
+  return {
+    outcome: 'retry',
+    action: 'release',
+    reason: reason('LEASE_EXPIRED'),
+    claim,
+    retryAfterMs: released ? 0 : (deps.lease?.msUntilTakeable() ?? 0),
+  };
 }
 
 async function runHandler(
@@ -98,26 +135,26 @@ async function runHandler(
   let result: unknown;
   try {
     deps.signal.throwIfAborted();
-    const running = Promise.resolve(
-      deps.handler(message, {
-        signal: deps.signal,
-        logger: deps.logger.child({ attempt: claim.attempt, fence: claim.fence }),
-        fencingToken: claim.fence,
-        attempt: claim.attempt,
-      }),
-    );
-    result = await untilAborted(running, deps.signal);
+    result = await deps.handler(message, {
+      signal: deps.signal,
+      logger: deps.logger.child({ attempt: claim.attempt, fence: claim.fence }),
+      fencingToken: claim.fence,
+      attempt: claim.attempt,
+    });
   } catch (error) {
+    deps.lease?.settle();
     return recordFailure(claim, error, deps.now() - started, deps);
   }
   const handlerMs = deps.now() - started;
+  deps.lease?.settle();
   try {
     const kept = await deps.idempotency.complete(claim, result, hash);
     if (!kept) return leaseLost(claim, handlerMs, 'delete');
   } catch (error) {
-    // The handler's work is done but not recorded: leave the message; the next delivery finds the
-    // lease (lapsed by then) and runs the handler again. Fencing protects downstream writes.
-    return { ...storeFault(error), claim, handlerMs };
+    // The handler's work is done but not recorded: leave the message until our lease can be taken
+    // over, so the next delivery takes the key at once (and runs the handler again; fencing
+    // protects downstream writes) instead of finding our live lease.
+    return { ...storeFault(error), claim, handlerMs, retryAfterMs: deps.lease?.msUntilTakeable() ?? 0 };
   }
   return { outcome: 'success', action: 'delete', claim, handlerMs };
 }
@@ -130,64 +167,43 @@ async function recordFailure(
 ): Promise<Processed> {
   const permanent = error instanceof PermanentError;
   const message = describeError(error);
+  let recorded = false;
   try {
     const kept = await deps.idempotency.fail(claim, message);
     if (!kept) return { ...leaseLost(claim, handlerMs, 'release'), error };
+    recorded = true;
   } catch (storeError) {
     // The claim stays IN_PROGRESS until its lease lapses; then it can be taken over.
     deps.logger.warn({ err: storeError }, 'could not record the failure in the idempotency store');
   }
-  return permanent
-    ? {
-        outcome: 'dead_lettered',
-        action: 'dead_letter',
-        reason: reason('PERMANENT_ERROR', message),
-        claim,
-        handlerMs,
-        error,
-      }
-    : {
-        outcome: 'retry',
-        action: 'release',
-        reason: reason(deps.signal.aborted ? 'ABORTED' : 'HANDLER_ERROR', message),
-        claim,
-        handlerMs,
-        error,
-        ...(error instanceof RetryableError && error.retryAfterMs !== undefined
-          ? { retryAfterMs: error.retryAfterMs }
-          : {}),
-      };
-}
-
-/**
- * The handler's promise, or a rejection with the signal's reason as soon as it aborts. A handler
- * that ignores its signal keeps running in the background, but the delivery is settled now.
- */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  if (permanent) {
+    return {
+      outcome: 'dead_lettered',
+      action: 'dead_letter',
+      reason: reason('PERMANENT_ERROR', message),
+      claim,
+      handlerMs,
+      error,
+    };
+  }
+  const retryAfterMs = recorded
+    ? error instanceof RetryableError
+      ? error.retryAfterMs
+      : undefined
+    : (deps.lease?.msUntilTakeable() ?? undefined);
+  return {
+    outcome: 'retry',
+    action: 'release',
+    reason: reason(deps.signal.aborted ? 'ABORTED' : 'HANDLER_ERROR', message),
+    claim,
+    handlerMs,
+    error,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  };
 }
 
 function leaseLost(claim: Claim, handlerMs: number, action: Action): Processed {
-  return {
-    outcome: 'lease_lost',
-    action,
-    reason: reason('LEASE_LOST'),
-    claim,
-    handlerMs,
-  };
+  return { outcome: 'lease_lost', action, reason: reason('LEASE_LOST'), claim, handlerMs };
 }
 
 function storeFault(error: unknown): Processed {

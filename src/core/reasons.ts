@@ -36,6 +36,10 @@ export const REASONS = {
     message: 'another worker holds the claim',
     then: "released until the other claim's lease lapses",
   },
+  LEASE_EXPIRED: {
+    message: "the claim's lease ran out before its grant arrived (a slow store or a stalled process)",
+    then: 'released; the handler did not run',
+  },
   LEASE_LOST: {
     message: 'the claim was taken over by another worker',
     then: 'released (or deleted, when the handler had finished); nothing overwritten',

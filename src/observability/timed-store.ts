@@ -76,12 +76,12 @@ export class TimedIdempotencyStore implements IdempotencyStore {
     );
   }
 
-  renew(claim: Claim, leaseExpiresAtMs: number, now: number): Promise<boolean> {
-    return this.#timer.time('renew', () => this.#inner.renew(claim, leaseExpiresAtMs, now), kept);
+  renew(claim: Claim, leaseExpiresAtMs: number, now: number, expiresAt?: number): Promise<boolean> {
+    return this.#timer.time('renew', () => this.#inner.renew(claim, leaseExpiresAtMs, now, expiresAt), kept);
   }
 
-  complete(claim: Claim, now: number, result?: string): Promise<boolean> {
-    return this.#timer.time('complete', () => this.#inner.complete(claim, now, result), kept);
+  complete(claim: Claim, now: number, result?: string, expiresAt?: number): Promise<boolean> {
+    return this.#timer.time('complete', () => this.#inner.complete(claim, now, result, expiresAt), kept);
   }
 
   fail(claim: Claim, now: number, error: string): Promise<boolean> {

@@ -7,7 +7,7 @@ import type { WorkerMessage } from '../core/message.js';
 import { processMessage, type PipelineDeps, type Processed } from '../core/pipeline.js';
 import type { Queue, ReceivedMessage } from '../core/queue.js';
 import { reason, type Reason } from '../core/reasons.js';
-import { Heartbeat } from './heartbeat.js';
+import { Hold } from './lease.js';
 
 export interface DeliveryOptions {
   readonly queue: Queue;
@@ -18,6 +18,10 @@ export interface DeliveryOptions {
   /** 0: no timeout. */
   readonly handlerTimeoutMs: number;
   readonly validate?: PipelineDeps['validate'];
+  /** LEASE_CLOCK_SKEW, resolved (leaseClockSkewMs in lease.ts). */
+  readonly skewMs: number;
+  /** Fires when the worker starts to stop: what has not started is released, waits end. */
+  readonly stopping: AbortSignal;
   /** Fires when the worker gives up waiting for in-flight handlers at shutdown. */
   readonly shutdown: AbortSignal;
   readonly onLeaseLost: (message: WorkerMessage) => void;
@@ -25,12 +29,13 @@ export interface DeliveryOptions {
 }
 
 /**
- * One received message from receipt to a `Processed` result. The heartbeat starts at receipt (a
- * message waiting in its lane must not time out); `run()` claims the key, runs the handler under
- * its timeout and the shutdown signal, and records the result; `end()` stops the heartbeat.
+ * One received message from receipt to a `Processed` result. Its hold (lease.ts: visibility,
+ * lease, heartbeat, watchdog) starts at receipt, so a message waiting in its lane does not time
+ * out; `run()` claims the key, runs the handler under its timeout, the shutdown signal and the
+ * lease, and records the result; `end()` stops the heartbeat.
  *
- *   receipt ── heartbeat every visibility/2 ─────────────────────────────── end()
- *                 run(): validate ── claim ── handler (signal: timeout | shutdown | lease lost) ── complete/fail
+ *   receipt ── heartbeat every visibility/3 ───────────────────────────────────────── end()
+ *              run(): validate ── claim ── handler (signal: timeout | shutdown | lease) ── complete/fail
  */
 export class Delivery {
   readonly received: ReceivedMessage;
@@ -39,7 +44,7 @@ export class Delivery {
   readonly receivedAt: number;
   readonly #o: DeliveryOptions;
   readonly #controller = new AbortController();
-  readonly #heartbeat: Heartbeat;
+  readonly #hold: Hold;
 
   constructor(received: ReceivedMessage, message: WorkerMessage, logger: Logger, options: DeliveryOptions) {
     this.received = received;
@@ -52,15 +57,17 @@ export class Delivery {
       receiveCount: message.receiveCount,
       ...(message.groupId === undefined ? {} : { groupId: message.groupId }),
     });
-    this.#heartbeat = new Heartbeat({
+    this.#hold = new Hold({
       queue: options.queue,
       receiptHandle: received.receiptHandle,
-      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
       idempotency: options.idempotency,
-      onLeaseLost: () => {
-        options.onLeaseLost(message);
-        this.#controller.abort(new Error('lease lost: another worker took the key over'));
-      },
+      clock: options.clock,
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+      skewMs: options.skewMs,
+      receivedAt: this.receivedAt,
+      stopping: options.stopping,
+      abort: (reason) => this.#controller.abort(reason),
+      onLeaseLost: () => options.onLeaseLost(message),
       onError: (error) => options.onHeartbeatError(message, error),
     });
   }
@@ -71,7 +78,7 @@ export class Delivery {
    */
   async run(skip?: Reason): Promise<Processed> {
     if (skip) return released(skip);
-    if (this.#o.shutdown.aborted) return released(reason('SHUTDOWN'));
+    if (this.#o.stopping.aborted) return released(reason('SHUTDOWN'));
     const onShutdown = () => this.#controller.abort(this.#o.shutdown.reason);
     this.#o.shutdown.addEventListener('abort', onShutdown, { once: true });
     const timeoutMs = this.#o.handlerTimeoutMs;
@@ -86,7 +93,7 @@ export class Delivery {
         logger: this.logger,
         signal: this.#controller.signal,
         now: () => this.#o.clock.now(),
-        onClaim: (claim) => this.#heartbeat.hold(claim),
+        lease: this.#hold,
         ...(this.#o.validate ? { validate: this.#o.validate } : {}),
       });
     } catch (error) {
@@ -100,7 +107,7 @@ export class Delivery {
 
   /** The delivery is settled: no more heartbeats. */
   end(): void {
-    this.#heartbeat.stop();
+    this.#hold.end();
   }
 }
 

@@ -12,7 +12,7 @@ import { reason } from '../core/reasons.js';
 import { Capacity } from './capacity.js';
 import { Delivery } from './delivery.js';
 import { Lanes, scheduleBatch } from './lanes.js';
-import { decideSettlement } from './settle-policy.js';
+import { decideSettlement, type SettlePlan } from './settle-policy.js';
 import { Settler } from './settle.js';
 
 export interface RuntimeOptions {
@@ -27,6 +27,8 @@ export interface RuntimeOptions {
   readonly clock: Clock;
   readonly keyAttribute: string;
   readonly visibilityTimeoutSeconds: number;
+  /** The lease's clock-skew margin, resolved (leaseClockSkewMs in lease.ts). */
+  readonly skewMs: number;
   readonly maxInFlight: number;
   /** 0: no timeout. */
   readonly handlerTimeoutMs: number;
@@ -39,6 +41,9 @@ export interface RuntimeOptions {
   /** For backoff jitter; tests pass a fixed one. */
   readonly random?: () => number;
 }
+
+/** After the handlers' signals fire at shutdown, how long they get to return and be settled. */
+export const STOP_GRACE_MS = 5000;
 
 /** Outcomes after which the next message of a FIFO group may go ahead. */
 const ORDER_SAFE = new Set(['success', 'duplicate', 'dead_lettered', 'payload_mismatch']);
@@ -57,10 +62,14 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
   readonly #settler: Settler;
   readonly #capacity: Capacity;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Fires when stop() is called: nothing new starts, waits on other workers' claims end. */
+  readonly #stoppingSignal = new AbortController();
+  /** Fires when in-flight handlers are given up on (SHUTDOWN_TIMEOUT). */
   readonly #shutdown = new AbortController();
   readonly #lanes = new Lanes();
   #started = false;
   #stopping = false;
+  #stopped: Promise<void> = Promise.resolve();
   #lastPollAt: number | undefined;
 
   constructor(options: RuntimeOptions) {
@@ -76,6 +85,11 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
 
   get lastPollAt(): number | undefined {
     return this.#lastPollAt;
+  }
+
+  /** Epoch ms until which the long poll stop() aborted may still take messages (see poller.ts). */
+  get quietUntil(): number {
+    return this.#o.source.quietUntil;
   }
 
   get running(): boolean {
@@ -101,31 +115,48 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
   }
 
   /**
-   * Graceful drain: the running long poll is aborted and no receive starts; in-flight messages get
-   * up to `timeoutMs` to finish; then the rest are aborted, their claims failed and their
-   * visibility set to 0 so that another worker picks them up at once.
+   * Graceful drain: the running long poll is aborted and no receive starts; messages not yet
+   * started are released at once; handlers in flight get `timeoutMs` to finish. Then their signals
+   * fire, and they get STOP_GRACE_MS more to return and be settled (claim failed, message visible
+   * at once). A handler still running after that keeps its key: its message is left alone, and
+   * its lease and visibility lapse once the process is gone. Resolves within timeoutMs +
+   * STOP_GRACE_MS (plus the poller's stop, an aborted request).
    */
   async stop(timeoutMs: number): Promise<void> {
-    if (this.#stopping) return this.#drained();
+    if (this.#stopping) return this.#stopped;
     this.#stopping = true;
-    this.#capacity.close();
-    await this.#o.source.stop();
-    if (this.#inFlight.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const result = await Promise.race([this.#drained(), deadline]);
-    clearTimeout(timer);
-    if (result === 'timeout') {
-      this.#o.logger.warn({ inFlight: this.inFlight }, 'shutdown timeout reached: aborting handlers');
-      this.#shutdown.abort(new Error('worker shutting down'));
-      await this.#drained();
-    }
+    this.#stopped = this.#stop(timeoutMs);
+    return this.#stopped;
   }
 
-  async #drained(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  async #stop(timeoutMs: number): Promise<void> {
+    this.#stoppingSignal.abort(new Error('worker stopping'));
+    this.#capacity.close();
+    await this.#o.source.stop();
+    if (await this.#drainedWithin(timeoutMs)) return;
+    this.#o.logger.warn({ inFlight: this.inFlight }, 'shutdown timeout reached: aborting handlers');
+    this.#shutdown.abort(new Error('worker shutting down'));
+    if (await this.#drainedWithin(STOP_GRACE_MS)) return;
+    this.#o.logger.warn(
+      { inFlight: this.inFlight },
+      'handlers still running after their signal: their messages and keys are left to lapse',
+    );
+  }
+
+  /** True once nothing is in flight, false if `ms` pass first. */
+  async #drainedWithin(ms: number): Promise<boolean> {
+    if (this.#inFlight.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    const drained = (async () => {
+      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      return true as const;
+    })();
+    const result = await Promise.race([drained, deadline]);
+    clearTimeout(timer);
+    return result;
   }
 
   #pollSucceeded(): void {
@@ -165,6 +196,8 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       clock: this.#o.clock,
       visibilityTimeoutSeconds: this.#o.visibilityTimeoutSeconds,
       handlerTimeoutMs: this.#o.handlerTimeoutMs,
+      skewMs: this.#o.skewMs,
+      stopping: this.#stoppingSignal.signal,
       shutdown: this.#shutdown.signal,
       onLeaseLost: (m) => this.emit('lease_lost', m),
       onHeartbeatError: (m, error) => this.emit('heartbeat_failed', m, error),
@@ -191,8 +224,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       ...(this.#o.random ? { random: this.#o.random } : {}),
     });
     try {
-      if (plan.action === 'release' && plan.delayMs === 0) await this.#afterAbortedPoll();
-      await this.#settler.settle(received, message, plan);
+      await this.#settler.settle(received, message, this.#afterAbortedPoll(plan));
     } catch (error) {
       this.emit('settle_failed', message, plan.action, error);
     }
@@ -205,9 +237,13 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
     return processed;
   }
 
-  /** A message released at once right after stop() could be taken by the aborted long poll. */
-  async #afterAbortedPoll(): Promise<void> {
-    const wait = this.#o.source.quietUntil - this.#o.clock.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  /**
+   * A message made visible right after stop() could be taken by the long poll stop() aborted: it
+   * comes back only once that poll's wait is surely over (made visible then, not waited for).
+   */
+  #afterAbortedPoll(plan: SettlePlan): SettlePlan {
+    if (plan.action !== 'release') return plan;
+    const quietMs = this.#o.source.quietUntil - this.#o.clock.now();
+    return quietMs > plan.delayMs ? { action: 'release', delayMs: quietMs } : plan;
   }
 }

@@ -80,12 +80,13 @@ export function twin(handler: Handler, options: TwinOptions = {}): Twin {
     clock: systemClock,
     keyAttribute: 'IdempotencyKey',
     visibilityTimeoutSeconds: visibility,
+    skewMs: 1000,
     maxInFlight: 50,
     handlerTimeoutMs: 0,
     backoff: { baseMs: 1000, maxMs: 60_000 },
     random: () => 1,
     ...options,
-  });
+  } as RuntimeOptions);
   const settled: MessageEvent[] = [];
   runtime.on('message_settled', (event) => settled.push(event));
   let sent = 0;

@@ -283,6 +283,40 @@ export function describeStoreContract(
       expect(await store().claim(claimAt(pk, T0 + 3 * LEASE_MS))).toMatchObject({ kind: 'duplicate' });
     });
 
+    it('moves the record expiry with each renewal, so a long handler never outlives its record', async () => {
+      const pk = key('renew-expiry');
+      const claim = await take(pk, T0);
+      const later = EXPIRY_MS + 10 * LEASE_MS;
+      // Renewed just before the retention runs out: the record lives on with the lease.
+      const at = EXPIRY_MS - LEASE_MS;
+      expect(await store().renew(claim, at + LEASE_MS, at, later / 1000 + RETENTION_S)).toBe(true);
+      expect(await store().get(pk, later)).toMatchObject({ status: 'IN_PROGRESS', owner: claim.owner });
+      expect(await store().claim(claimAt(pk, later))).toMatchObject({ kind: 'acquired', takeover: true });
+    });
+
+    it('counts the retention of a completed key from its completion when complete() says so', async () => {
+      const pk = key('complete-expiry');
+      const claim = await take(pk, T0);
+      const done = EXPIRY_MS - 1000;
+      expect(await store().complete(claim, done, undefined, done / 1000 + RETENTION_S)).toBe(true);
+      expect(await store().claim(claimAt(pk, EXPIRY_MS + 1000))).toMatchObject({ kind: 'duplicate' });
+      expect(await store().get(pk, done + RETENTION_S * 1000 + 1000)).toBeUndefined();
+    });
+
+    it('does not take over a lease that lapsed less than the clock-skew margin ago (lapsedBefore)', async () => {
+      const pk = key('skew');
+      await take(pk, T0);
+      const now = T0 + LEASE_MS + 500;
+      expect(await store().claim({ ...claimAt(pk, now), lapsedBefore: now - 1000 })).toEqual({
+        kind: 'in_progress',
+        leaseExpiresAtMs: T0 + LEASE_MS,
+      });
+      expect(await store().claim({ ...claimAt(pk, now), lapsedBefore: now - 500 })).toMatchObject({
+        kind: 'acquired',
+        takeover: true,
+      });
+    });
+
     it('writes nothing for complete, fail or renew of a key that was never claimed', async () => {
       const claim: Claim = { pk: key('ghost'), owner: 'contract-worker:ghost', fence: 1, attempt: 1 };
       expect(await store().complete(claim, T0)).toBe(false);

@@ -204,6 +204,7 @@ interface ExpectedConfig {
     readonly keyAttribute: string;
     readonly namespace: string | undefined;
     readonly retentionSeconds: number;
+    readonly clockSkewMs: number | undefined;
     readonly cacheSize: number;
   };
   readonly http: { readonly host: string; readonly port: number };

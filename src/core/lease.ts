@@ -1,0 +1,26 @@
+import type { Claim } from './idempotency-store.js';
+import type { LeaseTerms } from './idempotency.js';
+
+/**
+ * A delivery's hold on its message and its key, as the pipeline sees it; worker/lease.ts keeps it
+ * (visibility, lease, heartbeat, watchdog). Every answer is checked against the clock when it
+ * arrives, not when the question was asked.
+ */
+export interface LeaseControl {
+  /** The lease to ask for when claiming now: it ends with the message's visibility, less the margin. */
+  terms(): LeaseTerms;
+  /**
+   * The store granted a claim on these terms. false when the grant came too late to use: the lease
+   * may already be someone else's. Otherwise renewals and the watchdog start.
+   */
+  granted(claim: Claim, terms: LeaseTerms): boolean;
+  /**
+   * Waits, keeping the message invisible, until a claim that another worker holds until
+   * `leaseExpiresAtMs` is worth trying again; false when the worker is stopping (release instead).
+   */
+  waitForOther(leaseExpiresAtMs: number): Promise<boolean>;
+  /** The handler is done: renewals stop, and one answered after this is not a lost lease. */
+  settle(): void;
+  /** Milliseconds until a record that may still carry this delivery's lease can be taken over. */
+  msUntilTakeable(): number;
+}
