@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { systemClock } from '../../src/core/clock.js';
+import type { Clock } from '../../src/core/clock.js';
 import type { MessageEvent } from '../../src/core/events.js';
 import type { Handler } from '../../src/core/handler.js';
 import { IdempotencyService } from '../../src/core/idempotency.js';
@@ -7,7 +7,7 @@ import type { IdempotencyStore } from '../../src/core/idempotency-store.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
 import { MemoryQueues, type MemoryQueue } from '../../src/core/memory-queue.js';
-import type { MessageAttributes } from '../../src/core/queue.js';
+import type { MessageAttributes, Queue } from '../../src/core/queue.js';
 import { QueuePoller } from '../../src/worker/poller.js';
 import { WorkerRuntime, type RuntimeOptions } from '../../src/worker/runtime.js';
 
@@ -15,14 +15,14 @@ import { WorkerRuntime, type RuntimeOptions } from '../../src/worker/runtime.js'
  * The runtime on its in-memory twins: a MemoryQueue (with a dead-letter queue) and a
  * MemoryIdempotencyStore, on jest's fake timers, so every race and timeout is played out
  * deterministically in virtual time. Call `jest.useFakeTimers()` before building one.
+ *
+ * A `World` is the shared queue and store; any number of workers run on it, each with its own
+ * clock (skew), its own view of the queue and store (wrap them to inject faults), and its events.
  */
-export interface Twin {
+export interface World {
   readonly queue: MemoryQueue;
   readonly dlq: MemoryQueue;
   readonly store: MemoryIdempotencyStore;
-  readonly runtime: WorkerRuntime;
-  readonly settled: MessageEvent[];
-  outcomes(): string[];
   send(messages: readonly TwinMessage[]): Promise<void>;
 }
 
@@ -32,71 +32,49 @@ export interface TwinMessage {
   readonly groupId?: string;
 }
 
-export interface TwinOptions extends Partial<Omit<RuntimeOptions, 'queue' | 'source' | 'idempotency'>> {
+export interface Worker {
+  readonly runtime: WorkerRuntime;
+  readonly settled: MessageEvent[];
+  outcomes(): string[];
+}
+
+export interface Twin extends World, Worker {}
+
+export interface WorldOptions {
   readonly fifo?: boolean;
-  readonly batchSize?: number;
-  readonly waitTimeSeconds?: number;
   readonly maxReceiveCount?: number;
   /** No dead-letter queue (no redrive policy). */
   readonly noDlq?: boolean;
-  readonly store?: IdempotencyStore;
+  readonly visibilityTimeoutSeconds?: number;
+}
+
+export interface WorkerOptions extends Partial<Omit<RuntimeOptions, 'source' | 'idempotency'>> {
+  readonly batchSize?: number;
+  readonly waitTimeSeconds?: number;
   readonly instanceId?: string;
+  /** This worker's view of the store (default: the world's). */
+  readonly store?: IdempotencyStore;
+  /** This worker's clock runs ahead by this much (ms). */
+  readonly skewAheadMs?: number;
+  readonly retentionSeconds?: number;
 }
 
 export const VISIBILITY_SECONDS = 30;
 
-export function twin(handler: Handler, options: TwinOptions = {}): Twin {
+export function world(options: WorldOptions = {}): World {
   const queues = new MemoryQueues();
   const suffix = options.fifo ? '.fifo' : '';
   const dlq = queues.create(`work-dlq${suffix}`);
   const queue = queues.create(`work${suffix}`, {
-    visibilityTimeoutSeconds: VISIBILITY_SECONDS,
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? VISIBILITY_SECONDS,
     ...(options.noDlq ? {} : { redrive: { deadLetter: dlq, maxReceiveCount: options.maxReceiveCount ?? 5 } }),
   });
   const store = new MemoryIdempotencyStore();
-  const visibility = options.visibilityTimeoutSeconds ?? VISIBILITY_SECONDS;
-  const idempotency = new IdempotencyService({
-    store: options.store ?? store,
-    clock: systemClock,
-    namespace: 'work',
-    instanceId: options.instanceId ?? 'a',
-    leaseMs: visibility * 1000,
-    retentionSeconds: 3600,
-  });
-  const source = new QueuePoller(queue, {
-    batchSize: options.batchSize ?? 10,
-    waitTimeSeconds: options.waitTimeSeconds ?? 20,
-    visibilityTimeoutSeconds: visibility,
-    clock: systemClock,
-    failureBackoff: { baseMs: 1000, maxMs: 8000 },
-  });
-  const runtime = new WorkerRuntime({
-    queue,
-    deadLetters: options.noDlq ? undefined : dlq,
-    source,
-    idempotency,
-    handler,
-    logger: silentLogger,
-    clock: systemClock,
-    keyAttribute: 'IdempotencyKey',
-    visibilityTimeoutSeconds: visibility,
-    skewMs: 1000,
-    maxInFlight: 50,
-    handlerTimeoutMs: 0,
-    backoff: { baseMs: 1000, maxMs: 60_000 },
-    random: () => 1,
-    ...options,
-  } as RuntimeOptions);
-  const settled: MessageEvent[] = [];
-  runtime.on('message_settled', (event) => settled.push(event));
   let sent = 0;
   return {
     queue,
     dlq,
     store,
-    runtime,
-    settled,
-    outcomes: () => settled.map((e) => e.processed.outcome),
     async send(messages) {
       for (const m of messages) {
         sent += 1;
@@ -111,6 +89,64 @@ export function twin(handler: Handler, options: TwinOptions = {}): Twin {
       }
     },
   };
+}
+
+/** A worker on the world: its own idempotency service, poller and runtime. */
+export function worker(w: World, handler: Handler, options: WorkerOptions = {}): Worker {
+  const { skewAheadMs = 0, store, instanceId, retentionSeconds, batchSize, waitTimeSeconds, ...rest } = options;
+  const clock: Clock = { now: () => Date.now() + skewAheadMs };
+  const visibility = options.visibilityTimeoutSeconds ?? VISIBILITY_SECONDS;
+  const queue: Queue = options.queue ?? w.queue;
+  const idempotency = new IdempotencyService({
+    store: store ?? w.store,
+    clock,
+    namespace: 'work',
+    instanceId: instanceId ?? 'a',
+    leaseMs: visibility * 1000,
+    retentionSeconds: retentionSeconds ?? 3600,
+  });
+  const source = new QueuePoller(queue, {
+    batchSize: batchSize ?? 10,
+    waitTimeSeconds: waitTimeSeconds ?? 20,
+    visibilityTimeoutSeconds: visibility,
+    clock,
+    failureBackoff: { baseMs: 1000, maxMs: 8000 },
+  });
+  const runtime = new WorkerRuntime({
+    queue,
+    deadLetters: w.dlq,
+    source,
+    idempotency,
+    handler,
+    logger: silentLogger,
+    clock,
+    keyAttribute: 'IdempotencyKey',
+    visibilityTimeoutSeconds: visibility,
+    skewMs: 1000,
+    maxInFlight: 50,
+    handlerTimeoutMs: 0,
+    backoff: { baseMs: 1000, maxMs: 60_000 },
+    random: () => 1,
+    ...rest,
+  });
+  const settled: MessageEvent[] = [];
+  runtime.on('message_settled', (event) => settled.push(event));
+  return { runtime, settled, outcomes: () => settled.map((e) => e.processed.outcome) };
+}
+
+/** One world and one worker on it. */
+export function twin(handler: Handler, options: WorkerOptions & WorldOptions = {}): Twin {
+  const { fifo, maxReceiveCount, noDlq, ...workerOptions } = options;
+  const w = world({
+    ...(fifo === undefined ? {} : { fifo }),
+    ...(maxReceiveCount === undefined ? {} : { maxReceiveCount }),
+    ...(noDlq === undefined ? {} : { noDlq }),
+  });
+  const one = worker(w, handler, {
+    ...workerOptions,
+    ...(noDlq ? { deadLetters: undefined } : {}),
+  });
+  return { ...w, ...one };
 }
 
 /**
@@ -133,10 +169,15 @@ export function gate(): { promise: Promise<void>; open: () => void } {
   return { promise, open };
 }
 
-/** Resolves when the signal aborts: a handler that waits for its AbortSignal. */
+/** Rejects when the signal aborts: a handler that waits for its AbortSignal. */
 export function aborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
     if (signal.aborted) reject(signal.reason as Error);
     signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
   });
+}
+
+/** Resolves after `ms` of (fake) time. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
