@@ -209,6 +209,7 @@ function instrument(
     health,
     logger,
     recheckMs: TABLE_RECHECK_MS,
+    maxFailures: config.health.maxStoreFailures,
   });
   const inner = parts.store ?? createStore(config, connection);
   const store = new TimedIdempotencyStore(inner, metrics.storeDuration, tableWatch.onStoreResult);
@@ -282,6 +283,11 @@ export interface RuntimeParts {
   readonly receiveLimit?: number;
 }
 
+/** The leases' clock-skew margin of this config (LEASE_CLOCK_SKEW or its default). */
+export function skewMs(config: Config): number {
+  return leaseClockSkewMs(config.idempotency.clockSkewMs, config.visibilityTimeoutSeconds);
+}
+
 /** How long the receive loop pauses after failed receives in a row (doubling up to the max). */
 const POLL_FAILURE_BACKOFF = { baseMs: 1000, maxMs: 20_000 };
 
@@ -320,7 +326,7 @@ export function createRuntime(config: Config, connection: Connection, parts: Run
     clock: parts.clock,
     keyAttribute: config.idempotency.keyAttribute,
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
-    skewMs: leaseClockSkewMs(config.idempotency.clockSkewMs, config.visibilityTimeoutSeconds),
+    skewMs: skewMs(config),
     maxInFlight: config.maxInFlight,
     handlerTimeoutMs: config.handlerTimeoutMs,
     backoff: config.backoff,

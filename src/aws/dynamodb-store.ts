@@ -12,6 +12,8 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { StoreUnavailableError, describeError } from '../core/errors.js';
 import {
   CorruptRecordError,
+  MARKER_PREFIX,
+  generationPk,
   isClaimable,
   isExpired,
   parseRecord,
@@ -254,9 +256,38 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
     return readItem(out.Item);
   }
 
+  async generation(namespace: string): Promise<number> {
+    const out = await this.#call('generation', () =>
+      this.#client.send(
+        new GetItemCommand({
+          TableName: this.#table,
+          Key: { pk: { S: generationPk(namespace) } },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return Number(out.Item?.generation?.N ?? 0);
+  }
+
+  async bumpGeneration(namespace: string): Promise<number> {
+    const out = await this.#call('bumpGeneration', () =>
+      this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: { pk: { S: generationPk(namespace) } },
+          UpdateExpression: 'ADD generation :one',
+          ExpressionAttributeValues: { ':one': num(1) },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      ),
+    );
+    return Number(out.Attributes?.generation?.N ?? 0);
+  }
+
   async list(query: ListQuery): Promise<ListPage> {
-    const filters = ['expiresAt > :nowS'];
-    const values: Item = { ':nowS': num(query.now / 1000) };
+    // Markers (the records generation) are not records.
+    const filters = ['expiresAt > :nowS', 'NOT begins_with(pk, :marker)'];
+    const values: Item = { ':nowS': num(query.now / 1000), ':marker': { S: MARKER_PREFIX } };
     if (query.prefix !== undefined) {
       filters.push('begins_with(pk, :prefix)');
       values[':prefix'] = { S: query.prefix };

@@ -1,6 +1,15 @@
 import { parseArgs } from 'node:util';
-import { createClients, createRuntime, createStore, defaultInstanceId, openConnection } from '../app.js';
+import {
+  createClients,
+  createRuntime,
+  createStore,
+  defaultInstanceId,
+  openConnection,
+  skewMs,
+} from '../app.js';
+import { setTimeout } from 'node:timers/promises';
 import type { Config } from '../config/load.js';
+import { cacheQuietMs, clearWithCaches } from '../core/completed-cache.js';
 import { systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import {
@@ -138,7 +147,12 @@ export async function records(args: readonly string[], ctx: CommandContext): Pro
       if (page.next !== null) ctx.print(JSON.stringify({ next: page.next }));
     } else if (action === 'clear') {
       options(rest, {});
-      ctx.print(JSON.stringify({ deleted: await store.clear(namespacePrefix(c.namespace)) }));
+      const deleted = await clearWithCaches(
+        () => store.bumpGeneration(c.namespace),
+        () => store.clear(namespacePrefix(c.namespace)),
+        { quietMs: cacheQuietMs(skewMs(ctx.config)), sleep: (ms) => setTimeout(ms) },
+      );
+      ctx.print(JSON.stringify({ deleted }));
     } else {
       throw new ConfigError('argv', 'usage: sqs-worker records show|clear');
     }

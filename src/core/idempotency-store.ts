@@ -32,6 +32,17 @@ export function namespacedPk(namespace: string, key: string): string {
   return `${namespacePrefix(namespace)}${key}`;
 }
 
+/** Items that are not records start with this; no record's pk does (a namespace has no `#`). */
+export const MARKER_PREFIX = '#';
+
+/**
+ * Where a namespace's records generation is kept: `records clear` and `forget` bump it, and
+ * workers drop their completed-key caches when it changes (see CompletedKeyCache).
+ */
+export function generationPk(namespace: string): string {
+  return `${MARKER_PREFIX}generation#${namespace}`;
+}
+
 export interface IdempotencyRecord {
   /** Partition key: `<namespace>#<key>`. */
   readonly pk: string;
@@ -142,6 +153,8 @@ export interface IdempotencyStore {
   complete(claim: Claim, now: number, result?: string, expiresAt?: number): Promise<boolean>;
   /** Marks the key FAILED (claimable again at once). false: the claim was lost. */
   fail(claim: Claim, now: number, error: string): Promise<boolean>;
+  /** The namespace's records generation (0 when never bumped): one consistent read. */
+  generation(namespace: string): Promise<number>;
 }
 
 /**
@@ -158,6 +171,8 @@ export interface RecordStore {
    * returns how many.
    */
   clear(prefix?: string): Promise<number>;
+  /** Bumps the namespace's records generation (workers then drop their caches); returns the new one. */
+  bumpGeneration(namespace: string): Promise<number>;
 }
 
 /** A stored record that is not an IdempotencyRecord: a fault to fix, never read as a default. */

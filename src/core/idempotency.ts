@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
+import { CompletedKeyCache } from './completed-cache.js';
 import {
   MAX_ERROR_LENGTH,
   MAX_RESULT_LENGTH,
@@ -7,7 +8,6 @@ import {
   type ClaimResult,
   type IdempotencyRecord,
   type IdempotencyStore,
-  isExpired,
   namespacedPk,
 } from './idempotency-store.js';
 
@@ -31,10 +31,14 @@ export interface IdempotencyOptions {
 export class IdempotencyService {
   readonly #o: IdempotencyOptions;
   readonly #cache: CompletedKeyCache;
+  /** The records generation each live claim began under (by owner token): see CompletedKeyCache. */
+  readonly #generations = new Map<string, number | undefined>();
 
   constructor(options: IdempotencyOptions) {
     this.#o = options;
-    this.#cache = new CompletedKeyCache(options.cacheSize ?? 0);
+    this.#cache = new CompletedKeyCache(options.cacheSize ?? 0, () =>
+      options.store.generation(options.namespace),
+    );
   }
 
   get namespace(): string {
@@ -56,6 +60,7 @@ export class IdempotencyService {
     const pk = this.pk(key);
     const cached = this.#cache.get(pk, payloadHash, now);
     if (cached) return { kind: 'duplicate', record: cached };
+    const generation = this.#cache.generation;
     const result = await this.#o.store.claim({
       pk,
       payloadHash,
@@ -65,7 +70,8 @@ export class IdempotencyService {
       expiresAt: this.#expiresAt(now),
       lapsedBefore: terms.lapsedBefore ?? now,
     });
-    if (result.kind === 'duplicate') this.#cache.add(result.record);
+    if (result.kind === 'duplicate') this.#cache.add(result.record, generation);
+    if (result.kind === 'acquired') this.#generations.set(result.claim.owner, generation);
     return result;
   }
 
@@ -80,27 +86,33 @@ export class IdempotencyService {
     const now = this.#o.clock.now();
     const summary = summarize(result);
     const expiresAt = this.#expiresAt(now);
+    const generation = this.#generations.get(claim.owner);
+    this.#generations.delete(claim.owner);
     const kept = await this.#o.store.complete(claim, now, summary, expiresAt);
     if (kept && payloadHash !== undefined) {
-      this.#cache.add({
-        pk: claim.pk,
-        status: 'COMPLETED',
-        owner: claim.owner,
-        fence: claim.fence,
-        leaseExpiresAtMs: now,
-        expiresAt,
-        attempts: claim.attempt,
-        payloadHash,
-        firstSeenAtMs: now,
-        updatedAtMs: now,
-        completedAtMs: now,
-        ...(summary === undefined ? {} : { result: summary }),
-      });
+      this.#cache.add(
+        {
+          pk: claim.pk,
+          status: 'COMPLETED',
+          owner: claim.owner,
+          fence: claim.fence,
+          leaseExpiresAtMs: now,
+          expiresAt,
+          attempts: claim.attempt,
+          payloadHash,
+          firstSeenAtMs: now,
+          updatedAtMs: now,
+          completedAtMs: now,
+          ...(summary === undefined ? {} : { result: summary }),
+        },
+        generation,
+      );
     }
     return kept;
   }
 
   async fail(claim: Claim, error: string): Promise<boolean> {
+    this.#generations.delete(claim.owner);
     return this.#o.store.fail(claim, this.#o.clock.now(), truncate(error, MAX_ERROR_LENGTH));
   }
 
@@ -115,44 +127,6 @@ export interface LeaseTerms {
   readonly leaseExpiresAtMs: number;
   /** Another owner's lease counts as lapsed when it ended at or before this (epoch ms). */
   readonly lapsedBefore: number;
-}
-
-/**
- * A bounded, least-recently-used memory of completed keys: hot duplicates (a producer's burst of
- * re-sends) cost no DynamoDB call. Safe because COMPLETED is final until the record expires, and
- * entries are dropped at their expiry. Only COMPLETED records are cached.
- */
-export class CompletedKeyCache {
-  readonly #entries = new Map<string, IdempotencyRecord>();
-
-  constructor(readonly capacity: number) {}
-
-  get(pk: string, payloadHash: string, now: number): IdempotencyRecord | undefined {
-    const record = this.#entries.get(pk);
-    if (!record) return undefined;
-    if (isExpired(record, now)) {
-      this.#entries.delete(pk);
-      return undefined;
-    }
-    if (record.payloadHash !== payloadHash) return undefined;
-    this.#entries.delete(pk);
-    this.#entries.set(pk, record);
-    return record;
-  }
-
-  add(record: IdempotencyRecord): void {
-    if (this.capacity <= 0 || record.status !== 'COMPLETED') return;
-    this.#entries.delete(record.pk);
-    this.#entries.set(record.pk, record);
-    if (this.#entries.size > this.capacity) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
 }
 
 /** JSON of a handler's result when it is small enough to keep; otherwise nothing. */

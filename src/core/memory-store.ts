@@ -19,8 +19,19 @@ import {
  */
 export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
   readonly #records = new Map<string, IdempotencyRecord>();
+  readonly #generations = new Map<string, number>();
   /** Calls made, by operation: lets tests assert how many round trips a case costs. */
-  readonly calls = { claim: 0, renew: 0, complete: 0, fail: 0, get: 0, list: 0, clear: 0 };
+  readonly calls = {
+    claim: 0,
+    renew: 0,
+    complete: 0,
+    fail: 0,
+    generation: 0,
+    get: 0,
+    list: 0,
+    clear: 0,
+    bumpGeneration: 0,
+  };
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     this.calls.claim += 1;
@@ -108,6 +119,18 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
       }
     }
     return count;
+  }
+
+  async generation(namespace: string): Promise<number> {
+    this.calls.generation += 1;
+    return this.#generations.get(namespace) ?? 0;
+  }
+
+  async bumpGeneration(namespace: string): Promise<number> {
+    this.calls.bumpGeneration += 1;
+    const next = (this.#generations.get(namespace) ?? 0) + 1;
+    this.#generations.set(namespace, next);
+    return next;
   }
 
   #update(claim: Claim, change: (record: IdempotencyRecord) => IdempotencyRecord): boolean {

@@ -87,6 +87,10 @@ export class TimedIdempotencyStore implements IdempotencyStore {
   fail(claim: Claim, now: number, error: string): Promise<boolean> {
     return this.#timer.time('fail', () => this.#inner.fail(claim, now, error), kept);
   }
+
+  generation(namespace: string): Promise<number> {
+    return this.#timer.time('generation', () => this.#inner.generation(namespace), ok);
+  }
 }
 
 /** A decorator that times every call of a RecordStore (the operators' reads); see StoreTimer. */
@@ -113,6 +117,10 @@ export class TimedRecordStore implements RecordStore {
 
   clear(prefix?: string): Promise<number> {
     return this.#timer.time('clear', () => this.#inner.clear(prefix), ok);
+  }
+
+  bumpGeneration(namespace: string): Promise<number> {
+    return this.#timer.time('bumpGeneration', () => this.#inner.bumpGeneration(namespace), ok);
   }
 }
 

@@ -57,6 +57,8 @@ export interface WorkerOptions extends Partial<Omit<RuntimeOptions, 'source' | '
   /** This worker's clock runs ahead by this much (ms). */
   readonly skewAheadMs?: number;
   readonly retentionSeconds?: number;
+  /** Completed keys remembered in memory (default 0: none). */
+  readonly cacheSize?: number;
 }
 
 export const VISIBILITY_SECONDS = 30;
@@ -93,7 +95,16 @@ export function world(options: WorldOptions = {}): World {
 
 /** A worker on the world: its own idempotency service, poller and runtime. */
 export function worker(w: World, handler: Handler, options: WorkerOptions = {}): Worker {
-  const { skewAheadMs = 0, store, instanceId, retentionSeconds, batchSize, waitTimeSeconds, ...rest } = options;
+  const {
+    skewAheadMs = 0,
+    store,
+    instanceId,
+    retentionSeconds,
+    batchSize,
+    waitTimeSeconds,
+    cacheSize,
+    ...rest
+  } = options;
   const clock: Clock = { now: () => Date.now() + skewAheadMs };
   const visibility = options.visibilityTimeoutSeconds ?? VISIBILITY_SECONDS;
   const queue: Queue = options.queue ?? w.queue;
@@ -104,6 +115,7 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
     instanceId: instanceId ?? 'a',
     leaseMs: visibility * 1000,
     retentionSeconds: retentionSeconds ?? 3600,
+    cacheSize: cacheSize ?? 0,
   });
   const source = new QueuePoller(queue, {
     batchSize: batchSize ?? 10,

@@ -14,10 +14,13 @@ describe('completed-key cache', () => {
   it('answers hot duplicates without a store call', async () => {
     const deps = pipelineDeps(service(store, clock, 'w', 100), () => {}, clock);
     await processMessage(message('k1'), deps);
+    // The first completion began before the records generation was first read: not remembered.
+    expect((await processMessage(message('k1'), deps)).outcome).toBe('duplicate');
     const results = [];
     for (let i = 0; i < 5; i += 1) results.push((await processMessage(message('k1'), deps)).outcome);
     expect(results).toEqual(Array(5).fill('duplicate'));
-    expect(store.calls.claim).toBe(1);
+    expect(store.calls.claim).toBe(2);
+    expect(store.calls.generation).toBe(1);
   });
 
   it('still sends a different payload for a cached key to the store (payload mismatch)', async () => {
