@@ -6,7 +6,6 @@ import {
   MAX_RESULT_LENGTH,
   type Claim,
   type ClaimResult,
-  type IdempotencyRecord,
   type IdempotencyStore,
   namespacedPk,
 } from './idempotency-store.js';
