@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Claim, IdempotencyRecord, ListQuery, RecordStore } from '../../src/core/idempotency-store.js';
+import {
+  MARKER_PREFIX,
+  type Claim,
+  type IdempotencyRecord,
+  type ListQuery,
+  type RecordStore,
+} from '../../src/core/idempotency-store.js';
 import {
   EXPIRY_MS,
   HASH,
@@ -315,6 +321,18 @@ export function describeStoreContract(
         kind: 'acquired',
         takeover: true,
       });
+    });
+
+    it('keeps a records generation per namespace, outside the records', async () => {
+      const namespace = key('generation').replace(/#/g, '-');
+      expect(await store().generation(namespace)).toBe(0);
+      expect(await store().bumpGeneration(namespace)).toBe(1);
+      expect(await store().bumpGeneration(namespace)).toBe(2);
+      expect(await store().generation(namespace)).toBe(2);
+      expect(await store().generation(`${namespace}-other`)).toBe(0);
+      // The generation is no record: list() never yields it, whatever the prefix.
+      const listed = await store().list({ prefix: MARKER_PREFIX, limit: 10, now: T0 });
+      expect(listed.records).toEqual([]);
     });
 
     it('writes nothing for complete, fail or renew of a key that was never claimed', async () => {
