@@ -1,0 +1,418 @@
+/**
+ * The chaos suite's counters and pass criteria: pure functions of what a scenario observed (the
+ * recording handler's run log, the drained queues, the table, /readyz samples, exits). No I/O, so
+ * test/unit/chaos-counters.test.ts can feed them synthetic observations and see each one FAIL.
+ */
+
+/** One line of the run log written by chaos/recording-handler.mjs. */
+export interface RunEvent {
+  readonly type: 'start' | 'end';
+  readonly run: string;
+  readonly key: string;
+  readonly pid: number;
+  readonly fence: number;
+  readonly attempt: number;
+  readonly at: number;
+  /** Only on end lines. */
+  readonly outcome?: RunOutcome;
+}
+
+export type RunOutcome = 'ok' | 'aborted' | 'permanent' | 'error';
+
+/** A handler run: a start line and, unless its process died first, an end line. */
+export interface Run {
+  readonly run: string;
+  readonly key: string;
+  readonly pid: number;
+  readonly fence: number;
+  readonly attempt: number;
+  readonly start: number;
+  /** The end line's time; for a process that died mid-run, its death; else the observation's end. */
+  readonly end: number;
+  /** `killed`: the process died before the run ended; `open`: no end seen by the end of the scenario. */
+  readonly outcome: RunOutcome | 'killed' | 'open';
+}
+
+/** Parses the JSON lines of a run log; a torn last line (a process killed mid-write) is skipped. */
+export function parseRunLog(text: string): RunEvent[] {
+  const events: RunEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      events.push(JSON.parse(line) as RunEvent);
+    } catch {
+      // a partial line of a killed process
+    }
+  }
+  return events;
+}
+
+/** Pairs start and end lines into runs. `deaths`: pid -> when the process was seen dead. */
+export function pairRuns(
+  events: readonly RunEvent[],
+  deaths: ReadonlyMap<number, number>,
+  observedUntil: number,
+): Run[] {
+  const ends = new Map<string, RunEvent>();
+  for (const e of events) if (e.type === 'end') ends.set(e.run, e);
+  const runs: Run[] = [];
+  for (const s of events) {
+    if (s.type !== 'start') continue;
+    const end = ends.get(s.run);
+    const death = deaths.get(s.pid);
+    const base = { run: s.run, key: s.key, pid: s.pid, fence: s.fence, attempt: s.attempt, start: s.at };
+    if (end) runs.push({ ...base, end: end.at, outcome: end.outcome ?? 'ok' });
+    else if (death !== undefined) runs.push({ ...base, end: death, outcome: 'killed' });
+    else runs.push({ ...base, end: observedUntil, outcome: 'open' });
+  }
+  return runs;
+}
+
+function byKey(runs: readonly Run[]): Map<string, Run[]> {
+  const map = new Map<string, Run[]>();
+  for (const r of runs) {
+    const list = map.get(r.key) ?? [];
+    list.push(r);
+    map.set(r.key, list);
+  }
+  for (const list of map.values()) list.sort((a, b) => a.start - b.start);
+  return map;
+}
+
+export interface Overlap {
+  readonly key: string;
+  readonly first: Run;
+  readonly second: Run;
+}
+
+/** Pairs of runs of one key whose [start, end] intervals overlap (sharing only an endpoint is not). */
+export function findOverlaps(runs: readonly Run[]): Overlap[] {
+  const overlaps: Overlap[] = [];
+  for (const [key, list] of byKey(runs)) {
+    for (let i = 0; i < list.length; i++) {
+      for (let j = i + 1; j < list.length; j++) {
+        const a = list[i] as Run;
+        const b = list[j] as Run;
+        if (b.start >= a.end) continue;
+        overlaps.push({ key, first: a, second: b });
+      }
+    }
+  }
+  return overlaps;
+}
+
+/** Later runs of a key whose fencing token is not larger than an earlier run's. */
+export function fenceRegressions(runs: readonly Run[]): { key: string; earlier: Run; later: Run }[] {
+  const found: { key: string; earlier: Run; later: Run }[] = [];
+  for (const [key, list] of byKey(runs)) {
+    for (let i = 1; i < list.length; i++) {
+      const earlier = list[i - 1] as Run;
+      const later = list[i] as Run;
+      if (later.fence <= earlier.fence) found.push({ key, earlier, later });
+    }
+  }
+  return found;
+}
+
+export interface RunCounts {
+  /** How many keys had 0, 1, 2, ... handler runs: { "1": 240, "2": 3 }. */
+  readonly runsPerKey: Record<string, number>;
+  /** Runs beyond the first of each key that should run once. */
+  readonly extraRuns: number;
+  readonly keysRunMoreThanOnce: string[];
+  readonly totalRuns: number;
+}
+
+/** Counts handler runs of the keys expected to run exactly once (poison keys are left out). */
+export function countRuns(runs: readonly Run[], onceKeys: Iterable<string>): RunCounts {
+  const grouped = byKey(runs);
+  const runsPerKey: Record<string, number> = {};
+  let extraRuns = 0;
+  let totalRuns = 0;
+  const keysRunMoreThanOnce: string[] = [];
+  for (const key of onceKeys) {
+    const n = grouped.get(key)?.length ?? 0;
+    runsPerKey[String(n)] = (runsPerKey[String(n)] ?? 0) + 1;
+    totalRuns += n;
+    if (n > 1) {
+      extraRuns += n - 1;
+      keysRunMoreThanOnce.push(key);
+    }
+  }
+  return { runsPerKey, extraRuns, keysRunMoreThanOnce, totalRuns };
+}
+
+/**
+ * Keys neither completed by a handler run nor in the dead-letter queue. A key still in the
+ * main queue at the end is lost too (the scenario's deadline passed without it being handled);
+ * `stuckInQueue` says how many of the lost were still there.
+ */
+export function lostKeys(
+  expected: Iterable<string>,
+  runs: readonly Run[],
+  deadLettered: Iterable<string>,
+): string[] {
+  const done = new Set<string>(deadLettered);
+  for (const r of runs) if (r.outcome === 'ok') done.add(r.key);
+  return [...expected].filter((k) => !done.has(k));
+}
+
+export interface DeadLetter {
+  readonly key: string | undefined;
+  /** DeadLetterReason, or SQS_REDRIVE when SQS's own redrive moved it (no attribute). */
+  readonly reason: string;
+}
+
+export interface DeadLetterCheck {
+  readonly byReason: Record<string, number>;
+  /** Poison keys not in the dead-letter queue. */
+  readonly missing: string[];
+  /** Poison keys there more than once. */
+  readonly duplicated: string[];
+  /** Poison keys there with another reason than expected: "key: got X, want Y". */
+  readonly wrongReason: string[];
+  /** Keys there that are not poison (good messages dead-lettered). */
+  readonly unexpected: string[];
+}
+
+/** Checks the drained dead-letter queue against the poison keys and their expected reasons. */
+export function checkDeadLetters(
+  entries: readonly DeadLetter[],
+  expected: ReadonlyMap<string, string>,
+): DeadLetterCheck {
+  const byReason: Record<string, number> = {};
+  const seen = new Map<string, DeadLetter[]>();
+  const unexpected: string[] = [];
+  for (const e of entries) {
+    byReason[e.reason] = (byReason[e.reason] ?? 0) + 1;
+    const key = e.key ?? '(no key)';
+    if (!expected.has(key)) unexpected.push(key);
+    seen.set(key, [...(seen.get(key) ?? []), e]);
+  }
+  const missing: string[] = [];
+  const duplicated: string[] = [];
+  const wrongReason: string[] = [];
+  for (const [key, reason] of expected) {
+    const got = seen.get(key) ?? [];
+    if (got.length === 0) missing.push(key);
+    if (got.length > 1) duplicated.push(key);
+    for (const g of got) if (g.reason !== reason) wrongReason.push(`${key}: got ${g.reason}, want ${reason}`);
+  }
+  return { byReason, missing, duplicated, wrongReason, unexpected };
+}
+
+/** One /readyz probe: the HTTP status, or 0 when nothing answered. */
+export interface ReadySample {
+  readonly worker: string;
+  readonly at: number;
+  readonly status: number;
+}
+
+export interface ReadyTransition {
+  readonly worker: string;
+  readonly at: number;
+  readonly from: number | undefined;
+  readonly to: number;
+}
+
+/** The samples reduced to changes of status, per worker, in time order. */
+export function readyTransitions(samples: readonly ReadySample[]): ReadyTransition[] {
+  const last = new Map<string, number>();
+  const out: ReadyTransition[] = [];
+  for (const s of [...samples].sort((a, b) => a.at - b.at)) {
+    const from = last.get(s.worker);
+    if (from === s.status) continue;
+    out.push({ worker: s.worker, at: s.at, from, to: s.status });
+    last.set(s.worker, s.status);
+  }
+  return out;
+}
+
+/**
+ * For an outage [from, to]: did every worker that was up throughout answer 503 at some point
+ * during it, and 200 again after it (by `until`)? Names the workers that did not.
+ */
+export function readyThroughOutage(
+  samples: readonly ReadySample[],
+  outage: { from: number; to: number },
+  until: number,
+): { notUnready: string[]; notReadyAgain: string[] } {
+  const workers = new Set(samples.map((s) => s.worker));
+  const notUnready: string[] = [];
+  const notReadyAgain: string[] = [];
+  for (const w of workers) {
+    const mine = samples.filter((s) => s.worker === w);
+    const during = mine.filter((s) => s.at >= outage.from && s.at <= outage.to);
+    if (during.length === 0) continue; // not running then
+    if (!during.some((s) => s.status === 503)) notUnready.push(w);
+    if (!mine.some((s) => s.at > outage.to && s.at <= until && s.status === 200)) notReadyAgain.push(w);
+  }
+  return { notUnready, notReadyAgain };
+}
+
+/** How a process the harness stopped ended. */
+export interface Exit {
+  readonly worker: string;
+  readonly signal: 'SIGTERM' | 'SIGKILL';
+  readonly code: number | null;
+  readonly bySignal: string | null;
+  /** From the signal to the exit, ms; null when it had not exited by the deadline. */
+  readonly ms: number | null;
+  /** When the signal was sent (start-up kills: how long after spawn). */
+  readonly afterSpawnMs: number;
+}
+
+/** SIGTERM exits that were not "code 0 within limitMs". */
+export function badTermExits(exits: readonly Exit[], limitMs: number): Exit[] {
+  return exits.filter((e) => e.signal === 'SIGTERM' && (e.code !== 0 || e.ms === null || e.ms > limitMs));
+}
+
+export interface Criterion {
+  readonly name: string;
+  readonly pass: boolean;
+  readonly detail: string;
+}
+
+export function criterion(name: string, pass: boolean, detail: string): Criterion {
+  return { name, pass, detail };
+}
+
+/** A short list for a detail column: the first few items and how many more. */
+export function sample(items: readonly string[], n = 3): string {
+  if (items.length === 0) return 'none';
+  const head = items.slice(0, n).join(', ');
+  return items.length > n ? `${head} (+${items.length - n} more)` : head;
+}
+
+/** Everything a scenario observed, gathered by the harness. */
+export interface Observation {
+  readonly runs: readonly Run[];
+  /** Keys that must be handled exactly once. */
+  readonly goodKeys: readonly string[];
+  /** Poison keys and the DeadLetterReason each must arrive with. */
+  readonly poison: ReadonlyMap<string, string>;
+  readonly deadLetters: readonly DeadLetter[];
+  /** Messages still in the main queue (visible or in flight) when the scenario ended. */
+  readonly leftInQueue: number;
+  readonly inProgressRecords: number;
+  readonly readySamples: readonly ReadySample[];
+  readonly exits: readonly Exit[];
+  /** Messages the killed workers held (received, not settled) when SIGKILL hit them. */
+  readonly inFlightAtKills: number;
+  /** Windows in which /readyz must turn 503 (and 200 after). */
+  readonly outages: readonly { from: number; to: number }[];
+  readonly endedAt: number;
+}
+
+export interface Expectations {
+  /** `none`: not one extra run; `kills`: at most the messages in flight at the SIGKILLs. */
+  readonly extraRuns: 'none' | 'kills';
+  /** Longest a SIGTERM may take to end the process with code 0 (SHUTDOWN_TIMEOUT + margin). */
+  readonly termExitLimitMs: number;
+}
+
+export interface Counters {
+  readonly keys: number;
+  readonly lost: number;
+  readonly lostKeys: string[];
+  readonly runs: number;
+  readonly runsPerKey: Record<string, number>;
+  readonly extraRuns: number;
+  readonly extraRunsAllowed: number;
+  readonly overlaps: number;
+  readonly overlapKeys: string[];
+  readonly fenceRegressions: number;
+  readonly inProgressRecords: number;
+  readonly leftInQueue: number;
+  readonly deadLettered: Record<string, number>;
+  readonly readyTransitions: number;
+  readonly exits: Record<string, number>;
+  readonly termExitMaxMs: number | null;
+  readonly killedRuns: number;
+}
+
+/** The counters and the PASS/FAIL criteria of one scenario. */
+export function evaluate(o: Observation, x: Expectations): { counters: Counters; criteria: Criterion[] } {
+  const lost = lostKeys(
+    [...o.goodKeys, ...o.poison.keys()],
+    o.runs,
+    o.deadLetters.map((d) => d.key ?? ''),
+  );
+  const counts = countRuns(o.runs, o.goodKeys);
+  const overlaps = findOverlaps(o.runs);
+  const fences = fenceRegressions(o.runs);
+  const dlq = checkDeadLetters(o.deadLetters, o.poison);
+  const allowed = x.extraRuns === 'none' ? 0 : o.inFlightAtKills;
+  const badExits = badTermExits(o.exits, x.termExitLimitMs);
+  const termMs = o.exits.filter((e) => e.signal === 'SIGTERM' && e.ms !== null).map((e) => e.ms as number);
+  const exitsByCode: Record<string, number> = {};
+  for (const e of o.exits) {
+    const label = `${e.signal}->${e.code ?? e.bySignal ?? 'running'}`;
+    exitsByCode[label] = (exitsByCode[label] ?? 0) + 1;
+  }
+  const counters: Counters = {
+    keys: o.goodKeys.length + o.poison.size,
+    lost: lost.length,
+    lostKeys: lost.slice(0, 20),
+    runs: o.runs.length,
+    runsPerKey: counts.runsPerKey,
+    extraRuns: counts.extraRuns,
+    extraRunsAllowed: allowed,
+    overlaps: overlaps.length,
+    overlapKeys: overlaps.map((v) => v.key).slice(0, 20),
+    fenceRegressions: fences.length,
+    inProgressRecords: o.inProgressRecords,
+    leftInQueue: o.leftInQueue,
+    deadLettered: dlq.byReason,
+    readyTransitions: readyTransitions(o.readySamples).length,
+    exits: exitsByCode,
+    termExitMaxMs: termMs.length === 0 ? null : Math.max(...termMs),
+    killedRuns: o.runs.filter((r) => r.outcome === 'killed').length,
+  };
+  const criteria: Criterion[] = [
+    criterion('0 lost', lost.length === 0, `${lost.length} lost: ${sample(lost)}`),
+    criterion(
+      '0 overlapping runs of a key',
+      overlaps.length === 0,
+      `${overlaps.length} overlaps: ${sample(overlaps.map((v) => `${v.key} (pids ${v.first.pid}/${v.second.pid})`))}`,
+    ),
+    criterion(
+      x.extraRuns === 'none' ? '0 extra runs' : 'extra runs <= in flight at kills',
+      counts.extraRuns <= allowed,
+      `${counts.extraRuns} extra (allowed ${allowed}): ${sample(counts.keysRunMoreThanOnce)}`,
+    ),
+    criterion(
+      'fencing tokens grow',
+      fences.length === 0,
+      `${fences.length} runs with a fence not above the previous run's`,
+    ),
+    criterion('0 records left IN_PROGRESS', o.inProgressRecords === 0, `${o.inProgressRecords} IN_PROGRESS`),
+    criterion(
+      'dead letters as expected',
+      dlq.missing.length + dlq.duplicated.length + dlq.wrongReason.length + dlq.unexpected.length === 0,
+      `expected ${o.poison.size}; missing ${sample(dlq.missing)}; twice ${sample(dlq.duplicated)}; ` +
+        `wrong reason ${sample(dlq.wrongReason)}; not poison ${sample(dlq.unexpected)}`,
+    ),
+  ];
+  if (o.exits.some((e) => e.signal === 'SIGTERM')) {
+    criteria.push(
+      criterion(
+        `SIGTERM exits 0 within ${x.termExitLimitMs} ms`,
+        badExits.length === 0,
+        `${badExits.length} of ${o.exits.filter((e) => e.signal === 'SIGTERM').length} bad: ` +
+          sample(badExits.map((e) => `${e.worker} code=${e.code} signal=${e.bySignal} ${e.ms ?? '-'}ms`)),
+      ),
+    );
+  }
+  for (const outage of o.outages) {
+    const r = readyThroughOutage(o.readySamples, outage, o.endedAt);
+    criteria.push(
+      criterion(
+        '/readyz 503 during the outage, 200 after',
+        r.notUnready.length + r.notReadyAgain.length === 0,
+        `never 503: ${sample(r.notUnready)}; not 200 after: ${sample(r.notReadyAgain)}`,
+      ),
+    );
+  }
+  return { counters, criteria };
+}
