@@ -47,6 +47,11 @@ export class SqsConsumerPoller implements MessageSource {
     return this.#quietUntil;
   }
 
+  /** The pause sqs-consumer takes before its next receive: 0, or the backoff after failures. */
+  get pauseMs(): number {
+    return this.#failures === 0 ? 0 : failurePauseMs(this.#failures, this.#o.failureBackoff);
+  }
+
   start(sink: PollSink): void {
     const first = Math.min(this.#o.batchSize, sink.capacity.room);
     if (this.#consumer || first <= 0) return;
@@ -105,7 +110,12 @@ export class SqsConsumerPoller implements MessageSource {
     await stopped;
   }
 
-  /** Backs off after every kind of receive failure, not only the ones sqs-consumer pauses on. */
+  /**
+   * Backs off after every kind of receive failure, not only the ones sqs-consumer pauses on (it
+   * pauses 10 s after its own connection codes, and not at all after a refused connection). The
+   * new pause applies from the next failed receive on: sqs-consumer reads pollingWaitTimeMs when
+   * a receive starts.
+   */
   #failed(consumer: Consumer): void {
     this.#failures += 1;
     consumer.updateOption('pollingWaitTimeMs', failurePauseMs(this.#failures, this.#o.failureBackoff));

@@ -3,6 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../src/aws/clients.js';
 import { SqsConsumerPoller } from '../../src/aws/sqs-consumer-poller.js';
 import { systemClock } from '../../src/core/clock.js';
+import { failurePauseMs } from '../../src/core/message-source.js';
 import type { ReceivedMessage } from '../../src/core/queue.js';
 import { Capacity } from '../../src/worker/capacity.js';
 import { fixture, send, startTestAws, type TestAws } from '../helpers/aws.js';
@@ -103,6 +104,26 @@ describe('SqsConsumerPoller (sqs-consumer) on fauxqs', () => {
     capacity.close();
     await source.stop();
     sqs.destroy();
+  });
+
+  it('backs off after refused connections instead of spinning', async () => {
+    const refused = createSqsClient({ ...aws.settings, sqsEndpoint: 'http://127.0.0.1:1' });
+    const capacity = new Capacity(10);
+    const source = poller(refused, 'http://127.0.0.1:1/000000000000/nowhere', 1);
+    const failures: unknown[] = [];
+    source.start({
+      capacity,
+      received: () => {},
+      succeeded: () => {},
+      empty: () => {},
+      failed: (error) => failures.push(error),
+    });
+    await eventually(async () => (failures.length >= 2 ? true : undefined));
+    expect(source.pauseMs).toBe(failurePauseMs(failures.length, { baseMs: 1000, maxMs: 1000 }));
+    expect(source.pauseMs).toBeGreaterThan(0);
+    capacity.close();
+    await source.stop();
+    refused.destroy();
   });
 
   it('stop() aborts the long poll in progress', async () => {
