@@ -34,6 +34,7 @@ import {
   type QueueDepthPoller,
 } from './observability/sqs-metrics.js';
 import { TimedIdempotencyStore, TimedRecordStore } from './observability/timed-store.js';
+import { BatchingQueue } from './worker/batching-queue.js';
 import { leaseClockSkewMs } from './worker/lease.js';
 import { WorkerRuntime } from './worker/runtime.js';
 
@@ -308,7 +309,7 @@ export function createRuntime(config: Config, connection: Connection, parts: Run
   });
   const { sqs, queueUrl, dlqUrl } = connection;
   return new WorkerRuntime({
-    queue: new SqsQueue(sqs, queueUrl),
+    queue: new BatchingQueue(new SqsQueue(sqs, queueUrl), config.batchFlushMs),
     deadLetters: dlqUrl === undefined ? undefined : new SqsQueue(sqs, dlqUrl),
     source: new SqsConsumerPoller({
       sqs,

@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
 import { MemoryQueues, type MemoryQueue } from '../../src/core/memory-queue.js';
 import type { MessageAttributes, Queue } from '../../src/core/queue.js';
+import { BatchingQueue } from '../../src/worker/batching-queue.js';
 import { QueuePoller } from '../../src/worker/poller.js';
 import { WorkerRuntime, type RuntimeOptions } from '../../src/worker/runtime.js';
 
@@ -59,6 +60,8 @@ export interface WorkerOptions extends Partial<Omit<RuntimeOptions, 'source' | '
   readonly retentionSeconds?: number;
   /** Completed keys remembered in memory (default 0: none). */
   readonly cacheSize?: number;
+  /** Batch deletes and visibility changes (BatchingQueue) with this flush delay. */
+  readonly batchFlushMs?: number;
 }
 
 export const VISIBILITY_SECONDS = 30;
@@ -103,11 +106,13 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
     batchSize,
     waitTimeSeconds,
     cacheSize,
+    batchFlushMs,
     ...rest
   } = options;
   const clock: Clock = { now: () => Date.now() + skewAheadMs };
   const visibility = options.visibilityTimeoutSeconds ?? VISIBILITY_SECONDS;
-  const queue: Queue = options.queue ?? w.queue;
+  const plain: Queue = options.queue ?? w.queue;
+  const queue = batchFlushMs === undefined ? plain : new BatchingQueue(plain, batchFlushMs);
   const idempotency = new IdempotencyService({
     store: store ?? w.store,
     clock,
@@ -117,7 +122,7 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
     retentionSeconds: retentionSeconds ?? 3600,
     cacheSize: cacheSize ?? 0,
   });
-  const source = new QueuePoller(queue, {
+  const source = new QueuePoller(plain, {
     batchSize: batchSize ?? 10,
     waitTimeSeconds: waitTimeSeconds ?? 20,
     visibilityTimeoutSeconds: visibility,
@@ -125,7 +130,6 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
     failureBackoff: { baseMs: 1000, maxMs: 8000 },
   });
   const runtime = new WorkerRuntime({
-    queue,
     deadLetters: w.dlq,
     source,
     idempotency,
@@ -140,6 +144,7 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
     backoff: { baseMs: 1000, maxMs: 60_000 },
     random: () => 1,
     ...rest,
+    queue,
   });
   const settled: MessageEvent[] = [];
   runtime.on('message_settled', (event) => settled.push(event));

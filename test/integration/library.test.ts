@@ -42,8 +42,12 @@ describe('createWorker (the library API)', () => {
     ]);
     await eventually(async () => ((await receiveAll(aws, f.dlqUrl)).length === 1 ? true : undefined));
     await eventually(async () => (handled.length === 1 ? true : undefined));
-    const metrics = await (await fetch(`${endpoints.http}/metrics`)).text();
-    expect(metrics).toContain('sqs_worker_messages_processed_total{outcome="duplicate"} 1');
+    const duplicate = 'sqs_worker_messages_processed_total{outcome="duplicate"} 1';
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`${endpoints.http}/metrics`)).text();
+      return text.includes(duplicate) ? text : undefined;
+    });
+    expect(metrics).toContain(duplicate);
     expect(await registry.getSingleMetricAsString('sqs_worker_messages_processed_total')).toContain(
       'outcome="success"} 1',
     );

@@ -186,6 +186,7 @@ interface ExpectedConfig {
   readonly waitTimeSeconds: number;
   readonly visibilityTimeoutSeconds: number;
   readonly batchSize: number;
+  readonly batchFlushMs: number;
   readonly maxInFlight: number;
   readonly shutdownTimeoutMs: number;
   readonly handlerTimeoutMs: number;
@@ -198,7 +199,17 @@ interface ExpectedConfig {
     readonly ratePerMinute: number;
   };
   readonly queueMetricsIntervalMs: number;
-  readonly health: { readonly maxEventLoopDelayMs: number; readonly maxPollFailures: number };
+  readonly health: {
+    readonly maxEventLoopDelayMs: number;
+    readonly maxPollFailures: number;
+    readonly maxStoreFailures: number;
+  };
+  readonly awsCalls: {
+    readonly connectTimeoutMs: number;
+    readonly sqsRequestTimeoutMs: number;
+    readonly dynamodbRequestTimeoutMs: number;
+    readonly maxAttempts: number;
+  };
   readonly idempotency: {
     readonly table: string;
     readonly keyAttribute: string;

@@ -56,6 +56,20 @@ describe('WorkerRuntime on the in-memory queue and store (fake timers)', () => {
     await t.runtime.stop(1000);
   });
 
+  it('with batched settles, spends at most 0.22 SQS requests per message', async () => {
+    const t = twin(() => {}, { batchFlushMs: 20 });
+    await t.send(Array.from({ length: 200 }, (_, i) => ({ key: `k${i}` })));
+    const sendsBefore = t.queue.calls.send;
+    await t.runtime.start();
+    await until(() => t.settled.length === 200, 'all settled');
+    const { receive, delete: single, deleteBatch, changeVisibility, changeVisibilityBatch } = t.queue.calls;
+    const requests = receive + single + deleteBatch + changeVisibility + changeVisibilityBatch;
+    expect(t.queue.calls.send).toBe(sendsBefore);
+    expect(single).toBe(0);
+    expect(requests / 200).toBeLessThanOrEqual(0.22);
+    await t.runtime.stop(1000);
+  });
+
   it('runs a second delivery of a key after the first, and counts it as a duplicate', async () => {
     let runs = 0;
     const t = twin(() => void (runs += 1));

@@ -1,0 +1,90 @@
+import { jest } from '@jest/globals';
+import { MemoryQueues, type MemoryQueue } from '../../src/core/memory-queue.js';
+import { BatchingQueue } from '../../src/worker/batching-queue.js';
+
+beforeEach(() => {
+  jest.useFakeTimers({ now: 1_750_000_000_000 });
+});
+
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+async function received(count: number): Promise<{ queue: MemoryQueue; handles: string[] }> {
+  const queue = new MemoryQueues().create('q');
+  for (let i = 0; i < count; i += 1) await queue.send({ body: `m${i}` });
+  const handles: string[] = [];
+  while (handles.length < count) {
+    const batch = await queue.receive({ maxMessages: 10, waitTimeSeconds: 0, visibilityTimeoutSeconds: 30 });
+    handles.push(...batch.map((m) => m.receiptHandle));
+  }
+  return { queue, handles };
+}
+
+describe('BatchingQueue', () => {
+  it('sends 25 deletes as three DeleteMessageBatch calls, at once when 10 wait', async () => {
+    const { queue, handles } = await received(25);
+    const batching = new BatchingQueue(queue, 50);
+    const done = Promise.all(handles.map((h) => batching.delete(h)));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(queue.calls.deleteBatch).toBe(2);
+    await jest.advanceTimersByTimeAsync(50);
+    await done;
+    expect(queue.calls).toMatchObject({ delete: 0, deleteBatch: 3 });
+    expect(queue.peek()).toEqual([]);
+  });
+
+  it('holds a lone entry for the flush delay, then sends it', async () => {
+    const { queue, handles } = await received(1);
+    const batching = new BatchingQueue(queue, 50);
+    const done = batching.delete(handles[0] as string);
+    await jest.advanceTimersByTimeAsync(49);
+    expect(queue.calls.deleteBatch).toBe(0);
+    await jest.advanceTimersByTimeAsync(1);
+    await done;
+    expect(queue.calls.deleteBatch).toBe(1);
+  });
+
+  it("rejects only the failed entry's promise, with its own code; the others succeed", async () => {
+    const { queue, handles } = await received(3);
+    const batching = new BatchingQueue(queue, 10);
+    const results = Promise.allSettled([
+      batching.delete(handles[0] as string),
+      batching.delete('not-a-receipt-handle'),
+      batching.delete(handles[2] as string),
+    ]);
+    await jest.advanceTimersByTimeAsync(10);
+    const [first, bad, third] = await results;
+    expect(first.status).toBe('fulfilled');
+    expect(third.status).toBe('fulfilled');
+    expect(bad.status).toBe('rejected');
+    expect(bad.status === 'rejected' && (bad.reason as Error).name).toBe('ReceiptHandleIsInvalid');
+    expect(queue.peek().map((m) => m.body)).toEqual(['m1']);
+  });
+
+  it('batches visibility changes too', async () => {
+    const { queue, handles } = await received(12);
+    const batching = new BatchingQueue(queue, 20);
+    const done = Promise.all(
+      handles.map((receiptHandle) =>
+        batching.changeVisibility({ receiptHandle, visibilityTimeoutSeconds: 0 }),
+      ),
+    );
+    await jest.advanceTimersByTimeAsync(20);
+    await done;
+    expect(queue.calls).toMatchObject({ changeVisibility: 0, changeVisibilityBatch: 2 });
+    expect(queue.counts().visible).toBe(12);
+  });
+
+  it('a whole batch call that fails rejects every entry in it', async () => {
+    const { queue, handles } = await received(2);
+    queue.intercept('deleteBatch', () => {
+      throw new Error('connect ECONNREFUSED');
+    });
+    const batching = new BatchingQueue(queue, 10);
+    const results = Promise.allSettled(handles.map((h) => batching.delete(h)));
+    await jest.advanceTimersByTimeAsync(10);
+    expect((await results).map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(queue.peek()).toHaveLength(2);
+  });
+});
