@@ -49,6 +49,11 @@ const fields = {
     default: '10',
     description: 'Messages asked for per ReceiveMessage call.',
   }),
+  batchFlushMs: env('SQS_BATCH_FLUSH_DELAY', duration(0, 10), {
+    default: '0.02',
+    description:
+      'Deletes and visibility changes are sent as batches of up to 10 (DeleteMessageBatch, ChangeMessageVisibilityBatch): at once when 10 wait, else after this long, in seconds.',
+  }),
   maxInFlight: env('MAX_IN_FLIGHT', int(1, 1000), {
     default: '50',
     description: 'Messages handled at once; no receive starts while this many are in flight.',
@@ -116,6 +121,31 @@ const fields = {
     maxPollFailures: env('READY_MAX_POLL_FAILURES', int(1, 1000), {
       default: '3',
       description: 'Readiness fails after this many receive failures in a row (bad credentials, queue gone).',
+    }),
+    maxStoreFailures: env('READY_MAX_STORE_FAILURES', int(1, 1000), {
+      default: '3',
+      description:
+        'Readiness fails after this many idempotency store calls in a row failed (timeouts, refused connections, 5xx); the next success clears it.',
+    }),
+  }),
+  awsCalls: group({
+    connectTimeoutMs: env('AWS_CONNECT_TIMEOUT', duration(0.01, 10), {
+      default: '2',
+      description: 'Longest wait for a connection to SQS or DynamoDB, in seconds.',
+    }),
+    sqsRequestTimeoutMs: env('SQS_REQUEST_TIMEOUT', duration(0.01, 30), {
+      default: '5',
+      description:
+        'Longest wait for the answer to one SQS request, in seconds; a ReceiveMessage gets SQS_WAIT_TIME_SECONDS on top.',
+    }),
+    dynamodbRequestTimeoutMs: env('DYNAMODB_REQUEST_TIMEOUT', duration(0.01, 30), {
+      default: '3',
+      description: 'Longest wait for the answer to one DynamoDB request, in seconds.',
+    }),
+    maxAttempts: env('AWS_MAX_ATTEMPTS', int(1, 10), {
+      default: '3',
+      description:
+        'Attempts per SQS or DynamoDB call, the first included: the SDK retries throttling, 5xx, refused connections and timeouts, but not a timed-out long poll (the receive loop retries that).',
     }),
   }),
   idempotency: group({
