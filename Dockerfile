@@ -41,8 +41,11 @@ FROM ${NODE_IMAGE} AS runtime
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
+# The repository URL, from CI: --build-arg SOURCE=... (with REVISION and CREATED).
+ARG SOURCE=unknown
 LABEL org.opencontainers.image.title="sqs-idempotent-worker" \
       org.opencontainers.image.description="Polls Amazon SQS and handles every message effectively once, with a DynamoDB claim" \
+      org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
