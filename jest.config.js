@@ -11,8 +11,9 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  // test/ops needs Prometheus' own tools (Debian package prometheus): `npm run test:ops`, jest.ops.config.js.
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/ops/'],
+  // test/ops needs Prometheus' own tools (npm run test:ops), test/deploy kubectl, yamllint and
+  // docker-compose (npm run test:deploy): .ci/run installs them and runs both.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/ops/', '<rootDir>/test/deploy/'],
   testTimeout: 30000,
   // The integration suites each start their own emulators on random ports; two workers fit two cores.
   maxWorkers: 2,
