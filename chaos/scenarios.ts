@@ -177,11 +177,15 @@ export const SCENARIOS: readonly Scenario[] = [
     extraRuns: 'none',
     fault: async (ctx) => {
       for (let i = 0; i < ctx.form.startupKills && !ctx.expired(); i++) {
+        // The first two in Node's first moments (before any JavaScript ran, and while modules
+        // load), the rest anywhere in the start-up.
+        const planned = i === 0 ? 0 : i === 1 ? 40 : Math.floor(Math.random() * 1500);
         const w = await ctx.fleet.spawn();
-        await pause(Math.floor(Math.random() * 1500));
+        if (planned > 0) await pause(planned);
         const exit = await ctx.fleet.signal(w, 'SIGTERM', ctx.termLimitMs + 10_000);
         ctx.note(
-          `SIGTERM ${w.name} ${exit.afterSpawnMs} ms after spawn: ${exit.code ?? exit.bySignal} after ${exit.ms ?? '-'} ms`,
+          `SIGTERM ${w.name} ${exit.afterSpawnMs} ms after spawn (planned ${planned}): ` +
+            `${exit.code ?? exit.bySignal} after ${exit.ms ?? '-'} ms`,
         );
       }
     },
