@@ -102,7 +102,8 @@ export function awsSettings(config: Config): AwsSettings {
 }
 
 function endpoints(config: Config, sqsEndpoint: string, dynamodbEndpoint: string): AwsSettings {
-  return { region: config.region, sqsEndpoint, dynamodbEndpoint, credentials: EMBEDDED_CREDENTIALS };
+  const { region, awsCalls, maxInFlight } = config;
+  return { region, sqsEndpoint, dynamodbEndpoint, credentials: EMBEDDED_CREDENTIALS, awsCalls, maxInFlight };
 }
 
 function finish(

@@ -1,5 +1,5 @@
 import { ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { describeError } from '../core/errors.js';
+import { StoreUnavailableError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { StoreListener, TableStatusSink } from '../core/events.js';
 import { checkTable } from './table.js';
@@ -11,17 +11,26 @@ export interface TableWatchOptions {
   readonly logger: Logger;
   /** How often DescribeTable is retried while the table is not usable. */
   readonly recheckMs: number;
+  /** READY_MAX_STORE_FAILURES: store calls failing in a row that make the table unreachable. */
+  readonly maxFailures: number;
 }
 
 /**
  * Keeps readiness's table check true without a call per probe: one DescribeTable at start, then
- * again every `recheckMs` only while the table is not usable. A store call that fails because the
- * table is gone (ResourceNotFoundException anywhere in its cause chain) marks it missing at once.
+ * again every `recheckMs` only while the table is not usable. Store calls tell it the rest:
+ * - one that fails because the table is gone (ResourceNotFoundException anywhere in its cause
+ *   chain) marks it missing at once;
+ * - `maxFailures` in a row that fail as StoreUnavailableError (timeouts, refused connections,
+ *   5xx, each after the SDK's retries) mark it unreachable;
+ * - the next one that succeeds marks it usable again, as does a DescribeTable that succeeds.
  */
 export class TableWatch {
   readonly #o: TableWatchOptions;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #failuresInARow = 0;
+  /** Set once the table was seen usable: until then whenReady() alone decides. */
+  #seenUsable = false;
 
   constructor(options: TableWatchOptions) {
     this.#o = options;
@@ -35,6 +44,7 @@ export class TableWatch {
     const status = await checkTable(this.#o.client, this.#o.table);
     this.#o.health.setTable(status);
     if (status.ok) {
+      this.#seenUsable = true;
       await onReady();
       return;
     }
@@ -52,16 +62,34 @@ export class TableWatch {
   /** For TimedIdempotencyStore: learns from every store call whether the table is there. */
   readonly onStoreResult: StoreListener = (_operation, outcome, error) => {
     const current = this.#o.health.table;
+    if (current.ok) this.#seenUsable = true;
     if (outcome !== 'error') {
-      if (!current.ok && current.reason === 'missing') this.#o.health.setTable({ ok: true });
+      this.#failuresInARow = 0;
+      if (!current.ok && this.#seenUsable && current.reason !== 'wrong_key') {
+        this.#o.health.setTable({ ok: true });
+        this.#o.logger.info({ table: this.#o.table }, 'idempotency table usable again');
+      }
       return;
     }
-    if (!current.ok || !isMissingTable(error)) return;
+    if (!isMissingTable(error)) {
+      if (error instanceof StoreUnavailableError) this.#storeFailed(error);
+      return;
+    }
+    if (!current.ok) return;
     const detail = `table ${this.#o.table} does not exist (create it: sqs-worker table create)`;
     this.#o.health.setTable({ ok: false, reason: 'missing', detail });
     this.#o.logger.error({ table: this.#o.table }, 'idempotency table missing');
     this.#recheck();
   };
+
+  #storeFailed(error: StoreUnavailableError): void {
+    this.#failuresInARow += 1;
+    if (!this.#o.health.table.ok || this.#failuresInARow < this.#o.maxFailures) return;
+    const detail = `${this.#failuresInARow} idempotency store calls in a row failed (last: ${describeError(error)})`;
+    this.#o.health.setTable({ ok: false, reason: 'unreachable', detail });
+    this.#o.logger.error({ table: this.#o.table, detail }, 'idempotency store unreachable');
+    this.#recheck();
+  }
 
   stop(): void {
     this.#stopped = true;
@@ -71,6 +99,8 @@ export class TableWatch {
   #recheck(): void {
     this.#schedule(async () => {
       const status = await checkTable(this.#o.client, this.#o.table);
+      // A store call that succeeded while DescribeTable waited has the newer news.
+      if (!status.ok && this.#o.health.table.ok) return;
       this.#o.health.setTable(status);
       if (!status.ok) this.#recheck();
     });
