@@ -4,16 +4,81 @@ import type { Logger } from '../core/logger.js';
 import type { MessageEvent, ObservableRuntime } from '../core/events.js';
 import type { Metrics, POLL_ERROR_REASONS } from './metrics.js';
 
+/** Failure logs of one kind (receive, heartbeat, settle, store) write at most one line this often. */
+export const FAILURE_LOG_INTERVAL_MS = 10_000;
+
+/** Writes one failure line; `more` is how many others of its kind it stands for (0: none). */
+type FailureLine = (more: number) => void;
+
+/**
+ * Rate limit for failure logs, so an outage writes one line per kind per interval instead of one
+ * per failed call: the first failure of a kind is written at once; the ones within the next
+ * interval are counted, and at its end the latest is written with the count of the others
+ * (`receive failed (37 more in the last 10 s)`). Every failure is written or counted, never lost.
+ * Time comes from the clock and a timer, so fake timers drive it in tests.
+ */
+export class FailureLogLimiter {
+  readonly #clock: Clock;
+  readonly #intervalMs: number;
+  readonly #kinds = new Map<
+    string,
+    { startedAt: number; suppressed: number; latest?: FailureLine; timer?: NodeJS.Timeout }
+  >();
+
+  constructor(clock: Clock = systemClock, intervalMs = FAILURE_LOG_INTERVAL_MS) {
+    this.#clock = clock;
+    this.#intervalMs = intervalMs;
+  }
+
+  log(kind: string, write: FailureLine): void {
+    const now = this.#clock.now();
+    const open = this.#kinds.get(kind);
+    if (open && open.suppressed > 0 && now - open.startedAt >= this.#intervalMs) this.#flush(kind);
+    const window = this.#kinds.get(kind);
+    if (!window || now - window.startedAt >= this.#intervalMs) {
+      write(0);
+      this.#kinds.set(kind, { startedAt: now, suppressed: 0 });
+      return;
+    }
+    window.suppressed += 1;
+    window.latest = write;
+    window.timer ??= setTimeout(
+      () => this.#flush(kind),
+      Math.max(0, window.startedAt + this.#intervalMs - now),
+    ).unref();
+  }
+
+  /** `message`, with the count of the lines it stands for when there are any. */
+  text(message: string, more: number): string {
+    return more === 0 ? message : `${message} (${more} more in the last ${this.#intervalMs / 1000} s)`;
+  }
+
+  #flush(kind: string): void {
+    const window = this.#kinds.get(kind);
+    if (!window) return;
+    clearTimeout(window.timer);
+    window.timer = undefined;
+    const { latest, suppressed } = window;
+    if (!latest || suppressed === 0) return;
+    window.startedAt = this.#clock.now();
+    window.suppressed = 0;
+    window.latest = undefined;
+    latest(suppressed - 1);
+  }
+}
+
 /**
  * The one place where runtime events become log lines and metric samples. Labels are bounded:
  * outcomes, fixed poll error reasons and settle operations; never a message id, key or error text
- * (those go to the log line of the message instead).
+ * (those go to the log line of the message instead). Metrics count every failure; failure logs
+ * go through a FailureLogLimiter.
  */
 export function observeRuntime(
   runtime: ObservableRuntime,
   metrics: Metrics,
   logger: Logger,
   clock: Clock = systemClock,
+  limiter: FailureLogLimiter = new FailureLogLimiter(clock),
 ): void {
   metrics.setInFlightSource(() => runtime.inFlight);
   runtime.on('message_received', (message) => {
@@ -29,13 +94,15 @@ export function observeRuntime(
     if (processed.handlerMs !== undefined) {
       metrics.handlerDuration.observe({ outcome: processed.outcome }, processed.handlerMs / 1000);
     }
-    logOutcome(event);
+    logOutcome(event, limiter);
   });
   runtime.on('poll_succeeded', () => metrics.lastPoll.set((runtime.lastPollAt ?? clock.now()) / 1000));
   runtime.on('poll_failed', (error) => {
     const reason = pollErrorReason(error);
     metrics.pollErrors.inc({ reason });
-    logger.error({ reason, error: describeError(error) }, 'receive failed');
+    limiter.log('receive', (more) =>
+      logger.error({ reason, error: describeError(error), more }, limiter.text('receive failed', more)),
+    );
   });
   runtime.on('lease_lost', (message) => {
     metrics.heartbeatFailures.inc({ reason: 'lease_lost' });
@@ -46,19 +113,29 @@ export function observeRuntime(
   });
   runtime.on('heartbeat_failed', (message, error) => {
     metrics.heartbeatFailures.inc({ reason: 'error' });
-    logger.warn({ messageId: message.messageId, error: describeError(error) }, 'heartbeat failed');
+    limiter.log('heartbeat', (more) =>
+      logger.warn(
+        { messageId: message.messageId, error: describeError(error), more },
+        limiter.text('heartbeat failed', more),
+      ),
+    );
   });
   runtime.on('settle_failed', (message, operation, error) => {
     metrics.settleErrors.inc({ operation });
-    logger.error(
-      { messageId: message.messageId, operation, error: describeError(error) },
-      'settling a message failed',
+    limiter.log('settle', (more) =>
+      logger.error(
+        { messageId: message.messageId, operation, error: describeError(error), more },
+        limiter.text('settling a message failed', more),
+      ),
     );
   });
 }
 
-/** One line per delivery, on the message's child logger, with its outcome and duration. */
-function logOutcome({ processed, durationMs, logger }: MessageEvent): void {
+/**
+ * One line per delivery, on the message's child logger, with its outcome and duration; except
+ * deliveries the store could not serve (STORE_UNAVAILABLE): an outage, so rate-limited.
+ */
+function logOutcome({ processed, durationMs, logger }: MessageEvent, limiter: FailureLogLimiter): void {
   const line = {
     outcome: processed.outcome,
     action: processed.action,
@@ -67,7 +144,11 @@ function logOutcome({ processed, durationMs, logger }: MessageEvent): void {
     ...(processed.claim ? { attempt: processed.claim.attempt, fence: processed.claim.fence } : {}),
     ...(processed.reason ? { reason: processed.reason.code, detail: processed.reason.message } : {}),
   };
-  if (processed.outcome === 'success' || processed.outcome === 'duplicate') {
+  if (processed.reason?.code === 'STORE_UNAVAILABLE') {
+    limiter.log('store', (more) =>
+      logger.warn({ ...line, more }, limiter.text(`message ${processed.outcome}`, more)),
+    );
+  } else if (processed.outcome === 'success' || processed.outcome === 'duplicate') {
     logger.info(line, `message ${processed.outcome}`);
   } else {
     logger.warn(line, `message ${processed.outcome}`);
