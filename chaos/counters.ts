@@ -143,6 +143,19 @@ export function countRuns(runs: readonly Run[], onceKeys: Iterable<string>): Run
 }
 
 /**
+ * Runs of a key that started after a run of that key had succeeded: the key handled twice, not
+ * merely retried after an aborted or failed run.
+ */
+export function runsAfterSuccess(runs: readonly Run[]): Run[] {
+  const found: Run[] = [];
+  for (const list of byKey(runs).values()) {
+    const firstOk = list.find((r) => r.outcome === 'ok');
+    if (firstOk) found.push(...list.filter((r) => r.start >= firstOk.end && r !== firstOk));
+  }
+  return found;
+}
+
+/**
  * Keys neither completed by a handler run nor in the dead-letter queue. A key still in the
  * main queue at the end is lost too (the scenario's deadline passed without it being handled);
  * `stuckInQueue` says how many of the lost were still there.
@@ -320,8 +333,12 @@ export interface Observation {
 }
 
 export interface Expectations {
-  /** `none`: not one extra run; `kills`: at most the messages in flight at the SIGKILLs. */
-  readonly extraRuns: 'none' | 'kills';
+  /**
+   * `none`: not one extra run; `kills`: at most the messages in flight at the SIGKILLs;
+   * `retries`: runs after an aborted or failed run are expected (leases lost on purpose), but
+   * not one run after a successful one.
+   */
+  readonly extraRuns: 'none' | 'kills' | 'retries';
   /** Longest a SIGTERM may take to end the process with code 0 (SHUTDOWN_TIMEOUT + margin). */
   readonly termExitLimitMs: number;
 }
@@ -333,7 +350,11 @@ export interface Counters {
   readonly runs: number;
   readonly runsPerKey: Record<string, number>;
   readonly extraRuns: number;
-  readonly extraRunsAllowed: number;
+  readonly extraRunsAllowed: number | null;
+  /** Runs of a key after it had been handled successfully. */
+  readonly runsAfterSuccess: number;
+  /** Runs that ended with their signal aborted (lease lost, shutdown, timeout). */
+  readonly abortedRuns: number;
   readonly overlaps: number;
   readonly overlapKeys: string[];
   readonly fenceRegressions: number;
@@ -359,7 +380,8 @@ export function evaluate(o: Observation, x: Expectations): { counters: Counters;
   const overlaps = findOverlaps(o.runs);
   const fences = fenceRegressions(o.runs);
   const dlq = checkDeadLetters(o.deadLetters, o.poison);
-  const allowed = x.extraRuns === 'none' ? 0 : o.inFlightAtKills;
+  const allowed = x.extraRuns === 'none' ? 0 : x.extraRuns === 'kills' ? o.inFlightAtKills : null;
+  const afterSuccess = runsAfterSuccess(o.runs.filter((r) => o.goodKeys.includes(r.key)));
   const badExits = badTermExits(o.exits, x.termExitLimitMs);
   const termMs = o.exits.filter((e) => e.signal === 'SIGTERM' && e.ms !== null).map((e) => e.ms as number);
   const exitsByCode: Record<string, number> = {};
@@ -375,6 +397,8 @@ export function evaluate(o: Observation, x: Expectations): { counters: Counters;
     runsPerKey: counts.runsPerKey,
     extraRuns: counts.extraRuns,
     extraRunsAllowed: allowed,
+    runsAfterSuccess: afterSuccess.length,
+    abortedRuns: o.runs.filter((r) => r.outcome === 'aborted').length,
     overlaps: overlaps.length,
     overlapKeys: overlaps.map((v) => v.key).slice(0, 20),
     fenceRegressions: fences.length,
@@ -394,11 +418,18 @@ export function evaluate(o: Observation, x: Expectations): { counters: Counters;
       overlaps.length === 0,
       `${overlaps.length} overlaps: ${sample(overlaps.map((v) => `${v.key} (pids ${v.first.pid}/${v.second.pid})`))}`,
     ),
-    criterion(
-      x.extraRuns === 'none' ? '0 extra runs' : 'extra runs <= in flight at kills',
-      counts.extraRuns <= allowed,
-      `${counts.extraRuns} extra (allowed ${allowed}): ${sample(counts.keysRunMoreThanOnce)}`,
-    ),
+    allowed === null
+      ? criterion(
+          '0 runs after a successful run',
+          afterSuccess.length === 0,
+          `${afterSuccess.length} runs after success: ${sample(afterSuccess.map((r) => r.key))}; ` +
+            `${counts.extraRuns} extra runs in all, retries of aborted or failed runs`,
+        )
+      : criterion(
+          x.extraRuns === 'none' ? '0 extra runs' : 'extra runs <= in flight at kills',
+          counts.extraRuns <= allowed,
+          `${counts.extraRuns} extra (allowed ${allowed}): ${sample(counts.keysRunMoreThanOnce)}`,
+        ),
     criterion(
       'fencing tokens grow',
       fences.length === 0,

@@ -67,7 +67,7 @@ async function createQueue(
 }
 
 function buildMessages(env: Env, scenario: Scenario) {
-  const good = Array.from({ length: env.form.messages }, (_, i) => {
+  const good = Array.from({ length: scenario.messages?.(env.form) ?? env.form.messages }, (_, i) => {
     const key = `k-${i}`;
     return { key, body: JSON.stringify({ n: i, key }) };
   });

@@ -73,8 +73,13 @@ export interface Scenario {
   readonly name: string;
   readonly injects: string;
   readonly env?: Record<string, string>;
-  /** `kills`: a SIGKILL may re-run the messages in flight at it. */
-  readonly extraRuns: 'none' | 'kills';
+  /**
+   * `kills`: a SIGKILL may re-run the messages in flight at it; `retries`: runs aborted on
+   * purpose are retried, but no key runs again after a success.
+   */
+  readonly extraRuns: 'none' | 'kills' | 'retries';
+  /** Good messages, when not the form's number. */
+  readonly messages?: (form: Form) => number;
   /** Poison messages in the load (scenario 7). */
   readonly poison?: boolean;
   /** Workers besides the fault's own (start-up kills use two steady workers). */
@@ -188,6 +193,23 @@ export const SCENARIOS: readonly Scenario[] = [
             `${exit.code ?? exit.bySignal} after ${exit.ms ?? '-'} ms`,
         );
       }
+    },
+  },
+  {
+    name: 'lease-stall',
+    injects:
+      'handlers of 6 s (longer than the 5 s visibility timeout: they live on renewals) while DynamoDB is frozen (SIGSTOP) past their leases',
+    env: { CHAOS_HANDLER_MS: '6000' },
+    messages: (form) => Math.round(form.messages / 4),
+    extraRuns: 'retries',
+    fault: async (ctx) => {
+      const pid = ctx.dynamo.child.pid;
+      const w = await window(
+        ctx,
+        async () => void process.kill(pid, 'SIGSTOP'),
+        async () => void process.kill(pid, 'SIGCONT'),
+      );
+      ctx.note(`${ctx.dynamo.name} stopped for ${w.to - w.from} ms`);
     },
   },
   {

@@ -6,6 +6,7 @@ import {
   parseRunLog,
   readyThroughOutage,
   readyTransitions,
+  runsAfterSuccess,
   type Exit,
   type Observation,
   type ReadySample,
@@ -52,7 +53,7 @@ function clean(overrides: Partial<Observation> = {}): Observation {
   };
 }
 
-function failed(o: Observation, extraRuns: 'none' | 'kills' = 'none'): string[] {
+function failed(o: Observation, extraRuns: 'none' | 'kills' | 'retries' = 'none'): string[] {
   return evaluate(o, { extraRuns, termExitLimitMs: 10_000 })
     .criteria.filter((c) => !c.pass)
     .map((c) => c.name);
@@ -139,6 +140,35 @@ describe('chaos counters', () => {
       'extra runs <= in flight at kills',
     ]);
     expect(failed(clean({ runs, inFlightAtKills: 1 }), 'kills')).toEqual([]);
+  });
+
+  it('with retries expected, pass a run after an aborted one and fail a run after a successful one', () => {
+    const retried = pairRuns(
+      parseRunLog(
+        log([
+          ['a', 1, 1, 100, 200, 'aborted'],
+          ['a', 2, 2, 300, 400],
+          ['b', 2, 1, 150, 250],
+        ]),
+      ),
+      new Map(),
+      1000,
+    );
+    expect(failed(clean({ runs: retried }), 'retries')).toEqual([]);
+    expect(failed(clean({ runs: retried }))).toEqual(['0 extra runs']);
+    const twice = pairRuns(
+      parseRunLog(
+        log([
+          ['a', 1, 1, 100, 200],
+          ['a', 2, 2, 300, 400],
+          ['b', 2, 1, 150, 250],
+        ]),
+      ),
+      new Map(),
+      1000,
+    );
+    expect(runsAfterSuccess(twice).map((r) => [r.key, r.pid])).toEqual([['a', 2]]);
+    expect(failed(clean({ runs: twice }), 'retries')).toEqual(['0 runs after a successful run']);
   });
 
   it('fail when a later run of a key has no larger fencing token', () => {
