@@ -1,0 +1,233 @@
+// One measured run: a fresh queue (and table), the system started as its own process with its
+// receives held at the proxy, the queue filled, the gate opened, and the system measured from
+// outside until SQS has confirmed the delete of every message sent.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CreateTableCommand, DeleteTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
+import { ROOT, cpuMicros, memoryMb, spawnLogged, stop, until } from './env.mjs';
+import { WORKLOADS, buildMessages, fill } from './workloads.mjs';
+
+export const SYSTEMS = ['baseline', 'floor', 'peer', 'ours'];
+/** Systems that promise one run per key; the others may run a re-sent key once per send. */
+export const IDEMPOTENT = new Set(['peer', 'ours']);
+export const INSTANCES = 5;
+
+/** Context shared by every run: emulators, proxies, admin clients, temp dir, logger. */
+export async function runOne(ctx, system, workload, count, label) {
+  const w = WORKLOADS[workload];
+  const id = `${system}-${workload}-${label}-${randomUUID().slice(0, 6)}`;
+  const { QueueUrl: queueUrl } = await ctx.sqs.send(
+    new CreateQueueCommand({
+      QueueName: `bench-${id}${w.fifo ? '.fifo' : ''}`,
+      Attributes: {
+        VisibilityTimeout: '30',
+        ...(w.fifo ? { FifoQueue: 'true', ContentBasedDeduplication: 'false' } : {}),
+      },
+    }),
+  );
+  const table = system === 'baseline' ? undefined : `bench-${id}`;
+  if (table) await createTable(ctx, table, system === 'peer' ? 'id' : 'pk', system === 'ours');
+  const messages = buildMessages(workload, count, `k-${id}`);
+  const handlerLog = join(ctx.tmp, `${id}.keys`);
+  const logFile = join(ctx.tmp, `${id}.log`);
+  const handlerEnv = { BENCH_HANDLER_LOG: handlerLog, BENCH_HANDLER_MS: String(w.handlerMs) };
+
+  ctx.sqsProxy.closeGate();
+  const child = spawnSystem(ctx, system, { queueUrl, table, fifo: w.fifo, handlerEnv, logFile });
+  try {
+    const pollers = system === 'ours' ? 1 : INSTANCES;
+    await until(`${system} to start polling`, 60_000, async () => {
+      if (!child.alive()) throw new Error(`${system} exited: ${tail(logFile)}`);
+      return ctx.sqsProxy.heldReceives() >= pollers ? true : undefined;
+    });
+    await fill(ctx.sqsDirect, queueUrl, messages);
+
+    const cpu0 = cpuMicros(child.pid);
+    const sqs0 = ctx.sqsProxy.counts();
+    const ddb0 = ctx.ddbProxy.counts();
+    const opened = Date.now();
+    ctx.sqsProxy.openGate();
+    await waitCompleted(ctx, child, messages.length, system, logFile);
+    const cpu1 = cpuMicros(child.pid);
+    const mem = memoryMb(child.pid);
+    const sqs1 = ctx.sqsProxy.counts();
+    const ddb1 = ctx.ddbProxy.counts();
+    const first = ctx.sqsProxy.firstReceiveAt() ?? opened;
+    const last = ctx.sqsProxy.lastCompletedAt() ?? Date.now();
+    const latencies = ctx.sqsProxy.latencies().sort((a, b) => a - b);
+    await stop(child);
+
+    const runs = runsPerKey(handlerLog);
+    const check = checkRuns(system, messages, runs);
+    const n = messages.length;
+    return {
+      workload,
+      system,
+      messages: n,
+      ok: check.ok,
+      problem: check.problem,
+      throughput_msgs_per_s: n / (Math.max(1, last - first) / 1000),
+      cpu_us_per_msg: (cpu1 - cpu0) / n,
+      p50_ms: quantile(latencies, 0.5),
+      p99_ms: quantile(latencies, 0.99),
+      peak_rss_mb: mem.hwm,
+      ddb_requests_per_msg: total(diff(ddb1, ddb0)) / n,
+      sqs_requests_per_msg: total(diff(sqs1, sqs0)) / n,
+      handler_runs_per_key_max: check.max,
+      ddb_ops: diff(ddb1, ddb0),
+      sqs_ops: diff(sqs1, sqs0),
+      unique_keys: new Set(messages.map((m) => m.key)).size,
+    };
+  } finally {
+    await stop(child);
+    await ctx.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => undefined);
+    if (table) await ctx.ddb.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
+  }
+}
+
+/** Starts a system as its own process: ours is `node dist/main.js start` with defaults. */
+export function spawnSystem(ctx, system, { queueUrl, table, fifo, handlerEnv, logFile }) {
+  if (system === 'ours') {
+    return spawnLogged(
+      process.execPath,
+      [join(ROOT, 'dist', 'main.js'), 'start'],
+      {
+        SQS_QUEUE_URL: queueUrl,
+        AWS_ENDPOINT_URL_SQS: ctx.sqsProxy.url,
+        AWS_ENDPOINT_URL_DYNAMODB: ctx.ddbProxy.url,
+        IDEMPOTENCY_TABLE: table,
+        HANDLER: join(ROOT, 'bench', 'handler.mjs'),
+        HTTP_HOST: '127.0.0.1',
+        HTTP_PORT: '0',
+        ...handlerEnv,
+      },
+      logFile,
+    );
+  }
+  return spawnLogged(
+    process.execPath,
+    [join(ROOT, 'bench', 'system.mjs')],
+    {
+      BENCH_SYSTEM: system,
+      BENCH_QUEUE_URL: queueUrl,
+      BENCH_SQS_ENDPOINT: ctx.sqsProxy.url,
+      BENCH_DDB_ENDPOINT: ctx.ddbProxy.url,
+      BENCH_TABLE: table ?? '',
+      BENCH_FIFO: fifo ? '1' : '',
+      BENCH_INSTANCES: String(INSTANCES),
+      ...handlerEnv,
+    },
+    logFile,
+  );
+}
+
+export async function createTable(ctx, name, key, ttl) {
+  await ctx.ddb.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  if (ttl) {
+    await ctx.ddb
+      .send(
+        new UpdateTimeToLiveCommand({
+          TableName: name,
+          TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        }),
+      )
+      .catch(() => undefined); // dynalite has no TTL; the worker tolerates that
+  }
+}
+
+export function waitCompleted(ctx, child, expected, system, logFile) {
+  return new Promise((resolve, reject) => {
+    const events = ctx.sqsProxy.events;
+    const done = () => {
+      clearTimeout(timer);
+      events.off('completed', onCompleted);
+    };
+    const onCompleted = (n) => {
+      if (n >= expected) {
+        done();
+        resolve();
+      }
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(
+        new Error(
+          `${system}: ${ctx.sqsProxy.completedCount()}/${expected} messages completed within ${ctx.runTimeoutMs} ms`,
+        ),
+      );
+    }, ctx.runTimeoutMs);
+    child.exited.then(() => {
+      if (ctx.sqsProxy.completedCount() < expected) {
+        done();
+        reject(new Error(`${system} exited before completing: ${tail(logFile)}`));
+      }
+    });
+    events.on('completed', onCompleted);
+    onCompleted(ctx.sqsProxy.completedCount());
+  });
+}
+
+export function runsPerKey(file) {
+  const runs = new Map();
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    // no handler run at all
+  }
+  for (const key of text.split('\n')) if (key) runs.set(key, (runs.get(key) ?? 0) + 1);
+  return runs;
+}
+
+/**
+ * Idempotent systems: every key ran exactly once. The others: every key ran at least once and
+ * at most once per send of it (no redelivery ran the handler again).
+ */
+export function checkRuns(system, messages, runs) {
+  const sends = new Map();
+  for (const m of messages) sends.set(m.key, (sends.get(m.key) ?? 0) + 1);
+  let max = 0;
+  for (const [key, sent] of sends) {
+    const r = runs.get(key) ?? 0;
+    max = Math.max(max, r);
+    if (r === 0) return { ok: false, max, problem: `key ${key} never ran` };
+    const allowed = IDEMPOTENT.has(system) ? 1 : sent;
+    if (r > allowed) return { ok: false, max, problem: `key ${key} ran ${r} times (allowed ${allowed})` };
+  }
+  for (const key of runs.keys())
+    if (!sends.has(key)) return { ok: false, max, problem: `unknown key ${key}` };
+  return { ok: true, max, problem: undefined };
+}
+
+export function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+const total = (counts) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+function diff(after, before) {
+  const out = {};
+  for (const [op, n] of Object.entries(after)) {
+    const d = n - (before[op] ?? 0);
+    if (d > 0) out[op] = d;
+  }
+  return out;
+}
+
+export function tail(file) {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-5).join(' | ');
+  } catch {
+    return '(no log)';
+  }
+}
