@@ -8,15 +8,13 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { StoreUnavailableError, describeError } from '../core/errors.js';
 import {
-  CorruptRecordError,
   MARKER_PREFIX,
   generationPk,
   isClaimable,
   isExpired,
-  parseRecord,
   refusal,
   type Claim,
   type ClaimRequest,
@@ -25,47 +23,9 @@ import {
   type IdempotencyStore,
   type ListPage,
   type ListQuery,
-  type RecordStatus,
   type RecordStore,
 } from '../core/idempotency-store.js';
-
-type Item = Record<string, AttributeValue>;
-
-/** Attribute names that are DynamoDB reserved words. */
-const NAMES = { '#status': 'status', '#owner': 'owner' };
-
-/**
- * The DynamoDB type of each attribute of a record ('?': optional). A claim's condition requires
- * them (WELL_FORMED) so that it never builds on a record it cannot read: without that, a FAILED
- * record that lost its fence would be claimed with `ADD fence :one` and fencing would restart at 1.
- * Such a record fails the condition instead, is read back, and the claim rejects with
- * CorruptRecordError having written nothing.
- */
-const ATTRIBUTE_TYPES = {
-  status: 'S',
-  owner: 'S',
-  fence: 'N',
-  leaseExpiresAtMs: 'N',
-  expiresAt: 'N',
-  attempts: 'N',
-  payloadHash: 'S',
-  firstSeenAtMs: 'N',
-  updatedAtMs: 'N',
-  completedAtMs: 'N?',
-  lastError: 'S?',
-  result: 'S?',
-} as const satisfies Record<Exclude<keyof IdempotencyRecord, 'pk'>, 'S' | 'N' | 'S?' | 'N?'>;
-
-const WELL_FORMED = {
-  condition: Object.entries(ATTRIBUTE_TYPES)
-    .map(([name, type]) => {
-      const check = `attribute_type(#${name}, :type${type[0]})`;
-      return type.endsWith('?') ? `(attribute_not_exists(#${name}) OR ${check})` : check;
-    })
-    .join(' AND '),
-  names: Object.fromEntries(Object.keys(ATTRIBUTE_TYPES).map((name) => [`#${name}`, name])),
-  values: { ':typeS': { S: 'S' }, ':typeN': { S: 'N' } } satisfies Item,
-};
+import { NAMES, claimCommand, fromItem, num, readItem, status, type Item } from './dynamodb-items.js';
 
 /**
  * IdempotencyStore and RecordStore on a DynamoDB table whose partition key is the string `pk`.
@@ -375,63 +335,8 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
   }
 }
 
-/** The claim's conditional upsert: see the timeline above and WELL_FORMED. */
-function claimCommand(table: string, request: ClaimRequest): UpdateItemCommand {
-  return new UpdateItemCommand({
-    TableName: table,
-    Key: { pk: { S: request.pk } },
-    UpdateExpression:
-      'SET #status = :inProgress, #owner = :owner, leaseExpiresAtMs = :lease, expiresAt = :exp, ' +
-      'payloadHash = :hash, updatedAtMs = :now, firstSeenAtMs = if_not_exists(firstSeenAtMs, :now) ' +
-      'ADD fence :one, attempts :one',
-    ConditionExpression:
-      `attribute_not_exists(pk) OR (${WELL_FORMED.condition} AND expiresAt > :nowS AND ` +
-      'payloadHash = :hash AND (#status = :failed OR (#status = :inProgress AND leaseExpiresAtMs <= :lapsed)))',
-    ExpressionAttributeNames: WELL_FORMED.names,
-    ExpressionAttributeValues: {
-      ...WELL_FORMED.values,
-      ':inProgress': status('IN_PROGRESS'),
-      ':failed': status('FAILED'),
-      ':owner': { S: request.owner },
-      ':lease': num(request.leaseExpiresAtMs),
-      ':exp': num(request.expiresAt),
-      ':hash': { S: request.payloadHash },
-      ':now': num(request.now),
-      ':lapsed': num(request.lapsedBefore ?? request.now),
-      ':nowS': num(request.now / 1000),
-      ':one': num(1),
-    },
-    ReturnValues: 'ALL_OLD',
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-  });
-}
-
 function unavailable(operation: string, error: unknown): StoreUnavailableError {
   return new StoreUnavailableError(`idempotency store ${operation} failed: ${describeError(error)}`, {
     cause: error,
   });
-}
-
-function num(value: number): AttributeValue {
-  return { N: String(value) };
-}
-
-function status(value: RecordStatus): AttributeValue {
-  return { S: value };
-}
-
-/** The record in an item the store returned, or undefined when it returned none. */
-function readItem(item: Item | undefined): IdempotencyRecord | undefined {
-  return item && 'pk' in item ? fromItem(item) : undefined;
-}
-
-/** Throws CorruptRecordError for an item that is not a well-formed record. */
-function fromItem(item: Item): IdempotencyRecord {
-  let plain: unknown;
-  try {
-    plain = unmarshall(item);
-  } catch (error) {
-    throw new CorruptRecordError(item.pk?.S ?? '(no pk)', [describeError(error)], { cause: error });
-  }
-  return parseRecord(plain);
 }

@@ -1,0 +1,108 @@
+import { UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { describeError } from '../core/errors.js';
+import {
+  CorruptRecordError,
+  parseRecord,
+  type ClaimRequest,
+  type IdempotencyRecord,
+  type RecordStatus,
+} from '../core/idempotency-store.js';
+
+/**
+ * How records look as DynamoDB items, and the claim's conditional write: what the store
+ * (dynamodb-store.ts) sends and reads.
+ */
+
+export type Item = Record<string, AttributeValue>;
+
+/** Attribute names that are DynamoDB reserved words. */
+export const NAMES = { '#status': 'status', '#owner': 'owner' };
+
+/**
+ * The DynamoDB type of each attribute of a record ('?': optional). A claim's condition requires
+ * them (WELL_FORMED) so that it never builds on a record it cannot read: without that, a FAILED
+ * record that lost its fence would be claimed with `ADD fence :one` and fencing would restart at 1.
+ * Such a record fails the condition instead, is read back, and the claim rejects with
+ * CorruptRecordError having written nothing.
+ */
+export const ATTRIBUTE_TYPES = {
+  status: 'S',
+  owner: 'S',
+  fence: 'N',
+  leaseExpiresAtMs: 'N',
+  expiresAt: 'N',
+  attempts: 'N',
+  payloadHash: 'S',
+  firstSeenAtMs: 'N',
+  updatedAtMs: 'N',
+  completedAtMs: 'N?',
+  lastError: 'S?',
+  result: 'S?',
+} as const satisfies Record<Exclude<keyof IdempotencyRecord, 'pk'>, 'S' | 'N' | 'S?' | 'N?'>;
+
+export const WELL_FORMED = {
+  condition: Object.entries(ATTRIBUTE_TYPES)
+    .map(([name, type]) => {
+      const check = `attribute_type(#${name}, :type${type[0]})`;
+      return type.endsWith('?') ? `(attribute_not_exists(#${name}) OR ${check})` : check;
+    })
+    .join(' AND '),
+  names: Object.fromEntries(Object.keys(ATTRIBUTE_TYPES).map((name) => [`#${name}`, name])),
+  values: { ':typeS': { S: 'S' }, ':typeN': { S: 'N' } } satisfies Item,
+};
+
+/** The claim's conditional upsert: see the timeline in dynamodb-store.ts and WELL_FORMED. */
+export function claimCommand(table: string, request: ClaimRequest): UpdateItemCommand {
+  return new UpdateItemCommand({
+    TableName: table,
+    Key: { pk: { S: request.pk } },
+    UpdateExpression:
+      'SET #status = :inProgress, #owner = :owner, leaseExpiresAtMs = :lease, expiresAt = :exp, ' +
+      'payloadHash = :hash, updatedAtMs = :now, firstSeenAtMs = if_not_exists(firstSeenAtMs, :now) ' +
+      'ADD fence :one, attempts :one',
+    ConditionExpression:
+      `attribute_not_exists(pk) OR (${WELL_FORMED.condition} AND expiresAt > :nowS AND ` +
+      'payloadHash = :hash AND (#status = :failed OR (#status = :inProgress AND leaseExpiresAtMs <= :lapsed)))',
+    ExpressionAttributeNames: WELL_FORMED.names,
+    ExpressionAttributeValues: {
+      ...WELL_FORMED.values,
+      ':inProgress': status('IN_PROGRESS'),
+      ':failed': status('FAILED'),
+      ':owner': { S: request.owner },
+      ':lease': num(request.leaseExpiresAtMs),
+      ':exp': num(request.expiresAt),
+      ':hash': { S: request.payloadHash },
+      ':now': num(request.now),
+      ':lapsed': num(request.lapsedBefore ?? request.now),
+      ':nowS': num(request.now / 1000),
+      ':one': num(1),
+    },
+    ReturnValues: 'ALL_OLD',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  });
+}
+
+export function num(value: number): AttributeValue {
+  return { N: String(value) };
+}
+
+export function status(value: RecordStatus): AttributeValue {
+  return { S: value };
+}
+
+/** The record in an item the store returned, or undefined when it returned none. */
+export function readItem(item: Item | undefined): IdempotencyRecord | undefined {
+  return item && 'pk' in item ? fromItem(item) : undefined;
+}
+
+/** Throws CorruptRecordError for an item that is not a well-formed record. */
+export function fromItem(item: Item): IdempotencyRecord {
+  let plain: unknown;
+  try {
+    plain = unmarshall(item);
+  } catch (error) {
+    throw new CorruptRecordError(item.pk?.S ?? '(no pk)', [describeError(error)], { cause: error });
+  }
+  return parseRecord(plain);
+}
