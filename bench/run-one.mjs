@@ -92,7 +92,7 @@ export function spawnSystem(ctx, system, { queueUrl, table, fifo, handlerEnv, lo
   if (system === 'ours') {
     return spawnLogged(
       process.execPath,
-      [join(ROOT, 'dist', 'main.js'), 'start'],
+      [...(ctx.oursNodeArgs ?? []), join(ROOT, 'dist', 'main.js'), 'start'],
       {
         SQS_QUEUE_URL: queueUrl,
         AWS_ENDPOINT_URL_SQS: ctx.sqsProxy.url,

@@ -1,4 +1,5 @@
 // npm run bench [-- --quick | --soak] [--runs N] [--count N] [--workloads a,b] [--systems a,b]
+//                 [--out DIR] [--cpu-prof DIR]
 //
 // Ours against the alternative users would pick (sqs-consumer + Powertools idempotency), with a
 // bare sqs-consumer baseline and a "floor" (the baseline plus the two DynamoDB calls alone).
@@ -27,6 +28,7 @@ const { values: opts } = parseArgs({
     workloads: { type: 'string' },
     systems: { type: 'string' },
     out: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const mode = opts.soak ? 'soak' : opts.quick ? 'quick' : 'default';
@@ -82,6 +84,8 @@ async function main() {
     }),
     sqsProxy: await startCountingProxy(fauxqs.port, { sqs: true }),
     ddbProxy: await startCountingProxy(dynamo.port),
+    // --cpu-prof DIR: ours runs under node --cpu-prof (bench/profile-top.mjs summarises it).
+    oursNodeArgs: opts['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opts['cpu-prof']] : [],
     runTimeoutMs: mode === 'quick' ? 60_000 : 180_000,
     log,
   };
