@@ -253,8 +253,10 @@ async function main(): Promise<number> {
     void stopAll().finally(() => process.exit(2));
   }, globalMs + 60_000);
   guard.unref();
+  let interrupted = false;
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
+      interrupted = true;
       log(`${sig}: stopping every process started`);
       void stopAll().finally(() => process.exit(130));
     });
@@ -290,6 +292,7 @@ async function main(): Promise<number> {
       deadline,
     };
     for (const [i, scenario] of scenarios.entries()) {
+      if (interrupted) break;
       if (Date.now() > deadline) {
         results.push({
           name: scenario.name,
@@ -346,6 +349,7 @@ async function main(): Promise<number> {
   writeFileSync(latest, await format(JSON.stringify(report), { ...style, filepath: latest }));
   process.stdout.write(markdown(report));
   process.stdout.write(`\nreport: chaos/results/latest.json; logs: chaos/results/<scenario>/\n`);
+  if (interrupted) return 130;
   return failed ? 1 : 0;
 }
 
