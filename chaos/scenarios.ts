@@ -16,6 +16,11 @@ export interface Form {
   readonly restartEveryMs: number;
   /** Length of each outage, stall or slow window, ms. */
   readonly faultMs: number;
+  /**
+   * A DynamoDB stall or slow window that must show on /readyz: longer than three store calls
+   * using all their attempts (README, "Health": about 10 s), ms.
+   */
+  readonly storeOutageMs: number;
   readonly startupKills: number;
   /** Poison messages of each kind. */
   readonly poisonEach: number;
@@ -33,6 +38,7 @@ export const FORMS: Record<'short' | 'long', Form> = {
     handlerMs: 150,
     restartEveryMs: 2500,
     faultMs: 9000,
+    storeOutageMs: 15_000,
     startupKills: 6,
     poisonEach: 5,
     settleMs: 60_000,
@@ -46,6 +52,7 @@ export const FORMS: Record<'short' | 'long', Form> = {
     handlerMs: 150,
     restartEveryMs: 5000,
     faultMs: 20_000,
+    storeOutageMs: 25_000,
     startupKills: 20,
     poisonEach: 20,
     settleMs: 120_000,
@@ -103,17 +110,18 @@ async function restarts(ctx: FaultContext, signal: 'SIGTERM' | 'SIGKILL'): Promi
   }
 }
 
-/** Holds a fault for faultMs, starting a quarter into the load. */
+/** Holds a fault for `ms` (default faultMs), starting a quarter into the load. */
 async function window(
   ctx: FaultContext,
   on: () => Promise<void>,
   off: () => Promise<void>,
+  ms = ctx.form.faultMs,
 ): Promise<{ from: number; to: number }> {
   await pause(Math.round(ctx.form.loadMs / 4));
   const from = Date.now();
   await on();
   try {
-    await pause(ctx.form.faultMs);
+    await pause(ms);
   } finally {
     await off();
   }
@@ -143,7 +151,9 @@ export const SCENARIOS: readonly Scenario[] = [
         ctx,
         async () => void process.kill(pid, 'SIGSTOP'),
         async () => void process.kill(pid, 'SIGCONT'),
+        ctx.form.storeOutageMs,
       );
+      ctx.outages.push(w);
       ctx.note(`${ctx.dynamo.name} stopped for ${w.to - w.from} ms`);
     },
   },
@@ -156,14 +166,15 @@ export const SCENARIOS: readonly Scenario[] = [
         ctx,
         () => ctx.dynamoProxy.set({ kind: 'delay', ms: 7000 }),
         () => ctx.dynamoProxy.set({ kind: 'pass' }),
+        ctx.form.storeOutageMs,
       );
+      ctx.outages.push(w);
       ctx.note(`DynamoDB replies delayed 7000 ms for ${w.to - w.from} ms`);
     },
   },
   {
     name: 'sqs-refused',
     injects: 'SQS refuses connections (listener closed, open connections cut) for a while',
-    env: { READY_MAX_POLL_FAILURES: '2' },
     extraRuns: 'none',
     fault: async (ctx) => {
       const w = await window(
