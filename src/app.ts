@@ -7,6 +7,7 @@ import type { DestinationStream, Logger as PinoLogger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from './config/load.js';
 import { systemClock, type Clock } from './core/clock.js';
+import { describeError, WorkerError } from './core/errors.js';
 import type { Handler } from './core/handler.js';
 import type { IdempotencyStore, RecordStore } from './core/idempotency-store.js';
 import type { Logger } from './core/logger.js';
@@ -74,6 +75,12 @@ export interface App {
 }
 
 const TABLE_RECHECK_MS = 5000;
+/** stop() ends within SHUTDOWN_TIMEOUT plus this: the drain's own grace and the steps after it. */
+export const STOP_MARGIN_MS = 10_000;
+/** The most each step after the drain (HTTP server, connection, log flush) may take. */
+const STOP_STEP_MS = 1000;
+/** Kept from the drain for those steps. */
+const STOP_TAIL_MS = 3 * STOP_STEP_MS;
 
 /** The composition root: creates every client and service once and wires them together. */
 export function createApp(config: Config, overrides: AppOverrides = {}): App {
@@ -103,30 +110,53 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
 
   const server = buildSidecar(config, { metrics, health, logger, clock, started });
 
-  async function start(): Promise<AppEndpoints> {
+  /** The start in progress or done; stop() waits for it before closing what it opened. */
+  let starting: Promise<AppEndpoints> | undefined;
+  let stopped: Promise<void> | undefined;
+  let stopGaveUp = false;
+  /** Between the steps of start(): a stop() was requested, so nothing more starts. */
+  const unlessStopping = (): void => {
+    if (stopping) throw new WorkerError('START_CANCELLED', 'start cancelled: stop() was called');
+  };
+
+  function start(): Promise<AppEndpoints> {
+    starting ??= startSteps();
+    return starting;
+  }
+
+  async function startSteps(): Promise<AppEndpoints> {
+    unlessStopping();
     const handler = overrides.handler ?? (await resolveHandler(config.handler, config));
-    connection = await openConnection(config, 'host', logger, overrides);
-    const { queueUrl, dlqUrl } = connection;
-    const instruments = instrument(config, connection, { metrics, health, logger, store: overrides.store });
+    unlessStopping();
+    const opened = await openConnection(config, 'host', logger, overrides);
+    connection = opened;
+    // A stop that gave up waiting for this start has passed its closing step: close it here.
+    if (stopGaveUp) await opened.close().catch(() => {});
+    unlessStopping();
+    const { queueUrl, dlqUrl } = opened;
+    const instruments = instrument(config, opened, { metrics, health, logger, store: overrides.store });
     ({ tableWatch, queueDepth, store, records } = instruments);
-    runtime = createRuntime(config, connection, { handler, logger, clock, instanceId, store });
+    runtime = createRuntime(config, opened, { handler, logger, clock, instanceId, store });
     observeRuntime(runtime, metrics, logger, clock);
     watchRuntime(runtime, health);
 
     const address = await server.listen({ host: config.http.host, port: config.http.port });
+    unlessStopping();
     const worker = runtime;
-    await instruments.tableWatch.whenReady(() => worker.start());
-    if (!stopping) health.setPhase('running');
+    // The table check may outlast a stop(): polling starts only if none came meanwhile.
+    await instruments.tableWatch.whenReady(async () => (stopping ? undefined : worker.start()));
+    unlessStopping();
+    health.setPhase('running');
     const endpoints: AppEndpoints = {
       http: address,
       queueUrl,
       dlqUrl,
-      sqsEndpoint: connection.aws.sqsEndpoint,
-      dynamodbEndpoint: connection.aws.dynamodbEndpoint,
-      embedded: connection.embedded,
+      sqsEndpoint: opened.aws.sqsEndpoint,
+      dynamodbEndpoint: opened.aws.dynamodbEndpoint,
+      embedded: opened.embedded,
     };
-    logger.info({ ...endpoints, instanceId, namespace: connection.namespace }, 'worker started');
-    if (connection.embedded) {
+    logger.info({ ...endpoints, instanceId, namespace: opened.namespace }, 'worker started');
+    if (opened.embedded) {
       logger.info(
         {},
         `embedded mode: in-process SQS at ${endpoints.sqsEndpoint} and DynamoDB at ${endpoints.dynamodbEndpoint}. ` +
@@ -138,18 +168,64 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     return endpoints;
   }
 
-  async function stop(): Promise<void> {
-    if (stopping) return;
+  /**
+   * Stops at any moment, start-up included, and resolves (or rejects, naming the steps that
+   * overran) within SHUTDOWN_TIMEOUT + STOP_MARGIN_MS: every step has a deadline. A start in
+   * progress is cancelled; once it has settled, whatever it opened is closed. Idempotent.
+   */
+  function stop(): Promise<void> {
     stopping = true;
+    stopped ??= stopSteps();
+    return stopped;
+  }
+
+  async function stopSteps(): Promise<void> {
+    const deadline = Date.now() + config.shutdownTimeoutMs + STOP_MARGIN_MS;
+    const overran: string[] = [];
+    const step = async (name: string, work: () => Promise<unknown> | undefined, capMs: number) => {
+      const ms = Math.max(0, Math.min(capMs, deadline - Date.now()));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), ms)));
+      const done = Promise.resolve()
+        .then(work)
+        .then(
+          () => false as const,
+          (error: unknown) => (
+            logger.warn({ error: describeError(error) }, `stop: ${name} failed`),
+            false as const
+          ),
+        );
+      if (await Promise.race([done, timedOut])) {
+        overran.push(name);
+        logger.warn({ step: name, ms }, 'stop: a step did not finish in time; going on');
+      }
+      clearTimeout(timer);
+    };
     health.setPhase('draining');
     tableWatch?.stop();
-    await queueDepth?.stop();
+    // A start still opening things: let it reach its next step, where it sees the stop. Nothing
+    // polls yet, so it may use the drain's time.
+    await step('cancel start', () => starting?.catch(() => {}), deadline - Date.now() - STOP_TAIL_MS);
+    stopGaveUp = overran.length > 0;
+    tableWatch?.stop();
+    await step('queue depth poller', () => queueDepth?.stop(), STOP_STEP_MS);
     logger.info({ inFlight: runtime?.inFlight ?? 0 }, 'stopping: draining in-flight messages');
-    await runtime?.stop(config.shutdownTimeoutMs);
-    await server.close();
-    await connection?.close();
+    const drainCap = deadline - Date.now() - STOP_TAIL_MS;
+    await step('drain', () => runtime?.stop(config.shutdownTimeoutMs), drainCap);
+    await step('http server', () => server.close(), STOP_STEP_MS);
+    if (overran.includes('http server')) server.server.closeAllConnections();
+    const opened = connection;
+    connection = undefined;
+    await step('connection', () => opened?.close(), STOP_STEP_MS);
     logger.info({}, 'stopped');
-    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    await step(
+      'log flush',
+      () => new Promise<void>((resolve) => logger.flush(() => resolve())),
+      STOP_STEP_MS,
+    );
+    if (overran.length > 0) {
+      throw new WorkerError('STOP_TIMEOUT', `stop: ${overran.join(', ')} did not finish in time`);
+    }
   }
 
   return { start, stop, metrics, server };

@@ -1,4 +1,53 @@
 #!/usr/bin/env node
-import { runCli } from './cli/run.js';
+// The sqs-worker binary. Its first statements take over SIGTERM and SIGINT: until a handler is
+// installed a signal kills the process outright, and a supervisor may send one at any moment.
+// So this file has no static imports (ESM evaluates those before this body): the CLI, with the
+// AWS SDK and Fastify, is loaded afterwards, and only on a Node it can run on.
 
-process.exitCode = await runCli(process.argv.slice(2));
+/** Fired by the first SIGTERM or SIGINT; its `reason` is the signal's name. */
+const stop = new AbortController();
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (!stop.signal.aborted) {
+    stop.abort(signal);
+    return;
+  }
+  // Not a forced exit: npm forwards SIGINT to its child, so Ctrl-C on `npm start` delivers it
+  // twice. The stop is bounded anyway (README, "Exit codes and signals"); SIGKILL ends it at once.
+  process.stderr.write(`${signal}: already stopping; the stop is bounded by SHUTDOWN_TIMEOUT\n`);
+}
+process.on('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);
+
+/** How long the process may linger once the command is done, before it exits anyway. */
+const LINGER_MS = 1000;
+const MIN_NODE_MAJOR = 24;
+
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+if (nodeMajor < MIN_NODE_MAJOR) {
+  process.stderr.write(
+    `sqs-worker needs Node ${MIN_NODE_MAJOR} or newer; this is Node ${process.version} (${process.execPath}). ` +
+      `Run it with Node ${MIN_NODE_MAJOR}: from a checkout, npm start and npm run cli use the Node ` +
+      `${MIN_NODE_MAJOR} that npm ci installs.\n`,
+  );
+  process.exitCode = 1;
+} else {
+  // V8's compile cache (keyed by file content, in the OS temp folder): loading the AWS SDK and
+  // Fastify is most of a start, several times slower without it on a busy machine.
+  const { enableCompileCache } = await import('node:module');
+  enableCompileCache();
+  const { runCli } = await import('./cli/run.js');
+  // One turn of the event loop: a signal that came while the CLI loaded is seen before it starts.
+  await new Promise((resolve) => setImmediate(resolve));
+  const code = await runCli(process.argv.slice(2), stop.signal);
+  // A one-shot command cut short by a signal leaves its requests behind: exit at once.
+  if (code > 128) process.exit(code);
+  process.exitCode = code;
+  // Everything the command opened is closed by now, so the event loop empties and the process
+  // exits. If something still holds it (a bug), say what and exit anyway with the same code.
+  setTimeout(() => {
+    const holding = process.getActiveResourcesInfo().filter((name) => name !== 'Timeout');
+    process.stderr.write(`exiting with ${code}; still open after the command ended: ${holding.join(', ')}\n`);
+    process.exit(code);
+  }, LINGER_MS).unref();
+}

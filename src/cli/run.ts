@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { createApp, openConnection } from '../app.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { pino } from 'pino';
@@ -6,6 +7,9 @@ import { createLogger } from '../observability/logger.js';
 import { consume, dlq, produce, queue, records, table, type CommandContext } from './commands.js';
 
 export const EXIT = { ok: 0, failure: 1, config: 2 } as const;
+
+/** How long `emulators` waits for them to close on a signal before it gives up. */
+const CLOSE_EMULATORS_MS = 5000;
 
 const USAGE = `usage: sqs-worker <command> [options]
 
@@ -27,21 +31,28 @@ Without SQS_QUEUE_URL, commands other than start talk to the embedded emulators 
 
 Configuration comes from environment variables; see README.md.`;
 
-/** Parses the command line and runs one command; resolves to the process exit code. */
-export async function runCli(argv: readonly string[]): Promise<number> {
+/**
+ * Parses the command line and runs one command; resolves to the process exit code. `stop` fires
+ * on the first SIGTERM/SIGINT (main.ts listens from its first line; its reason is the signal's
+ * name): `start` and `emulators` then stop cleanly and resolve to 0, at any moment of start-up
+ * too; a one-shot command resolves at once to 128 + the signal's number, its work cut short.
+ */
+export async function runCli(argv: readonly string[], stop: AbortSignal): Promise<number> {
   const [command = 'help'] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
     return EXIT.ok;
   }
+  // A stop before the command began: the daemons have nothing to stop, the others did nothing.
+  if (stop.aborted) return DAEMONS.has(command) ? EXIT.ok : interruptedCode(stop.reason as NodeJS.Signals);
   let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
     return reportStartupError(error);
   }
-  if (command === 'start') return start(config);
-  if (command === 'emulators') return emulators(config);
+  if (command === 'start') return start(config, stop);
+  if (command === 'emulators') return emulators(config, stop);
   const run = COMMANDS[command];
   if (!run) {
     process.stderr.write(`unknown command: ${command}\n${USAGE}\n`);
@@ -49,13 +60,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   }
   // Commands print results on stdout; their logs go to stderr so the output stays parseable.
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, pino.destination(2));
+  const ran = run(argv.slice(1), { config, logger, print: (line) => process.stdout.write(`${line}\n`) });
   try {
-    await run(argv.slice(1), { config, logger, print: (line) => process.stdout.write(`${line}\n`) });
-    return EXIT.ok;
+    return await Promise.race([ran.then(() => EXIT.ok), aborted(stop).then(interruptedCode)]);
   } catch (error) {
     return reportStartupError(error);
   }
 }
+
+/** The commands that run until a signal, and stop on it with exit code 0. */
+const DAEMONS: ReadonlySet<string> = new Set(['start', 'emulators']);
 
 const COMMANDS: Readonly<Record<string, (args: readonly string[], ctx: CommandContext) => Promise<void>>> = {
   produce,
@@ -66,37 +80,53 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[], ctx: CommandCo
   dlq,
 };
 
-async function start(config: Config): Promise<number> {
+/**
+ * The worker until a stop is requested. A stop during start-up cancels the start (nothing starts
+ * polling afterwards) and exits 0 like any other stop; a start that fails on its own closes what
+ * it opened and exits 1 (2 for configuration). stop() is bounded (README, "Exit codes and
+ * signals"): if it could not close everything in time, it rejects and the exit code is 1.
+ */
+async function start(config: Config, stop: AbortSignal): Promise<number> {
   const app = createApp(config);
-  // Listening from the start: a signal during start-up stops the app as soon as it arrives.
-  const stopped = untilSignal()
-    .then(() => app.stop())
-    .catch((error: unknown) => void process.stderr.write(`error while stopping: ${describeError(error)}\n`));
+  const stopped = aborted(stop).then(() => app.stop());
   try {
     await app.start();
   } catch (error) {
-    await app.stop().catch(() => {});
-    return reportStartupError(error);
+    // Failed on its own, or cancelled by the stop: either way stop() closes what start() opened.
+    const failed = !stop.aborted;
+    const closed = await (failed ? app.stop() : stopped).then(
+      () => true,
+      (stopError: unknown) => reportStopError(stopError),
+    );
+    if (failed) return reportStartupError(error);
+    return closed ? EXIT.ok : EXIT.failure;
   }
-  await stopped;
-  return EXIT.ok;
+  return stopped.then(
+    () => EXIT.ok,
+    (error: unknown) => (reportStopError(error), EXIT.failure),
+  );
 }
 
-/** Resolves on the first SIGTERM or SIGINT. */
-function untilSignal(): Promise<void> {
+function reportStopError(error: unknown): false {
+  process.stderr.write(`error while stopping: ${describeError(error)}\n`);
+  return false;
+}
+
+/** Resolves with the signal's name once `stop` fires. */
+function aborted(stop: AbortSignal): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    const done = () => {
-      process.off('SIGTERM', done);
-      process.off('SIGINT', done);
-      resolve();
-    };
-    process.on('SIGTERM', done);
-    process.on('SIGINT', done);
+    if (stop.aborted) resolve(stop.reason as NodeJS.Signals);
+    else stop.addEventListener('abort', () => resolve(stop.reason as NodeJS.Signals), { once: true });
   });
 }
 
+/** 128 + the signal's number, as a shell reports a process the signal ended (130, 143). */
+function interruptedCode(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
+}
+
 /** The embedded emulators alone, so produce/consume/records can be tried by hand, as the seed tools were. */
-async function emulators(config: Config): Promise<number> {
+async function emulators(config: Config, stop: AbortSignal): Promise<number> {
   if (config.queueUrl !== undefined) {
     process.stderr.write('config error: emulators runs only without SQS_QUEUE_URL\n');
     return EXIT.config;
@@ -117,10 +147,16 @@ async function emulators(config: Config): Promise<number> {
     },
     'emulators running',
   );
-  await untilSignal();
-  await connection.close();
+  await aborted(stop);
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    connection.close().then(() => true),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_EMULATORS_MS))),
+  ]).catch((error: unknown) => reportStopError(error));
+  clearTimeout(timer);
+  if (!closed) process.stderr.write(`the emulators did not close within ${CLOSE_EMULATORS_MS} ms\n`);
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
-  return EXIT.ok;
+  return closed ? EXIT.ok : EXIT.failure;
 }
 
 /** One line on stderr; exit 2 for configuration errors, 1 for anything else. */

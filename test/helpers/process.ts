@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -24,6 +26,8 @@ export interface RunningProcess {
   /** Every stdout line parsed as JSON (non-JSON lines are kept as { raw }). */
   readonly lines: Record<string, unknown>[];
   stderr(): string;
+  /** Everything written on stdout so far, as written. */
+  stdout(): string;
   /** Resolves with the first log line the predicate accepts, or rejects at the deadline. */
   waitForLine(
     predicate: (line: Record<string, unknown>) => boolean,
@@ -32,22 +36,50 @@ export interface RunningProcess {
   exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface SpawnOptions {
+  /** Node options before the script (`--import ...`). */
+  readonly nodeArgs?: readonly string[];
+  /** Its own process group (pid = group id), so a test can signal the group as a terminal does. */
+  readonly detached?: boolean;
+  /** A pipe on stdin (`child.stdin`) instead of none. */
+  readonly stdin?: boolean;
+  readonly cwd?: string;
+}
+
 /** Runs the built CLI (`node dist/main.js ...`) with the given environment added. */
-export function runCli(args: string[], env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  options: SpawnOptions = {},
+): RunningProcess {
+  return runProcess(process.execPath, [...(options.nodeArgs ?? []), MAIN, ...args], env, options);
+}
+
+/** Runs any command (`npm start`) the way runCli runs the CLI, with the given environment added. */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  options: SpawnOptions = {},
+): RunningProcess {
+  const child = spawn(command, args, {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       NODE_COMPILE_CACHE: COMPILE_CACHE,
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
   let stdoutRest = '';
+  let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
     stdoutRest += chunk;
     const parts = stdoutRest.split('\n');
     stdoutRest = parts.pop() ?? '';
@@ -72,6 +104,7 @@ export function runCli(args: string[], env: Record<string, string>): RunningProc
     child,
     lines,
     stderr: () => stderr,
+    stdout: () => stdout,
     exit: () => exited,
     waitForLine(predicate, timeoutMs = GUARD_MS) {
       return new Promise((resolvePromise, reject) => {
@@ -122,4 +155,43 @@ export async function eventually<T>(
       throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** True while a process with this pid exists (and is not a zombie). */
+export function isAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** The pids of a process's children, from /proc (Linux). */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
+/** True when nothing accepts connections at this http://host:port address any more. */
+export async function refusesConnections(address: string): Promise<boolean> {
+  const { hostname, port } = new URL(address);
+  return new Promise((resolvePromise) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolvePromise(false);
+    });
+    socket.once('error', () => resolvePromise(true));
+  });
 }
