@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Builds dist/ (tsc -p tsconfig.build.json, incremental) only when a source is newer than the
+// last build, so `npm start` and `npm run cli` on an unchanged tree start at once instead of
+// loading the compiler (a second or more even when tsc finds nothing to do).
+// The last build's time is dist/.tsbuildinfo's: removing dist/ forces a build.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync, utimesSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const stamp = join(root, 'dist', '.tsbuildinfo');
+
+/** Newest modification time (ms) of the files under `dir`, or 0 when there are none. */
+function newest(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return latest;
+}
+
+function mtime(file) {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+const sources = Math.max(
+  newest(join(root, 'src')),
+  mtime(join(root, 'tsconfig.json')),
+  mtime(join(root, 'tsconfig.build.json')),
+);
+if (mtime(stamp) < sources) {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const built = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
+  if (built.status !== 0) process.exit(built.status ?? 1);
+  // tsc leaves the build info untouched when no output changed: mark this build as done.
+  const now = new Date();
+  utimesSync(stamp, now, now);
+}
