@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import type { LeafMeta } from './leaves.js';
@@ -13,7 +14,10 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 export interface LoadOptions {
-  /** Folder holding profile files; default `config/` under the working directory. */
+  /**
+   * Folder holding profile files. Default: `config/` under the working directory when it holds
+   * the profile, else the `config/` this package ships (so an installed package finds its own).
+   */
   readonly configDir?: string;
   /** Settings in Config's terms that win over the environment; validated with everything else. */
   readonly overrides?: DeepPartial<Config>;
@@ -106,11 +110,21 @@ function render(template: string, envText: EnvText): string {
   });
 }
 
-function readProfile(env: Environment, configDir = resolve('config')): Record<string, string> {
+/** The package's own config/ folder: two levels up from src/config/ or dist/config/. */
+const PACKAGE_CONFIG_DIR = fileURLToPath(new URL('../../config/', import.meta.url));
+
+/** The profile's file: in `configDir` if given, else the working directory's, else the package's. */
+function profileFile(profile: string, configDir: string | undefined): string {
+  if (configDir !== undefined) return resolve(configDir, `${profile}.json`);
+  const local = resolve('config', `${profile}.json`);
+  return existsSync(local) ? local : resolve(PACKAGE_CONFIG_DIR, `${profile}.json`);
+}
+
+function readProfile(env: Environment, configDir: string | undefined): Record<string, string> {
   const profile = env.CONFIG_PROFILE;
   if (!profile) return {};
   readVariable(profileVariable, profile);
-  const file = resolve(configDir, `${profile}.json`);
+  const file = profileFile(profile, configDir);
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
