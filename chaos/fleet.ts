@@ -1,12 +1,15 @@
 import { join } from 'node:path';
 import type { Exit, ReadySample } from './counters.js';
-import { MAIN, freePort, pause, spawnLogged, type Child } from './processes.js';
+import { spawn } from 'node:child_process';
+import { MAIN, baseEnv, freePort, pause, spawnLogged, track, type Child } from './processes.js';
 
 /** One `node dist/main.js start` process and its sidecar port. */
 export interface Worker {
   readonly name: string;
   readonly child: Child;
   readonly httpPort: number;
+  /** With `twin`: when a bare Node started beside it ran its first line (epoch ms; NaN if never). */
+  readonly twin?: Promise<number>;
 }
 
 /**
@@ -33,17 +36,32 @@ export class Fleet {
     return this.workers.filter((w) => w.child.alive());
   }
 
-  async spawn(extraEnv: Record<string, string> = {}): Promise<Worker> {
+  /**
+   * Spawns a worker. With `twin`, a bare Node process is started just before it that prints the
+   * time its first line runs: a SIGTERM sent before then found Node still booting, with no
+   * JavaScript yet to install a handler, so dying of it is Node's doing (counted apart).
+   */
+  async spawn(extraEnv: Record<string, string> = {}, twin = false): Promise<Worker> {
     this.count += 1;
     const name = `w${this.count}`;
     const httpPort = await freePort();
+    const probe = twin
+      ? track(
+          spawn(process.execPath, ['-e', 'process.stdout.write(String(Date.now()))'], {
+            env: baseEnv({}),
+            stdio: ['ignore', 'pipe', 'ignore'],
+          }),
+        )
+      : undefined;
     const child = spawnLogged(
       process.execPath,
       [MAIN, 'start'],
       { ...this.env, ...extraEnv, HTTP_PORT: String(httpPort) },
       join(this.dir, `${name}.log`),
     );
-    const worker = { name, child, httpPort };
+    let out = '';
+    probe?.process.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const worker: Worker = { name, child, httpPort, twin: probe?.exited.then(() => Number(out || NaN)) };
     void child.exited.then(({ at }) => this.deaths.set(child.pid, at));
     this.workers.push(worker);
     return worker;
@@ -131,6 +149,10 @@ export class Fleet {
         ms: result.at - sentAt,
         afterSpawnMs: sentAt - w.child.spawnedAt,
       };
+    }
+    if (w.twin) {
+      const twinFirstLineAt = await w.twin;
+      exit = { ...exit, duringBoot: Number.isNaN(twinFirstLineAt) ? null : sentAt < twinFirstLineAt };
     }
     this.exits.push(exit);
     return exit;

@@ -196,11 +196,12 @@ export const SCENARIOS: readonly Scenario[] = [
         // The first two in Node's first moments (before any JavaScript ran, and while modules
         // load), the rest anywhere in the start-up.
         const planned = i === 0 ? 0 : i === 1 ? 40 : Math.floor(Math.random() * 1500);
-        const w = await ctx.fleet.spawn();
+        const w = await ctx.fleet.spawn({}, true);
         if (planned > 0) await pause(planned);
         const exit = await ctx.fleet.signal(w, 'SIGTERM', ctx.termLimitMs + 10_000);
         ctx.note(
-          `SIGTERM ${w.name} ${exit.afterSpawnMs} ms after spawn (planned ${planned}): ` +
+          `SIGTERM ${w.name} ${exit.afterSpawnMs} ms after spawn (planned ${planned}` +
+            `${exit.duringBoot ? ', Node still booting' : ''}): ` +
             `${exit.code ?? exit.bySignal} after ${exit.ms ?? '-'} ms`,
         );
       }

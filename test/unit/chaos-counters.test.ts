@@ -242,6 +242,13 @@ describe('chaos counters', () => {
     expect(failed(clean({ exits: [exit(null, 2, 'SIGTERM', 10)] }))).toEqual([]);
     expect(failed(clean({ exits: [exit(null, 2, 'SIGTERM', 95)] }))).toEqual([name]);
     expect(failed(clean({ exits: [exit(null, null, 'still running', 10)] }))).toEqual([name]);
+    // With a twin Node telling whether Node had booted when the signal was sent, that decides.
+    const twin = (duringBoot: boolean, afterSpawnMs: number): Exit => ({
+      ...exit(null, 2, 'SIGTERM', afterSpawnMs),
+      duringBoot,
+    });
+    expect(failed(clean({ exits: [twin(true, 400)] }))).toEqual([]);
+    expect(failed(clean({ exits: [twin(false, 10)] }))).toEqual([name]);
   });
 
   it('fail when /readyz stays 200 through an outage or does not come back', () => {
