@@ -35,7 +35,7 @@ const mode = opts.soak ? 'soak' : opts.quick ? 'quick' : 'default';
 /** Messages per run, by workload: sized so the default bench stays under 10 minutes on 2 cores. */
 const COUNTS = {
   quick: { noop: 100, io100ms: 100, dup20: 100, fifo: 100 },
-  default: { noop: 2000, io100ms: 1500, dup20: 2000, fifo: 2000 },
+  default: { noop: 3000, io100ms: 2000, dup20: 3000, fifo: 3000 },
 };
 const RUNS = Number(opts.runs ?? (mode === 'quick' ? 1 : 3));
 const DEADLINE_MS = { quick: 5 * 60_000, default: 14 * 60_000, soak: 30 * 60_000 }[mode];
@@ -60,6 +60,13 @@ const deadline = setTimeout(
 deadline.unref();
 process.on('SIGINT', () => abort('interrupted', 130));
 process.on('SIGTERM', () => abort('terminated', 143));
+
+/** Writes a report the way Prettier would (npm run lint checks every file in the repo). */
+async function writeFormatted(file, text) {
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  writeFileSync(file, await prettier.format(text, { ...options, filepath: file }));
+}
 
 async function main() {
   const started = Date.now();
@@ -93,10 +100,7 @@ async function main() {
   if (mode === 'soak') {
     const result = await soak(ctx, Number(opts.count ?? 200_000));
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(
-      join(outDir, 'soak.json'),
-      `${JSON.stringify({ ...result, dynamodb: dynamo.name }, null, 2)}\n`,
-    );
+    await writeFormatted(join(outDir, 'soak.json'), JSON.stringify({ ...result, dynamodb: dynamo.name }));
     log(`soak: ${JSON.stringify(result)}`);
     return result.ok;
   }
@@ -144,13 +148,10 @@ async function main() {
     elapsed_s: Math.round((Date.now() - started) / 1000),
   };
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  writeFileSync(
-    join(outDir, 'latest-runs.json'),
-    `${JSON.stringify({ meta, produce, runs: rows }, null, 2)}\n`,
-  );
+  await writeFormatted(join(outDir, 'latest.json'), JSON.stringify(summary));
+  await writeFormatted(join(outDir, 'latest-runs.json'), JSON.stringify({ meta, produce, runs: rows }));
   writeFileSync(join(outDir, 'latest.svg'), renderSvg(summary));
-  writeFileSync(join(outDir, 'latest.md'), renderMarkdown(summary, meta, produce, outDir));
+  await writeFormatted(join(outDir, 'latest.md'), renderMarkdown(summary, meta, produce, outDir));
   process.stdout.write(`${renderTable(summary)}\n`);
   log(`results in ${outDir} (${meta.elapsed_s} s)`);
 
