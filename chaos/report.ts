@@ -1,4 +1,4 @@
-import type { Counters, Criterion } from './counters.js';
+import type { Counters, Criterion } from './criteria.js';
 
 interface ReportScenario {
   readonly name: string;

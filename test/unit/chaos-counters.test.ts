@@ -1,6 +1,5 @@
 import {
   checkDeadLetters,
-  evaluate,
   findOverlaps,
   pairRuns,
   parseRunLog,
@@ -8,10 +7,10 @@ import {
   readyTransitions,
   runsAfterSuccess,
   type Exit,
-  type Observation,
   type ReadySample,
   type RunEvent,
 } from '../../chaos/counters.js';
+import { evaluate, type Observation } from '../../chaos/criteria.js';
 
 /** A run log of runs given as [key, pid, fence, start, end | undefined, outcome]. */
 function log(
