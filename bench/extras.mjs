@@ -102,7 +102,11 @@ export async function soak(ctx, count) {
     let sent = 0;
     while (sent < count) {
       if (sent - ctx.sqsProxy.completedCount() >= 5000) {
-        await new Promise((resolve) => ctx.sqsProxy.events.once('completed', resolve));
+        // Bounded: `finished` rejects when ours exits or the soak's own deadline passes.
+        await Promise.race([
+          new Promise((resolve) => ctx.sqsProxy.events.once('completed', resolve)),
+          finished,
+        ]);
         continue;
       }
       const next = messages.slice(sent, sent + 1000);
