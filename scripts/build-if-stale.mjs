@@ -42,5 +42,5 @@ if (mtime(stamp) < sources) {
   if (built.status !== 0) process.exit(built.status ?? 1);
   // tsc leaves the build info untouched when no output changed: mark this build as done.
   const now = new Date();
-  utimesSync(stamp, now, now);
+  if (mtime(stamp) > 0) utimesSync(stamp, now, now);
 }
