@@ -21,6 +21,11 @@ export interface LeaseControl {
   waitForOther(leaseExpiresAtMs: number): Promise<boolean>;
   /** The handler is done: renewals stop, and one answered after this is not a lost lease. */
   settle(): void;
+  /**
+   * Waits before the `attempt`th retry of recording a finished handler's result, keeping the
+   * message invisible meanwhile; false when the worker is stopping (release instead).
+   */
+  waitToRetry(attempt: number): Promise<boolean>;
   /** Milliseconds until a record that may still carry this delivery's lease can be taken over. */
   msUntilTakeable(): number;
 }

@@ -147,16 +147,23 @@ async function runHandler(
   }
   const handlerMs = deps.now() - started;
   deps.lease?.settle();
-  try {
-    const kept = await deps.idempotency.complete(claim, result, hash);
-    if (!kept) return leaseLost(claim, handlerMs, 'delete');
-  } catch (error) {
-    // The handler's work is done but not recorded: leave the message until our lease can be taken
-    // over, so the next delivery takes the key at once (and runs the handler again; fencing
-    // protects downstream writes) instead of finding our live lease.
-    return { ...storeFault(error), claim, handlerMs, retryAfterMs: deps.lease?.msUntilTakeable() ?? 0 };
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const kept = await deps.idempotency.complete(claim, result, hash);
+      return kept
+        ? { outcome: 'success', action: 'delete', claim, handlerMs }
+        : leaseLost(claim, handlerMs, 'delete');
+    } catch (error) {
+      // The handler's work is done but not recorded. Keep the message (invisible) and try again:
+      // complete is conditional on our claim, so a late one never overwrites a newer owner. Only
+      // when the worker stops is it left until our lease can be taken over, so the next delivery
+      // takes the key at once (and runs the handler again; fencing protects downstream writes).
+      const fault = storeFault(error);
+      if (!(await deps.lease?.waitToRetry(attempt))) {
+        return { ...fault, claim, handlerMs, retryAfterMs: deps.lease?.msUntilTakeable() ?? 0 };
+      }
+    }
   }
-  return { outcome: 'success', action: 'delete', claim, handlerMs };
 }
 
 async function recordFailure(

@@ -89,13 +89,20 @@ export class Hold implements LeaseControl {
   }
 
   waitForOther(leaseExpiresAtMs: number): Promise<boolean> {
-    const { clock, skewMs, stopping } = this.#o;
-    if (stopping.aborted) return Promise.resolve(false);
+    const { clock, skewMs } = this.#o;
     // Try again just after the other lease can be taken over, or after a third of V if it is renewed.
-    const waitMs = Math.max(
-      100,
-      Math.min(leaseExpiresAtMs + skewMs + 1 - clock.now(), this.#visibilityMs / 3),
-    );
+    return this.#wait(Math.min(leaseExpiresAtMs + skewMs + 1 - clock.now(), this.#visibilityMs / 3));
+  }
+
+  waitToRetry(attempt: number): Promise<boolean> {
+    // 1 s, 2 s, 4 s ... up to a third of V: the heartbeat keeps the message invisible meanwhile.
+    return this.#wait(Math.min(1000 * 2 ** Math.min(attempt - 1, 20), this.#visibilityMs / 3));
+  }
+
+  /** Resolves true after `ms` (at least 100), false at once or as soon as the worker stops. */
+  #wait(ms: number): Promise<boolean> {
+    const { stopping } = this.#o;
+    if (stopping.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (value: boolean) => {
         clearTimeout(timer);
@@ -103,7 +110,7 @@ export class Hold implements LeaseControl {
         resolve(value);
       };
       const onStop = () => done(false);
-      const timer = setTimeout(() => done(true), waitMs);
+      const timer = setTimeout(() => done(true), Math.max(100, ms));
       stopping.addEventListener('abort', onStop, { once: true });
     });
   }

@@ -236,25 +236,53 @@ describe('leases that hold when the world is slow', () => {
     await workerA.runtime.stop(0);
   });
 
-  it('after a failed complete, the next delivery takes the key over at once, at receive 2', async () => {
+  it('after a failed complete, keeps the message and records the result again: the handler runs once', async () => {
     const w = world();
     const a = views(w);
-    let failOnce = a.store.before('complete', () => {
-      failOnce();
-      throw new StoreUnavailableError('timed out');
+    let failures = 0;
+    const heal = a.store.before('complete', () => {
+      failures += 1;
+      if (failures <= 3) throw new StoreUnavailableError('timed out');
     });
     let runs = 0;
     const workerA = worker(w, () => void (runs += 1), { instanceId: 'a', store: a.store.subject });
-    await w.send([sameKey[0] as { key: string }]);
+    await w.send([{ key: 'k' }]);
     await workerA.runtime.start();
-    await until(() => workerA.settled.length === 2, 'retried and done');
-    expect(workerA.outcomes()).toEqual(['retry', 'success']);
-    expect(workerA.settled.map((e) => e.message.receiveCount)).toEqual([1, 2]);
-    // The second delivery took the key with its first claim: no wait on our own stale lease.
-    expect(w.store.calls.claim).toBe(2);
-    expect(runs).toBe(2);
-    failOnce = () => {};
+    await until(() => workerA.settled.length === 1, 'recorded');
+    expect(workerA.outcomes()).toEqual(['success']);
+    expect(runs).toBe(1);
+    expect(w.store.calls.complete).toBe(1);
+    expect(failures).toBe(4);
+    expect(w.queue.peek()).toEqual([]);
+    heal();
     await workerA.runtime.stop(0);
+  });
+
+  it('a worker stopping while its complete keeps failing leaves the key takeable at once, at receive 2', async () => {
+    const w = world();
+    const a = views(w);
+    a.store.before('complete', () => {
+      throw new StoreUnavailableError('timed out');
+    });
+    const workerA = worker(w, () => {}, { instanceId: 'a', store: a.store.subject });
+    await w.send([{ key: 'k' }]);
+    await workerA.runtime.start();
+    await until(() => w.store.calls.claim === 1, 'A claimed');
+    await jest.advanceTimersByTimeAsync(5000);
+    let stopped = false;
+    void workerA.runtime.stop(1000).then(() => (stopped = true));
+    await until(() => stopped, 'A stopped');
+    expect(workerA.settled[0]?.processed.reason?.code).toBe('STORE_UNAVAILABLE');
+    const b = views(w);
+    let claimsByB = 0;
+    b.store.before('claim', () => void (claimsByB += 1));
+    const workerB = worker(w, () => {}, { instanceId: 'b', store: b.store.subject });
+    await workerB.runtime.start();
+    await until(() => workerB.settled.length === 1, 'B took over');
+    expect(workerB.outcomes()).toEqual(['success']);
+    expect(workerB.settled[0]?.message.receiveCount).toBe(2);
+    expect(claimsByB).toBe(1);
+    await workerB.runtime.stop(0);
   });
 
   it('a copy of a key another worker runs for longer than maxReceiveCount visibilities waits, and is a duplicate', async () => {
