@@ -41,51 +41,80 @@ export async function connect(
   clients: Clients = {},
 ): Promise<Connection> {
   if (config.queueUrl !== undefined) {
+    const queueUrl = config.queueUrl;
     const sqs = clients.sqs ?? createSqsClient(config);
     const dynamodb = clients.dynamodb ?? createDynamoClient(config);
-    const dlqUrl = await findDeadLetterQueue(sqs, config.queueUrl);
+    const dlqUrl = await closingOnFailure({ sqs, dynamodb }, clients, undefined, () =>
+      findDeadLetterQueue(sqs, queueUrl),
+    );
     if (!dlqUrl) {
       logger.warn(
-        { queueUrl: config.queueUrl },
+        { queueUrl },
         'the queue has no redrive policy: permanent failures cannot be dead-lettered',
       );
     }
-    const parts = { sqs, dynamodb, queueUrl: config.queueUrl, dlqUrl, aws: config, embedded: false };
-    return finish(config, parts, clients);
+    return finish(config, { sqs, dynamodb, queueUrl, dlqUrl, aws: config, embedded: false }, clients);
   }
-  let emulators: EmbeddedEmulators | undefined;
-  let aws: AwsSettings;
-  if (role === 'host') {
-    emulators = await startEmulators({
-      sqs: config.embedded.sqsPort,
-      dynamodb: config.embedded.dynamodbPort,
-    });
-    aws = { ...endpoints(config, emulators.sqsEndpoint, emulators.dynamodbEndpoint) };
-  } else {
-    aws = awsSettings(config);
-  }
+  const emulators =
+    role === 'host'
+      ? await startEmulators({ sqs: config.embedded.sqsPort, dynamodb: config.embedded.dynamodbPort })
+      : undefined;
+  const aws = emulators
+    ? endpoints(config, emulators.sqsEndpoint, emulators.dynamodbEndpoint)
+    : awsSettings(config);
   const sqs = clients.sqs ?? createSqsClient(aws);
   const dynamodb = clients.dynamodb ?? createDynamoClient(aws);
-  let queueUrl: string;
-  let dlqUrl: string | undefined;
-  if (role === 'host') {
-    ({ queueUrl, dlqUrl } = await createQueuePair(sqs, config.embedded.queueName, {
-      maxReceiveCount: config.maxReceiveCount,
-      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
-    }));
-    const table = await createTable(dynamodb, config.idempotency.table);
-    if (!table.ttl) {
-      logger.warn(
-        { table: config.idempotency.table, error: table.ttlError },
-        'the store has no TTL: records expire only logically',
-      );
-    }
-  } else {
-    const found = await sqs.send(new GetQueueUrlCommand({ QueueName: config.embedded.queueName }));
-    queueUrl = found.QueueUrl ?? '';
-    dlqUrl = await findDeadLetterQueue(sqs, queueUrl);
+  const queues = await closingOnFailure({ sqs, dynamodb }, clients, emulators, () =>
+    emulators ? createEmbedded(config, { sqs, dynamodb }, logger) : findEmbedded(config, sqs),
+  );
+  return finish(config, { sqs, dynamodb, ...queues, aws, embedded: true }, clients, emulators);
+}
+
+/** Runs `step`; when it fails, closes what connect() opened for it (not injected clients) first. */
+async function closingOnFailure<T>(
+  opened: Required<Clients>,
+  injected: Clients,
+  emulators: EmbeddedEmulators | undefined,
+  step: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!injected.sqs) opened.sqs.destroy();
+    if (!injected.dynamodb) opened.dynamodb.destroy();
+    await emulators?.stop().catch(() => {});
+    throw error;
   }
-  return finish(config, { sqs, dynamodb, queueUrl, dlqUrl, aws, embedded: true }, clients, emulators);
+}
+
+/** Embedded mode, in the process that hosts the emulators: the queue, its DLQ and the table. */
+async function createEmbedded(
+  config: Config,
+  { sqs, dynamodb }: Required<Clients>,
+  logger: Logger,
+): Promise<{ queueUrl: string; dlqUrl: string | undefined }> {
+  const pair = await createQueuePair(sqs, config.embedded.queueName, {
+    maxReceiveCount: config.maxReceiveCount,
+    visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+  });
+  const table = await createTable(dynamodb, config.idempotency.table);
+  if (!table.ttl) {
+    logger.warn(
+      { table: config.idempotency.table, error: table.ttlError },
+      'the store has no TTL: records expire only logically',
+    );
+  }
+  return pair;
+}
+
+/** Embedded mode, from another process: the running daemon's queue and its DLQ. */
+async function findEmbedded(
+  config: Config,
+  sqs: SQSClient,
+): Promise<{ queueUrl: string; dlqUrl: string | undefined }> {
+  const found = await sqs.send(new GetQueueUrlCommand({ QueueName: config.embedded.queueName }));
+  const queueUrl = found.QueueUrl ?? '';
+  return { queueUrl, dlqUrl: await findDeadLetterQueue(sqs, queueUrl) };
 }
 
 /**
