@@ -112,7 +112,7 @@ export function memoryMb(pid) {
 /** fauxqs in a process of its own; its first stdout line names the port. */
 export async function startFauxqs() {
   const child = track(
-    spawn(process.execPath, [join(ROOT, 'bench', 'fauxqs-server.mjs')], {
+    spawn(process.execPath, [join(ROOT, 'scripts', 'fauxqs-server.mjs')], {
       cwd: ROOT,
       env: baseEnv({}),
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -150,7 +150,7 @@ export interface Emulator {
 /** fauxqs in a process of its own, on a port it picks; its first stdout line names the port. */
 export async function startFauxqs(): Promise<Emulator> {
   const child = track(
-    spawn(process.execPath, [join(ROOT, 'chaos', 'fauxqs-server.mjs')], {
+    spawn(process.execPath, [join(ROOT, 'scripts', 'fauxqs-server.mjs')], {
       cwd: ROOT,
       env: baseEnv({}),
       stdio: ['ignore', 'pipe', 'inherit'],
