@@ -1,13 +1,13 @@
 // Processes for the bench: the emulators as processes of their own, the systems under test, and
 // what /proc says about them. Every child is tracked and stopped by stopAll(), whatever happens.
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const ROOT = resolve(import.meta.dirname, '..');
-const JAR_DIR = join(ROOT, '.emulators', 'dynamodb-local', 'package', 'emulator');
+const DYNAMODB_LOCAL = join(ROOT, 'scripts', 'dynamodb-local.sh');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
@@ -137,36 +137,15 @@ function hasJava() {
 }
 
 /**
- * AWS's DynamoDB Local as our own java process on a free port (the jar that
- * scripts/dynamodb-local.sh fetches, fetched through it when missing: that script's start/stop
- * share one pid file with other users of the script, so the bench runs the jar itself). Without
- * Java: dynalite as a process.
+ * AWS's DynamoDB Local as our own process on a free port: `scripts/dynamodb-local.sh run` (it
+ * fetches the jar once, then execs java in the foreground; no pid file shared with other users of
+ * the script). Without Java: dynalite as a process.
  */
 export async function startDynamo(logFile, log) {
   const port = await freePort();
   if (hasJava()) {
-    if (!existsSync(join(JAR_DIR, 'DynamoDBLocal.jar'))) {
-      log('fetching DynamoDB Local through scripts/dynamodb-local.sh');
-      const script = join(ROOT, 'scripts', 'dynamodb-local.sh');
-      const env = { ...process.env, DYNAMODB_LOCAL_PORT: String(await freePort()) };
-      execFileSync(script, ['start'], { cwd: ROOT, env, stdio: 'inherit' });
-      execFileSync(script, ['stop'], { cwd: ROOT, env, stdio: 'inherit' });
-    }
-    const child = spawnLogged(
-      'java',
-      [
-        `-Djava.library.path=${join(JAR_DIR, 'DynamoDBLocal_lib')}`,
-        '-jar',
-        join(JAR_DIR, 'DynamoDBLocal.jar'),
-        '-inMemory',
-        '-sharedDb',
-        '-port',
-        String(port),
-        '-disableTelemetry',
-      ],
-      {},
-      logFile,
-    );
+    // The script fetches the jar once, then execs java: this child is the java process.
+    const child = spawnLogged(DYNAMODB_LOCAL, ['run'], { DYNAMODB_LOCAL_PORT: String(port) }, logFile);
     await waitHttp(port, child, 'DynamoDB Local');
     return { name: 'DynamoDB Local 1.25.1 (java)', port, child };
   }

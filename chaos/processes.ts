@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -166,7 +166,7 @@ export async function startFauxqs(): Promise<Emulator> {
   return { name: 'fauxqs', port, child };
 }
 
-const JAR_DIR = join(ROOT, '.emulators', 'dynamodb-local', 'package', 'emulator');
+const DYNAMODB_LOCAL = join(ROOT, 'scripts', 'dynamodb-local.sh');
 
 async function hasJava(): Promise<boolean> {
   const child = track(spawn('java', ['-version'], { stdio: 'ignore' }));
@@ -175,33 +175,15 @@ async function hasJava(): Promise<boolean> {
 }
 
 /**
- * AWS's DynamoDB Local (the jar that scripts/dynamodb-local.sh fetches; fetched through that
- * script when missing) as our own java process, so the harness can SIGSTOP it. Without Java:
- * dynalite as a process, said so in the output.
+ * AWS's DynamoDB Local as our own java process (`scripts/dynamodb-local.sh run`: it fetches the jar
+ * once, then execs java), so the harness can SIGSTOP it. Without Java: dynalite as a process, said
+ * so in the output.
  */
 export async function startDynamo(logFile: string, log: (line: string) => void): Promise<Emulator> {
   const port = await freePort();
   if (await hasJava()) {
-    if (!existsSync(join(JAR_DIR, 'DynamoDBLocal.jar'))) {
-      log('fetching DynamoDB Local through scripts/dynamodb-local.sh');
-      await runScript(['start'], { DYNAMODB_LOCAL_PORT: String(await freePort()) });
-      await runScript(['stop'], {});
-    }
-    const child = spawnLogged(
-      'java',
-      [
-        `-Djava.library.path=${join(JAR_DIR, 'DynamoDBLocal_lib')}`,
-        '-jar',
-        join(JAR_DIR, 'DynamoDBLocal.jar'),
-        '-inMemory',
-        '-sharedDb',
-        '-port',
-        String(port),
-        '-disableTelemetry',
-      ],
-      {},
-      logFile,
-    );
+    // The script fetches the jar once, then execs java: this child is the java process.
+    const child = spawnLogged(DYNAMODB_LOCAL, ['run'], { DYNAMODB_LOCAL_PORT: String(port) }, logFile);
     await waitHttp(port, child, 'DynamoDB Local');
     return { name: 'DynamoDB Local (java)', port, child };
   }
@@ -222,18 +204,6 @@ export async function startDynamo(logFile: string, log: (line: string) => void):
   );
   await waitHttp(port, child, 'dynalite');
   return { name: 'dynalite (no java)', port, child };
-}
-
-async function runScript(args: string[], env: Record<string, string>): Promise<void> {
-  const child = track(
-    spawn(join(ROOT, 'scripts', 'dynamodb-local.sh'), args, {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: 'inherit',
-    }),
-  );
-  const { code } = await child.exited;
-  if (code !== 0) throw new Error(`scripts/dynamodb-local.sh ${args.join(' ')} exited ${code}`);
 }
 
 async function waitHttp(port: number, child: Child, name: string): Promise<void> {

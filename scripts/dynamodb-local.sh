@@ -4,6 +4,9 @@
 #   scripts/dynamodb-local.sh start    fetch the jar once, start it on 127.0.0.1:$PORT, wait until it answers
 #   scripts/dynamodb-local.sh stop     stop the instance this script started
 #   scripts/dynamodb-local.sh status   exit 0 when it is running
+#   scripts/dynamodb-local.sh run      fetch the jar once, then become DynamoDB Local on $PORT in the
+#                                      foreground (exec: the caller's child is the java process, so it
+#                                      can stop, SIGSTOP or kill it; no pid file is shared)
 #
 # The jar (DynamoDB Local 1.25.1) ships inside the npm package amplify-dynamodb-simulator; its own
 # launcher is broken, so only the jar is used, with the installed Java (17 or later). Everything
@@ -69,6 +72,19 @@ fetch() {
   rm -rf "$tmp"
 }
 
+java_args() {
+  printf '%s\n' -Djava.library.path="$E/DynamoDBLocal_lib" -jar "$E/DynamoDBLocal.jar" \
+    -inMemory -sharedDb -port "$PORT" -disableTelemetry
+}
+
+run() {
+  command -v java >/dev/null || die 'java is not installed (DynamoDB Local needs Java 17 or later)'
+  fetch
+  local args
+  mapfile -t args < <(java_args)
+  exec java "${args[@]}"
+}
+
 start() {
   local pid
   if pid="$(running_pid)"; then
@@ -78,8 +94,9 @@ start() {
   command -v java >/dev/null || die 'java is not installed (DynamoDB Local needs Java 17 or later)'
   port_open && die "port $PORT is taken by another process; set DYNAMODB_LOCAL_PORT"
   fetch
-  java -Djava.library.path="$E/DynamoDBLocal_lib" -jar "$E/DynamoDBLocal.jar" \
-    -inMemory -sharedDb -port "$PORT" -disableTelemetry >"$LOG_FILE" 2>&1 &
+  local args
+  mapfile -t args < <(java_args)
+  java "${args[@]}" >"$LOG_FILE" 2>&1 &
   pid=$!
   printf '%s\n' "$pid" >"$PID_FILE"
   local deadline=$((SECONDS + START_TIMEOUT_SECONDS))
@@ -123,5 +140,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) running_pid >/dev/null ;;
-  *) die "usage: $0 start|stop|status" ;;
+  run) run ;;
+  *) die "usage: $0 start|stop|status|run" ;;
 esac
