@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
  * below). test/unit/layers.test.ts keeps its own copy, checks the whole import graph against it
  * (so a disabled lint line still fails) and checks that these rules reject exactly what it does.
  */
-const LAYERS = {
+export const LAYERS = {
   core: [],
   config: ['core'],
   aws: ['core', 'config'],
