@@ -402,6 +402,7 @@ export function createRuntime(config: Config, connection: Connection, parts: Run
     logger: parts.logger,
     clock: parts.clock,
     keyAttribute: config.idempotency.keyAttribute,
+    envelope: config.messageEnvelope,
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     skewMs: skewMs(config),
     maxInFlight: config.maxInFlight,

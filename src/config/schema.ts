@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ENVELOPE_MODES } from '../core/envelope.js';
 import {
   duration,
   env,
@@ -83,6 +84,11 @@ const fields = {
   messageSchema: env('MESSAGE_SCHEMA', maybe(text('a path to a JSON Schema file')), {
     description:
       'When set, bodies must be JSON and valid against this JSON Schema (draft 2020-12 or 7); others are dead-lettered.',
+  }),
+  messageEnvelope: env('MESSAGE_ENVELOPE', oneOf(ENVELOPE_MODES), {
+    default: 'none',
+    description:
+      'Bodies arrive in an envelope to open first: `sns` (SNS subscription, no raw delivery), `eventbridge` (EventBridge rule target), `auto` (by shape) or `none`. The handler gets the inner message, the default key is the envelope id; a malformed envelope is dead-lettered.',
   }),
   webhook: group({
     url: env('WEBHOOK_URL', maybe(httpUrl()), {

@@ -1,4 +1,6 @@
+import { openEnvelope, type Envelope, type EnvelopeMode } from './envelope.js';
 import type { ReceivedMessage } from './queue.js';
+import { reason, type Reason } from './reasons.js';
 
 /** A message as the handler sees it: decoded once, before the handler runs. */
 export interface WorkerMessage {
@@ -16,6 +18,16 @@ export interface WorkerMessage {
   readonly groupId: string | undefined;
   /** SentTimestamp, epoch milliseconds, when SQS reported it. */
   readonly sentAt: number | undefined;
+  /**
+   * The SNS or EventBridge envelope the message came in (MESSAGE_ENVELOPE), already opened: body,
+   * rawBody and attributes are the inner message's. Undefined for a plain message.
+   */
+  readonly envelope?: Envelope;
+  /**
+   * Why the message cannot be handled as delivered (a malformed envelope): the pipeline
+   * dead-letters it before anything else, so a handler never sees it set.
+   */
+  readonly rejected?: Reason;
 }
 
 /** Parses a body as JSON when it is JSON; otherwise returns the string itself. */
@@ -43,22 +55,34 @@ export function deriveKey(
 }
 
 /**
- * A received message as the handler sees it: the key derived and the body decoded once, here,
- * before anything else runs. Only string-valued attributes are passed on.
+ * A received message as the handler sees it: the envelope opened (MESSAGE_ENVELOPE), the key
+ * derived and the body decoded once, here, before anything else runs. Only string-valued
+ * attributes are passed on. An SNS envelope's MessageAttributes join the SQS ones (SQS's win a
+ * clash), so the key is the producer's key attribute, else the envelope's id, else the MessageId.
  */
-export function toWorkerMessage(received: ReceivedMessage, keyAttribute: string): WorkerMessage {
+export function toWorkerMessage(
+  received: ReceivedMessage,
+  keyAttribute: string,
+  envelopeMode: EnvelopeMode = 'none',
+): WorkerMessage {
+  const opened = openEnvelope(received.body, envelopeMode);
+  const inner = opened.kind === 'envelope' ? opened : undefined;
+  const source = inner ? { ...inner.attributes, ...received.attributes } : received.attributes;
   const attributes: Record<string, string> = {};
-  for (const [name, value] of Object.entries(received.attributes)) {
+  for (const [name, value] of Object.entries(source)) {
     if (value.stringValue !== undefined) attributes[name] = value.stringValue;
   }
+  const rawBody = inner ? inner.rawBody : received.body;
   return {
-    key: deriveKey(attributes, received.messageId, keyAttribute),
-    body: decodeBody(received.body),
-    rawBody: received.body,
+    key: deriveKey(attributes, inner ? inner.envelope.id : received.messageId, keyAttribute),
+    body: decodeBody(rawBody),
+    rawBody,
     attributes,
     messageId: received.messageId,
     receiveCount: received.receiveCount,
     groupId: received.groupId,
     sentAt: received.sentAt,
+    ...(inner ? { envelope: inner.envelope } : {}),
+    ...(opened.kind === 'invalid' ? { rejected: reason('INVALID_ENVELOPE', opened.problem) } : {}),
   };
 }

@@ -59,7 +59,7 @@ export interface PipelineDeps {
  *     ── handler (until it returns, even once aborted) ── renewals stop ── complete | fail
  */
 export async function processMessage(message: WorkerMessage, deps: PipelineDeps): Promise<Processed> {
-  const invalid = deps.validate?.(message);
+  const invalid = message.rejected ?? deps.validate?.(message);
   if (invalid) return { outcome: 'dead_lettered', action: 'dead_letter', reason: invalid };
   const hash = payloadHash(message.body);
   let claimed: ClaimResult;

@@ -12,6 +12,10 @@ export const REASONS = {
     message: 'the body does not satisfy MESSAGE_SCHEMA',
     then: 'dead-lettered at once',
   },
+  INVALID_ENVELOPE: {
+    message: 'the body is not the SNS or EventBridge envelope MESSAGE_ENVELOPE expects',
+    then: 'dead-lettered at once',
+  },
   PERMANENT_ERROR: {
     message: 'the handler threw PermanentError',
     then: 'dead-lettered at once',

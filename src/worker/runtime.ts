@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../core/clock.js';
+import type { EnvelopeMode } from '../core/envelope.js';
 import type { ObservableRuntime, RuntimeEvents } from '../core/events.js';
 import type { Handler } from '../core/handler.js';
 import type { IdempotencyService } from '../core/idempotency.js';
@@ -26,6 +27,8 @@ export interface RuntimeOptions {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly keyAttribute: string;
+  /** MESSAGE_ENVELOPE: the envelope bodies come in (core/envelope.ts); default none. */
+  readonly envelope?: EnvelopeMode;
   readonly visibilityTimeoutSeconds: number;
   /** The lease's clock-skew margin, resolved (leaseClockSkewMs in lease.ts). */
   readonly skewMs: number;
@@ -188,7 +191,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
   }
 
   #receive(received: ReceivedMessage): Delivery {
-    const message = toWorkerMessage(received, this.#o.keyAttribute);
+    const message = toWorkerMessage(received, this.#o.keyAttribute, this.#o.envelope);
     const delivery = new Delivery(received, message, this.#o.logger, {
       queue: this.#o.queue,
       idempotency: this.#o.idempotency,

@@ -192,6 +192,7 @@ interface ExpectedConfig {
   readonly handlerTimeoutMs: number;
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
   readonly messageSchema: string | undefined;
+  readonly messageEnvelope: 'none' | 'sns' | 'eventbridge' | 'auto';
   readonly webhook: { readonly url: string | undefined; readonly timeoutMs: number };
   readonly seed: {
     readonly enabled: boolean | undefined;
