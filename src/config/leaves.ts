@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -71,6 +72,17 @@ export function maybe<S extends z.ZodType>(kind: Kind<S>): Kind<z.ZodUnion<[S, z
   return { ...kind, schema: kind.schema.or(z.undefined()) };
 }
 
+/**
+ * Marks a leaf's own refinement, so its issue (code `custom`, like a cross-field rule's) is
+ * reported with the variable's rule: see `isLeafIssue`.
+ */
+const LEAF = { leaf: true } as const;
+
+/** Whether a `custom` issue came from a leaf's refinement rather than a cross-field rule. */
+export function isLeafIssue(issue: { readonly code: string; readonly params?: unknown }): boolean {
+  return issue.code === 'custom' && (issue.params as { leaf?: unknown } | undefined)?.leaf === true;
+}
+
 /** Strings are taken as written; the leaf's schema checks them. */
 const verbatim: EnvReader = (raw) => ({ value: raw });
 
@@ -103,19 +115,60 @@ export function int(
 
 const toMs = (seconds: number): number => Math.round(seconds * 1000);
 
-/** A duration: seconds in the environment (decimals allowed), milliseconds in Config. */
+/** The shortest non-zero duration: below it a value would round to 0 ms, which means "none" or "off". */
+const MIN_NONZERO_SECONDS = 0.001;
+/** Float noise in `seconds * 1000` (0.29 * 1000 = 289.99999999999994) is not "below the minimum". */
+const EPSILON_MS = 1e-6;
+
+/**
+ * A duration: seconds in the environment (decimals allowed), milliseconds in Config, from
+ * `minSeconds` to `maxSeconds`. The minimum is checked before rounding, so a value can never
+ * round down to one the rule does not allow. `duration(0, max)` is `durationOrZero('', 0.001, max)`:
+ * 0 stays allowed, but a non-zero value must be at least 1 ms (else it would round to 0).
+ */
 export function duration(minSeconds: number, maxSeconds: number, note?: string): Kind<z.ZodNumber> {
+  if (minSeconds <= 0) return durationOrZero('', MIN_NONZERO_SECONDS, maxSeconds, note);
+  return durationKind({ minSeconds, maxSeconds, zero: undefined, note });
+}
+
+/**
+ * A duration where 0 means something of its own (`zero`: "off", "no limit"): 0, or from
+ * `minSeconds` to `maxSeconds`. A non-zero value below the minimum is rejected, never taken as 0.
+ */
+export function durationOrZero(
+  zero: string,
+  minSeconds: number,
+  maxSeconds: number,
+  note?: string,
+): Kind<z.ZodNumber> {
+  return durationKind({ minSeconds: Math.max(minSeconds, MIN_NONZERO_SECONDS), maxSeconds, zero, note });
+}
+
+function durationKind(spec: {
+  readonly minSeconds: number;
+  readonly maxSeconds: number;
+  /** undefined: 0 is not allowed; a string (maybe empty): 0 is, and means that. */
+  readonly zero: string | undefined;
+  readonly note: string | undefined;
+}): Kind<z.ZodNumber> {
+  const { minSeconds, maxSeconds, zero, note } = spec;
   const [min, max] = [toMs(minSeconds), toMs(maxSeconds)];
+  const zeroOk = zero !== undefined;
+  const orZero = zeroOk ? `0${zero ? ` (${zero})` : ''}, or ` : '';
+  const tooSmall = zeroOk ? `non-zero and below ${minSeconds}` : 'too small';
+  const allowed = (ms: number): boolean => (zeroOk && ms === 0) || ms >= min - EPSILON_MS;
   return {
-    schema: numberIn(min, max),
-    rule: `a number of seconds from ${minSeconds} to ${maxSeconds}${noted(note)}`,
-    fieldRule: `a number of milliseconds from ${min} to ${max}${noted(note)}`,
-    fromEnv: reader(
-      z
-        .string()
-        .regex(/^\d+(\.\d+)?$/, 'not a number of seconds')
-        .transform((seconds) => toMs(Number(seconds))),
-    ),
+    schema: z
+      .number({ error: 'not a number' })
+      .max(max, 'too large')
+      .refine(allowed, { error: zeroOk ? `non-zero and below ${min}` : 'too small', params: LEAF }),
+    rule: `${orZero}a number of seconds from ${minSeconds} to ${maxSeconds}${noted(note)}`,
+    fieldRule: `${orZero}a number of milliseconds from ${min} to ${max}${noted(note)}`,
+    fromEnv: (raw) => {
+      if (!/^\d+(\.\d+)?$/.test(raw)) return { problem: 'not a number of seconds' };
+      const exactMs = Number(raw) * 1000;
+      return allowed(exactMs) ? { value: toMs(Number(raw)) } : { problem: tooSmall };
+    },
   };
 }
 
@@ -150,4 +203,36 @@ export function flag(): Kind<z.ZodBoolean> {
     fieldRule: rule,
     fromEnv: reader(z.enum(['true', 'false'], { error: 'not true or false' }).transform((v) => v === 'true')),
   };
+}
+
+/**
+ * A bearer token: at least `minLength` characters of printable ASCII. Whitespace, control and
+ * non-ASCII characters are refused: a token with them can never match what a client sends in an
+ * Authorization header (trimmed, split at spaces, read as Latin-1).
+ */
+export function bearerToken(minLength: number): Kind<z.ZodString> {
+  const rule = `at least ${minLength} characters: printable ASCII, no whitespace or control characters`;
+  const schema = z
+    .string()
+    .min(minLength, `shorter than ${minLength} characters`)
+    .regex(/^[\x21-\x7e]*$/, 'contains whitespace, control or non-ASCII characters');
+  return { schema, rule, fieldRule: rule, fromEnv: verbatim };
+}
+
+const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/** A DNS host name (RFC 1123 labels, an optional final dot) or an IPv4/IPv6 address. */
+export function isHostOrAddress(value: string): boolean {
+  if (isIP(value) !== 0) return true;
+  const name = value.endsWith('.') ? value.slice(0, -1) : value;
+  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => HOST_LABEL.test(label));
+}
+
+/** Where a server listens: a host name or an address, syntax only (it is resolved at start). */
+export function host(): Kind<z.ZodString> {
+  const rule = 'a host name or an IPv4 or IPv6 address (no brackets, no port)';
+  const schema = z
+    .string()
+    .refine(isHostOrAddress, { error: 'not a host name or an IP address', params: LEAF });
+  return { schema, rule, fieldRule: rule, fromEnv: verbatim };
 }

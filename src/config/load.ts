@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
-import type { LeafMeta } from './leaves.js';
+import { isLeafIssue, type LeafMeta } from './leaves.js';
+import { meantVariable } from './misspelt.js';
 import { configSchema, profileVariable, type Config } from './schema.js';
 import { fieldVariables, variableOfField } from './variables.js';
 
@@ -25,10 +26,14 @@ export interface LoadOptions {
 
 /**
  * Where each field's value came from: fields in this map were read from the environment (or a
- * profile, or the default), with the string as written (undefined: unset). Other fields came
- * from the caller in Config's terms, and errors name them by field.
+ * profile, or the default), with the string as written (undefined: unset) and, when a profile
+ * set it, that profile's file. Other fields came from the caller in Config's terms, and errors
+ * name them by field.
  */
-type EnvText = ReadonlyMap<string, string | undefined>;
+type EnvText = ReadonlyMap<string, { readonly text: string | undefined; readonly profile?: string }>;
+
+/** The names of every variable we read. */
+const KNOWN: readonly string[] = [profileVariable.name, ...fieldVariables.map(({ name }) => name)];
 
 /**
  * The only reader of process.env. Reads every variable (profile first, the environment wins),
@@ -37,17 +42,37 @@ type EnvText = ReadonlyMap<string, string | undefined>;
  * variable that is wrong.
  */
 export function loadConfig(env: Environment = process.env, options: LoadOptions = {}): Config {
-  const strings = { ...readProfile(env, options.configDir), ...definedOnly(env) };
+  rejectMisspelt(env);
+  const profile = readProfile(env, options.configDir);
+  const fromEnv = definedOnly(env);
   const overrides = options.overrides ?? {};
-  const envText = new Map<string, string | undefined>();
+  const envText = new Map<string, { text: string | undefined; profile?: string }>();
   const input: Record<string, unknown> = {};
   for (const variable of fieldVariables) {
     if (valueAt(overrides, variable.path) !== undefined) continue;
-    const text = strings[variable.name] ?? variable.default;
-    setAt(input, variable.path, text === undefined ? undefined : readVariable(variable, text));
-    envText.set(variable.field, text);
+    const set = fromEnv.get(variable.name);
+    const profiled = set === undefined ? profile?.values.get(variable.name) : undefined;
+    const text = set ?? profiled ?? variable.default;
+    const source = profiled === undefined ? {} : { profile: profile?.file };
+    setAt(
+      input,
+      variable.path,
+      text === undefined ? undefined : readVariable(variable, text, source.profile),
+    );
+    envText.set(variable.field, { text, ...source });
   }
   return validate(merge(input, overrides), envText);
+}
+
+/** A variable that is not ours but nearly is (MAX_INFLIGHT) is a typo: see misspelt.ts. */
+function rejectMisspelt(env: Environment): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    const meant = meantVariable(name, value, KNOWN);
+    if (meant !== undefined) {
+      throw new ConfigError(name, `${name} is not a known variable; did you mean ${meant}?`);
+    }
+  }
 }
 
 /**
@@ -58,17 +83,19 @@ export function withOverrides(config: Config, overrides: DeepPartial<Config>): C
   return validate(merge(config, overrides), new Map());
 }
 
-function readVariable(variable: LeafMeta, text: string): unknown {
+function readVariable(variable: LeafMeta, text: string, profile?: string): unknown {
   const read = variable.fromEnv(text);
-  if ('problem' in read) throw envError(variable, text, read.problem);
+  if ('problem' in read) throw envError(variable, text, read.problem, profile);
   return read.value;
 }
 
-function envError(variable: LeafMeta, text: string, problem: string): ConfigError {
+/** `HTTP_PORT="x" is invalid (...)`, after `<file>: ` when a profile set it. */
+function envError(variable: LeafMeta, text: string, problem: string, profile?: string): ConfigError {
   const shown = variable.secret ? '<redacted>' : JSON.stringify(text);
+  const where = profile === undefined ? '' : `${profile}: `;
   return new ConfigError(
     variable.name,
-    `${variable.name}=${shown} is invalid (${problem}): must be ${variable.rule}`,
+    `${where}${variable.name}=${shown} is invalid (${problem}): must be ${variable.rule}`,
   );
 }
 
@@ -84,9 +111,11 @@ function issueError(issue: z.core.$ZodIssue, input: unknown, envText: EnvText): 
   const path = issue.path.map(String);
   const variable = variableOfField.get(path.join('.'));
   if (issue.code === 'unrecognized_keys' || variable === undefined) return unknownFields(issue, path);
-  if (issue.code === 'custom') return new ConfigError(variable.name, render(issue.message, envText));
-  const text = envText.get(variable.field);
-  if (text !== undefined) return envError(variable, text, issue.message);
+  if (issue.code === 'custom' && !isLeafIssue(issue)) {
+    return new ConfigError(variable.name, render(issue.message, envText));
+  }
+  const source = envText.get(variable.field);
+  if (source?.text !== undefined) return envError(variable, source.text, issue.message, source.profile);
   const value = valueAt(input, path);
   const shown = variable.secret ? '<redacted>' : (JSON.stringify(value) ?? String(value));
   return new ConfigError(
@@ -101,12 +130,17 @@ function unknownFields(issue: z.core.$ZodIssue, path: readonly string[]): Config
   return new ConfigError(fields[0] ?? 'config', `unknown config field ${fields.join(', ')}`);
 }
 
-/** `{backoff.baseMs}` -> `RETRY_BACKOFF_BASE`, or `backoff.baseMs (RETRY_BACKOFF_BASE)` when set in code. */
+/**
+ * `{backoff.baseMs}` -> `RETRY_BACKOFF_BASE`; `RETRY_BACKOFF_BASE (from <profile file>)` when a
+ * profile set it; `backoff.baseMs (RETRY_BACKOFF_BASE)` when set in code.
+ */
 function render(template: string, envText: EnvText): string {
   return template.replace(/\{([\w.]+)\}/g, (_, field: string) => {
     const variable = variableOfField.get(field);
     if (variable === undefined) return field;
-    return envText.has(field) ? variable.name : `${field} (${variable.name})`;
+    const source = envText.get(field);
+    if (source === undefined) return `${field} (${variable.name})`;
+    return source.profile === undefined ? variable.name : `${variable.name} (from ${source.profile})`;
   });
 }
 
@@ -120,9 +154,15 @@ function profileFile(profile: string, configDir: string | undefined): string {
   return existsSync(local) ? local : resolve(PACKAGE_CONFIG_DIR, `${profile}.json`);
 }
 
-function readProfile(env: Environment, configDir: string | undefined): Record<string, string> {
+interface Profile {
+  readonly file: string;
+  /** Variable name -> value as a string; only names of ours (own keys, checked one by one). */
+  readonly values: ReadonlyMap<string, string>;
+}
+
+function readProfile(env: Environment, configDir: string | undefined): Profile | undefined {
   const profile = env.CONFIG_PROFILE;
-  if (!profile) return {};
+  if (!profile) return undefined;
   readVariable(profileVariable, profile);
   const file = profileFile(profile, configDir);
   let parsed: unknown;
@@ -138,38 +178,54 @@ function readProfile(env: Environment, configDir: string | undefined): Record<st
   if (!isPlainObject(parsed)) {
     throw new ConfigError('CONFIG_PROFILE', `${file} must hold a JSON object of variable names to values`);
   }
-  const known = new Set(fieldVariables.map((variable) => variable.name));
-  const out: Record<string, string> = {};
+  const values = new Map<string, string>();
   for (const [key, value] of Object.entries(parsed)) {
-    if (!known.has(key)) throw new ConfigError(key, `${file}: ${key} is not a known variable`);
+    if (!fieldNames.has(key)) {
+      const meant = meantVariable(key, String(value), KNOWN);
+      const hint = meant === undefined ? '' : `; did you mean ${meant}?`;
+      throw new ConfigError(key, `${file}: ${key} is not a known variable${hint}`);
+    }
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       throw new ConfigError(key, `${file}: ${key} must be a string, number or boolean`);
     }
-    out[key] = String(value);
+    values.set(key, String(value));
   }
-  return out;
+  return { file, values };
 }
 
-function definedOnly(env: Environment): Record<string, string> {
-  const out: Record<string, string> = {};
+/** The variables a profile may set: a Set, so `constructor` or `__proto__` is never "known". */
+const fieldNames: ReadonlySet<string> = new Set(fieldVariables.map(({ name }) => name));
+
+/** Our variables that are set and not empty (empty means unset, as in most shells' habits). */
+function definedOnly(env: Environment): ReadonlyMap<string, string> {
+  const out = new Map<string, string>();
   for (const { name } of fieldVariables) {
-    const value = env[name];
-    if (value !== undefined && value !== '') out[name] = value;
+    const value = Object.hasOwn(env, name) ? env[name] : undefined;
+    if (typeof value === 'string' && value !== '') out.set(name, value);
   }
   return out;
 }
 
+/**
+ * `patch` over `base`, own keys only. The result has no prototype, so a `__proto__` key in the
+ * patch (JSON.parse makes one) stays a key, and the schema rejects it as an unknown field
+ * instead of it replacing the object's prototype and vanishing.
+ */
 function merge(base: unknown, patch: unknown): unknown {
   if (patch === undefined) return base;
   if (!isPlainObject(base) || !isPlainObject(patch)) return patch;
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(patch)) out[key] = merge(base[key], value);
+  const out: Record<string, unknown> = Object.assign(Object.create(null) as object, base);
+  for (const [key, value] of Object.entries(patch)) out[key] = merge(ownValue(base, key), value);
   return out;
+}
+
+function ownValue(tree: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(tree, key) ? tree[key] : undefined;
 }
 
 function valueAt(tree: unknown, path: readonly string[]): unknown {
   let node = tree;
-  for (const key of path) node = isPlainObject(node) ? node[key] : undefined;
+  for (const key of path) node = isPlainObject(node) ? ownValue(node, key) : undefined;
   return node;
 }
 

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { ENVELOPE_MODES } from '../core/envelope.js';
 import {
+  bearerToken,
   duration,
+  durationOrZero,
   env,
   flag,
+  host,
   httpUrl,
   int,
   maybe,
@@ -50,7 +53,7 @@ const fields = {
     default: '10',
     description: 'Messages asked for per ReceiveMessage call.',
   }),
-  batchFlushMs: env('SQS_BATCH_FLUSH_DELAY', duration(0, 10), {
+  batchFlushMs: env('SQS_BATCH_FLUSH_DELAY', durationOrZero('sent at once', 0.001, 10), {
     default: '0.02',
     description:
       'Deletes and visibility changes are sent as batches of up to 10 (DeleteMessageBatch, ChangeMessageVisibilityBatch): at once when 10 wait, else after this long, in seconds.',
@@ -59,23 +62,23 @@ const fields = {
     default: '50',
     description: 'Messages handled at once; no receive starts while this many are in flight.',
   }),
-  shutdownTimeoutMs: env('SHUTDOWN_TIMEOUT', duration(0, 3600), {
+  shutdownTimeoutMs: env('SHUTDOWN_TIMEOUT', durationOrZero('no wait', 0.001, 3600), {
     default: '25',
     description: 'On SIGTERM/SIGINT, how long in-flight messages may take to finish, in seconds.',
   }),
   /** 0: no timeout. */
-  handlerTimeoutMs: env('HANDLER_TIMEOUT', duration(0, 43200, '0: no timeout'), {
+  handlerTimeoutMs: env('HANDLER_TIMEOUT', durationOrZero('no limit', 0.01, 43200), {
     default: '300',
     description:
       'Longest a handler may run, in seconds; then its AbortSignal fires and the message is retried. 0: no limit.',
   }),
   backoff: group({
-    baseMs: env('RETRY_BACKOFF_BASE', duration(0, 43200), {
+    baseMs: env('RETRY_BACKOFF_BASE', durationOrZero('retried at once', 0.001, 43200), {
       default: '1',
       description:
         'After a retryable failure the message is hidden for base * 2^(receives-1) seconds, with full jitter.',
     }),
-    maxMs: env('RETRY_BACKOFF_MAX', duration(0, 43200), {
+    maxMs: env('RETRY_BACKOFF_MAX', durationOrZero('retried at once', 0.001, 43200), {
       default: '300',
       description: 'Upper bound of that backoff, in seconds.',
     }),
@@ -105,7 +108,7 @@ const fields = {
       description:
         'Whether POST /seed and GET /records are served. Default: on in embedded mode, off otherwise; when on outside embedded mode, SEED_TOKEN is required.',
     }),
-    token: env('SEED_TOKEN', maybe(text('at least 16 characters', 16)), {
+    token: env('SEED_TOKEN', maybe(bearerToken(16)), {
       description: 'Bearer token required by POST /seed and GET /records when set. Never logged.',
       secret: true,
     }),
@@ -115,7 +118,7 @@ const fields = {
     }),
   }),
   /** 0: off. */
-  queueMetricsIntervalMs: env('QUEUE_METRICS_INTERVAL', duration(0, 3600, '0: off'), {
+  queueMetricsIntervalMs: env('QUEUE_METRICS_INTERVAL', durationOrZero('off', 0.1, 3600), {
     default: '30',
     description: 'How often queue and dead-letter queue depths are read (GetQueueAttributes) for metrics.',
   }),
@@ -195,7 +198,7 @@ const fields = {
         'How long a record is kept after its last write (and a completed key answers "duplicate" after completion), in seconds; longer than SQS_VISIBILITY_TIMEOUT.',
     }),
     /** undefined: min(1 s, a tenth of the visibility timeout); see leaseClockSkewMs() in worker/lease.ts. */
-    clockSkewMs: env('LEASE_CLOCK_SKEW', maybe(duration(0, 7200)), {
+    clockSkewMs: env('LEASE_CLOCK_SKEW', maybe(durationOrZero('no margin', 0.001, 7200)), {
       description:
         'Clock difference between workers that leases tolerate, in seconds: a lease is taken over only this long after it lapsed, and its holder stops this long before. At most a sixth of SQS_VISIBILITY_TIMEOUT. Default: 1, or a tenth of the visibility timeout when that is smaller.',
     }),
@@ -207,7 +210,7 @@ const fields = {
     }),
   }),
   http: group({
-    host: env('HTTP_HOST', text('a non-empty host name or address'), {
+    host: env('HTTP_HOST', host(), {
       default: '0.0.0.0',
       description: 'Address the sidecar (health, metrics, seed) listens on.',
     }),

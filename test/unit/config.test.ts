@@ -18,7 +18,13 @@ describe('loadConfig', () => {
   it('applies the documented defaults and means embedded mode without SQS_QUEUE_URL', () => {
     const config = loadConfig({});
     expect(config.queueUrl).toBeUndefined();
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.http).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      requestTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 256,
+    });
     expect(config.handler).toBe('log');
     expect(config.region).toBe('us-east-1');
     expect(config.maxReceiveCount).toBe(5);
@@ -96,7 +102,7 @@ describe('overrides', () => {
     [{ batchSize: 99 }, 'batchSize (SQS_BATCH_SIZE) = 99 is invalid: must be an integer from 1 to 10'],
     [
       { shutdownTimeoutMs: -1 },
-      'shutdownTimeoutMs (SHUTDOWN_TIMEOUT) = -1 is invalid: must be a number of milliseconds from 0 to 3600000',
+      'shutdownTimeoutMs (SHUTDOWN_TIMEOUT) = -1 is invalid: must be 0 (no wait), or a number of milliseconds from 1 to 3600000',
     ],
     [
       { http: { port: 70000 } },
@@ -147,11 +153,11 @@ describe('overrides', () => {
   it('never shows a secret', () => {
     const fromEnv = configError(() => loadConfig({ SEED_TOKEN: 'hunter2' }));
     expect(fromEnv.message).toBe(
-      'SEED_TOKEN=<redacted> is invalid (shorter than 16 characters): must be at least 16 characters',
+      'SEED_TOKEN=<redacted> is invalid (shorter than 16 characters): must be at least 16 characters: printable ASCII, no whitespace or control characters',
     );
     const fromCode = configError(() => loadConfig({}, { overrides: { seed: { token: 'hunter2' } } }));
     expect(fromCode.message).toBe(
-      'seed.token (SEED_TOKEN) = <redacted> is invalid: must be at least 16 characters',
+      'seed.token (SEED_TOKEN) = <redacted> is invalid: must be at least 16 characters: printable ASCII, no whitespace or control characters',
     );
   });
 
