@@ -3,6 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { describeError } from '../core/errors.js';
 import {
   CorruptRecordError,
+  PAYLOAD_HASH_VERSION,
   parseRecord,
   type ClaimRequest,
   type IdempotencyRecord,
@@ -39,6 +40,7 @@ export const ATTRIBUTE_TYPES = {
   completedAtMs: 'N?',
   lastError: 'S?',
   result: 'S?',
+  key: 'S?',
 } as const satisfies Record<Exclude<keyof IdempotencyRecord, 'pk'>, 'S' | 'N' | 'S?' | 'N?'>;
 
 export const WELL_FORMED = {
@@ -59,11 +61,14 @@ export function claimCommand(table: string, request: ClaimRequest): UpdateItemCo
     Key: { pk: { S: request.pk } },
     UpdateExpression:
       'SET #status = :inProgress, #owner = :owner, leaseExpiresAtMs = :lease, expiresAt = :exp, ' +
-      'payloadHash = :hash, updatedAtMs = :now, firstSeenAtMs = if_not_exists(firstSeenAtMs, :now) ' +
+      'payloadHash = :hash, updatedAtMs = :now, firstSeenAtMs = if_not_exists(firstSeenAtMs, :now)' +
+      (request.key === undefined ? ' ' : ', #key = :key ') +
       'ADD fence :one, attempts :one',
+    // A stored hash of an earlier version (no `v2:` prefix) is not compared: see samePayload.
     ConditionExpression:
       `attribute_not_exists(pk) OR (${WELL_FORMED.condition} AND expiresAt > :nowS AND ` +
-      'payloadHash = :hash AND (#status = :failed OR (#status = :inProgress AND leaseExpiresAtMs <= :lapsed)))',
+      '(payloadHash = :hash OR NOT begins_with(payloadHash, :hashVersion)) AND ' +
+      '(#status = :failed OR (#status = :inProgress AND leaseExpiresAtMs <= :lapsed)))',
     ExpressionAttributeNames: WELL_FORMED.names,
     ExpressionAttributeValues: {
       ...WELL_FORMED.values,
@@ -73,6 +78,8 @@ export function claimCommand(table: string, request: ClaimRequest): UpdateItemCo
       ':lease': num(request.leaseExpiresAtMs),
       ':exp': num(request.expiresAt),
       ':hash': { S: request.payloadHash },
+      ':hashVersion': { S: PAYLOAD_HASH_VERSION },
+      ...(request.key === undefined ? {} : { ':key': { S: request.key } }),
       ':now': num(request.now),
       ':lapsed': num(request.lapsedBefore ?? request.now),
       ':nowS': num(request.now / 1000),

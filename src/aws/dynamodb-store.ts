@@ -116,6 +116,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
       payloadHash: request.payloadHash,
       firstSeenAtMs: request.now,
       updatedAtMs: request.now,
+      ...(request.key === undefined ? {} : { key: request.key }),
     };
     try {
       await this.#client.send(

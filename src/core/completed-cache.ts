@@ -1,4 +1,4 @@
-import { isExpired, type IdempotencyRecord } from './idempotency-store.js';
+import { isExpired, samePayload, type IdempotencyRecord } from './idempotency-store.js';
 
 /** How often, at most, a worker re-reads the records generation while it answers from its cache. */
 export const CACHE_CHECK_MS = 1000;
@@ -46,7 +46,7 @@ export class CompletedKeyCache {
       this.#entries.delete(pk);
       return undefined;
     }
-    if (record.payloadHash !== payloadHash) return undefined;
+    if (!samePayload(record.payloadHash, payloadHash)) return undefined;
     this.#entries.delete(pk);
     this.#entries.set(pk, record);
     return record;

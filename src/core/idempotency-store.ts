@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { WorkerError } from './errors.js';
 
@@ -28,9 +29,34 @@ export function namespacePrefix(namespace: string): string {
   return `${namespace}#`;
 }
 
-export function namespacedPk(namespace: string, key: string): string {
-  return `${namespacePrefix(namespace)}${key}`;
+/** DynamoDB's limit on a partition key's value, in bytes of UTF-8. */
+export const MAX_PK_BYTES = 2048;
+
+/** What a record key holds instead of a key too long for MAX_PK_BYTES: `sha256:` and 64 hex digits. */
+export const HASHED_KEY_PREFIX = 'sha256:';
+
+/**
+ * The record key of `key`: `<namespace>#<key>`, unless that is longer than MAX_PK_BYTES; then
+ * `<namespace>#sha256:<hex of the SHA-256 of the key's UTF-8>`, and `hashed` is true (the record
+ * then keeps the key itself in its `key` attribute). Keys that fit are unchanged, so no existing
+ * record moves.
+ */
+export function recordKey(namespace: string, key: string): { readonly pk: string; readonly hashed: boolean } {
+  const plain = `${namespacePrefix(namespace)}${key}`;
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: most keys are decided without encoding them.
+  if (plain.length * 3 <= MAX_PK_BYTES || Buffer.byteLength(plain, 'utf8') <= MAX_PK_BYTES) {
+    return { pk: plain, hashed: false };
+  }
+  const digest = createHash('sha256').update(key, 'utf8').digest('hex');
+  return { pk: `${namespacePrefix(namespace)}${HASHED_KEY_PREFIX}${digest}`, hashed: true };
 }
+
+export function namespacedPk(namespace: string, key: string): string {
+  return recordKey(namespace, key).pk;
+}
+
+/** The longest original key a record keeps (characters); a longer one is cut, ending in `…`. */
+export const MAX_KEPT_KEY_LENGTH = 4096;
 
 /** Items that are not records start with this; no record's pk does (a namespace has no `#`). */
 export const MARKER_PREFIX = '#';
@@ -57,7 +83,10 @@ export interface IdempotencyRecord {
   readonly expiresAt: number;
   /** Number of claims taken on this key (1 on the first delivery). */
   readonly attempts: number;
-  /** Hex SHA-256 of the canonical message body. */
+  /**
+   * `v2:` and the hex SHA-256 of the body's canonical form (core/idempotency.ts payloadHash).
+   * Records written before version 2 hold a bare hex hash of another form: see samePayload.
+   */
   readonly payloadHash: string;
   /** Epoch milliseconds. */
   readonly firstSeenAtMs: number;
@@ -69,6 +98,11 @@ export interface IdempotencyRecord {
   readonly lastError?: string;
   /** Handler's summary, JSON text of at most MAX_RESULT_LENGTH characters. */
   readonly result?: string;
+  /**
+   * The key as sent, when pk holds its hash (a key too long for a record key, see recordKey);
+   * at most MAX_KEPT_KEY_LENGTH characters.
+   */
+  readonly key?: string;
 }
 
 export const MAX_ERROR_LENGTH = 1024;
@@ -76,6 +110,8 @@ export const MAX_RESULT_LENGTH = 4096;
 
 export interface ClaimRequest {
   readonly pk: string;
+  /** The key as sent, when pk holds its hash: stored in the record's `key` attribute. */
+  readonly key?: string;
   readonly payloadHash: string;
   /** Unique per claim: the owner token. */
   readonly owner: string;
@@ -206,6 +242,7 @@ const recordSchema = z.object({
   completedAtMs: time.optional(),
   lastError: z.string().optional(),
   result: z.string().optional(),
+  key: z.string().optional(),
 }) satisfies z.ZodType<IdempotencyRecord>;
 
 /**
@@ -227,7 +264,7 @@ export function refusal(
   record: IdempotencyRecord,
   request: Pick<ClaimRequest, 'payloadHash' | 'now'>,
 ): Exclude<ClaimResult, { kind: 'acquired' }> {
-  if (record.payloadHash !== request.payloadHash) return { kind: 'payload_mismatch', record };
+  if (!samePayload(record.payloadHash, request.payloadHash)) return { kind: 'payload_mismatch', record };
   if (record.status === 'COMPLETED') return { kind: 'duplicate', record };
   return { kind: 'in_progress', leaseExpiresAtMs: record.leaseExpiresAtMs };
 }
@@ -242,7 +279,20 @@ export function isClaimable(
   record: IdempotencyRecord,
   request: Pick<ClaimRequest, 'payloadHash' | 'now' | 'lapsedBefore'>,
 ) {
-  if (record.payloadHash !== request.payloadHash) return false;
+  if (!samePayload(record.payloadHash, request.payloadHash)) return false;
   if (record.status === 'FAILED') return true;
   return record.status === 'IN_PROGRESS' && record.leaseExpiresAtMs <= (request.lapsedBefore ?? request.now);
+}
+
+/** The version prefix of payload hashes (see IdempotencyRecord.payloadHash). */
+export const PAYLOAD_HASH_VERSION = 'v2:';
+
+/**
+ * True unless the stored hash and this delivery's hash are both of the current version and
+ * differ. A hash written by an earlier version (no `v2:` prefix) hashed another form of the body,
+ * so it is not compared: such a record still answers duplicate or in progress for its key, and is
+ * never taken for a payload mismatch. Claiming it (FAILED, or a lapsed lease) writes the new hash.
+ */
+export function samePayload(stored: string, incoming: string): boolean {
+  return stored === incoming || !stored.startsWith(PAYLOAD_HASH_VERSION);
 }

@@ -1,19 +1,23 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { CompletedKeyCache } from './completed-cache.js';
+import { canonicalJson } from './canonical-json.js';
 import {
   MAX_ERROR_LENGTH,
+  MAX_KEPT_KEY_LENGTH,
   MAX_RESULT_LENGTH,
+  PAYLOAD_HASH_VERSION,
   type Claim,
   type ClaimResult,
   type IdempotencyStore,
-  namespacedPk,
+  recordKey,
 } from './idempotency-store.js';
+import { reason, type Reason } from './reasons.js';
 
 export interface IdempotencyOptions {
   readonly store: IdempotencyStore;
   readonly clock: Clock;
-  /** Records are keyed by namespacedPk(namespace, key), so workers of different queues can share a table. */
+  /** Records are keyed by recordKey(namespace, key), so workers of different queues can share a table. */
   readonly namespace: string;
   /** Identifies this process in record owners (host name, pod name, ...). */
   readonly instanceId: string;
@@ -45,7 +49,7 @@ export class IdempotencyService {
   }
 
   pk(key: string): string {
-    return namespacedPk(this.#o.namespace, key);
+    return recordKey(this.#o.namespace, key).pk;
   }
 
   /**
@@ -56,12 +60,13 @@ export class IdempotencyService {
    */
   async claim(key: string, payloadHash: string, terms: Partial<LeaseTerms> = {}): Promise<ClaimResult> {
     const now = this.#o.clock.now();
-    const pk = this.pk(key);
+    const { pk, hashed } = recordKey(this.#o.namespace, key);
     const cached = this.#cache.get(pk, payloadHash, now);
     if (cached) return { kind: 'duplicate', record: cached };
     const generation = this.#cache.generation;
     const result = await this.#o.store.claim({
       pk,
+      ...(hashed ? { key: truncate(key, MAX_KEPT_KEY_LENGTH) } : {}),
       payloadHash,
       owner: `${this.#o.instanceId}:${randomUUID()}`,
       now,
@@ -144,22 +149,28 @@ function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+/** The payload hash of a body, or why the body cannot be handled at all. */
+export type BodyHash = { readonly hash: string } | { readonly invalid: Reason };
+
 /**
- * SHA-256 over a canonical form of the body: JSON with object keys sorted (so `{"a":1,"b":2}` and
- * `{ "b": 2, "a": 1 }` hash alike), or the raw text when the body is not JSON.
+ * The payload hash of a raw message body: `v2:` and the hex SHA-256 of the UTF-8 of
+ * `json:<canonical form>` when the body is JSON (core/canonical-json.ts: every digit as sent, keys
+ * sorted, no whitespace), else `text:<the body as sent>`. So `"hello"` (JSON) and `hello` (text)
+ * differ, and so do 9007199254740993 and 9007199254740992. A JSON body nested deeper than
+ * MAX_JSON_DEPTH is refused (BODY_TOO_DEEP).
  */
-export function payloadHash(body: unknown): string {
-  const canonical = typeof body === 'string' ? `s:${body}` : `j:${canonicalJson(body)}`;
-  return createHash('sha256').update(canonical).digest('hex');
+export function hashBody(rawBody: string): BodyHash {
+  const read = canonicalJson(rawBody);
+  if (read.kind === 'too_deep') {
+    return { invalid: reason('BODY_TOO_DEEP', `the body's JSON nests deeper than ${read.depth - 1} levels`) };
+  }
+  const form = read.kind === 'json' ? `json:${read.canonical}` : `text:${rawBody}`;
+  return { hash: `${PAYLOAD_HASH_VERSION}${createHash('sha256').update(form, 'utf8').digest('hex')}` };
 }
 
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
+/** hashBody's hash; throws for a body hashBody refuses. */
+export function payloadHash(rawBody: string): string {
+  const hashed = hashBody(rawBody);
+  if ('invalid' in hashed) throw new Error(hashed.invalid.message);
+  return hashed.hash;
 }

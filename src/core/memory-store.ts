@@ -1,4 +1,6 @@
+import { StoreUnavailableError } from './errors.js';
 import {
+  MAX_PK_BYTES,
   isClaimable,
   isExpired,
   refusal,
@@ -30,11 +32,13 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
     get: 0,
     list: 0,
     clear: 0,
+    forget: 0,
     bumpGeneration: 0,
   };
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     this.calls.claim += 1;
+    checkPk(request.pk);
     const old = this.#records.get(request.pk);
     const live = old && !isExpired(old, request.now) ? old : undefined;
     if (live && !isClaimable(live, request)) return refusal(live, request);
@@ -50,6 +54,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
       firstSeenAtMs: live?.firstSeenAtMs ?? request.now,
       updatedAtMs: request.now,
       ...(live?.lastError === undefined ? {} : { lastError: live.lastError }),
+      ...(request.key === undefined ? {} : { key: request.key }),
     };
     this.#records.set(request.pk, record);
     return {
@@ -89,6 +94,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
 
   async get(pk: string, now: number): Promise<IdempotencyRecord | undefined> {
     this.calls.get += 1;
+    checkPk(pk);
     const record = this.#records.get(pk);
     return record && !isExpired(record, now) ? record : undefined;
   }
@@ -121,6 +127,11 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
     return count;
   }
 
+  async forget(pk: string): Promise<boolean> {
+    this.calls.forget += 1;
+    return this.#records.delete(pk);
+  }
+
   async generation(namespace: string): Promise<number> {
     this.calls.generation += 1;
     return this.#generations.get(namespace) ?? 0;
@@ -138,5 +149,14 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
     if (!record || record.owner !== claim.owner || record.status !== 'IN_PROGRESS') return false;
     this.#records.set(claim.pk, change(record));
     return true;
+  }
+}
+
+/** DynamoDB refuses a partition key over 2,048 bytes (ValidationException); so does this twin. */
+function checkPk(pk: string): void {
+  if (Buffer.byteLength(pk, 'utf8') > MAX_PK_BYTES) {
+    throw new StoreUnavailableError(
+      `ValidationException: the record key ${pk.slice(0, 40)}… is over ${MAX_PK_BYTES} bytes`,
+    );
   }
 }

@@ -1,5 +1,5 @@
 import { openEnvelope, type Envelope, type EnvelopeMode } from './envelope.js';
-import type { ReceivedMessage } from './queue.js';
+import type { MessageAttribute, ReceivedMessage } from './queue.js';
 import { reason, type Reason } from './reasons.js';
 
 /** A message as the handler sees it: decoded once, before the handler runs. */
@@ -43,15 +43,33 @@ export function decodeBody(raw: string): unknown {
 
 /**
  * The idempotency key of a message: the producer's key attribute when present (it survives a
- * producer's double send, which gets a new MessageId), else the SQS MessageId.
+ * producer's double send, which gets a new MessageId), else `messageId` (the SQS MessageId, or
+ * the envelope's id). The attribute's text (String, Number and custom String.x types) is the key;
+ * a Binary one's bytes are, as standard padded base64. An attribute that is present but holds
+ * neither a non-empty text nor bytes is never passed over for the MessageId (a producer's retry
+ * would then be handled twice): `rejected` says why, and the message is dead-lettered.
  */
 export function deriveKey(
-  attributes: Readonly<Record<string, string>>,
+  attributes: Readonly<Record<string, MessageAttribute>>,
   messageId: string,
   keyAttribute: string,
-) {
-  const fromProducer = attributes[keyAttribute];
-  return fromProducer !== undefined && fromProducer !== '' ? fromProducer : messageId;
+): { readonly key: string; readonly rejected?: Reason } {
+  if (!Object.hasOwn(attributes, keyAttribute)) return { key: messageId };
+  const attribute = attributes[keyAttribute];
+  if (attribute?.dataType.startsWith('Binary')) {
+    const bytes = attribute.binaryValue;
+    if (bytes && bytes.byteLength > 0) return { key: Buffer.from(bytes).toString('base64') };
+  } else if (attribute?.stringValue !== undefined && attribute.stringValue !== '') {
+    return { key: attribute.stringValue };
+  }
+  const type = JSON.stringify(attribute?.dataType ?? null);
+  return {
+    key: messageId,
+    rejected: reason(
+      'INVALID_IDEMPOTENCY_KEY',
+      `${keyAttribute} (type ${type.slice(0, 64)}) holds no usable key`,
+    ),
+  };
 }
 
 /**
@@ -73,8 +91,10 @@ export function toWorkerMessage(
     if (value.stringValue !== undefined) attributes[name] = value.stringValue;
   }
   const rawBody = inner ? inner.rawBody : received.body;
+  const keyed = deriveKey(source, inner ? inner.envelope.id : received.messageId, keyAttribute);
+  const rejected = opened.kind === 'invalid' ? reason('INVALID_ENVELOPE', opened.problem) : keyed.rejected;
   return {
-    key: deriveKey(attributes, inner ? inner.envelope.id : received.messageId, keyAttribute),
+    key: keyed.key,
     body: decodeBody(rawBody),
     rawBody,
     attributes,
@@ -83,6 +103,6 @@ export function toWorkerMessage(
     groupId: received.groupId,
     sentAt: received.sentAt,
     ...(inner ? { envelope: inner.envelope } : {}),
-    ...(opened.kind === 'invalid' ? { rejected: reason('INVALID_ENVELOPE', opened.problem) } : {}),
+    ...(rejected ? { rejected } : {}),
   };
 }

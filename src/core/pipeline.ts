@@ -1,11 +1,12 @@
 import { PermanentError, RetryableError, StoreUnavailableError, describeError } from './errors.js';
 import type { Handler } from './handler.js';
 import type { Claim, ClaimResult } from './idempotency-store.js';
-import { payloadHash, type IdempotencyService } from './idempotency.js';
+import { hashBody, type IdempotencyService } from './idempotency.js';
 import type { LeaseControl } from './lease.js';
 import type { Logger } from './logger.js';
 import type { WorkerMessage } from './message.js';
 import { reason, type Reason } from './reasons.js';
+import type { DeliveryTrace, TraceStep } from './tracing.js';
 
 /** What became of one delivery; also the `outcome` label of the processed-messages metric. */
 export type Outcome = 'success' | 'duplicate' | 'retry' | 'dead_lettered' | 'lease_lost' | 'payload_mismatch';
@@ -59,9 +60,12 @@ export interface PipelineDeps {
  *     ── handler (until it returns, even once aborted) ── renewals stop ── complete | fail
  */
 export async function processMessage(message: WorkerMessage, deps: PipelineDeps): Promise<Processed> {
-  const invalid = message.rejected ?? deps.validate?.(message);
+  // The body is hashed before the schema check reads it: a body too deep to walk safely is
+  // refused here (BODY_TOO_DEEP), before anything recursive touches it.
+  const body = hashBody(message.rawBody);
+  const invalid = message.rejected ?? ('invalid' in body ? body.invalid : deps.validate?.(message));
   if (invalid) return { outcome: 'dead_lettered', action: 'dead_letter', reason: invalid };
-  const hash = payloadHash(message.body);
+  const hash = 'hash' in body ? body.hash : '';
   let claimed: ClaimResult;
   for (;;) {
     const terms = deps.lease?.terms();

@@ -16,6 +16,14 @@ export const REASONS = {
     message: 'the body is not the SNS or EventBridge envelope MESSAGE_ENVELOPE expects',
     then: 'dead-lettered at once',
   },
+  BODY_TOO_DEEP: {
+    message: 'the body is JSON nested deeper than 256 levels (MAX_JSON_DEPTH)',
+    then: 'dead-lettered at once',
+  },
+  INVALID_IDEMPOTENCY_KEY: {
+    message: 'the key attribute is present but holds no usable key (empty, or neither text nor bytes)',
+    then: 'dead-lettered at once',
+  },
   PERMANENT_ERROR: {
     message: 'the handler threw PermanentError',
     then: 'dead-lettered at once',
@@ -61,8 +69,8 @@ export const REASONS = {
     then: 'released after the backoff',
   },
   NO_DEAD_LETTER_QUEUE: {
-    message: 'a permanent failure, but the queue has no dead-letter queue',
-    then: 'released after the backoff, counted as retry',
+    message: 'a permanent failure (its code in `original`), but the queue has no dead-letter queue',
+    then: 'released for 12 hours (the longest SQS allows), logged at error, counted; until retention drops it',
   },
   SQS_REDRIVE: {
     message: "SQS's redrive moved it after maxReceiveCount receives",
@@ -76,6 +84,8 @@ export type ReasonCode = keyof typeof REASONS;
 export interface Reason {
   readonly code: ReasonCode;
   readonly message: string;
+  /** NO_DEAD_LETTER_QUEUE: the code the message would have been dead-lettered with. */
+  readonly original?: ReasonCode;
 }
 
 export const REASON_CODES = Object.keys(REASONS) as ReasonCode[];

@@ -99,7 +99,7 @@ describe('processMessage', () => {
 
   it('leaves a key claimed elsewhere until that lease lapses', async () => {
     const other = service(store, clock, 'other');
-    await other.claim('k1', payloadHash({ n: 1 }));
+    await other.claim('k1', payloadHash('{"n":1}'));
     clock.advance(10_000);
     let runs = 0;
     const result = await processMessage(
@@ -117,7 +117,7 @@ describe('processMessage', () => {
       mine,
       async (m) => {
         clock.advance(31_000); // the handler outlives its lease...
-        await theirs.claim(m.key, payloadHash(m.body));
+        await theirs.claim(m.key, payloadHash(m.rawBody));
       },
       clock,
     );
