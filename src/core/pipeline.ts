@@ -6,7 +6,6 @@ import type { LeaseControl } from './lease.js';
 import type { Logger } from './logger.js';
 import type { WorkerMessage } from './message.js';
 import { reason, type Reason } from './reasons.js';
-import type { DeliveryTrace, TraceStep } from './tracing.js';
 
 /** What became of one delivery; also the `outcome` label of the processed-messages metric. */
 export type Outcome = 'success' | 'duplicate' | 'retry' | 'dead_lettered' | 'lease_lost' | 'payload_mismatch';
