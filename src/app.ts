@@ -249,6 +249,7 @@ function buildSidecar(config: Config, parts: SidecarParts): FastifyInstance {
     readiness: () => health.readiness(),
     maxEventLoopDelayMs: config.health.maxEventLoopDelayMs,
     logger,
+    limits: config.http,
     seed: {
       access: seedAccess(config),
       send: async (request) => {

@@ -211,12 +211,27 @@ const fields = {
   }),
   http: group({
     host: env('HTTP_HOST', host(), {
-      default: '0.0.0.0',
-      description: 'Address the sidecar (health, metrics, seed) listens on.',
+      default: '127.0.0.1',
+      description:
+        'Address the sidecar (health, metrics, seed) listens on. The default serves this machine only; a container sets 0.0.0.0 (the Dockerfile, compose file and Kubernetes manifests do).',
     }),
     port: env('HTTP_PORT', port('0 picks a free port'), {
       default: '8080',
       description: 'Port of the sidecar.',
+    }),
+    requestTimeoutMs: env('HTTP_REQUEST_TIMEOUT', duration(1, 300), {
+      default: '10',
+      description:
+        'A request to the sidecar, headers and body, must arrive within this many seconds; else 408 and the connection is closed (headers alone: within 5 s, or this when shorter).',
+    }),
+    keepAliveTimeoutMs: env('HTTP_KEEP_ALIVE_TIMEOUT', duration(1, 600), {
+      default: '5',
+      description: 'An idle keep-alive connection to the sidecar is closed after this many seconds.',
+    }),
+    maxConnections: env('HTTP_MAX_CONNECTIONS', int(1, 65535), {
+      default: '256',
+      description:
+        'Open connections to the sidecar at most; further ones are closed as soon as they are accepted.',
     }),
   }),
   logLevel: env('LOG_LEVEL', oneOf(LOG_LEVELS), { default: 'info', description: 'pino log level.' }),
