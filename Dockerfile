@@ -52,6 +52,9 @@ LABEL org.opencontainers.image.title="sqs-idempotent-worker" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.base.name="docker.io/library/node:24.21.0-bookworm-slim"
 ENV NODE_ENV=production
+# The sidecar listens on every interface of the container (the worker's own default is loopback):
+# health probes and scrapes come from outside it. Publish the port with care (README, Security).
+ENV HTTP_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import type { Check, HealthReport } from '../observability/health.js';
 import { handleError, sendError } from './errors.js';
 import { seedRoutes, type SeedRoutesDeps } from './seed-routes.js';
+import { statusRoutes, type StatusPageDeps } from './status-page.js';
 
 export type { Check, HealthReport } from '../observability/health.js';
 export type { SeedRoutesDeps } from './seed-routes.js';
@@ -29,8 +30,55 @@ export interface ServerDeps {
    */
   readonly eventLoopDelayMs?: () => number;
   readonly seed: SeedRoutesDeps;
+  /** GET / (the status page) and GET /status.json; left out: no page. */
+  readonly status?: StatusPageDeps;
   /** Errors of the server go here (pino); default none. */
   readonly logger?: FastifyBaseLogger;
+  /** Timeouts and the connection cap; each one left out takes its DEFAULT_LIMITS value. */
+  readonly limits?: Partial<HttpLimits>;
+}
+
+/**
+ * What one client may hold. Node's own request timeout is off under Fastify (requestTimeout 0):
+ * without these, a client that sends headers announcing a body and then nothing keeps its socket,
+ * before any route, rate limit or token check runs.
+ */
+export interface HttpLimits {
+  /** The whole request, headers and body, must arrive within this, ms; else 408 and close. */
+  readonly requestTimeoutMs: number;
+  /** The headers must arrive within this, ms (at most requestTimeoutMs); else 408 and close. */
+  readonly headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this, ms. */
+  readonly keepAliveTimeoutMs: number;
+  /** Open connections at most; Node closes further ones as soon as they are accepted. */
+  readonly maxConnections: number;
+  /** How often Node looks for requests past their timeouts, ms (Node's default: 30 s). */
+  readonly timeoutCheckIntervalMs: number;
+  /** A socket with no traffic either way for this long is destroyed (a client that stops reading), ms. */
+  readonly socketIdleTimeoutMs: number;
+}
+
+/** HTTP_REQUEST_TIMEOUT, HTTP_KEEP_ALIVE_TIMEOUT and HTTP_MAX_CONNECTIONS have the same defaults. */
+export const DEFAULT_LIMITS: HttpLimits = {
+  requestTimeoutMs: 10_000,
+  headersTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 256,
+  timeoutCheckIntervalMs: 1_000,
+  socketIdleTimeoutMs: 120_000,
+};
+
+/** The limits with defaults filled in, the headers timeout within the request timeout. */
+export function httpLimits(given: Partial<HttpLimits> = {}): HttpLimits {
+  const limits = { ...DEFAULT_LIMITS, ...given };
+  const headersTimeoutMs = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  return {
+    ...limits,
+    headersTimeoutMs,
+    // A check interval longer than the timeout would let a request outlive it by that much.
+    timeoutCheckIntervalMs: Math.min(limits.timeoutCheckIntervalMs, headersTimeoutMs),
+    socketIdleTimeoutMs: Math.max(limits.socketIdleTimeoutMs, limits.requestTimeoutMs),
+  };
 }
 
 /** Largest accepted body on routes that set none of their own (only /seed takes a body). */
@@ -38,17 +86,27 @@ const BODY_LIMIT = 16 * 1024;
 
 /** Builds the sidecar without listening, so tests use inject() and the app decides when to listen. */
 export function buildServer(deps: ServerDeps): FastifyInstance {
+  const limits = httpLimits(deps.limits);
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     // Probes and scrapes arrive every few seconds: no per-request log lines.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.socketIdleTimeoutMs,
+    http: {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
+    },
     // Fastify's Ajv silently drops unknown properties by default; we reject them instead.
     // allowUnionTypes: the explicit seed body may be a string, an object or an array.
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, allowUnionTypes: true },
     },
   });
+  app.server.maxConnections = limits.maxConnections;
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, 404, `no route ${request.method} ${request.url}`),
@@ -59,6 +117,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     return reply.header('content-type', deps.registry.contentType).send(body);
   });
   void app.register(seedRoutes, deps.seed);
+  if (deps.status) {
+    void app.register(statusRoutes, { ...deps.status, readiness: deps.readiness, seed: deps.seed });
+  }
   return app;
 }
 

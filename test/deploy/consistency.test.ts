@@ -114,8 +114,16 @@ describe('every variable the deployment sets is a setting of the config schema',
         .filter((s) => s.keyword === 'ENV')
         .map((s) => s.args.split('=') as [string, string]),
     );
-    expect(Object.keys(env)).toEqual(['NODE_ENV']);
+    expect(Object.keys(env)).toEqual(['NODE_ENV', 'HTTP_HOST']);
     expect(environmentProblems(env)).toEqual([]);
+  });
+
+  it('a container listens on all its interfaces: the default HTTP_HOST is loopback', () => {
+    expect(schemaDefault('HTTP_HOST')).toBe('127.0.0.1');
+    const image = dockerfileInstructions(readText('Dockerfile')).filter((s) => s.keyword === 'ENV');
+    expect(image.map((s) => s.args)).toContain('HTTP_HOST=0.0.0.0');
+    expect(service('worker').environment?.['HTTP_HOST']).toBe('0.0.0.0');
+    for (const target of OVERLAYS) expect(workerParts(objectsOf(target)).env['HTTP_HOST']).toBe('0.0.0.0');
   });
 
   it('rejects a misspelt name and a bad value', () => {

@@ -1,49 +1,7 @@
 import type { InjectOptions } from 'fastify';
-import { Counter, Registry } from 'prom-client';
-import { buildServer, type HealthReport, type ServerDeps } from '../../src/http/server.js';
-import type { SeedAccess } from '../../src/http/access.js';
-import { SeedInputError, type RecordsQuery, type SeedRequest } from '../../src/seeding/seed.js';
-
-const TOKEN = 'test-token-0123456789abcdef';
-const OPEN: SeedAccess = { token: undefined, ratePerMinute: 1000 };
-const WITH_TOKEN: SeedAccess = { token: TOKEN, ratePerMinute: 1000 };
-
-interface Calls {
-  seeded: SeedRequest[];
-  listed: RecordsQuery[];
-}
-
-function deps(
-  overrides: Partial<ServerDeps> = {},
-  access: SeedAccess | 'disabled' = OPEN,
-): ServerDeps & Calls {
-  const calls: Calls = { seeded: [], listed: [] };
-  const registry = new Registry();
-  new Counter({ name: 'sqs_worker_test_total', help: 'test', registers: [registry] }).inc(3);
-  const ok: HealthReport = { ok: true, checks: { consumer: { ok: true } } };
-  return {
-    ...calls,
-    registry,
-    liveness: () => ok,
-    readiness: () => ok,
-    // A measured delay depends on the machine's load: tests that need one inject it.
-    eventLoopDelayMs: () => 0,
-    seed: {
-      access: access === 'disabled' ? undefined : access,
-      send: async (request) => {
-        calls.seeded.push(request);
-        const count = 'count' in request ? request.count : request.messages.length;
-        const duplicates = 'count' in request ? (request.duplicates ?? 0) : 0;
-        return { sent: count + duplicates, unique: count, duplicates, keys: [] };
-      },
-      records: async (query) => {
-        calls.listed.push(query);
-        return { records: [], next: null };
-      },
-    },
-    ...overrides,
-  };
-}
+import { buildServer, type HealthReport } from '../../src/http/server.js';
+import { SeedInputError } from '../../src/seeding/seed.js';
+import { OPEN, TOKEN, WITH_TOKEN, sidecarDeps as deps } from '../helpers/sidecar.js';
 
 const seed = (payload: object, headers: Record<string, string> = {}): InjectOptions => ({
   method: 'POST',
