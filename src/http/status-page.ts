@@ -1,0 +1,220 @@
+import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Gauge } from 'prom-client';
+import { describeError } from '../core/errors.js';
+import type { HealthReport } from '../observability/health.js';
+import type { ActivitySource } from '../observability/recent.js';
+import { SeedInputError } from '../seeding/seed.js';
+import { handleError } from './errors.js';
+import { MAX_SEED_COUNT, seedShapeError } from './schemas.js';
+import type { SeedRoutesDeps } from './seed-routes.js';
+import { HTML_HEADERS } from './status-assets.js';
+import { SIGN_IN_REALM, sameOrigin, viewer, type Viewer } from './status-access.js';
+import { snapshot, type StatusSources } from './status-data.js';
+import { renderMessage, renderPage, type SeedFormView } from './status-html.js';
+
+/** What the status page reads; the app passes its recorder and metrics (no AWS call per view). */
+export interface StatusPageDeps {
+  readonly activity: ActivitySource;
+  /** sqs_worker_queue_messages, set by the queue depth poller. */
+  readonly queueGauge: Gauge<'queue' | 'state'>;
+  readonly queueMetricsIntervalMs: number;
+  readonly maxInFlight: number;
+  /** Embedded mode: the page offers the seed form. */
+  readonly embedded: boolean;
+  /** How often the page's script polls GET /status.json, ms (default 2000). */
+  readonly pollMs?: number;
+  readonly now?: () => number;
+}
+
+export interface StatusRoutesDeps extends StatusPageDeps {
+  readonly readiness: () => HealthReport;
+  readonly seed: SeedRoutesDeps;
+}
+
+/** The form's body is two small numbers. */
+const FORM_BODY_LIMIT = 1024;
+
+/**
+ * GET / (the page), GET /status.json (what its script polls), GET /status/login (asks the
+ * browser for SEED_TOKEN) and, in embedded mode, POST /status/seed (the form). Throughput, in
+ * flight, queue depth and readiness are public, like /metrics and /readyz; keys and seeding have
+ * the protection of /seed and /records: the same access policy and rate limit (counted for
+ * requests that carry credentials, so that guessing the token through the page is slow too).
+ */
+export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDeps): Promise<void> {
+  const { access } = deps.seed;
+  const pollMs = deps.pollMs ?? 2000;
+  const sources: StatusSources = { ...deps, now: deps.now ?? Date.now };
+  if (access !== undefined) {
+    await scope.register(rateLimit, {
+      global: false,
+      hook: 'onRequest',
+      errorResponseBuilder: (_request, context) =>
+        Object.assign(new Error(`over ${context.max} requests per minute: retry in ${context.after}`), {
+          statusCode: 429,
+        }),
+    });
+  }
+  const perMinute: RateLimitOptions | undefined =
+    access === undefined ? undefined : { max: access.ratePerMinute, timeWindow: 60_000 };
+  const limit: { rateLimit?: RateLimitOptions } = perMinute ? { rateLimit: perMinute } : {};
+  const limitWithCredentials: { rateLimit?: RateLimitOptions } = perMinute
+    ? { rateLimit: { ...perMinute, allowList: (r) => r.headers.authorization === undefined } }
+    : {};
+  scope.setErrorHandler((error: FastifyError, request, reply) =>
+    request.url.startsWith('/status.json') ? handleError(error, request, reply) : htmlError(error, reply),
+  );
+  scope.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
+    (_request, body, done) => done(null, new URLSearchParams(body as string)),
+  );
+
+  scope.get<{ Querystring: Record<string, string | undefined> }>(
+    '/',
+    { config: limitWithCredentials },
+    async (request, reply) => {
+      const who = viewer(access, request);
+      const snap = await snapshot(sources, recentFor(who));
+      const seed: SeedFormView | undefined = deps.embedded
+        ? {
+            state: who.allowed ? { shown: true } : { shown: false, why: who.why, signIn: who.status === 401 },
+            ...seededResult(request.query),
+          }
+        : undefined;
+      return html(
+        reply,
+        200,
+        renderPage({ snapshot: snap, signIn: !who.allowed && who.status === 401, seed, pollMs }),
+      );
+    },
+  );
+
+  scope.get('/status.json', { config: limitWithCredentials }, async (request, reply) => {
+    const snap = await snapshot(sources, recentFor(viewer(access, request)));
+    return reply.header('cache-control', 'no-store').send(snap);
+  });
+
+  scope.get('/status/login', { config: limit, onResponse: audit }, async (request, reply) => {
+    const who = viewer(access, request);
+    if (who.allowed) return reply.redirect('/', 303);
+    return refuse(reply, who);
+  });
+
+  if (!deps.embedded || access === undefined) return;
+  scope.post<{ Body: unknown }>(
+    '/status/seed',
+    {
+      config: limit,
+      bodyLimit: FORM_BODY_LIMIT,
+      onResponse: audit,
+      // Before the body is read, like /seed: another site's form, then who is asking.
+      preParsing: async (request, reply) => {
+        if (!sameOrigin(request)) {
+          return html(
+            reply,
+            403,
+            renderMessage('Not sent', 'this form only accepts posts from the status page itself', true),
+          );
+        }
+        const who = viewer(access, request);
+        return who.allowed ? undefined : refuse(reply, who);
+      },
+    },
+    async (request, reply) => {
+      if (!(request.body instanceof URLSearchParams)) {
+        const text = 'send the form as application/x-www-form-urlencoded (scripts: POST /seed with JSON)';
+        return html(reply, 415, renderMessage('Not sent', text, true));
+      }
+      const form = seedForm(request.body);
+      if ('field' in form)
+        return html(reply, 400, renderMessage('Not sent', `${form.field}: ${form.message}`, true));
+      try {
+        const result = await deps.seed.send(form);
+        const query = `seeded=${result.sent}&unique=${result.unique}&duplicates=${result.duplicates}`;
+        return reply.redirect(`/?${query}#seed-result`, 303);
+      } catch (error) {
+        if (error instanceof SeedInputError) {
+          return html(reply, 400, renderMessage('Not sent', `${error.field}: ${error.message}`, true));
+        }
+        return html(
+          reply,
+          503,
+          renderMessage('Not sent', `the queue could not be reached: ${describeError(error)}`, true),
+        );
+      }
+    },
+  );
+}
+
+function recentFor(who: Viewer): { show: true } | { show: false; why: string } {
+  return who.allowed ? { show: true } : { show: false, why: who.why };
+}
+
+/** 401 asks the browser for SEED_TOKEN (Basic: any user name, the token as password). */
+function refuse(reply: FastifyReply, who: Exclude<Viewer, { allowed: true }>): FastifyReply {
+  if (who.status === 401) reply.header('www-authenticate', `Basic realm="${SIGN_IN_REALM}", charset="UTF-8"`);
+  const title = who.status === 401 ? 'Sign in needed' : 'Not allowed';
+  return html(reply, who.status, renderMessage(title, who.why, true));
+}
+
+/** The form's fields: `count` and `duplicates`, whole numbers, and nothing else. */
+export function seedForm(
+  body: URLSearchParams,
+): { count: number; duplicates: number } | { field: string; message: string } {
+  const values: Record<string, number> = {};
+  for (const [field, text] of body) {
+    if (field !== 'count' && field !== 'duplicates') return { field, message: 'unknown field' };
+    if (field in values) return { field, message: 'given twice' };
+    if (!/^\s*\d{1,6}\s*$/.test(text)) return { field, message: 'must be a whole number' };
+    values[field] = Number(text);
+  }
+  const count = values.count;
+  const duplicates = values.duplicates ?? 0;
+  if (count === undefined) return { field: 'count', message: 'is required' };
+  if (count < 1 || count > MAX_SEED_COUNT)
+    return { field: 'count', message: `must be from 1 to ${MAX_SEED_COUNT}` };
+  return seedShapeError({ count, duplicates }) ?? { count, duplicates };
+}
+
+/** The redirect's numbers, shown once on the page; anything else in the query is ignored. */
+function seededResult(query: Record<string, string | undefined>): Pick<SeedFormView, 'result'> {
+  const [sent, unique, duplicates] = [query.seeded, query.unique, query.duplicates].map((v) =>
+    v !== undefined && /^\d{1,6}$/.test(v) ? Number(v) : undefined,
+  );
+  if (sent === undefined || unique === undefined || duplicates === undefined) return {};
+  return { result: { sent, unique, duplicates } };
+}
+
+function html(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.code(status).headers(HTML_HEADERS).send(body);
+}
+
+/** Errors of the HTML routes (413, 415, 429, ...) as a small page, not JSON. */
+function htmlError(error: FastifyError, reply: FastifyReply): FastifyReply {
+  const status =
+    error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500
+      ? error.statusCode
+      : 500;
+  if (status === 500) reply.log.error({ err: error }, 'status page request failed');
+  return html(
+    reply,
+    status,
+    renderMessage('Not done', status === 500 ? 'internal error' : error.message, true),
+  );
+}
+
+/** Who, what, and the answer, as /seed logs them; never a header. */
+async function audit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  request.log.info(
+    {
+      method: request.method,
+      url: request.url,
+      statusCode: reply.statusCode,
+      remoteAddress: request.socket.remoteAddress,
+      durationMs: Math.round(reply.elapsedTime),
+    },
+    'status page route',
+  );
+}
