@@ -43,6 +43,8 @@ export interface Metrics {
   readonly queueMessages: Gauge<'queue' | 'state'>;
   readonly settleErrors: Counter<'operation'>;
   readonly heartbeatFailures: Counter<'reason'>;
+  /** Permanent failures parked for 12 hours because the queue has no dead-letter queue. */
+  readonly parkedWithoutDlq: Counter<'reason'>;
   /** The in-flight gauge reads this at scrape time (the runtime's own count, never a drifting copy). */
   setInFlightSource(read: () => number): void;
 }
@@ -127,6 +129,12 @@ function messageMetrics(on: On) {
     heartbeatFailures: new Counter<'reason'>({
       name: 'sqs_worker_heartbeat_failures_total',
       help: 'Heartbeats (visibility extension and lease renewal) that failed, by reason (lease_lost, error).',
+      labelNames: ['reason'],
+      ...on,
+    }),
+    parkedWithoutDlq: new Counter<'reason'>({
+      name: 'sqs_worker_parked_without_dlq_total',
+      help: 'Permanent failures that could not be dead-lettered (the queue has no redrive policy) and were parked for 12 hours, by the reason code they would have been dead-lettered with.',
       labelNames: ['reason'],
       ...on,
     }),

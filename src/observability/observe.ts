@@ -91,6 +91,9 @@ export function observeRuntime(
   runtime.on('message_settled', (event) => {
     const { processed } = event;
     metrics.messagesProcessed.inc({ outcome: processed.outcome });
+    if (processed.reason?.code === 'NO_DEAD_LETTER_QUEUE') {
+      metrics.parkedWithoutDlq.inc({ reason: processed.reason.original ?? 'INTERNAL_ERROR' });
+    }
     if (processed.handlerMs !== undefined) {
       metrics.handlerDuration.observe({ outcome: processed.outcome }, processed.handlerMs / 1000);
     }
@@ -147,6 +150,12 @@ function logOutcome({ processed, durationMs, logger }: MessageEvent, limiter: Fa
   if (processed.reason?.code === 'STORE_UNAVAILABLE') {
     limiter.log('store', (more) =>
       logger.warn({ ...line, more }, limiter.text(`message ${processed.outcome}`, more)),
+    );
+  } else if (processed.reason?.code === 'NO_DEAD_LETTER_QUEUE') {
+    // A poison message that cannot leave the queue: loud every time it comes back (twice a day).
+    logger.error(
+      { ...line, originalReason: processed.reason.original },
+      'message parked for 12 hours: it would be dead-lettered, but the queue has no dead-letter queue',
     );
   } else if (processed.outcome === 'success' || processed.outcome === 'duplicate') {
     logger.info(line, `message ${processed.outcome}`);

@@ -224,6 +224,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       backoff: this.#o.backoff,
       keyAttribute: this.#o.keyAttribute,
       now: this.#o.clock.now(),
+      receivedAt: delivery.receivedAt,
       ...(this.#o.random ? { random: this.#o.random } : {}),
     });
     try {

@@ -1,7 +1,7 @@
 import { DEAD_LETTER_ATTRIBUTES, MAX_DEAD_LETTER_MESSAGE } from '../core/dead-letter.js';
 import type { WorkerMessage } from '../core/message.js';
 import type { Processed } from '../core/pipeline.js';
-import type { MessageAttributes, ReceivedMessage } from '../core/queue.js';
+import { QUEUE_LIMITS, type MessageAttributes, type ReceivedMessage } from '../core/queue.js';
 import { reason } from '../core/reasons.js';
 import { backoffMs } from './backoff.js';
 
@@ -14,6 +14,8 @@ export type SettlePlan =
 
 export interface PolicyContext {
   readonly hasDeadLetterQueue: boolean;
+  /** When this receive began (epoch ms): SQS caps a message's visibility at 12 hours after it. */
+  readonly receivedAt?: number;
   /** The worker is stopping past its shutdown timeout: what is released comes back at once. */
   readonly shuttingDown: boolean;
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
@@ -25,11 +27,24 @@ export interface PolicyContext {
 /** SQS allows at most 10 message attributes per message. */
 const MAX_ATTRIBUTES = 10;
 
+/** The longest a message can stay invisible after a receive: SQS's 12 hours. */
+export const MAX_VISIBILITY_MS = QUEUE_LIMITS.maxVisibilityTimeoutSeconds * 1000;
+
+/**
+ * Kept off the 12 hours when parking a message: SQS counts them from its own receive, a little
+ * before the worker's, and a visibility past them is refused (the message would then come back
+ * after the visibility timeout, minutes instead of hours).
+ */
+export const PARK_MARGIN_MS = 5 * 60 * 1000;
+
 /**
  * The settle policy, apart from the SQS calls that carry it out (settler.ts). Nothing is deleted
  * unless completed, a duplicate, or on its way to the dead-letter queue. Returns what will really
- * be done: a permanent failure on a queue without a dead-letter queue can only be released (with
- * backoff), and is reported as a retry with reason NO_DEAD_LETTER_QUEUE, not as dead-lettered.
+ * be done: a permanent failure on a queue without a dead-letter queue can only be released, and
+ * is reported as a retry with reason NO_DEAD_LETTER_QUEUE (the dead-letter code in `original`).
+ * It is parked: released for as long as SQS allows (12 hours after its receive), so it comes back
+ * about twice a day, each time logged at error and counted, until the queue's retention period
+ * drops it or someone removes it. Retrying it sooner cannot help and would only burn the handler.
  */
 export function decideSettlement(
   received: ReceivedMessage,
@@ -39,7 +54,7 @@ export function decideSettlement(
 ): { readonly processed: Processed; readonly plan: SettlePlan } {
   if (processed.action === 'delete') return { processed, plan: { action: 'delete' } };
   if (processed.action === 'dead_letter') {
-    if (!context.hasDeadLetterQueue) return decideSettlement(received, message, noDlq(processed), context);
+    if (!context.hasDeadLetterQueue) return { processed: noDlq(processed), plan: park(context) };
     const attributes = deadLetterAttributes(received, message, processed, context);
     return { processed, plan: { action: 'dead_letter', attributes } };
   }
@@ -55,15 +70,23 @@ function releaseDelayMs(message: WorkerMessage, processed: Processed, context: P
 }
 
 function noDlq(processed: Processed): Processed {
-  const why = processed.reason
-    ? `${processed.reason.code}: ${processed.reason.message}`
-    : 'permanent failure';
+  const original = processed.reason?.code ?? 'INTERNAL_ERROR';
+  const why = `${original}: ${processed.reason?.message ?? 'permanent failure'}`;
   return {
     ...processed,
     outcome: 'retry',
     action: 'release',
-    reason: reason('NO_DEAD_LETTER_QUEUE', `${why}; the queue has no redrive policy`),
+    reason: {
+      ...reason('NO_DEAD_LETTER_QUEUE', `${why}; the queue has no redrive policy, parked for 12 hours`),
+      original,
+    },
   };
+}
+
+/** Released until 12 hours after the receive (less PARK_MARGIN_MS): see decideSettlement. */
+function park(context: PolicyContext): SettlePlan {
+  const held = Math.max(0, context.now - (context.receivedAt ?? context.now));
+  return { action: 'release', delayMs: Math.max(0, MAX_VISIBILITY_MS - PARK_MARGIN_MS - held) };
 }
 
 /** Why it is there, plus the producer's attributes that still fit (the idempotency key first). */

@@ -1,6 +1,11 @@
 import { jest } from '@jest/globals';
 import { PermanentError } from '../../src/core/errors.js';
 import type { MessageAttributes } from '../../src/core/queue.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { observeRuntime } from '../../src/observability/observe.js';
+import { MAX_VISIBILITY_MS, PARK_MARGIN_MS } from '../../src/worker/settle-policy.js';
+import { MemoryLog } from '../helpers/app.js';
 import { twin, until, type Twin } from '../helpers/runtime-twin.js';
 
 /**
@@ -131,11 +136,30 @@ describe('hostile messages on the runtime twin', () => {
       original: 'PERMANENT_ERROR',
     });
     // Not back within the backoff (the old behaviour), nor for nearly 12 hours.
-    await jest.advanceTimersByTimeAsync(12 * 3600_000 - 60_000);
+    await jest.advanceTimersByTimeAsync(MAX_VISIBILITY_MS - PARK_MARGIN_MS - 60_000);
     expect(runs).toBe(1);
     expect(t.queue.counts().inFlight).toBe(1);
     await until(() => t.settled.length === 2, 'second delivery', 120_000);
     expect(runs).toBe(2);
     await t.runtime.stop(1000);
+  });
+
+  it('without a dead-letter queue, each parking is logged at error with its reason and counted', async () => {
+    const log = new MemoryLog();
+    const logger = createLogger('info', log);
+    const t = twin(() => {}, { noDlq: true, logger });
+    const metrics = createMetrics('test');
+    observeRuntime(t.runtime, metrics, logger);
+    await send(t, '{"n":1}', {
+      IdempotencyKey: { dataType: 'Binary', binaryValue: Uint8Array.from([9]) },
+    });
+    await send(t, `${'{"a":'.repeat(300)}1${'}'.repeat(300)}`);
+    await t.runtime.start();
+    await until(() => t.settled.length === 2, 'both settled');
+    await t.runtime.stop(1000);
+    const parked = log.lines().filter((l) => l.reason === 'NO_DEAD_LETTER_QUEUE');
+    expect(parked.map((l) => [l.level, l.originalReason])).toEqual([['error', 'BODY_TOO_DEEP']]);
+    const counted = await metrics.registry.getSingleMetricAsString('sqs_worker_parked_without_dlq_total');
+    expect(counted).toContain('sqs_worker_parked_without_dlq_total{reason="BODY_TOO_DEEP"} 1');
   });
 });

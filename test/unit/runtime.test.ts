@@ -120,7 +120,7 @@ describe('WorkerRuntime on the in-memory queue and store (fake timers)', () => {
     await t.runtime.stop(1000);
   });
 
-  it('without a dead-letter queue, releases a permanent failure with backoff as NO_DEAD_LETTER_QUEUE', async () => {
+  it('without a dead-letter queue, parks a permanent failure as NO_DEAD_LETTER_QUEUE', async () => {
     const t = twin(
       () => {
         throw new PermanentError('nope');

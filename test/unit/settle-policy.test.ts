@@ -2,6 +2,8 @@ import type { Processed } from '../../src/core/pipeline.js';
 import type { MessageAttributes, ReceivedMessage } from '../../src/core/queue.js';
 import { reason } from '../../src/core/reasons.js';
 import {
+  MAX_VISIBILITY_MS,
+  PARK_MARGIN_MS,
   decideSettlement,
   deadLetterAttributes,
   type PolicyContext,
@@ -52,15 +54,28 @@ describe('decideSettlement (the settle policy)', () => {
     expect(plan.attributes.DeadLetterMessage?.stringValue).toBe('bad order');
   });
 
-  it('without a dead-letter queue, releases a permanent failure with backoff and says so', () => {
+  it('without a dead-letter queue, parks a permanent failure for 12 hours after its receive and says so', () => {
     const { plan, processed } = decideSettlement(received(), message('k'), permanent, {
       ...context,
       hasDeadLetterQueue: false,
+      receivedAt: context.now - 60_000,
     });
     expect(processed.outcome).toBe('retry');
     expect(processed.reason?.code).toBe('NO_DEAD_LETTER_QUEUE');
+    expect(processed.reason?.original).toBe('PERMANENT_ERROR');
     expect(processed.reason?.message).toContain('PERMANENT_ERROR: bad order');
-    expect(plan).toEqual({ action: 'release', delayMs: 1000 });
+    // 12 hours from the receive a minute ago, less the margin for SQS's earlier clock.
+    expect(plan).toEqual({ action: 'release', delayMs: MAX_VISIBILITY_MS - PARK_MARGIN_MS - 60_000 });
+  });
+
+  it('without a dead-letter queue, parks even while shutting down, and never past 12 hours', () => {
+    const { plan } = decideSettlement(received(), message('k'), permanent, {
+      ...context,
+      hasDeadLetterQueue: false,
+      shuttingDown: true,
+      receivedAt: context.now - MAX_VISIBILITY_MS,
+    });
+    expect(plan).toEqual({ action: 'release', delayMs: 0 });
   });
 
   it('releases a retry after the exponential backoff of its receive count', () => {
