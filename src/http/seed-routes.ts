@@ -11,6 +11,7 @@ import {
 } from '../seeding/seed.js';
 import { authorize, type SeedAccess } from './access.js';
 import { sendError } from './errors.js';
+import { auditFields } from './audit.js';
 import {
   SEED_BODY_LIMIT,
   recordsQuery,
@@ -78,18 +79,8 @@ function protection(access: SeedAccess) {
   return {
     config: { rateLimit: { max: access.ratePerMinute, timeWindow: 60_000 } },
     preParsing: authorize(access),
-    // Who, what, and the answer; never a header.
     onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
-      request.log.info(
-        {
-          method: request.method,
-          url: request.url,
-          statusCode: reply.statusCode,
-          remoteAddress: request.socket.remoteAddress,
-          durationMs: Math.round(reply.elapsedTime),
-        },
-        'seed route',
-      );
+      request.log.info(auditFields(request, reply), 'seed route');
     },
   };
 }

@@ -8,6 +8,7 @@ import Fastify, {
 import type { Registry } from 'prom-client';
 import type { Check, HealthReport } from '../observability/health.js';
 import { handleError, sendError } from './errors.js';
+import { safeUrl } from './audit.js';
 import { seedRoutes, type SeedRoutesDeps } from './seed-routes.js';
 import { statusRoutes, type StatusPageDeps } from './status-page.js';
 
@@ -109,7 +110,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.server.maxConnections = limits.maxConnections;
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 404, `no route ${request.method} ${request.url}`),
+    sendError(reply, 404, `no route ${request.method} ${safeUrl(request.url)}`),
   );
   void app.register(healthRoutes, deps);
   app.get('/metrics', async (_request, reply) => {
