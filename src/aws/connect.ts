@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger.js';
 import { createDynamoClient, createSqsClient, type AwsSettings } from './clients.js';
 import { startEmulators, type EmbeddedEmulators } from './embedded.js';
 import { createQueuePair, findDeadLetterQueue, queueNameFromUrl } from './queues.js';
-import { createTable } from './table.js';
+import { createTable, TTL_UNSUPPORTED } from './table.js';
 
 /** The AWS side of the worker: clients, the queue and its dead-letter queue. */
 export interface Connection {
@@ -98,10 +98,15 @@ async function createEmbedded(
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
   });
   const table = await createTable(dynamodb, config.idempotency.table);
-  if (!table.ttl) {
+  if (table.ttl === TTL_UNSUPPORTED) {
+    logger.info(
+      { table: config.idempotency.table },
+      'the embedded DynamoDB (dynalite) has no TTL: expired records are ignored, not deleted',
+    );
+  } else if ('ttlError' in table) {
     logger.warn(
       { table: config.idempotency.table, error: table.ttlError },
-      'the store has no TTL: records expire only logically',
+      'TTL not enabled: records expire only logically',
     );
   }
   return pair;

@@ -1,6 +1,7 @@
 import {
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   ScanCommand,
@@ -281,6 +282,15 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
       startKey = out.LastEvaluatedKey;
     } while (startKey !== undefined);
     return { records };
+  }
+
+  async forget(pk: string): Promise<boolean> {
+    const out = await this.#call('forget', () =>
+      this.#client.send(
+        new DeleteItemCommand({ TableName: this.#table, Key: { pk: { S: pk } }, ReturnValues: 'ALL_OLD' }),
+      ),
+    );
+    return out.Attributes !== undefined;
   }
 
   /** Reads only the keys, so it deletes malformed records as well: the way out of a corrupt one. */

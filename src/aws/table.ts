@@ -12,15 +12,21 @@ import type { TableStatus } from '../core/events.js';
 
 export type { TableStatus } from '../core/events.js';
 
+/** What TTL on `expiresAt` came to. */
+export const TTL_UNSUPPORTED = 'unsupported by this store';
+
+export type TableCreated =
+  | { readonly ttl: 'enabled' | typeof TTL_UNSUPPORTED }
+  /** UpdateTimeToLive failed otherwise (permissions, throttling): the records expire only logically. */
+  | { readonly ttl: 'not enabled'; readonly ttlError: string };
+
 /**
  * Creates the idempotency table (on-demand capacity, partition key `pk`) and turns on TTL for
  * `expiresAt`. Used by embedded mode and the `table create` command; production tables are
- * expected to exist. Stores without TTL (dynalite) are tolerated: `ttl` is then false.
+ * expected to exist. A store without TTL (dynalite answers UnknownOperationException) is no
+ * failure: `ttl` says `unsupported by this store`, and records still expire logically.
  */
-export async function createTable(
-  client: DynamoDBClient,
-  table: string,
-): Promise<{ ttl: boolean; ttlError?: string }> {
+export async function createTable(client: DynamoDBClient, table: string): Promise<TableCreated> {
   try {
     await client.send(
       new CreateTableCommand({
@@ -41,12 +47,14 @@ export async function createTable(
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       }),
     );
-    return { ttl: true };
+    return { ttl: 'enabled' };
   } catch (error) {
     const text = describeError(error);
-    // Already enabled counts as success; anything else (no TTL support) is reported, not fatal.
-    if (/already enabled/i.test(text)) return { ttl: true };
-    return { ttl: false, ttlError: text };
+    if (/already enabled/i.test(text)) return { ttl: 'enabled' };
+    const name = (error as { name?: string }).name;
+    if (name === 'UnknownOperationException' || /UnknownOperation/.test(text))
+      return { ttl: TTL_UNSUPPORTED };
+    return { ttl: 'not enabled', ttlError: text };
   }
 }
 

@@ -1,97 +1,32 @@
-import { parseArgs } from 'node:util';
-import {
-  createClients,
-  createRuntime,
-  createStore,
-  defaultInstanceId,
-  openConnection,
-  skewMs,
-} from '../app.js';
-import { setTimeout } from 'node:timers/promises';
-import type { Config } from '../config/load.js';
-import { cacheQuietMs, clearWithCaches } from '../core/completed-cache.js';
+import { GetQueueAttributesCommand, PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { createClients, createRuntime, defaultInstanceId } from '../app.js';
+import { withOverrides } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
-import { ConfigError } from '../core/errors.js';
-import {
-  RECORD_STATUSES,
-  isRecordStatus,
-  namespacePrefix,
-  type RecordStore,
-} from '../core/idempotency-store.js';
-import type { Logger } from '../core/logger.js';
 import type { Outcome } from '../core/pipeline.js';
 import { resolveHandler } from '../handlers/index.js';
-import type { Connection } from '../aws/connect.js';
-import { createQueuePair } from '../aws/queues.js';
-import { listRecords, seedMessages } from '../seeding/seed.js';
+import { createQueuePair, queueNameFromUrl } from '../aws/queues.js';
 import { createTable } from '../aws/table.js';
-import { redriveDeadLetters, showDeadLetters } from './dlq.js';
-
-type Print = (line: string) => void;
-
-export interface CommandContext {
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly print: Print;
-}
-
-/** Parses `--name value` options; unknown options are a usage error (exit 2). */
-function options<T extends Record<string, { type: 'string' | 'boolean' }>>(args: readonly string[], spec: T) {
-  try {
-    return parseArgs({ args: [...args], options: spec, allowPositionals: false, strict: true }).values;
-  } catch (error) {
-    throw new ConfigError('argv', (error as Error).message);
-  }
-}
-
-function intOption(
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(
-      `--${name}`,
-      `--${name}=${JSON.stringify(value)} must be an integer from ${min} to ${max}`,
-    );
-  }
-  return n;
-}
-
-async function withConnection<T>(ctx: CommandContext, run: (c: Connection) => Promise<T>): Promise<T> {
-  const connection = await openConnection(ctx.config, 'client', ctx.logger);
-  try {
-    return await run(connection);
-  } finally {
-    await connection.close();
-  }
-}
-
-/** `produce [--count N] [--duplicates D]`: what the seed tools' generator did. */
-export async function produce(args: readonly string[], ctx: CommandContext): Promise<void> {
-  const o = options(args, { count: { type: 'string' }, duplicates: { type: 'string' } });
-  const count = intOption('count', o.count, 3, 0, 10_000);
-  const duplicates = intOption('duplicates', o.duplicates, 0, 0, count);
-  const result = await withConnection(ctx, (c) =>
-    seedMessages(c.sqs, c.queueUrl, ctx.config.idempotency.keyAttribute, { count, duplicates }),
-  );
-  ctx.print(JSON.stringify(result));
-}
+import { UsageError } from './args.js';
+import { flag, withConnection, type Command, type CommandContext, type CommandResult } from './context.js';
+import { deadLetterQueues, redriveDeadLetters, showDeadLetters } from './dlq.js';
+import { Progress } from './output.js';
+import { produce } from './produce.js';
+import { recordsClear, recordsForget, recordsGet, recordsShow } from './records.js';
 
 /**
- * `consume [--count N]`: handles N messages (or, without --count, until a receive comes back
- * empty) with the configured handler and idempotency, prints the outcomes, and exits.
+ * `consume`: with `--count N`, handles N messages (waiting for them); without, until one receive
+ * of `--wait` seconds comes back empty. Prints each outcome and a summary. A stop (Ctrl-C) stops
+ * receiving, lets the messages in hand finish, and prints the summary.
  */
-export async function consume(args: readonly string[], ctx: CommandContext): Promise<void> {
-  const o = options(args, { count: { type: 'string' } });
-  const limit = o.count === undefined ? undefined : intOption('count', o.count, 1, 0, 1_000_000);
-  const handler = await resolveHandler(ctx.config.handler, ctx.config);
-  await withConnection(ctx, async (connection) => {
-    const runtime = createRuntime(ctx.config, connection, {
+async function consume(ctx: CommandContext): Promise<CommandResult> {
+  const limit = flag<number>(ctx, 'count');
+  const config =
+    limit === undefined
+      ? withOverrides(ctx.config, { waitTimeSeconds: flag<number>(ctx, 'wait') ?? 1 })
+      : ctx.config;
+  const handler = await resolveHandler(config.handler, config);
+  await withConnection({ ...ctx, config }, async (connection) => {
+    const runtime = createRuntime(config, connection, {
       handler,
       logger: ctx.logger,
       clock: systemClock,
@@ -103,105 +38,143 @@ export async function consume(args: readonly string[], ctx: CommandContext): Pro
     const done = new Promise<void>((resolve) => {
       runtime.on('message_settled', ({ message, processed }) => {
         outcomes[processed.outcome] = (outcomes[processed.outcome] ?? 0) + 1;
-        ctx.print(
-          JSON.stringify({ messageId: message.messageId, key: message.key, outcome: processed.outcome }),
-        );
+        if (ctx.out.json) {
+          ctx.out.item({ messageId: message.messageId, key: message.key, outcome: processed.outcome });
+        }
         settled += 1;
         if (limit !== undefined && settled >= limit) resolve();
       });
       if (limit === undefined) runtime.on('queue_empty', () => runtime.inFlight === 0 && resolve());
-      if (limit === 0) resolve();
+      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
     });
     await runtime.start();
     await done;
-    await runtime.stop(ctx.config.shutdownTimeoutMs);
-    ctx.print(JSON.stringify({ consumed: settled, outcomes }));
+    await runtime.stop(config.shutdownTimeoutMs);
+    ctx.out.item({ consumed: settled, outcomes, ...(ctx.signal.aborted ? { interrupted: true } : {}) });
   });
 }
 
-/**
- * `records show [--status S] [--limit N] [--cursor C]` (one page, as GET /records answers) and
- * `records clear` (this namespace's records, malformed ones included).
- */
-export async function records(args: readonly string[], ctx: CommandContext): Promise<void> {
-  const [action, ...rest] = args;
-  await withConnection(ctx, async (c) => {
-    const store: RecordStore = createStore(ctx.config, c);
-    if (action === 'show') {
-      const o = options(rest, {
-        status: { type: 'string' },
-        limit: { type: 'string' },
-        cursor: { type: 'string' },
-      });
-      const status = o.status?.toUpperCase();
-      if (status !== undefined && !isRecordStatus(status)) {
-        throw new ConfigError('--status', `--status must be one of ${RECORD_STATUSES.join(', ')}`);
-      }
-      const query = {
-        limit: intOption('limit', o.limit, 100, 1, 1000),
-        ...(status === undefined ? {} : { status }),
-        ...(o.cursor === undefined ? {} : { cursor: o.cursor }),
-      };
-      const page = await listRecords(store, c.namespace, query, systemClock.now());
-      for (const record of page.records) ctx.print(JSON.stringify(record));
-      if (page.next !== null) ctx.print(JSON.stringify({ next: page.next }));
-    } else if (action === 'clear') {
-      options(rest, {});
-      const deleted = await clearWithCaches(
-        () => store.bumpGeneration(c.namespace),
-        () => store.clear(namespacePrefix(c.namespace)),
-        { quietMs: cacheQuietMs(skewMs(ctx.config)), sleep: (ms) => setTimeout(ms) },
-      );
-      ctx.print(JSON.stringify({ deleted }));
-    } else {
-      throw new ConfigError('argv', 'usage: sqs-worker records show|clear');
-    }
-  });
-}
-
-/** `table create`: the idempotency table, on-demand, with TTL on expiresAt. */
-export async function table(args: readonly string[], ctx: CommandContext): Promise<void> {
-  if (args[0] !== 'create') throw new ConfigError('argv', 'usage: sqs-worker table create');
+/** `table create`: the idempotency table; TTL reported as unsupported where the store has none. */
+async function tableCreate(ctx: CommandContext): Promise<CommandResult> {
   const clients = createClients(ctx.config);
   try {
     const created = await createTable(clients.dynamodb, ctx.config.idempotency.table);
-    ctx.print(JSON.stringify({ table: ctx.config.idempotency.table, ...created }));
+    ctx.out.item({ table: ctx.config.idempotency.table, ...created });
   } finally {
     clients.destroy();
   }
 }
 
 /** `queue create --name NAME`: a queue and its dead-letter queue wired by a redrive policy. */
-export async function queue(args: readonly string[], ctx: CommandContext): Promise<void> {
-  const [action, ...rest] = args;
-  if (action !== 'create') throw new ConfigError('argv', 'usage: sqs-worker queue create --name NAME');
-  const o = options(rest, { name: { type: 'string' } });
+async function queueCreate(ctx: CommandContext): Promise<CommandResult> {
   const clients = createClients(ctx.config);
   try {
-    const pair = await createQueuePair(clients.sqs, o.name ?? ctx.config.embedded.queueName, {
-      maxReceiveCount: ctx.config.maxReceiveCount,
-      visibilityTimeoutSeconds: ctx.config.visibilityTimeoutSeconds,
-    });
-    ctx.print(JSON.stringify(pair));
+    const pair = await createQueuePair(
+      clients.sqs,
+      flag<string>(ctx, 'name') ?? ctx.config.embedded.queueName,
+      {
+        maxReceiveCount: ctx.config.maxReceiveCount,
+        visibilityTimeoutSeconds: ctx.config.visibilityTimeoutSeconds,
+      },
+    );
+    ctx.out.item(pair);
   } finally {
     clients.destroy();
   }
 }
 
-/** `dlq show [--limit N]` and `dlq redrive [--count N]`. */
-export async function dlq(args: readonly string[], ctx: CommandContext): Promise<void> {
-  const [action, ...rest] = args;
+async function counts(sqs: SQSClient, queueUrl: string) {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  const n = (name: keyof NonNullable<typeof out.Attributes>) => Number(out.Attributes?.[name] ?? 0);
+  return {
+    queue: queueNameFromUrl(queueUrl),
+    visible: n('ApproximateNumberOfMessages'),
+    inFlight: n('ApproximateNumberOfMessagesNotVisible'),
+    delayed: n('ApproximateNumberOfMessagesDelayed'),
+    url: queueUrl,
+  };
+}
+
+/** `queue stats`: SQS's approximate counts for the queue and its dead-letter queue. */
+async function queueStats(ctx: CommandContext): Promise<CommandResult> {
   await withConnection(ctx, async (c) => {
-    if (action === 'show') {
-      const o = options(rest, { limit: { type: 'string' } });
-      const limit = intOption('limit', o.limit, 10, 1, 10);
-      for (const entry of await showDeadLetters(c, limit)) ctx.print(JSON.stringify(entry));
-    } else if (action === 'redrive') {
-      const o = options(rest, { count: { type: 'string' } });
-      const count = intOption('count', o.count, 100, 0, 100_000);
-      ctx.print(JSON.stringify({ moved: await redriveDeadLetters(c, count) }));
-    } else {
-      throw new ConfigError('argv', 'usage: sqs-worker dlq show|redrive');
-    }
+    const rows = [{ role: 'queue', ...(await counts(c.sqs, c.queueUrl)) }];
+    if (c.dlqUrl) rows.push({ role: 'dlq', ...(await counts(c.sqs, c.dlqUrl)) });
+    ctx.out.rows(rows);
   });
 }
+
+/** `queue purge --yes [--dlq]`: PurgeQueue (SQS allows one a minute per queue). */
+async function queuePurge(ctx: CommandContext): Promise<CommandResult> {
+  if (flag(ctx, 'yes') !== true) {
+    throw new UsageError('queue purge deletes every message: pass --yes', 'queue purge');
+  }
+  await withConnection(ctx, async (c) => {
+    const target = flag(ctx, 'dlq') === true ? deadLetterQueues(c, '').dlqUrl : c.queueUrl;
+    await c.sqs.send(new PurgeQueueCommand({ QueueUrl: target }));
+    ctx.out.item({ purged: queueNameFromUrl(target), url: target });
+  });
+}
+
+/** `dlq show [--limit N]`. */
+async function dlqShow(ctx: CommandContext): Promise<CommandResult> {
+  await withConnection(ctx, async (c) => {
+    const q = deadLetterQueues(c, ctx.config.idempotency.keyAttribute);
+    ctx.out.rows(await showDeadLetters(q, flag<number>(ctx, 'limit') ?? 10));
+  });
+}
+
+/** `dlq redrive [--count N]`: progress on stderr; a stop ends it between batches. */
+async function dlqRedrive(ctx: CommandContext): Promise<CommandResult> {
+  return withConnection(ctx, async (c) => {
+    const q = deadLetterQueues(c, ctx.config.idempotency.keyAttribute);
+    const count = flag<number>(ctx, 'count') ?? 100;
+    const progress = new Progress(ctx.streams.stderr, 'redrive', count);
+    const report = await redriveDeadLetters(q, count, {
+      signal: ctx.signal,
+      onProgress: (_, handled) => progress.update(handled),
+    });
+    progress.finish();
+    ctx.out.item({
+      moved: report.moved,
+      notSent: report.notSent,
+      notDeleted: report.notDeleted.length,
+      ...(ctx.signal.aborted ? { interrupted: true } : {}),
+    });
+    if (report.notDeleted.length === 0 && report.notSent === 0) return 0;
+    ctx.out.rows(report.notDeleted);
+    ctx.streams.stderr.write(
+      `dlq redrive: ${report.notSent} not sent (left in the dead-letter queue), ${report.notDeleted.length} sent ` +
+        'but not deleted (now in both queues; their keys make the second copy a duplicate)\n',
+    );
+    return 1;
+  });
+}
+
+/** The one-shot commands by spec name (start and emulators are run.ts's own). */
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  produce,
+  consume,
+  'records show': recordsShow,
+  'records get': recordsGet,
+  'records forget': recordsForget,
+  'records clear': recordsClear,
+  'table create': tableCreate,
+  'queue create': queueCreate,
+  'queue stats': queueStats,
+  'queue purge': queuePurge,
+  'dlq show': dlqShow,
+  'dlq redrive': dlqRedrive,
+};
+
+/** Commands that stop on Ctrl-C at their next step and report what they did. */
+export const STOPPABLE: ReadonlySet<string> = new Set(['produce', 'consume', 'dlq redrive']);

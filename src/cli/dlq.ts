@@ -1,28 +1,42 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
-  SendMessageCommand,
+  SendMessageBatchCommand,
   type Message,
   type MessageAttributeValue,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DEAD_LETTER_ATTRIBUTES, DEAD_LETTER_ATTRIBUTE_NAMES } from '../core/dead-letter.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, describeError } from '../core/errors.js';
 import { REASONS, type ReasonCode } from '../core/reasons.js';
 import type { Connection } from '../aws/connect.js';
 
 /** What `dlq show` says of a message SQS's own redrive moved: it carries no dead-letter attributes. */
 const SQS_REDRIVE: ReasonCode = 'SQS_REDRIVE';
 
-function requireDlq(c: Connection): string {
-  if (!c.dlqUrl)
-    throw new ConfigError('SQS_QUEUE_URL', 'the queue has no redrive policy, so no dead-letter queue');
-  return c.dlqUrl;
+/** How long `dlq show` holds what it has seen, so one peek does not list a message twice. */
+const PEEK_HOLD_SECONDS = 30;
+/** How long `dlq redrive` holds a batch between receiving it and deleting it. */
+const REDRIVE_HOLD_SECONDS = 60;
+
+export interface DeadLetterQueues {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly dlqUrl: string;
+  readonly keyAttribute: string;
 }
 
-async function receive(c: Connection, dlqUrl: string, max: number, visibilitySeconds: number) {
-  const out = await c.sqs.send(
+export function deadLetterQueues(c: Connection, keyAttribute: string): DeadLetterQueues {
+  if (!c.dlqUrl)
+    throw new ConfigError('SQS_QUEUE_URL', 'the queue has no redrive policy, so no dead-letter queue');
+  return { sqs: c.sqs, queueUrl: c.queueUrl, dlqUrl: c.dlqUrl, keyAttribute };
+}
+
+async function receive(q: DeadLetterQueues, max: number, visibilitySeconds: number): Promise<Message[]> {
+  const out = await q.sqs.send(
     new ReceiveMessageCommand({
-      QueueUrl: dlqUrl,
+      QueueUrl: q.dlqUrl,
       MaxNumberOfMessages: Math.min(10, max),
       WaitTimeSeconds: 1,
       VisibilityTimeout: visibilitySeconds,
@@ -33,58 +47,182 @@ async function receive(c: Connection, dlqUrl: string, max: number, visibilitySec
   return out.Messages ?? [];
 }
 
-/** Up to 10 dead-lettered messages with why they are there; they stay in the queue. */
-export async function showDeadLetters(c: Connection, limit: number): Promise<object[]> {
-  const messages = await receive(c, requireDlq(c), limit, 0);
-  return messages.map((m) => {
-    const attribute = (name: string) => m.MessageAttributes?.[name]?.StringValue;
-    const reason = attribute(DEAD_LETTER_ATTRIBUTES.reason);
-    return {
-      messageId: m.MessageId,
-      originalMessageId: attribute(DEAD_LETTER_ATTRIBUTES.originalMessageId),
-      reason: reason ?? SQS_REDRIVE,
-      detail: reason === undefined ? REASONS.SQS_REDRIVE : attribute(DEAD_LETTER_ATTRIBUTES.message),
-      attempts: attribute(DEAD_LETTER_ATTRIBUTES.attempts),
-      receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
-      body: m.Body,
-    };
-  });
+export interface DeadLetter {
+  readonly messageId: string | undefined;
+  readonly key: string | undefined;
+  readonly reason: string;
+  readonly detail: string | undefined;
+  /** Claims taken on the key (or receives), as the worker counted them; null when unknown. */
+  readonly attempts: number | null;
+  /** SQS's receive count, this peek's receive included. */
+  readonly receiveCount: number;
+  readonly originalMessageId: string | undefined;
+  /** The message's own attributes (not the key, not the dead-letter ones), as strings. */
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly body: string | undefined;
+}
+
+/**
+ * Up to `limit` dead-lettered messages, left in the queue. SQS has no peek: a receive is the only
+ * read, and raises each message's receive count by one. The messages are held invisible while the
+ * peek goes on (so none is listed twice) and released at once at its end (visibility 0).
+ */
+export async function showDeadLetters(q: DeadLetterQueues, limit: number): Promise<DeadLetter[]> {
+  const seen = new Map<string, Message>();
+  try {
+    while (seen.size < limit) {
+      const batch = await receive(q, limit - seen.size, PEEK_HOLD_SECONDS);
+      if (batch.length === 0) break;
+      for (const m of batch) seen.set(m.MessageId ?? m.ReceiptHandle ?? '', m);
+    }
+  } finally {
+    await release(q, [...seen.values()]).catch(() => {});
+  }
+  return [...seen.values()].map((m) => describe(m, q.keyAttribute));
+}
+
+function describe(m: Message, keyAttribute: string): DeadLetter {
+  const attribute = (name: string) => m.MessageAttributes?.[name]?.StringValue;
+  const reason = attribute(DEAD_LETTER_ATTRIBUTES.reason);
+  const attempts = attribute(DEAD_LETTER_ATTRIBUTES.attempts);
+  const attributes: Record<string, string> = {};
+  for (const [name, value] of Object.entries(m.MessageAttributes ?? {})) {
+    if (name === keyAttribute || DEAD_LETTER_ATTRIBUTE_NAMES.includes(name)) continue;
+    attributes[name] =
+      value.StringValue ?? (value.BinaryValue ? Buffer.from(value.BinaryValue).toString('base64') : '');
+  }
+  return {
+    messageId: m.MessageId,
+    key: attribute(keyAttribute),
+    reason: reason ?? SQS_REDRIVE,
+    detail: reason === undefined ? REASONS.SQS_REDRIVE.message : attribute(DEAD_LETTER_ATTRIBUTES.message),
+    attempts: attempts === undefined || !Number.isFinite(Number(attempts)) ? null : Number(attempts),
+    receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+    originalMessageId: attribute(DEAD_LETTER_ATTRIBUTES.originalMessageId),
+    attributes,
+    body: m.Body,
+  };
+}
+
+/** Makes messages visible again at once. */
+async function release(q: DeadLetterQueues, messages: readonly Message[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += 10) {
+    await q.sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: q.dlqUrl,
+        Entries: messages
+          .slice(i, i + 10)
+          .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+      }),
+    );
+  }
+}
+
+export interface RedriveReport {
+  /** Sent back to the queue and deleted from the dead-letter queue. */
+  moved: number;
+  /** Not sent back (left in the dead-letter queue, visible again). */
+  notSent: number;
+  /** Sent back, but SQS refused to delete them: they are in both queues now. */
+  notDeleted: { messageId: string | undefined; key: string | undefined; code: string; message: string }[];
+}
+
+export interface RedriveOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (report: Readonly<RedriveReport>, handled: number) => void;
 }
 
 /**
  * Moves up to `count` messages back to the source queue (body, key and other attributes as they
- * were; the dead-letter attributes dropped), deleting each from the DLQ only once it is sent.
+ * were; the dead-letter attributes dropped), deleting each from the DLQ only once it is sent, and
+ * counting as moved only what DeleteMessageBatch really deleted. Stops between batches when the
+ * signal fires.
  */
-export async function redriveDeadLetters(c: Connection, count: number): Promise<number> {
-  const dlqUrl = requireDlq(c);
-  let moved = 0;
-  while (moved < count) {
-    const batch = await receive(c, dlqUrl, count - moved, 60);
+export async function redriveDeadLetters(
+  q: DeadLetterQueues,
+  count: number,
+  options: RedriveOptions = {},
+): Promise<RedriveReport> {
+  const report: RedriveReport = { moved: 0, notSent: 0, notDeleted: [] };
+  let handled = 0;
+  while (handled < count && options.signal?.aborted !== true) {
+    const batch = await receive(q, count - handled, REDRIVE_HOLD_SECONDS);
     if (batch.length === 0) break;
-    for (const m of batch) await resend(c, m);
-    await c.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: dlqUrl,
-        Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-      }),
-    );
-    moved += batch.length;
+    handled += batch.length;
+    const sent = await resend(q, batch);
+    const unsent = batch.filter((m) => !sent.includes(m));
+    report.notSent += unsent.length;
+    await release(q, unsent).catch(() => {});
+    const refused = await deleteAll(q, sent);
+    report.moved += sent.length - refused.length;
+    report.notDeleted.push(...refused);
+    options.onProgress?.(report, handled);
   }
-  return moved;
+  return report;
 }
 
-async function resend(c: Connection, m: Message): Promise<void> {
-  const attributes: Record<string, MessageAttributeValue> = {};
-  for (const [name, value] of Object.entries(m.MessageAttributes ?? {})) {
-    if (!DEAD_LETTER_ATTRIBUTE_NAMES.includes(name)) attributes[name] = value;
-  }
-  const groupId = m.Attributes?.MessageGroupId;
-  await c.sqs.send(
-    new SendMessageCommand({
-      QueueUrl: c.queueUrl,
-      MessageBody: m.Body ?? '',
-      MessageAttributes: attributes,
-      ...(groupId ? { MessageGroupId: groupId, MessageDeduplicationId: `redrive-${m.MessageId}` } : {}),
+/** SendMessageBatch of the batch; resolves with the messages SQS took. */
+async function resend(q: DeadLetterQueues, batch: readonly Message[]): Promise<Message[]> {
+  const out = await q.sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: q.queueUrl,
+      Entries: batch.map((m, i) => {
+        const attributes: Record<string, MessageAttributeValue> = {};
+        for (const [name, value] of Object.entries(m.MessageAttributes ?? {})) {
+          if (!DEAD_LETTER_ATTRIBUTE_NAMES.includes(name)) attributes[name] = value;
+        }
+        const groupId = m.Attributes?.MessageGroupId;
+        return {
+          Id: String(i),
+          MessageBody: m.Body ?? '',
+          MessageAttributes: attributes,
+          ...(groupId ? { MessageGroupId: groupId, MessageDeduplicationId: `redrive-${m.MessageId}` } : {}),
+        };
+      }),
     }),
   );
+  return (out.Successful ?? []).flatMap((s) => {
+    const m = batch[Number(s.Id)];
+    return m ? [m] : [];
+  });
+}
+
+/** DeleteMessageBatch, its failed entries tried once more; resolves with what stayed undeleted. */
+async function deleteAll(
+  q: DeadLetterQueues,
+  messages: readonly Message[],
+): Promise<RedriveReport['notDeleted']> {
+  const refused: RedriveReport['notDeleted'] = [];
+  let pending = messages.map((m, i) => ({ id: String(i), m }));
+  for (let round = 0; round < 2 && pending.length > 0; round += 1) {
+    let failed: { Id?: string; Code?: string; Message?: string; SenderFault?: boolean }[];
+    try {
+      const out = await q.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: q.dlqUrl,
+          Entries: pending.map(({ id, m }) => ({ Id: id, ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+      failed = out.Failed ?? [];
+    } catch (error) {
+      failed = pending.map(({ id }) => ({ Id: id, Code: 'RequestFailed', Message: describeError(error) }));
+    }
+    const byId = new Map(pending.map((p) => [p.id, p]));
+    pending = [];
+    for (const f of failed) {
+      const p = byId.get(f.Id ?? '');
+      if (!p) continue;
+      if (round === 0 && f.SenderFault !== true) {
+        pending.push(p);
+        continue;
+      }
+      refused.push({
+        messageId: p.m.MessageId,
+        key: p.m.MessageAttributes?.[q.keyAttribute]?.StringValue,
+        code: f.Code ?? 'Unknown',
+        message: f.Message ?? '',
+      });
+    }
+  }
+  return refused;
 }

@@ -1,84 +1,149 @@
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { createInterface } from 'node:readline/promises';
 import { createApp, openConnection } from '../app.js';
-import { loadConfig, type Config } from '../config/load.js';
+import { loadConfig, type Config, type Environment } from '../config/load.js';
 import { pino } from 'pino';
 import { ConfigError, describeError, WorkerError } from '../core/errors.js';
 import { createLogger } from '../observability/logger.js';
-import { consume, dlq, produce, queue, records, table, type CommandContext } from './commands.js';
+import { awsSettings } from '../aws/connect.js';
+import { commandHelp, nearest, parseCommand, usage, UsageError, type Parsed } from './args.js';
+import { COMMANDS, STOPPABLE } from './commands.js';
+import type { CommandContext } from './context.js';
+import { createOutput, type Streams } from './output.js';
+import { COMMAND_SPECS, findCommand, groupActions } from './spec.js';
 
 export const EXIT = { ok: 0, failure: 1, config: 2 } as const;
 
 /** How long `emulators` waits for them to close on a signal before it gives up. */
 const CLOSE_EMULATORS_MS = 5000;
 
-const USAGE = `usage: sqs-worker <command> [options]
+/** How long a stoppable command may take, after the stop, to finish its step and report. */
+const REPORT_AFTER_STOP_MS = 10_000;
 
-commands:
-  start                                run the worker and its HTTP sidecar until SIGTERM or SIGINT
-  emulators                            run only the embedded SQS and DynamoDB (queue, DLQ, table), no worker
-  produce [--count N] [--duplicates D] send N messages with distinct keys, then D re-sends
-  consume [--count N]                  handle N messages (default: until the queue is empty), then exit
-  records show [--status S] [--limit N] [--cursor C]
-                                       list idempotency records (S: IN_PROGRESS, COMPLETED, FAILED)
-  records clear                        delete this namespace's idempotency records
-  table create                         create the idempotency table (on-demand, TTL on expiresAt)
-  queue create [--name NAME]           create a queue and its dead-letter queue <name>-dlq
-  dlq show [--limit N]                 up to 10 dead-lettered messages with their reason (left in place)
-  dlq redrive [--count N]              move dead-lettered messages back to the queue (default 100)
+/** This package's version, from its package.json (dist/cli/ and src/cli/ are two levels down). */
+export function version(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}
 
-Without SQS_QUEUE_URL, commands other than start talk to the embedded emulators of a running
-'sqs-worker start' on this machine. Configuration comes from environment variables; see README.md.
-
-Configuration comes from environment variables; see README.md.`;
+/**
+ * The environment a command reads its configuration from. One-shot commands default LOG_LEVEL to
+ * warn (their stderr is for people and their stdout for scripts); a LOG_LEVEL set in the
+ * environment, or any CONFIG_PROFILE (which may set it), is respected as it is.
+ */
+export function commandEnvironment(env: Environment, command: string): Environment {
+  if (DAEMONS.has(command) || env.LOG_LEVEL !== undefined || env.CONFIG_PROFILE !== undefined) return env;
+  return { ...env, LOG_LEVEL: 'warn' };
+}
 
 /**
  * Parses the command line and runs one command; resolves to the process exit code. `stop` fires
  * on the first SIGTERM/SIGINT (main.ts listens from its first line; its reason is the signal's
  * name): `start` and `emulators` then stop cleanly and resolve to 0, at any moment of start-up
- * too; a one-shot command resolves at once to 128 + the signal's number, its work cut short.
+ * too; produce, consume and dlq redrive finish their step, print what they did and resolve to
+ * 128 + the signal's number; the other one-shot commands resolve to that at once.
  */
-export async function runCli(argv: readonly string[], stop: AbortSignal): Promise<number> {
-  const [command = 'help'] = argv;
-  if (command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(`${USAGE}\n`);
+export async function runCli(
+  argv: readonly string[],
+  stop: AbortSignal,
+  env: Environment = process.env,
+  streams: Streams = process,
+): Promise<number> {
+  const [command] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    streams.stdout.write(`${usage(version())}\n`);
+    return EXIT.ok;
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    streams.stdout.write(`${version()}\n`);
+    return EXIT.ok;
+  }
+  let found: ReturnType<typeof findCommand>;
+  let parsed: Parsed;
+  try {
+    found = findCommand(argv);
+    if (!found) throw unknownCommand(argv);
+    parsed = parseCommand(found.spec, found.rest);
+  } catch (error) {
+    return reportError(error, undefined, streams);
+  }
+  const { spec } = found;
+  if (parsed.flags.help === true) {
+    streams.stdout.write(`${commandHelp(spec)}\n`);
     return EXIT.ok;
   }
   // A stop before the command began: the daemons have nothing to stop, the others did nothing.
-  if (stop.aborted) return DAEMONS.has(command) ? EXIT.ok : interruptedCode(stop.reason as NodeJS.Signals);
+  if (stop.aborted) return DAEMONS.has(spec.name) ? EXIT.ok : interruptedCode(stop.reason as NodeJS.Signals);
   let config: Config;
   try {
-    config = loadConfig();
+    config = loadConfig(commandEnvironment(env, spec.name));
   } catch (error) {
-    return reportStartupError(error);
+    return reportError(error, undefined, streams);
   }
-  if (command === 'start') return start(config, stop);
-  if (command === 'emulators') return emulators(config, stop);
-  const run = COMMANDS[command];
-  if (!run) {
-    process.stderr.write(`unknown command: ${command}\n${USAGE}\n`);
-    return EXIT.config;
-  }
+  if (spec.name === 'start') return start(config, stop);
+  if (spec.name === 'emulators') return emulators(config, stop);
+  const run = COMMANDS[spec.name];
+  if (!run) return reportError(new UsageError(`unknown command: ${spec.name}`), config, streams);
   // Commands print results on stdout; their logs go to stderr so the output stays parseable.
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, pino.destination(2));
-  const ran = run(argv.slice(1), { config, logger, print: (line) => process.stdout.write(`${line}\n`) });
+  const ctx: CommandContext = {
+    config,
+    logger: createLogger(config.logLevel, pino.destination(2)),
+    args: parsed,
+    out: createOutput(streams, parsed.flags.json === true),
+    streams,
+    signal: stop,
+    interactive: process.stdin.isTTY === true && streams.stderr.isTTY === true,
+    confirm: (question) => confirm(question, streams),
+  };
+  const ran = run(ctx).then(
+    (code) => code ?? EXIT.ok,
+    (error: unknown) => reportError(error, config, streams),
+  );
+  const stopped = aborted(stop);
+  if (!STOPPABLE.has(spec.name)) {
+    return Promise.race([ran, stopped.then(interruptedCode)]);
+  }
+  // Stoppable: the command sees the stop, finishes its step and reports; bounded all the same.
+  return Promise.race([
+    ran.then((code) => (stop.aborted ? interruptedCode(stop.reason as NodeJS.Signals) : code)),
+    stopped.then(
+      (signal) =>
+        new Promise<number>((resolve) => {
+          setTimeout(() => {
+            streams.stderr.write(`${spec.name}: did not stop within ${REPORT_AFTER_STOP_MS} ms\n`);
+            resolve(interruptedCode(signal));
+          }, REPORT_AFTER_STOP_MS).unref();
+        }),
+    ),
+  ]);
+}
+
+function unknownCommand(argv: readonly string[]): UsageError {
+  const [first = '', second] = argv;
+  const actions = groupActions(first);
+  if (actions.length > 0) {
+    const near = second === undefined ? undefined : nearest(second, actions);
+    const what = second === undefined ? `${first} needs an action` : `unknown action ${second} for ${first}`;
+    return new UsageError(`${what}: ${actions.join(', ')}${near ? `; did you mean ${first} ${near}?` : ''}`);
+  }
+  const names = [...new Set(COMMAND_SPECS.map((c) => c.name.split(' ')[0] as string))];
+  const near = nearest(first, names);
+  return new UsageError(`unknown command ${first}${near ? `; did you mean ${near}?` : ''}`);
+}
+
+async function confirm(question: string, streams: Streams): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: streams.stderr as NodeJS.WritableStream });
   try {
-    return await Promise.race([ran.then(() => EXIT.ok), aborted(stop).then(interruptedCode)]);
-  } catch (error) {
-    return reportStartupError(error);
+    const answer = await rl.question(`${question} Type yes to confirm: `);
+    return answer.trim().toLowerCase() === 'yes';
+  } finally {
+    rl.close();
   }
 }
 
 /** The commands that run until a signal, and stop on it with exit code 0. */
 const DAEMONS: ReadonlySet<string> = new Set(['start', 'emulators']);
-
-const COMMANDS: Readonly<Record<string, (args: readonly string[], ctx: CommandContext) => Promise<void>>> = {
-  produce,
-  consume,
-  records,
-  table,
-  queue,
-  dlq,
-};
 
 /**
  * The worker until a stop is requested. A stop during start-up cancels the start (nothing starts
@@ -159,16 +224,45 @@ async function emulators(config: Config, stop: AbortSignal): Promise<number> {
   return closed ? EXIT.ok : EXIT.failure;
 }
 
-/** One line on stderr; exit 2 for configuration errors, 1 for anything else. */
+/** One line on stderr; exit 2 for configuration and usage errors, 1 for anything else. */
 function reportStartupError(error: unknown): number {
+  return reportError(error, undefined, process);
+}
+
+/**
+ * One line on stderr. Usage errors point at the command's --help; a refused connection names the
+ * service (SQS or DynamoDB) whose endpoint refused it and how to start the emulators.
+ */
+export function reportError(error: unknown, config: Config | undefined, streams: Streams): number {
+  if (error instanceof UsageError) {
+    const help = error.command === undefined ? 'sqs-worker --help' : `sqs-worker ${error.command} --help`;
+    streams.stderr.write(`usage error: ${error.message} (see '${help}')\n`);
+    return EXIT.config;
+  }
   if (error instanceof ConfigError) {
-    process.stderr.write(`config error: ${error.message}\n`);
+    streams.stderr.write(`config error: ${error.message}\n`);
     return EXIT.config;
   }
   const text = error instanceof WorkerError ? error.message : describeError(error);
-  const hint = /ECONNREFUSED 127\.0\.0\.1/.test(text)
-    ? ' (is `npm start` running, or SQS_QUEUE_URL set?)'
-    : '';
-  process.stderr.write(`failed: ${text}${hint}\n`);
+  streams.stderr.write(`failed: ${text}${connectionHint(text, config)}\n`);
   return EXIT.failure;
+}
+
+function connectionHint(text: string, config: Config | undefined): string {
+  const refused = /ECONNREFUSED (\S+?):(\d+)/.exec(text);
+  if (!refused) return '';
+  const address = `${refused[1]}:${refused[2]}`;
+  const settings = config === undefined ? undefined : awsSettings(config);
+  const service = [
+    ['SQS', settings?.sqsEndpoint],
+    ['DynamoDB', settings?.dynamodbEndpoint],
+  ].find(([, endpoint]) => endpoint !== undefined && endpoint.includes(address))?.[0];
+  const what =
+    service === undefined
+      ? `nothing listens on ${address}`
+      : `${service} at ${address} refused the connection`;
+  const embedded = config !== undefined && config.queueUrl === undefined;
+  return embedded
+    ? ` (${what}: run \`sqs-worker emulators\` or \`sqs-worker start\` (npm start) in another terminal, or set SQS_QUEUE_URL)`
+    : ` (${what}: check ${service === 'DynamoDB' ? 'AWS_ENDPOINT_URL_DYNAMODB' : service === 'SQS' ? 'AWS_ENDPOINT_URL_SQS' : 'the endpoints'})`;
 }

@@ -207,6 +207,12 @@ export interface RecordStore {
    * returns how many.
    */
   clear(prefix?: string): Promise<number>;
+  /**
+   * Deletes the record stored under pk, whatever its state (malformed included), so the key can
+   * be claimed again; returns whether there was one. Callers bump the generation around it, as
+   * for clear, so that no worker's cache still answers for the key.
+   */
+  forget(pk: string): Promise<boolean>;
   /** Bumps the namespace's records generation (workers then drop their caches); returns the new one. */
   bumpGeneration(namespace: string): Promise<number>;
 }

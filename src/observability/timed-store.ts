@@ -119,6 +119,10 @@ export class TimedRecordStore implements RecordStore {
     return this.#timer.time('clear', () => this.#inner.clear(prefix), ok);
   }
 
+  forget(pk: string): Promise<boolean> {
+    return this.#timer.time('forget', () => this.#inner.forget(pk), ok);
+  }
+
   bumpGeneration(namespace: string): Promise<number> {
     return this.#timer.time('bumpGeneration', () => this.#inner.bumpGeneration(namespace), ok);
   }

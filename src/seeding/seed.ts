@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
-import { Producer, type Message as ProducerMessage } from 'sqs-producer';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { WorkerError } from '../core/errors.js';
 import {
   namespacePrefix,
@@ -9,6 +8,7 @@ import {
   type RecordStore,
 } from '../core/idempotency-store.js';
 import { isFifoQueue } from '../aws/queues.js';
+import { sendAll, type OutgoingMessage } from './send.js';
 
 /** Generated messages: `count` with distinct keys, then `duplicates` re-sends of keys already sent. */
 export interface GeneratedSeed {
@@ -62,18 +62,13 @@ export class SeedInputError extends WorkerError {
   }
 }
 
-interface Outgoing {
-  readonly key: string | undefined;
-  readonly body: string;
-  readonly groupId?: string;
-  readonly delaySeconds?: number;
-  readonly attributes?: Readonly<Record<string, string>>;
-}
+type Outgoing = OutgoingMessage;
 
 /**
- * Sends seed messages through sqs-producer (batches of 10). Each carries its key in the key
- * attribute. FIFO messages get a fresh deduplication id each, so that a duplicate reaches the
- * worker (whose idempotency is what is being tried) instead of being dropped by SQS.
+ * Sends seed messages (SendMessageBatch of 10, several batches in flight; see send.ts). Each
+ * carries its key in the key attribute. FIFO messages get a fresh deduplication id each, so that a
+ * duplicate reaches the worker (whose idempotency is what is being tried) instead of being dropped
+ * by SQS. Rejects when a message could not be sent after retries.
  */
 export async function seedMessages(
   sqs: SQSClient,
@@ -84,13 +79,17 @@ export async function seedMessages(
   const fifo = isFifoQueue(queueUrl);
   if (!fifo && request.groupId !== undefined) throw notFifo('groupId');
   const outgoing = 'messages' in request ? explicit(request, fifo, keyAttribute) : generated(request);
-  const producer = Producer.create({ queueUrl, sqs, batchSize: 10 });
-  const ids: string[] = [];
-  for (let i = 0; i < outgoing.length; i += 100) {
-    const chunk = outgoing.slice(i, i + 100).map((m, j) => toProducer(m, `m${i + j}`, fifo, keyAttribute));
-    const results = await producer.send(chunk);
-    const byId = new Map(results.map((r) => [r.Id, r.MessageId]));
-    for (const m of chunk) ids.push(byId.get(m.id) ?? m.id);
+  const ids: (string | undefined)[] = [];
+  const report = await sendAll(sqs, queueUrl, keyAttribute, outgoing, {
+    ordered: fifo,
+    onSent: (index, messageId) => (ids[index] = messageId),
+  });
+  if (report.failed.length > 0) {
+    const first = report.failed[0];
+    throw new WorkerError(
+      'ERR_SEED_SEND',
+      `${report.failed.length} of ${outgoing.length} messages were not sent (${first?.code}: ${first?.message})`,
+    );
   }
   const keys = outgoing.map((m, i) => m.key ?? ids[i] ?? '');
   const unique = [...new Set(keys)];
@@ -103,18 +102,35 @@ export async function seedMessages(
 }
 
 function generated(request: GeneratedSeed): Outgoing[] {
-  const run = randomUUID().slice(0, 8);
-  const unique = Array.from({ length: request.count }, (_, i) => ({
-    key: `seed-${run}-${i + 1}`,
-    body: JSON.stringify({ seq: i + 1, run, createdAt: new Date().toISOString() }),
+  return [...generateMessages(request, randomUUID().slice(0, 8)).messages];
+}
+
+/**
+ * `count` messages with distinct keys `seed-<run>-<n>`, then `duplicates` re-sends of the first
+ * keys (same body, so the worker sees a duplicate, not a payload mismatch), made as they are read:
+ * a million costs no memory.
+ */
+export function generateMessages(
+  request: GeneratedSeed,
+  run: string,
+): { readonly keyPrefix: string; readonly messages: Iterable<Outgoing> } {
+  const createdAt = new Date().toISOString();
+  const keyPrefix = `seed-${run}-`;
+  const message = (seq: number): Outgoing => ({
+    key: `${keyPrefix}${seq}`,
+    body: JSON.stringify({ seq, run, createdAt }),
     ...(request.groupId === undefined ? {} : { groupId: request.groupId }),
-  }));
-  const repeats = Array.from({ length: request.duplicates ?? 0 }, (_, i) => unique[i % unique.length]!);
-  return [...unique, ...repeats];
+  });
+  function* messages(): Generator<Outgoing> {
+    for (let i = 1; i <= request.count; i += 1) yield message(i);
+    const duplicates = request.count > 0 ? (request.duplicates ?? 0) : 0;
+    for (let i = 0; i < duplicates; i += 1) yield message((i % request.count) + 1);
+  }
+  return { keyPrefix, messages: { [Symbol.iterator]: messages } };
 }
 
 /** Explicit messages, checked against what the queue accepts. Throws SeedInputError. */
-function explicit(request: ExplicitSeed, fifo: boolean, keyAttribute: string): Outgoing[] {
+export function explicit(request: ExplicitSeed, fifo: boolean, keyAttribute: string): Outgoing[] {
   return request.messages.map((m, i) => {
     const field = `messages.${i}`;
     if (!fifo && m.groupId !== undefined) throw notFifo(`${field}.groupId`);
@@ -148,21 +164,6 @@ function explicit(request: ExplicitSeed, fifo: boolean, keyAttribute: string): O
 
 function notFifo(field: string): SeedInputError {
   return new SeedInputError(field, 'groupId applies to FIFO queues only, and this queue is not FIFO');
-}
-
-function toProducer(m: Outgoing, id: string, fifo: boolean, keyAttribute: string): ProducerMessage {
-  const attributes: Record<string, MessageAttributeValue> = {};
-  for (const [name, value] of Object.entries(m.attributes ?? {})) {
-    attributes[name] = { DataType: 'String', StringValue: value };
-  }
-  if (m.key !== undefined) attributes[keyAttribute] = { DataType: 'String', StringValue: m.key };
-  return {
-    id,
-    body: m.body,
-    ...(Object.keys(attributes).length > 0 ? { messageAttributes: attributes } : {}),
-    ...(m.delaySeconds === undefined ? {} : { delaySeconds: m.delaySeconds }),
-    ...(fifo ? { groupId: m.groupId ?? m.key ?? id, deduplicationId: randomUUID() } : {}),
-  };
 }
 
 export interface RecordsQuery {

@@ -41,9 +41,10 @@ describe('sqs-worker produce / consume / records', () => {
   it('produce sends --count messages with distinct keys, then --duplicates re-sends', async () => {
     const produced = await run(['produce', '--count', '3', '--duplicates', '1']);
     expect(produced.code).toBe(0);
-    expect(produced.out[0]).toMatchObject({ sent: 4, unique: 3, duplicates: 1 });
-    keys = produced.out[0]?.keys as string[];
-    expect(new Set(keys).size).toBe(3);
+    expect(produced.out).toEqual([
+      expect.objectContaining({ sent: 4, failed: 0, duplicates: 1, keyPrefix: expect.any(String) }),
+    ]);
+    keys = [1, 2, 3].map((n) => `${produced.out[0]?.keyPrefix as string}${n}`);
   });
 
   it('consume --count handles exactly that many', async () => {
@@ -63,12 +64,20 @@ describe('sqs-worker produce / consume / records', () => {
     expect(shown.code).toBe(0);
     expect(shown.out).toHaveLength(3);
     expect(shown.out.every((r) => r.status === 'COMPLETED')).toBe(true);
+    expect(new Set(shown.out.map((r) => r.key))).toEqual(new Set(keys));
     const queueName = env.SQS_QUEUE_URL?.split('/').at(-1);
     expect(new Set(shown.out.map((r) => r.pk))).toEqual(new Set(keys.map((k) => `${queueName}#${k}`)));
   });
 
-  it('records clear deletes them', async () => {
-    const cleared = await run(['records', 'clear']);
+  it('records clear refuses without --yes when not on a terminal, and deletes nothing', async () => {
+    const refused = await run(['records', 'clear']);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/usage error: .*--yes/);
+    expect((await run(['records', 'show'])).out).toHaveLength(3);
+  });
+
+  it('records clear --yes deletes them', async () => {
+    const cleared = await run(['records', 'clear', '--yes']);
     expect(cleared.out[0]).toEqual({ deleted: 3 });
     expect((await run(['records', 'show'])).out).toHaveLength(0);
   });
@@ -77,7 +86,8 @@ describe('sqs-worker produce / consume / records', () => {
     const result = await run(['consume', '--cuont', '2']);
     expect(result.code).toBe(2);
     expect(result.err.trim().split('\n')).toHaveLength(1);
-    expect(result.err).toContain('--cuont');
+    expect(result.err).toContain('usage error: unknown flag --cuont for consume; did you mean --count?');
+    expect(result.err).not.toContain('config error');
   });
 
   describe('dlq', () => {
@@ -99,6 +109,8 @@ describe('sqs-worker produce / consume / records', () => {
             IdempotencyKey: text('order-x'),
             DeadLetterReason: text('PERMANENT_ERROR'),
             DeadLetterMessage: text('PermanentError: bad order'),
+            DeadLetterAttempts: { DataType: 'Number', StringValue: '2' },
+            Region: text('eu'),
           },
         }),
       );
@@ -111,7 +123,10 @@ describe('sqs-worker produce / consume / records', () => {
       expect(shown.code).toBe(0);
       expect(shown.out).toEqual([
         expect.objectContaining({
+          key: 'order-x',
           reason: 'PERMANENT_ERROR',
+          attempts: 2,
+          attributes: { Region: 'eu' },
           detail: 'PermanentError: bad order',
           body: '{"order":"x"}',
         }),
@@ -120,7 +135,8 @@ describe('sqs-worker produce / consume / records', () => {
 
     it('dlq redrive sends them back to the queue without the dead-letter attributes', async () => {
       const redriven = await run(['dlq', 'redrive']);
-      expect(redriven.out[0]).toEqual({ moved: 1 });
+      expect(redriven.code).toBe(0);
+      expect(redriven.out[0]).toEqual({ moved: 1, notSent: 0, notDeleted: 0 });
       const back = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: env.SQS_QUEUE_URL,
@@ -129,7 +145,10 @@ describe('sqs-worker produce / consume / records', () => {
         }),
       );
       expect(back.Messages?.[0]?.Body).toBe('{"order":"x"}');
-      expect(Object.keys(back.Messages?.[0]?.MessageAttributes ?? {})).toEqual(['IdempotencyKey']);
+      expect(Object.keys(back.Messages?.[0]?.MessageAttributes ?? {}).sort()).toEqual([
+        'IdempotencyKey',
+        'Region',
+      ]);
       expect((await run(['dlq', 'show'])).out).toHaveLength(0);
     });
   });

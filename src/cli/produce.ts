@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { describeError } from '../core/errors.js';
+import { isFifoQueue } from '../aws/queues.js';
+import { explicit, generateMessages, SeedInputError, type ExplicitMessage } from '../seeding/seed.js';
+import { sendAll, type OutgoingMessage } from '../seeding/send.js';
+import { UsageError } from './args.js';
+import { flag, withConnection, type CommandContext, type CommandResult } from './context.js';
+import { Progress } from './output.js';
+
+/** Failures listed one by one in the summary; more are counted. */
+const LISTED_FAILURES = 100;
+
+/**
+ * `produce`: generated messages (`--count`, `--duplicates`) or a JSON-lines file, sent in batches
+ * of 10 with several in flight, with progress on stderr and one summary on stdout. Entries SQS
+ * fails are retried, then listed; a stop (Ctrl-C) ends it after the batches in flight, with the
+ * summary of what was sent.
+ */
+export async function produce(ctx: CommandContext): Promise<CommandResult> {
+  const file = flag<string>(ctx, 'file');
+  const group = flag<string>(ctx, 'group');
+  const rate = flag<number>(ctx, 'rate');
+  if (file !== undefined && (flag(ctx, 'count') !== undefined || flag(ctx, 'duplicates') !== undefined)) {
+    throw new UsageError(
+      '--file sends the messages of the file: give no --count or --duplicates with it',
+      'produce',
+    );
+  }
+  const fileMessages = file === undefined ? undefined : await readMessages(file);
+  return withConnection(ctx, async (c) => {
+    const fifo = isFifoQueue(c.queueUrl);
+    if (group !== undefined && !fifo) throw new UsageError('--group applies to FIFO queues only', 'produce');
+    const keyAttribute = ctx.config.idempotency.keyAttribute;
+    let messages: Iterable<OutgoingMessage>;
+    let total: number;
+    let keyPrefix: string | undefined;
+    if (fileMessages === undefined) {
+      const count = flag<number>(ctx, 'count') ?? 3;
+      const duplicates = flag<number>(ctx, 'duplicates') ?? 0;
+      const generated = generateMessages(
+        { count, duplicates, ...(group === undefined ? {} : { groupId: group }) },
+        randomUUID().slice(0, 8),
+      );
+      ({ messages, keyPrefix } = generated);
+      total = count + duplicates;
+    } else {
+      try {
+        messages = explicit(
+          { messages: fileMessages, ...(group === undefined ? {} : { groupId: group }) },
+          fifo,
+          keyAttribute,
+        );
+      } catch (error) {
+        if (error instanceof SeedInputError)
+          throw new UsageError(`${file}: ${describeFileField(error)}`, 'produce');
+        throw error;
+      }
+      total = fileMessages.length;
+    }
+    const progress = new Progress(ctx.streams.stderr, 'produce', total);
+    const started = Date.now();
+    const report = await sendAll(c.sqs, c.queueUrl, keyAttribute, messages, {
+      signal: ctx.signal,
+      // FIFO with shared groups keeps each group's order: one batch in flight.
+      ordered: fifo && (group !== undefined || file !== undefined),
+      ...(rate === undefined ? {} : { ratePerSecond: rate }),
+      onProgress: ({ sent, failed }) => progress.update(sent + failed),
+    });
+    progress.finish();
+    const seconds = (Date.now() - started) / 1000;
+    const duplicates =
+      fileMessages === undefined ? (flag<number>(ctx, 'duplicates') ?? 0) : fileDuplicates(fileMessages);
+    ctx.out.item({
+      sent: report.sent,
+      failed: report.failed.length,
+      duplicates,
+      unsent: total - report.sent - report.failed.length,
+      seconds: Number(seconds.toFixed(3)),
+      msgsPerSecond: Math.round(report.sent / Math.max(seconds, 0.001)),
+      ...(keyPrefix === undefined ? {} : { keyPrefix }),
+      ...(ctx.signal.aborted ? { interrupted: true } : {}),
+    });
+    if (report.failed.length > 0) {
+      ctx.out.rows(report.failed.slice(0, LISTED_FAILURES).map((f) => ({ failed: f.index + 1, ...f })));
+      ctx.streams.stderr.write(
+        `produce: ${report.failed.length} messages were not sent after retries` +
+          (report.failed.length > LISTED_FAILURES ? ` (the first ${LISTED_FAILURES} are listed)` : '') +
+          '\n',
+      );
+      return 1;
+    }
+    return 0;
+  });
+}
+
+/** Messages sent more than once under one key (what the worker should skip). */
+function fileDuplicates(messages: readonly ExplicitMessage[]): number {
+  const keyed = messages.filter((m) => m.key !== undefined);
+  return keyed.length - new Set(keyed.map((m) => m.key)).size;
+}
+
+function describeFileField(error: SeedInputError): string {
+  // messages.4.body -> line 5, body
+  const match = /^messages\.(\d+)\.?(.*)$/.exec(error.field);
+  return match
+    ? `line ${Number(match[1]) + 1}${match[2] ? `, ${match[2]}` : ''}: ${error.message}`
+    : error.message;
+}
+
+/**
+ * The file's messages, one JSON object a line: `{"body", "key"?, "attributes"?, "group"?}`. Blank
+ * lines are skipped; any other line that is not such an object is a usage error naming its line,
+ * before anything is sent.
+ */
+export async function readMessages(path: string): Promise<ExplicitMessage[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--file ${path}: ${describeError(error)}`, 'produce');
+  }
+  const messages: ExplicitMessage[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    const line = (lines[i] as string).trim();
+    if (line === '') continue;
+    const at = `${path}: line ${i + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw new UsageError(`${at}: not JSON (${(error as Error).message})`, 'produce');
+    }
+    messages.push(fileMessage(value, at));
+  }
+  if (messages.length === 0) throw new UsageError(`${path}: no messages`, 'produce');
+  return messages;
+}
+
+const FILE_FIELDS = new Set(['body', 'key', 'attributes', 'group']);
+
+function fileMessage(value: unknown, at: string): ExplicitMessage {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UsageError(`${at}: expected an object {"body", "key"?, "attributes"?, "group"?}`, 'produce');
+  }
+  const v = value as Record<string, unknown>;
+  const unknown = Object.keys(v).find((k) => !FILE_FIELDS.has(k));
+  if (unknown !== undefined)
+    throw new UsageError(`${at}: unknown field ${JSON.stringify(unknown)}`, 'produce');
+  if (!('body' in v)) throw new UsageError(`${at}: no body`, 'produce');
+  if (v.key !== undefined && (typeof v.key !== 'string' || v.key === '')) {
+    throw new UsageError(`${at}: key must be a non-empty string`, 'produce');
+  }
+  if (v.group !== undefined && typeof v.group !== 'string') {
+    throw new UsageError(`${at}: group must be a string`, 'produce');
+  }
+  const attributes = v.attributes;
+  if (
+    attributes !== undefined &&
+    (typeof attributes !== 'object' ||
+      attributes === null ||
+      Object.values(attributes).some((a) => typeof a !== 'string'))
+  ) {
+    throw new UsageError(`${at}: attributes must be an object of strings`, 'produce');
+  }
+  return {
+    body: v.body,
+    ...(v.key === undefined ? {} : { key: v.key as string }),
+    ...(v.group === undefined ? {} : { groupId: v.group as string }),
+    ...(attributes === undefined ? {} : { attributes: attributes as Record<string, string> }),
+  };
+}

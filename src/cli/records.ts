@@ -1,0 +1,108 @@
+import { setTimeout } from 'node:timers/promises';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { skewMs } from '../app.js';
+import { cacheQuietMs, clearWithCaches } from '../core/completed-cache.js';
+import { systemClock } from '../core/clock.js';
+import { RECORD_STATUSES, isRecordStatus, namespacePrefix, namespacedPk } from '../core/idempotency-store.js';
+import { DynamoDbIdempotencyStore } from '../aws/dynamodb-store.js';
+import { listRecords } from '../seeding/seed.js';
+import { UsageError } from './args.js';
+import { flag, withDynamo, type CommandContext, type CommandResult } from './context.js';
+
+function storeOf(ctx: CommandContext, clients: { readonly dynamodb: DynamoDBClient }) {
+  return new DynamoDbIdempotencyStore(clients.dynamodb, ctx.config.idempotency.table);
+}
+
+/** How records clear and forget keep workers' completed-key caches honest (README, "The algorithm"). */
+function cacheProtocol(ctx: CommandContext) {
+  return { quietMs: cacheQuietMs(skewMs(ctx.config)), sleep: (ms: number) => setTimeout(ms) };
+}
+
+/** `records show`: one page, as GET /records answers it, each record with its key. */
+export async function recordsShow(ctx: CommandContext): Promise<CommandResult> {
+  const status = flag<string>(ctx, 'status')?.toUpperCase();
+  if (status !== undefined && !isRecordStatus(status)) {
+    throw new UsageError(`--status must be one of ${RECORD_STATUSES.join(', ')}`, 'records show');
+  }
+  const cursor = flag<string>(ctx, 'cursor');
+  await withDynamo(ctx, async (clients, namespace) => {
+    const query = {
+      limit: flag<number>(ctx, 'limit') ?? 100,
+      ...(status === undefined ? {} : { status }),
+      ...(cursor === undefined ? {} : { cursor }),
+    };
+    const page = await listRecords(storeOf(ctx, clients), namespace, query, systemClock.now());
+    ctx.out.rows(page.records);
+    if (page.next !== null) ctx.out.item({ next: page.next });
+  });
+}
+
+/** `records get KEY`: the live record, or exit 1 saying there is none. */
+export async function recordsGet(ctx: CommandContext): Promise<CommandResult> {
+  const key = ctx.args.positionals[0] as string;
+  return withDynamo(ctx, async (clients, namespace) => {
+    const record = await storeOf(ctx, clients).get(namespacedPk(namespace, key), systemClock.now());
+    if (!record) {
+      ctx.streams.stderr.write(`no record for key ${JSON.stringify(key)} in namespace ${namespace}\n`);
+      return 1;
+    }
+    ctx.out.item({ key, ...record });
+    return 0;
+  });
+}
+
+/**
+ * `records forget KEY`: deletes the key's record so the key can be claimed again. Refused while a
+ * worker holds a live claim (its handler still runs: a new claim would run the key twice) unless
+ * `--force`. The generation is bumped around the delete, as for clear, so no cache answers for it.
+ */
+export async function recordsForget(ctx: CommandContext): Promise<CommandResult> {
+  const key = ctx.args.positionals[0] as string;
+  return withDynamo(ctx, async (clients, namespace) => {
+    const store = storeOf(ctx, clients);
+    const pk = namespacedPk(namespace, key);
+    const now = systemClock.now();
+    const record = await store.get(pk, now).catch(() => undefined);
+    if (record?.status === 'IN_PROGRESS' && record.leaseExpiresAtMs > now && flag(ctx, 'force') !== true) {
+      ctx.streams.stderr.write(
+        `key ${JSON.stringify(key)} is claimed by ${record.owner} until ${new Date(record.leaseExpiresAtMs).toISOString()}; ` +
+          'forgetting it now may run it twice (--force to do it anyway)\n',
+      );
+      return 1;
+    }
+    const forgotten = await clearWithCaches(
+      () => store.bumpGeneration(namespace),
+      () => store.forget(pk),
+      cacheProtocol(ctx),
+    );
+    ctx.out.item({ key, forgotten });
+    return 0;
+  });
+}
+
+/** `records clear`: asks on a terminal; elsewhere refuses without --yes. */
+export async function recordsClear(ctx: CommandContext): Promise<CommandResult> {
+  return withDynamo(ctx, async (clients, namespace) => {
+    if (flag(ctx, 'yes') !== true) {
+      if (!ctx.interactive) {
+        throw new UsageError(
+          'records clear deletes records: pass --yes (nothing asks when not on a terminal)',
+          'records clear',
+        );
+      }
+      const asked = await ctx.confirm(`Delete every idempotency record of namespace ${namespace}?`);
+      if (!asked) {
+        ctx.streams.stderr.write('records clear: nothing deleted (not confirmed)\n');
+        return 1;
+      }
+    }
+    const store = storeOf(ctx, clients);
+    const deleted = await clearWithCaches(
+      () => store.bumpGeneration(namespace),
+      () => store.clear(namespacePrefix(namespace)),
+      cacheProtocol(ctx),
+    );
+    ctx.out.item({ deleted });
+    return 0;
+  });
+}
