@@ -252,6 +252,7 @@ function buildSidecar(config: Config, parts: SidecarParts): FastifyInstance {
     limits: config.http,
     seed: {
       access: seedAccess(config),
+      keyAttribute: config.idempotency.keyAttribute,
       send: async (request) => {
         const { sqs, queueUrl } = started().connection;
         return seedMessages(sqs, queueUrl, config.idempotency.keyAttribute, request);

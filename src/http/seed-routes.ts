@@ -9,6 +9,7 @@ import {
   type SeedRequest,
   type SeedResult,
 } from '../seeding/seed.js';
+import { cursorProblem, messagesProblem } from '../seeding/validate.js';
 import { authorize, type SeedAccess } from './access.js';
 import { sendError } from './errors.js';
 import { auditFields } from './audit.js';
@@ -27,6 +28,8 @@ export interface SeedRoutesDeps {
   readonly access: SeedAccess | undefined;
   readonly send: (request: SeedRequest) => Promise<SeedResult>;
   readonly records: (query: RecordsQuery) => Promise<RecordsPage>;
+  /** The idempotency key's attribute, which explicit messages may not set as an attribute. */
+  readonly keyAttribute?: string;
 }
 
 const DISABLED =
@@ -52,6 +55,7 @@ export async function seedRoutes(app: FastifyInstance, deps: SeedRoutesDeps): Pr
       }),
   });
   const shared = protection(access);
+  const rules = deps.keyAttribute === undefined ? {} : { keyAttribute: deps.keyAttribute };
 
   app.post<{ Body: SeedBody }>(
     '/seed',
@@ -59,6 +63,8 @@ export async function seedRoutes(app: FastifyInstance, deps: SeedRoutesDeps): Pr
     async (request, reply) => {
       const shape = seedShapeError(request.body);
       if (shape) return sendError(reply, 400, shape.message, shape.field);
+      const problem = messagesProblem(request.body.messages ?? [], rules);
+      if (problem) return sendError(reply, 400, problem.message, problem.field);
       return answer(reply, 202, () => deps.send(request.body as SeedRequest));
     },
   );
@@ -69,6 +75,8 @@ export async function seedRoutes(app: FastifyInstance, deps: SeedRoutesDeps): Pr
     async (request, reply) => {
       const query = recordsQuery(request.query);
       if ('field' in query) return sendError(reply, 400, query.message, query.field);
+      const problem = query.cursor === undefined ? undefined : cursorProblem('cursor', query.cursor);
+      if (problem) return sendError(reply, 400, problem.message, problem.field);
       return answer(reply, 200, () => deps.records(query));
     },
   );
