@@ -40,13 +40,13 @@ const CLOSE_OBJECT = 0x7d;
 /** An open array or object (below maxDepth): what it has collected so far. */
 interface Frame {
   readonly array: boolean;
-  /** Arrays: the canonical elements so far, comma-joined. */
-  text: string;
-  count: number;
-  /** Objects: canonical value by decoded key (the last of a repeated key wins). */
+  /** Arrays: the canonical elements so far. */
+  readonly elements: string[];
+  /** Objects: canonical member (`"key":value`) by decoded key (the last of a repeated key wins). */
   readonly members: Map<string, string> | undefined;
-  /** Objects: the key whose value is being read. */
+  /** Objects: the decoded key whose value is being read, and its canonical text. */
   key: string;
+  keyText: string;
 }
 
 class NotJson extends Error {}
@@ -70,6 +70,8 @@ class Reader {
   /** Open containers past maxDepth, only checked for balance: true for an array. */
   readonly #deep: boolean[] = [];
   #tooDeepAt = 0;
+  /** Set by #string: the last literal read had no escape and no surrogate. */
+  #plain = false;
 
   constructor(source: string, maxDepth: number) {
     this.#s = source;
@@ -131,7 +133,7 @@ class Reader {
       this.#deep.push(array);
       return;
     }
-    this.#frames.push({ array, text: '', count: 0, members: array ? undefined : new Map(), key: '' });
+    this.#frames.push({ array, elements: [], members: array ? undefined : new Map(), key: '', keyText: '' });
   }
 
   /** Pops the innermost container; returns its canonical text ('' past maxDepth). */
@@ -141,61 +143,67 @@ class Reader {
       return '';
     }
     const frame = this.#frames.pop() as Frame;
-    if (frame.array) return `[${frame.text}]`;
+    if (frame.array) return `[${frame.elements.join(',')}]`;
     const members = frame.members as Map<string, string>;
-    let text = '';
-    for (const key of [...members.keys()].sort()) {
-      text = `${text}${text === '' ? '' : ','}${JSON.stringify(key)}:${members.get(key) as string}`;
-    }
-    return `{${text}}`;
+    const keys = [...members.keys()].sort();
+    return `{${keys.map((key) => members.get(key) as string).join(',')}}`;
   }
 
   #add(frame: Frame, value: string): void {
-    if (frame.members) {
-      frame.members.set(frame.key, value);
-    } else {
-      frame.text = frame.count === 0 ? value : `${frame.text},${value}`;
-      frame.count += 1;
-    }
+    if (frame.members) frame.members.set(frame.key, `${frame.keyText}:${value}`);
+    else frame.elements.push(value);
   }
 
   /** Reads `"key" :` and remembers the key in the object's frame (when there is one). */
   #memberKey(frame: Frame | undefined): void {
-    if (this.#s.charCodeAt(this.#i) !== QUOTE) throw new NotJson();
+    const start = this.#i;
+    if (this.#s.charCodeAt(start) !== QUOTE) throw new NotJson();
     const key = this.#string();
+    const keyText = this.#plain ? this.#s.slice(start, this.#i) : JSON.stringify(key);
     this.#ws();
     if (this.#s.charCodeAt(this.#i) !== COLON) throw new NotJson();
     this.#i += 1;
     this.#ws();
-    if (frame) frame.key = key;
+    if (frame) {
+      frame.key = key;
+      frame.keyText = keyText;
+    }
   }
 
   #scalar(c: number): string {
-    if (c === QUOTE) return JSON.stringify(this.#string());
-    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.#number();
-    for (const word of ['true', 'false', 'null']) {
-      if (this.#s.startsWith(word, this.#i)) {
-        this.#i += word.length;
-        return word;
-      }
+    if (c === QUOTE) {
+      const start = this.#i;
+      const text = this.#string();
+      // Without escapes or surrogates, JSON.stringify would write the literal as it stands.
+      return this.#plain ? this.#s.slice(start, this.#i) : JSON.stringify(text);
     }
-    throw new NotJson();
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.#number();
+    const word = c === 0x74 ? 'true' : c === 0x66 ? 'false' : c === 0x6e ? 'null' : undefined;
+    if (word === undefined || !this.#s.startsWith(word, this.#i)) throw new NotJson();
+    this.#i += word.length;
+    return word;
   }
 
-  /** A string literal at the cursor, decoded. */
+  /**
+   * A string literal at the cursor, decoded; #plain says whether it held no escape and no
+   * surrogate (so that its canonical form is the literal itself).
+   */
   #string(): string {
     const s = this.#s;
     let i = this.#i + 1;
     let out = '';
     let from = i;
+    let plain = true;
     for (;;) {
       const c = s.charCodeAt(i);
       if (Number.isNaN(c) || c < 0x20) throw new NotJson();
       if (c === QUOTE) break;
       if (c !== BACKSLASH) {
+        if (c >= 0xd800 && c <= 0xdfff) plain = false;
         i += 1;
         continue;
       }
+      plain = false;
       out += s.slice(from, i);
       const e = s.charCodeAt(i + 1);
       const simple = ESCAPES.get(e);
@@ -211,6 +219,7 @@ class Reader {
       from = i;
     }
     this.#i = i + 1;
+    this.#plain = plain;
     return out + s.slice(from, i);
   }
 

@@ -58,8 +58,10 @@ export const RETENTION_S = 3_600;
  */
 export const T0 = Math.ceil(Date.now() / 1000 + 10 * 365 * 86_400) * 1000;
 export const EXPIRY_MS = T0 + RETENTION_S * 1000;
-export const HASH = 'a'.repeat(64);
-export const OTHER_HASH = 'b'.repeat(64);
+/** Payload hashes as the worker writes them (version 2), and one written by the previous version. */
+export const HASH = `v2:${'a'.repeat(64)}`;
+export const OTHER_HASH = `v2:${'b'.repeat(64)}`;
+export const LEGACY_HASH = 'c'.repeat(64);
 
 /** A claim of pk at `now` with a fresh owner token, a LEASE_MS lease and RETENTION_S retention. */
 export function claimAt(pk: string, now: number, payloadHash = HASH): ClaimRequest {

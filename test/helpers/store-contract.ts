@@ -21,6 +21,7 @@ import {
   type FullStore,
   type StoreUnderTest,
 } from './store-contract-dynamodb.js';
+import { describeKeysAndHashes } from './store-contract-keys.js';
 
 export type {
   ContractOptions,
@@ -403,6 +404,8 @@ export function describeStoreContract(
       for (const pk of kept) expect(await store().get(pk, T0)).toMatchObject({ pk });
       expect(await store().clear(`${base}/`)).toBe(0);
     });
+
+    describeKeysAndHashes(store, prefix.slice(0, -1), () => key('k').slice(prefix.length));
 
     if (options.wire) {
       describeRequestCosts(() => subject, key, options.wire.refusedClaimReads);
