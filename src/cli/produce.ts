@@ -79,10 +79,14 @@ export async function produce(ctx: CommandContext): Promise<CommandResult> {
       seconds: Number(seconds.toFixed(3)),
       msgsPerSecond: Math.round(report.sent / Math.max(seconds, 0.001)),
       ...(keyPrefix === undefined ? {} : { keyPrefix }),
-      ...(ctx.signal.aborted ? { interrupted: true } : {}),
+      ...(report.interrupted ? { interrupted: true } : {}),
     });
     if (report.failed.length > 0) {
-      ctx.out.rows(report.failed.slice(0, LISTED_FAILURES).map((f) => ({ failed: f.index + 1, ...f })));
+      ctx.out.rows(
+        report.failed
+          .slice(0, LISTED_FAILURES)
+          .map((f) => ({ message: f.index + 1, key: f.key, code: f.code, error: f.message })),
+      );
       ctx.streams.stderr.write(
         `produce: ${report.failed.length} messages were not sent after retries` +
           (report.failed.length > LISTED_FAILURES ? ` (the first ${LISTED_FAILURES} are listed)` : '') +

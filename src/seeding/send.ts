@@ -46,8 +46,8 @@ export interface SendReport {
   readonly sent: number;
   /** Messages SQS refused after every attempt (or whose retries a stop cut short). */
   readonly failed: readonly SendFailure[];
-  /** Messages never sent because the signal fired first. */
-  readonly unsent: boolean;
+  /** True when the signal fired: messages not counted in sent or failed were never sent. */
+  readonly interrupted: boolean;
 }
 
 /** SendMessageBatch: at most 10 entries and 256 KiB in all. */
@@ -93,10 +93,8 @@ export async function sendAll(
         taken += batch.length;
         const wait = due - Date.now();
         if (wait > 0) await sleep(wait, undefined, { signal: options.signal }).catch(() => {});
-        if (options.signal?.aborted) {
-          for (const e of batch) failed.push(failure(e, 'Interrupted', 'not sent: stopped before its turn'));
-          return;
-        }
+        // Stopped while waiting its turn: not sent, and not a failure (the caller counts it unsent).
+        if (options.signal?.aborted) return;
       }
       await sendBatch(batch);
     }
@@ -140,7 +138,7 @@ export async function sendAll(
 
   const lanes = options.ordered ? 1 : Math.max(1, options.concurrency ?? 8);
   await Promise.all(Array.from({ length: lanes }, lane));
-  return { sent, failed, unsent: options.signal?.aborted === true && !batches.next().done };
+  return { sent, failed, interrupted: options.signal?.aborted === true };
 }
 
 function failure(entry: Entry, code: string | undefined, message: string | undefined): SendFailure {

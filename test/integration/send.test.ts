@@ -1,0 +1,96 @@
+import { sendAll, type OutgoingMessage } from '../../src/seeding/send.js';
+import { fixture, queueCounts, startTestAws, type TestAws } from '../helpers/aws.js';
+
+/** The batch sender behind `produce` and POST /seed, against fauxqs. */
+describe('sendAll', () => {
+  let aws: TestAws;
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+  });
+
+  afterAll(async () => {
+    await aws.close();
+  });
+
+  const messages = (n: number): OutgoingMessage[] =>
+    Array.from({ length: n }, (_, i) => ({ key: `k${i}`, body: JSON.stringify({ i }) }));
+
+  it('sends every message in batches of at most 10, several in flight', async () => {
+    const f = await fixture(aws);
+    const batchSizes: number[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    aws.sqs.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Entries?: unknown[] };
+        batchSizes.push(input.Entries?.length ?? 0);
+        inFlight += 1;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        try {
+          return await next(args);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+      { step: 'initialize', name: 'countBatches' },
+    );
+    try {
+      const report = await sendAll(aws.sqs, f.queueUrl, 'IdempotencyKey', messages(205), { concurrency: 4 });
+      expect(report).toEqual({ sent: 205, failed: [], interrupted: false });
+    } finally {
+      aws.sqs.middlewareStack.remove('countBatches');
+    }
+    expect(Math.max(...batchSizes)).toBe(10);
+    expect(batchSizes.reduce((a, b) => a + b, 0)).toBe(205);
+    expect(mostInFlight).toBeGreaterThan(1);
+    expect(mostInFlight).toBeLessThanOrEqual(4);
+    expect((await queueCounts(aws, f.queueUrl)).visible).toBe(205);
+  });
+
+  it('sends a batch again when its request failed, and loses nothing', async () => {
+    const f = await fixture(aws);
+    let failures = 2;
+    aws.sqs.middlewareStack.add(
+      (next) => async (args) => {
+        if (failures > 0) {
+          failures -= 1;
+          throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'failTwice' },
+    );
+    try {
+      const report = await sendAll(aws.sqs, f.queueUrl, 'IdempotencyKey', messages(25), { concurrency: 1 });
+      expect(report).toEqual({ sent: 25, failed: [], interrupted: false });
+    } finally {
+      aws.sqs.middlewareStack.remove('failTwice');
+    }
+    expect((await queueCounts(aws, f.queueUrl)).visible).toBe(25);
+  });
+
+  it('lists what still fails after every attempt, never drops it', async () => {
+    const f = await fixture(aws);
+    aws.sqs.middlewareStack.add(
+      (next) => async (args) => {
+        const input = (args as { input: { Entries?: { Id?: string }[] } }).input;
+        if (input.Entries?.some((e) => e.Id === '3'))
+          throw Object.assign(new Error('down'), { name: 'NetworkingError' });
+        return next(args);
+      },
+      { step: 'initialize', name: 'failBatchOfThree' },
+    );
+    try {
+      const report = await sendAll(aws.sqs, f.queueUrl, 'IdempotencyKey', messages(15), { attempts: 2 });
+      expect(report.sent).toBe(5);
+      expect(report.failed.map((x) => x.key)).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`));
+      expect(report.failed[0]).toMatchObject({
+        code: 'NetworkingError',
+        message: expect.stringContaining('down'),
+      });
+    } finally {
+      aws.sqs.middlewareStack.remove('failBatchOfThree');
+    }
+  });
+});
