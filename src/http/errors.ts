@@ -33,9 +33,20 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     return sendError(reply, 400, message, field);
   }
   const status = error.statusCode ?? 500;
-  if (status >= 400 && status < 500) return sendError(reply, status, error.message);
+  if (status >= 400 && status < 500)
+    return sendError(reply, status, error.message, clientErrorField(error, status));
   request.log.error({ err: error }, 'request failed');
   return sendError(reply, 500, 'internal error');
+}
+
+/**
+ * What a client error of Fastify's own is about: the content type (415), or the body (413, and a
+ * 400 that is no schema's: malformed or empty JSON, a `__proto__` key, a bad content-length).
+ */
+function clientErrorField(error: FastifyError, status: number): string | undefined {
+  if (status === 415) return 'content-type';
+  if (status === 413 || status === 400) return 'body';
+  return error.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' ? 'content-length' : undefined;
 }
 
 function describeValidation(
@@ -50,6 +61,7 @@ function describeValidation(
   const where = error.validationContext === 'querystring' ? ' in the query string' : '';
   if (params.additionalProperty !== undefined) {
     const field = prefix + params.additionalProperty;
+    if (field === '') return { field: 'query', message: `a parameter without a name${where}` };
     return { field, message: `unknown field ${field}${where}` };
   }
   if (params.missingProperty !== undefined) {
