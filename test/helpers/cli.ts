@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../src/aws/clients.js';
+import { createQueuePair } from '../../src/aws/queues.js';
 import { runCli, type RunningProcess } from './process.js';
 
 export interface CliRun {
@@ -24,6 +25,8 @@ export interface CliFixture {
   /** The emulators process (its stdout holds their log lines). */
   readonly emulators: RunningProcess;
   run(args: string[], env?: Record<string, string>): Promise<CliRun>;
+  /** A fresh queue and DLQ in the emulators: the env that points commands at it (and its namespace). */
+  queue(name: string): Promise<Record<string, string>>;
   /** Starts a command and leaves it running (to signal it). */
   spawn(args: string[], env?: Record<string, string>): RunningProcess;
   close(): Promise<void>;
@@ -60,6 +63,10 @@ export async function startCliFixture(extra: Record<string, string> = {}): Promi
     sqs,
     emulators,
     spawn,
+    async queue(name) {
+      const pair = await createQueuePair(sqs, name, { maxReceiveCount: 5, visibilityTimeoutSeconds: 30 });
+      return { SQS_QUEUE_URL: pair.queueUrl };
+    },
     async run(args, more = {}) {
       const cli = spawn(args, more);
       const { code } = await cli.exit();
