@@ -84,7 +84,9 @@ const STOP_TAIL_MS = 3 * STOP_STEP_MS;
 
 /** The composition root: creates every client and service once and wires them together. */
 export function createApp(config: Config, overrides: AppOverrides = {}): App {
-  const logger = overrides.logger ?? createLogger(config.logLevel, overrides.logDestination);
+  const logger =
+    overrides.logger ??
+    createLogger(config.logLevel, overrides.logDestination, { redact: config.logRedact ?? [] });
   const clock = overrides.clock ?? systemClock;
   const metrics = createMetrics(VERSION, overrides.registry);
   const instanceId = overrides.instanceId ?? defaultInstanceId();

@@ -7,10 +7,12 @@ import { webhookHandler } from './webhook.js';
 
 export interface HandlerSettings {
   readonly webhook: { readonly url: string | undefined; readonly timeoutMs: number };
+  /** LOG_MESSAGE_BODIES: the log handler writes bodies and attribute values too. */
+  readonly logMessageBodies?: boolean;
 }
 
 const BUILT_IN: Readonly<Record<string, (settings: HandlerSettings) => Handler>> = {
-  log: () => logHandler,
+  log: ({ logMessageBodies }) => logHandler({ bodies: logMessageBodies === true }),
   webhook: ({ webhook }) => {
     if (!webhook.url) throw new ConfigError('WEBHOOK_URL', 'WEBHOOK_URL is required when HANDLER=webhook');
     return webhookHandler({ url: webhook.url, timeoutMs: webhook.timeoutMs });

@@ -61,3 +61,66 @@ describe('logger', () => {
     expect(log.text).not.toContain(TOKEN);
   });
 });
+
+describe('redaction (issue 12)', () => {
+  const SECRET = 'hunter2-s3cr3t-value';
+
+  it('redacts the documented names whatever their case, at any depth, and leaves the rest', () => {
+    const log = new MemoryLog();
+    const logger = createLogger('info', log);
+    logger.info(
+      {
+        body: {
+          user: 'ann',
+          password: SECRET,
+          nested: { deeper: { apiKey: SECRET, list: [{ Secret: SECRET }] } },
+        },
+        attributes: { Authorization: `Bearer ${SECRET}`, 'X-Api-Key': SECRET, traceId: 'abc' },
+        a: { b: { c: { d: { e: { PASSWD: SECRET, api_key: SECRET, client_secret: SECRET } } } } },
+        aws: { SecretAccessKey: SECRET, SessionToken: SECRET, privateKey: SECRET, Cookie: SECRET },
+        fence: 3,
+      },
+      'handled message',
+    );
+    expect(log.text).not.toContain(SECRET);
+    const [line] = log.lines();
+    expect(line).toMatchObject({
+      body: { user: 'ann', password: '[redacted]', nested: { deeper: { list: [{ Secret: '[redacted]' }] } } },
+      attributes: { Authorization: '[redacted]', traceId: 'abc' },
+      fence: 3,
+    });
+  });
+
+  it('redacts in child bindings too', () => {
+    const log = new MemoryLog();
+    createLogger('info', log)
+      .child({ headers: { Cookie: SECRET } })
+      .info({}, 'x');
+    expect(log.text).not.toContain(SECRET);
+  });
+
+  it('redacts the names LOG_REDACT adds, case-insensitively', () => {
+    const log = new MemoryLog();
+    createLogger('info', log, { redact: ['iban', 'Card_Number'] }).info(
+      { payment: { IBAN: SECRET, cardNumber: SECRET, card_number: SECRET, amount: 5 } },
+      'x',
+    );
+    expect(log.text).not.toContain(SECRET);
+    expect(log.lines()[0]).toMatchObject({ payment: { amount: 5 } });
+  });
+
+  it('does not walk past its depth bound: deeper objects are elided, never written unchecked', () => {
+    const log = new MemoryLog();
+    let deep: Record<string, unknown> = { token: SECRET, fine: 1 };
+    for (let i = 0; i < 50; i += 1) deep = { next: deep };
+    createLogger('info', log).info({ deep }, 'x');
+    expect(log.text).not.toContain(SECRET);
+    expect(log.lines()).toHaveLength(1);
+  });
+
+  it('keeps errors as errors (the err serializer still sees them)', () => {
+    const log = new MemoryLog();
+    createLogger('info', log).warn({ err: new Error('boom') }, 'x');
+    expect(log.lines()[0]).toMatchObject({ err: { type: 'Error', message: 'boom' } });
+  });
+});
