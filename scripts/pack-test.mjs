@@ -147,6 +147,8 @@ try {
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',
     SQS_WAIT_TIME_SECONDS: '1',
+    // Per-message outcome lines ('message success') are at debug.
+    LOG_LEVEL: 'debug',
   };
   const cli = (args, extra = {}) => {
     const out = execFileSync(bin, args, { cwd: work, env: { ...env, ...extra }, encoding: 'utf8' });

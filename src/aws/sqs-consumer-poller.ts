@@ -7,8 +7,9 @@ import {
   type FailureBackoff,
   type MessageSource,
   type PollSink,
+  type RoomGate,
 } from '../core/message-source.js';
-import { toReceivedMessage } from './sqs-queue.js';
+import { RECEIVED_SYSTEM_ATTRIBUTES, toReceivedMessage } from './sqs-queue.js';
 
 export interface SqsConsumerPollerOptions {
   readonly sqs: SQSClient;
@@ -18,13 +19,25 @@ export interface SqsConsumerPollerOptions {
   readonly visibilityTimeoutSeconds: number;
   readonly clock: Clock;
   readonly failureBackoff: FailureBackoff;
+  /** How long a receive may wait for room for a full batch (default FULL_BATCH_WAIT_MS). */
+  readonly fullBatchWaitMs?: number;
 }
+
+/**
+ * Once some room is free, how long the next receive waits for room for a whole batch before it
+ * asks for what fits. Handlers finish one by one, so without it most receives would ask for 1 to
+ * 9 messages and cost a request each (0.11-0.12 receives per message instead of 0.10).
+ */
+export const FULL_BATCH_WAIT_MS = 100;
+/** How often the room is looked at meanwhile (the room gate wakes only its empty-room waiters). */
+const ROOM_CHECK_MS = 5;
 
 /**
  * The receive loop on a real SQS queue: sqs-consumer, used only through its documented options,
  * events and methods. It never starts a receive before `handleMessageBatch` has resolved, so the
  * handler hands the batch over, waits for room, and sets `batchSize` (updateOption) to that room
- * before it returns: every receive asks for at most what fits under MAX_IN_FLIGHT. Messages are
+ * before it returns: every receive asks for at most what fits under MAX_IN_FLIGHT, and for a
+ * whole batch whenever one fits within FULL_BATCH_WAIT_MS (fewer, fuller receives). Messages are
  * settled by the runtime, not by sqs-consumer (shouldDeleteMessages: false). stop() aborts the
  * long poll in progress (stop({ abort: true })).
  *
@@ -61,12 +74,7 @@ export class SqsConsumerPoller implements MessageSource {
       batchSize: first,
       waitTimeSeconds: this.#o.waitTimeSeconds,
       visibilityTimeout: this.#o.visibilityTimeoutSeconds,
-      messageSystemAttributeNames: [
-        'ApproximateReceiveCount',
-        'ApproximateFirstReceiveTimestamp',
-        'SentTimestamp',
-        'MessageGroupId',
-      ],
+      messageSystemAttributeNames: RECEIVED_SYSTEM_ATTRIBUTES,
       messageAttributeNames: ['All'],
       shouldDeleteMessages: false,
       suppressFifoWarning: true,
@@ -82,8 +90,8 @@ export class SqsConsumerPoller implements MessageSource {
       },
       handleMessageBatch: async (messages) => {
         sink.received(messages.map(toReceivedMessage));
-        const room = await sink.capacity.waitForRoom();
-        if (room > 0) consumer.updateOption('batchSize', Math.min(this.#o.batchSize, room));
+        const room = await this.#roomForBatch(sink.capacity, first);
+        if (room > 0) consumer.updateOption('batchSize', room);
         return [];
       },
     });
@@ -108,6 +116,23 @@ export class SqsConsumerPoller implements MessageSource {
     const stopped = new Promise<void>((resolve) => consumer.once('stopped', () => resolve()));
     consumer.stop({ abort: true });
     await stopped;
+  }
+
+  /**
+   * The size of the next receive: room for a whole batch (`full`: SQS_BATCH_SIZE, or
+   * MAX_IN_FLIGHT when smaller), waited for at most fullBatchWaitMs once some room is free; then
+   * whatever fits. 0 once the gate is closed.
+   */
+  async #roomForBatch(capacity: RoomGate, full: number): Promise<number> {
+    let room = await capacity.waitForRoom();
+    const waitMs = this.#o.fullBatchWaitMs ?? FULL_BATCH_WAIT_MS;
+    // Wall time, not the injected clock: a mechanism's wait, like sqs-consumer's own timers.
+    const until = Date.now() + waitMs;
+    while (room > 0 && room < full && !this.#stopping && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(ROOM_CHECK_MS, waitMs)));
+      room = capacity.room;
+    }
+    return Math.min(full, room);
   }
 
   /**

@@ -2,7 +2,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { MessageEvent, ObservableRuntime } from '../core/events.js';
-import type { Metrics, POLL_ERROR_REASONS } from './metrics.js';
+import { OUTCOMES, type Metrics, type POLL_ERROR_REASONS } from './metrics.js';
 
 /** Failure logs of one kind (receive, heartbeat, settle, store) write at most one line this often. */
 export const FAILURE_LOG_INTERVAL_MS = 10_000;
@@ -81,6 +81,16 @@ export function observeRuntime(
   limiter: FailureLogLimiter = new FailureLogLimiter(clock),
 ): void {
   metrics.setInFlightSource(() => runtime.inFlight);
+  // Label children made once: no labels object to build per message.
+  const byOutcome = new Map(
+    OUTCOMES.map((outcome) => [
+      outcome,
+      {
+        processed: metrics.messagesProcessed.labels({ outcome }),
+        handler: metrics.handlerDuration.labels({ outcome }),
+      },
+    ]),
+  );
   runtime.on('message_received', (message) => {
     metrics.messagesReceived.inc();
     metrics.receiveCount.observe(message.receiveCount);
@@ -90,13 +100,12 @@ export function observeRuntime(
   });
   runtime.on('message_settled', (event) => {
     const { processed } = event;
-    metrics.messagesProcessed.inc({ outcome: processed.outcome });
+    const series = byOutcome.get(processed.outcome);
+    series?.processed.inc();
     if (processed.reason?.code === 'NO_DEAD_LETTER_QUEUE') {
       metrics.parkedWithoutDlq.inc({ reason: processed.reason.original ?? 'INTERNAL_ERROR' });
     }
-    if (processed.handlerMs !== undefined) {
-      metrics.handlerDuration.observe({ outcome: processed.outcome }, processed.handlerMs / 1000);
-    }
+    if (processed.handlerMs !== undefined) series?.handler.observe(processed.handlerMs / 1000);
     logOutcome(event, limiter);
   });
   runtime.on('poll_succeeded', () => metrics.lastPoll.set((runtime.lastPollAt ?? clock.now()) / 1000));
@@ -135,8 +144,11 @@ export function observeRuntime(
 }
 
 /**
- * One line per delivery, on the message's child logger, with its outcome and duration; except
- * deliveries the store could not serve (STORE_UNAVAILABLE): an outage, so rate-limited.
+ * One line per delivery, on the message's child logger, with its outcome and duration: at debug
+ * for success and duplicate (the normal case: at scale a line per message is most of a worker's
+ * logging CPU and log volume, and sqs_worker_messages_processed_total counts them), at warn or
+ * error for every other outcome; deliveries the store could not serve (STORE_UNAVAILABLE) are an outage,
+ * so rate-limited.
  */
 function logOutcome({ processed, durationMs, logger }: MessageEvent, limiter: FailureLogLimiter): void {
   const line = {
@@ -158,7 +170,7 @@ function logOutcome({ processed, durationMs, logger }: MessageEvent, limiter: Fa
       'message parked for 12 hours: it would be dead-lettered, but the queue has no dead-letter queue',
     );
   } else if (processed.outcome === 'success' || processed.outcome === 'duplicate') {
-    logger.info(line, `message ${processed.outcome}`);
+    logger.debug(line, `message ${processed.outcome}`);
   } else {
     logger.warn(line, `message ${processed.outcome}`);
   }

@@ -19,7 +19,8 @@ describe('sqs-worker start, embedded mode (the real process)', () => {
       EMBEDDED_SQS_PORT: '0',
       EMBEDDED_DYNAMODB_PORT: '0',
       SQS_WAIT_TIME_SECONDS: '1',
-      LOG_LEVEL: 'info',
+      // Per-message outcome lines ('message duplicate') are at debug.
+      LOG_LEVEL: 'debug',
     });
     const started = await app.waitForLine((l) => l.msg === 'worker started');
     http = started.http as string;

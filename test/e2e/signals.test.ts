@@ -183,6 +183,8 @@ describe('the worker under SIGTERM and SIGINT at every moment of its start-up', 
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: '0',
       SQS_WAIT_TIME_SECONDS: '1',
+      // Per-message outcome lines are at debug.
+      LOG_LEVEL: 'debug',
     });
 
     it('while the table is checked: exits 0 and never polls', async () => {

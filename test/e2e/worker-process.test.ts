@@ -16,7 +16,8 @@ function daemon(aws: TestAws, f: Fixture, env: Record<string, string>): RunningP
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',
     SQS_WAIT_TIME_SECONDS: '1',
-    LOG_LEVEL: 'info',
+    // Per-message outcome lines ('message success') are at debug.
+    LOG_LEVEL: 'debug',
     ...env,
   });
 }

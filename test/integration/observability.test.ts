@@ -183,11 +183,11 @@ describe('the running app: metrics, records, readiness and logs', () => {
     );
   });
 
-  it('logs JSON lines, one per outcome, and never the seed token', async () => {
+  it('logs JSON lines, one per outcome (success and duplicate at debug), and never the seed token', async () => {
     await running.app.stop();
     const lines = running.log.lines();
     const outcome = lines.find((l) => l.msg === 'message success');
-    expect(outcome).toMatchObject({ level: 'info', outcome: 'success', receiveCount: 1 });
+    expect(outcome).toMatchObject({ level: 'debug', outcome: 'success', receiveCount: 1 });
     expect(typeof outcome?.messageId).toBe('string');
     expect(typeof outcome?.key).toBe('string');
     expect(typeof outcome?.durationMs).toBe('number');

@@ -106,6 +106,51 @@ describe('SqsConsumerPoller (sqs-consumer) on fauxqs', () => {
     sqs.destroy();
   });
 
+  it('asks for a whole batch once one fits, not for each slot a finished handler frees', async () => {
+    const f = await fixture(aws);
+    await send(
+      aws,
+      f.queueUrl,
+      Array.from({ length: 50 }, (_, i) => ({ body: `{"n":${i}}`, key: `k${i}` })),
+    );
+    const capacity = new Capacity(20);
+    const { sqs, receives } = recordingClient(aws, () => capacity.inFlight);
+    const held: ReceivedMessage[] = [];
+    // A wait no test run reaches: the room for a batch comes from the releases below, not a timer.
+    const source = new SqsConsumerPoller({
+      sqs,
+      queueUrl: f.queueUrl,
+      batchSize: 10,
+      waitTimeSeconds: 1,
+      visibilityTimeoutSeconds: 30,
+      clock: systemClock,
+      failureBackoff: { baseMs: 1000, maxMs: 1000 },
+      fullBatchWaitMs: 600_000,
+    });
+    source.start({
+      capacity,
+      received: (messages) => {
+        capacity.take(messages.length);
+        held.push(...messages);
+      },
+      succeeded: () => {},
+      empty: () => {},
+      failed: () => {},
+    });
+    // Handlers finish one at a time.
+    for (let settled = 0; settled < 50; settled += 1) {
+      await eventually(async () => (held.length > 0 ? true : undefined));
+      held.shift();
+      capacity.release();
+    }
+    expect(receives.length).toBeGreaterThanOrEqual(5);
+    expect(receives.map((r) => r.maxMessages)).toEqual(receives.map(() => 10));
+    for (const call of receives) expect(call.inFlightAtSend + call.maxMessages).toBeLessThanOrEqual(20);
+    capacity.close();
+    await source.stop();
+    sqs.destroy();
+  });
+
   it('backs off after refused connections instead of spinning', async () => {
     const refused = createSqsClient({ ...aws.settings, sqsEndpoint: 'http://127.0.0.1:1' });
     const capacity = new Capacity(10);
