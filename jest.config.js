@@ -12,8 +12,14 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   // test/ops needs Prometheus' own tools (npm run test:ops), test/deploy kubectl, yamllint and
-  // docker-compose (npm run test:deploy): .ci/run installs them and runs both.
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/ops/', '<rootDir>/test/deploy/'],
+  // docker-compose (npm run test:deploy), test/browser Chromium (npm run test:browser): .ci/run
+  // installs them and runs each.
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '<rootDir>/test/ops/',
+    '<rootDir>/test/deploy/',
+    '<rootDir>/test/browser/',
+  ],
   testTimeout: 30000,
   // The integration suites each start their own emulators on random ports; two workers fit two cores.
   maxWorkers: 2,

@@ -28,6 +28,7 @@ import { HealthMonitor, watchRuntime } from './observability/health.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { observeRuntime } from './observability/observe.js';
+import { RecentActivity } from './observability/recent.js';
 import { listRecords, seedMessages } from './seeding/seed.js';
 import {
   instrumentSqsClient,
@@ -110,7 +111,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     return { connection, records };
   };
 
-  const server = buildSidecar(config, { metrics, health, logger, clock, started });
+  // The status page's memory of recent deliveries, fed by the runtime's events like the metrics.
+  const activity = new RecentActivity({ clock });
+  const server = buildSidecar(config, { metrics, health, logger, clock, started, activity });
 
   /** The start in progress or done; stop() waits for it before closing what it opened. */
   let starting: Promise<AppEndpoints> | undefined;
@@ -140,6 +143,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     ({ tableWatch, queueDepth, store, records } = instruments);
     runtime = createRuntime(config, opened, { handler, logger, clock, instanceId, store });
     observeRuntime(runtime, metrics, logger, clock);
+    activity.watch(runtime);
     watchRuntime(runtime, health);
 
     const address = await server.listen({ host: config.http.host, port: config.http.port });
@@ -240,11 +244,12 @@ interface SidecarParts {
   readonly clock: Clock;
   /** The connection and the records once start() made them; throws before. */
   readonly started: () => { connection: Connection; records: RecordStore };
+  readonly activity: RecentActivity;
 }
 
 /** The HTTP sidecar: health from the monitor, the metrics registry, seeding and records. */
 function buildSidecar(config: Config, parts: SidecarParts): FastifyInstance {
-  const { metrics, health, logger, clock, started } = parts;
+  const { metrics, health, logger, clock, started, activity } = parts;
   return buildServer({
     registry: metrics.registry,
     liveness: () => health.liveness(),
@@ -252,6 +257,14 @@ function buildSidecar(config: Config, parts: SidecarParts): FastifyInstance {
     maxEventLoopDelayMs: config.health.maxEventLoopDelayMs,
     logger,
     limits: config.http,
+    status: {
+      activity,
+      queueGauge: metrics.queueMessages,
+      queueMetricsIntervalMs: config.queueMetricsIntervalMs,
+      maxInFlight: config.maxInFlight,
+      embedded: config.queueUrl === undefined,
+      now: () => clock.now(),
+    },
     seed: {
       access: seedAccess(config),
       keyAttribute: config.idempotency.keyAttribute,

@@ -76,7 +76,7 @@ function document(title: string, pollMs: number, body: string, script: string): 
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>${esc(title)} · sqs-idempotent-worker</title>
 <style>${STATUS_STYLE}</style>
 </head>
@@ -168,7 +168,7 @@ function queues(s: StatusSnapshot): string {
 <caption>Approximate, read every ${every === 0 ? '(never: QUEUE_METRICS_INTERVAL=0)' : `${every} s`} (<code>QUEUE_METRICS_INTERVAL</code>); – : not read yet</caption>
 <thead><tr><th scope="col">Queue</th><th scope="col" class="num">Visible</th><th scope="col" class="num">In flight</th><th scope="col" class="num">Delayed</th></tr></thead>
 <tbody>
-${row('main', 'Queue')}
+${row('main', 'Main queue')}
 ${row('dlq', 'Dead-letter queue')}
 </tbody>
 </table>

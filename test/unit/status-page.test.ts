@@ -184,7 +184,7 @@ describe('GET / (status page)', () => {
     ]) {
       expect(page).toMatch(new RegExp(`<h[12][^>]*>${heading}</h[12]>`));
     }
-    expect(page).toContain('<svg class="chart" viewBox="0 0 600 180" role="img" aria-labelledby=');
+    expect(page).toContain('<svg class="chart" viewBox="0 0 800 180" role="img" aria-labelledby=');
     expect(page).toContain('id="line-success"');
     expect(page).toContain('<th scope="col">Key</th>');
     expect(page).toContain('aria-live="polite"');

@@ -1,0 +1,175 @@
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startEmbeddedApp, type RunningApp } from '../helpers/app.js';
+import { eventually } from '../helpers/process.js';
+
+/**
+ * The status page in Debian's Chromium, driven by playwright-core, against the whole app in
+ * embedded mode (fauxqs and dynalite in this process). Waits are Playwright's own polling
+ * (waitForFunction, waitForURL) or `eventually`, each with a deadline; never a fixed sleep.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/**
+ * Where the screenshot goes. README's picture is made with
+ * `STATUS_SCREENSHOT=docs/status-page.png npm run test:browser`.
+ */
+const SCREENSHOT = resolve(process.env.STATUS_SCREENSHOT ?? `${tmpdir()}/sqs-worker-status-page.png`);
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const WAIT_MS = 30_000;
+const HOSTILE_KEY = `<img src=x onerror="window.__pwned=1">"'&`;
+
+/** The page's globals as far as the functions run in it use them (tsconfig has no DOM lib). */
+declare const document: { getElementById(id: string): { textContent: string | null } | null };
+declare const window: { scrollTo(x: number, y: number): void; __pwned?: number };
+
+let running: RunningApp;
+let browser: Browser;
+/** Console errors and CSP violations of every page, which must stay empty. */
+const problems: string[] = [];
+
+async function open(javaScriptEnabled: boolean): Promise<Page> {
+  const context = await browser.newContext({
+    javaScriptEnabled,
+    viewport: { width: 1100, height: 900 },
+    colorScheme: 'light',
+  });
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  return page;
+}
+
+const text = (page: Page, id: string) => page.locator(`#${id}`).innerText();
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  }
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  running = await startEmbeddedApp({ QUEUE_METRICS_INTERVAL: '1' });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await running?.app.stop();
+});
+
+beforeEach(() => {
+  problems.length = 0;
+});
+
+describe('the status page in Chromium', () => {
+  it('shows every section, goes live, seeds through the form and sees the counters move', async () => {
+    const page = await open(true);
+    await page.goto(`${running.http}/`);
+    expect(await page.title()).toBe('Worker status · sqs-idempotent-worker');
+    for (const name of [
+      'Worker status',
+      'Messages settled per second, by outcome',
+      'In flight',
+      'Queue depth',
+      'Readiness',
+      'Recently settled messages',
+      'Seed messages',
+    ]) {
+      await page.getByRole('heading', { name, exact: true }).waitFor({ timeout: WAIT_MS });
+    }
+    // The inline script runs under the page's CSP and polls /status.json.
+    await page.waitForFunction(
+      () => document.getElementById('updated')?.textContent?.startsWith('Live:'),
+      null,
+      {
+        timeout: WAIT_MS,
+      },
+    );
+    expect(await page.getByRole('img', { name: /Messages settled per second/ }).count()).toBe(1);
+    expect(await text(page, 'ready-status')).toBe('Ready');
+    expect(await text(page, 'total-success')).toBe('0');
+
+    await page.getByLabel('Messages (distinct keys)').fill('10');
+    await page.getByLabel('Duplicates (keys sent again)').fill('3');
+    await page.getByRole('button', { name: 'Seed' }).click();
+    await page.waitForURL(/\/\?seeded=13&unique=10&duplicates=3#seed-result$/, { timeout: WAIT_MS });
+    expect(await text(page, 'seed-result')).toContain('Sent 13 messages: 10 keys, 3 of them sent again');
+
+    // The live script moves the counters, the chart and the table as the worker settles them.
+    await page.waitForFunction(
+      () =>
+        document.getElementById('total-success')?.textContent === '10' &&
+        document.getElementById('total-duplicate')?.textContent === '3',
+      null,
+      { timeout: WAIT_MS },
+    );
+    expect(await page.locator('#recent-rows tr').count()).toBe(13);
+    const points = (await page.locator('#line-success').getAttribute('points')) ?? '';
+    const heights = points.split(' ').map((p) => Number(p.split(',')[1]));
+    expect(Math.min(...heights)).toBeLessThan(150); // some second above the baseline (y=150)
+    await page.waitForFunction(
+      () => /^\d+$/.test(document.getElementById('q-main-visible')?.textContent ?? ''),
+      null,
+      {
+        timeout: WAIT_MS,
+      },
+    );
+
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    // The first screen: the live parts (the whole page is about twice as tall, and as heavy).
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: SCREENSHOT });
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+    await page.context().close();
+    // No console error: no CSP violation, no failed request, no script error.
+    expect(problems).toEqual([]);
+  });
+
+  it('shows a hostile key as text, never as markup, in both the rendered and the live table', async () => {
+    const page = await open(true);
+    await page.goto(`${running.http}/`);
+    const seeded = await fetch(`${running.http}/seed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ body: { n: 1 }, key: HOSTILE_KEY }] }),
+    });
+    expect(seeded.status).toBe(202);
+    const live = page.locator('#recent-rows td.key', { hasText: HOSTILE_KEY });
+    await live.first().waitFor({ timeout: WAIT_MS });
+    await page.reload();
+    await page.locator('#recent-rows td.key', { hasText: HOSTILE_KEY }).first().waitFor({ timeout: WAIT_MS });
+    expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
+    expect(await page.locator('#recent-rows img').count()).toBe(0);
+    await page.context().close();
+    // No console error: no CSP violation, no failed request, no script error.
+    expect(problems).toEqual([]);
+  });
+
+  it('works without JavaScript: the page renders and the form seeds', async () => {
+    const page = await open(false);
+    await page.goto(`${running.http}/`);
+    await page.getByRole('heading', { name: 'Queue depth' }).waitFor({ timeout: WAIT_MS });
+    const before = Number(await text(page, 'total-success'));
+    await page.getByLabel('Messages (distinct keys)').fill('2');
+    await page.getByLabel('Duplicates (keys sent again)').fill('1');
+    await page.getByRole('button', { name: 'Seed' }).click();
+    await page.waitForURL(/seeded=3&unique=2&duplicates=1/, { timeout: WAIT_MS });
+    expect(await text(page, 'seed-result')).toContain('Sent 3 messages');
+    // Without the script the numbers are those of each load: reload until the worker is done.
+    await eventually(async () => {
+      await page.reload();
+      return Number(await text(page, 'total-success')) === before + 2 ? true : undefined;
+    }, WAIT_MS);
+    await page.context().close();
+    // No console error: no CSP violation, no failed request, no script error.
+    expect(problems).toEqual([]);
+  });
+});
