@@ -101,7 +101,7 @@ export function deadLetterAttributes(
   const names = DEAD_LETTER_ATTRIBUTES;
   const why = {
     [names.reason]: text(processed.reason?.code ?? 'INTERNAL_ERROR'),
-    [names.message]: text((processed.reason?.message ?? '').slice(0, MAX_DEAD_LETTER_MESSAGE) || '-'),
+    [names.message]: text(sqsText(processed.reason?.message ?? '', MAX_DEAD_LETTER_MESSAGE) || '-'),
     [names.attempts]: number(processed.claim?.attempt ?? message.receiveCount),
     [names.originalMessageId]: text(message.messageId),
     [names.firstReceiveTimestamp]: number(received.firstReceivedAt ?? context.now),
@@ -111,4 +111,20 @@ export function deadLetterAttributes(
   );
   const kept = original.slice(0, MAX_ATTRIBUTES - Object.keys(why).length);
   return { ...Object.fromEntries(kept), ...why };
+}
+
+/** Characters SQS refuses in attribute values (and bodies): all but #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000+. */
+const NOT_SQS_TEXT = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/**
+ * `value` cut to at most `max` UTF-16 units, never between the two halves of a pair, with every
+ * character SQS refuses replaced by U+FFFD. A reason's message can hold anything (a handler's
+ * error, a key, a JSON path decoded from `\u0000` escapes); one SQS refuses would make the
+ * dead-letter send fail, and the message would come back again and again.
+ */
+export function sqsText(value: string, max: number): string {
+  let cut = value.length <= max ? value : value.slice(0, max);
+  const last = cut.charCodeAt(cut.length - 1);
+  if (cut.length < value.length && last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+  return cut.replace(NOT_SQS_TEXT, '\uFFFD');
 }

@@ -78,6 +78,19 @@ describe('decideSettlement (the settle policy)', () => {
     expect(plan).toEqual({ action: 'release', delayMs: 0 });
   });
 
+  it('writes DeadLetterMessage in characters SQS accepts, never cutting a surrogate pair in two', () => {
+    const emojiAtTheCut = `${'x'.repeat(1023)}😀 and more`;
+    const control = 'bad \u0000 byte, \uFFFE, lone \uD800 surrogate';
+    for (const [text, expected] of [
+      [emojiAtTheCut, 'x'.repeat(1023)],
+      [control, 'bad \uFFFD byte, \uFFFD, lone \uFFFD surrogate'],
+    ] as const) {
+      const failed: Processed = { ...permanent, reason: reason('PERMANENT_ERROR', text) };
+      const attributes = deadLetterAttributes(received(), message('k'), failed, context);
+      expect(attributes.DeadLetterMessage?.stringValue).toBe(expected);
+    }
+  });
+
   it('releases a retry after the exponential backoff of its receive count', () => {
     const retry: Processed = { outcome: 'retry', action: 'release', reason: reason('HANDLER_ERROR', 'x') };
     const third = message('k', { n: 1 }, { receiveCount: 3 });
