@@ -171,10 +171,15 @@ export function commandHelp(spec: CommandSpec): string {
   ].join('\n');
 }
 
-/** The README's command table (one row per command: synopsis, summary, example). */
-export function commandTableRows(): { readonly command: string; readonly what: string }[] {
+/** The README's command table: one row per command (synopsis, summary, example). */
+export function commandTableRows(): {
+  readonly command: string;
+  readonly what: string;
+  readonly example: string;
+}[] {
   return COMMAND_SPECS.map((spec) => ({
     command: `\`${synopsis(spec)}\``,
-    what: `${spec.summary}; e.g. \`${spec.example}\``,
+    what: spec.summary,
+    example: `\`sqs-worker ${spec.example}\``,
   }));
 }

@@ -152,7 +152,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   }),
   printing({
     name: 'queue create',
-    summary: 'create a queue and its dead-letter queue <name>-dlq, wired by a redrive policy',
+    summary: 'create a queue and its dead-letter queue NAME-dlq, wired by a redrive policy',
     flags: { name: { type: 'string', value: 'NAME', summary: 'queue name (default: EMBEDDED_QUEUE_NAME)' } },
     example: 'queue create --name orders',
   }),
