@@ -23,11 +23,12 @@ export const OUTCOME_STYLE: Readonly<Record<Outcome, { color: string; dash: stri
 export const STATUS_STYLE = `
 :root { color-scheme: light; }
 body { font: 16px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
-  background: #fff; margin: 0 auto; max-width: 72rem; padding: 1rem 1.25rem 3rem; }
+  background: #ffffff; margin: 0 auto; max-width: 72rem; padding: 1rem 1.25rem 3rem; }
 h1 { font-size: 1.6rem; margin: .5rem 0 .25rem; }
 h2 { font-size: 1.2rem; margin: 1.75rem 0 .5rem; border-bottom: 1px solid #d0d7de; padding-bottom: .25rem; }
 a { color: #0550ae; }
 .muted { color: #57606a; }
+#summary { font-weight: 600; margin: .5rem 0 0; }
 .grid { display: grid; gap: 0 2rem; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 caption { text-align: left; color: #57606a; padding: .25rem 0; }
@@ -46,7 +47,7 @@ svg.chart text { font-size: 11px; fill: #57606a; }
 form { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; align-items: end; }
 label { display: flex; flex-direction: column; font-weight: 600; }
 input { font: inherit; padding: .3rem .4rem; width: 8rem; border: 1px solid #57606a; border-radius: 4px; }
-button { font: inherit; font-weight: 600; padding: .4rem 1rem; color: #fff; background: #1a7f37;
+button { font: inherit; font-weight: 600; padding: .4rem 1rem; color: #ffffff; background: #1a7f37;
   border: 1px solid #116329; border-radius: 6px; cursor: pointer; }
 :focus-visible { outline: 3px solid #0969da; outline-offset: 2px; }
 `;
@@ -108,8 +109,7 @@ export const STATUS_SCRIPT = `
       const counts = series[i];
       const line = byId('line-' + o);
       if (line) line.setAttribute('points', points(counts, max));
-      const full = counts.slice(0, -1);
-      put('rate-' + o, (sum(full.slice(-10)) / 10).toFixed(1));
+      put('rate-' + o, (sum(counts.slice(-10)) / 10).toFixed(1));
       put('last60-' + o, sum(counts));
       put('total-' + o, s.totals[o]);
     });
@@ -119,6 +119,9 @@ export const STATUS_SCRIPT = `
     for (const q of ['main', 'dlq']) {
       for (const state of ['visible', 'in_flight', 'delayed']) put('q-' + q + '-' + state, s.queues[q] ? s.queues[q][state] : null);
     }
+    const settled = s.outcomes.filter((o) => s.totals[o] > 0).map((o) => s.totals[o] + ' ' + o);
+    put('summary', 'Settled since start: ' + (settled.length === 0 ? 'none' : settled.join(', ')) + '. ' +
+      'In flight: ' + s.inFlight + ' of ' + s.maxInFlight + '. ' + (s.readiness.ok ? 'Ready' : 'Not ready') + '.');
     const ready = byId('ready-status');
     if (ready) {
       ready.textContent = s.readiness.ok ? 'Ready' : 'Not ready';

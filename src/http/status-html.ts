@@ -46,6 +46,7 @@ export function renderPage(view: PageView): string {
 <p class="muted">${s.embedded ? 'Embedded mode: in-process SQS and DynamoDB emulators.' : 'Consuming a real queue.'}
 Numbers come from the worker's own state; no view calls AWS.
 <span id="updated">Rendered ${time(s.at)} UTC; live updates need JavaScript, or reload.</span></p>
+<p id="summary" role="status" aria-live="polite">${esc(summary(s))}</p>
 </header>
 <main>
 ${throughput(s)}
@@ -94,7 +95,8 @@ function throughput(s: StatusSnapshot): string {
   const rows = s.outcomes
     .map((o, i) => {
       const counts = series[i] ?? [];
-      const last10 = sum(counts.slice(0, -1).slice(-10)) / 10;
+      // The current second counts too (partial): it matches the chart's last point.
+      const last10 = sum(counts.slice(-10)) / 10;
       return `<tr><th scope="row">${legend(o)} ${esc(o)}</th>
 <td class="num" id="rate-${o}">${last10.toFixed(1)}</td>
 <td class="num" id="last60-${o}">${sum(counts)}</td>
@@ -104,7 +106,7 @@ function throughput(s: StatusSnapshot): string {
   return `<section aria-labelledby="h-throughput">
 <h2 id="h-throughput">Messages settled per second, by outcome</h2>
 ${chart(s, max)}
-<div aria-live="polite">
+<div>
 <table>
 <caption>Settled deliveries by outcome (a redelivered message counts each time it settles)</caption>
 <thead><tr><th scope="col">Outcome</th><th scope="col" class="num">Per second, last 10 s</th>
@@ -149,7 +151,7 @@ function legend(outcome: Outcome): string {
 function inFlight(s: StatusSnapshot): string {
   return `<section aria-labelledby="h-inflight">
 <h2 id="h-inflight">In flight</h2>
-<p aria-live="polite"><span class="big" id="inflight">${s.inFlight}</span> of
+<p><span class="big" id="inflight">${s.inFlight}</span> of
 <span id="maxinflight">${s.maxInFlight}</span> (<code>MAX_IN_FLIGHT</code>) messages are being handled.</p>
 <meter id="inflight-meter" min="0" max="${s.maxInFlight}" high="${Math.max(1, s.maxInFlight - 1)}" value="${s.inFlight}" aria-label="Messages in flight out of MAX_IN_FLIGHT">${s.inFlight} of ${s.maxInFlight}</meter>
 </section>`;
@@ -163,7 +165,7 @@ function queues(s: StatusSnapshot): string {
   const every = s.queues.intervalSeconds;
   return `<section aria-labelledby="h-queues">
 <h2 id="h-queues">Queue depth</h2>
-<div aria-live="polite">
+<div>
 <table>
 <caption>Approximate, read every ${every === 0 ? '(never: QUEUE_METRICS_INTERVAL=0)' : `${every} s`} (<code>QUEUE_METRICS_INTERVAL</code>); – : not read yet</caption>
 <thead><tr><th scope="col">Queue</th><th scope="col" class="num">Visible</th><th scope="col" class="num">In flight</th><th scope="col" class="num">Delayed</th></tr></thead>
@@ -245,6 +247,18 @@ again: the worker must handle each key once and count the rest as duplicates.</p
 <button type="submit">Seed</button>
 </form>
 </section>`;
+}
+
+/**
+ * One sentence of the live numbers, the page's only live region: a screen reader hears it when a
+ * number changes, instead of every cell of every table. The script builds the same sentence.
+ */
+export function summary(s: StatusSnapshot): string {
+  const settled = s.outcomes.filter((o) => s.totals[o] > 0).map((o) => `${s.totals[o]} ${o}`);
+  return (
+    `Settled since start: ${settled.length === 0 ? 'none' : settled.join(', ')}. ` +
+    `In flight: ${s.inFlight} of ${s.maxInFlight}. ${s.readiness.ok ? 'Ready' : 'Not ready'}.`
+  );
 }
 
 function points(values: readonly number[], max: number): string {

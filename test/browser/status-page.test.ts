@@ -111,6 +111,9 @@ describe('the status page in Chromium', () => {
       null,
       { timeout: WAIT_MS },
     );
+    expect(await text(page, 'summary')).toBe(
+      'Settled since start: 10 success, 3 duplicate. In flight: 0 of 50. Ready.',
+    );
     expect(await page.locator('#recent-rows tr').count()).toBe(13);
     const points = (await page.locator('#line-success').getAttribute('points')) ?? '';
     const heights = points.split(' ').map((p) => Number(p.split(',')[1]));

@@ -7,7 +7,7 @@ import type { WorkerMessage } from '../../src/core/message.js';
 import type { Outcome, Processed } from '../../src/core/pipeline.js';
 import type { SeedAccess } from '../../src/http/access.js';
 import { buildServer, type HealthReport, type ServerDeps } from '../../src/http/server.js';
-import { STATUS_CSP } from '../../src/http/status-assets.js';
+import { OUTCOME_STYLE, STATUS_CSP, STATUS_STYLE } from '../../src/http/status-assets.js';
 import type { StatusSnapshot } from '../../src/http/status-data.js';
 import { esc, niceMax } from '../../src/http/status-html.js';
 import { seedForm } from '../../src/http/status-page.js';
@@ -187,12 +187,17 @@ describe('GET / (status page)', () => {
     expect(page).toContain('<svg class="chart" viewBox="0 0 800 180" role="img" aria-labelledby=');
     expect(page).toContain('id="line-success"');
     expect(page).toContain('<th scope="col">Key</th>');
-    expect(page).toContain('aria-live="polite"');
+    // One live region, a sentence of the live numbers, instead of every cell of every table.
+    expect(page.match(/aria-live=/g)).toHaveLength(1);
+    expect(page).toContain(
+      '<p id="summary" role="status" aria-live="polite">Settled since start: 1 success. In flight: 0 of 10. Ready.</p>',
+    );
     expect(page).toContain('<td class="key">order-1</td>');
     expect(page).toContain('<td class="num" id="q-main-visible">42</td>');
     expect(page).toContain('<td class="num" id="q-dlq-visible">7</td>');
     expect(page).toContain('<td class="num" id="q-main-delayed">–</td>');
     expect(page).toContain('<span class="big" id="inflight">0</span>');
+    expect(page).toContain('<td class="num" id="rate-success">0.1</td>');
     expect(page).toContain('<label for="seed-count">');
     expect(page).toContain('<form method="post" action="/status/seed">');
   });
@@ -421,6 +426,43 @@ describe('POST /status/seed (the form, without JavaScript)', () => {
     const res = await buildServer(failing).inject(form('count=1'));
     expect(res.statusCode).toBe(503);
     expect(res.body).toContain('ECONNREFUSED');
+  });
+});
+
+describe('colours', () => {
+  /** WCAG 2 contrast ratio of two #rrggbb colours. */
+  function contrast(a: string, b: string): number {
+    const luminance = (hex: string) => {
+      const [r, g, bl] = [1, 3, 5].map((i) => {
+        const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * (r ?? 0) + 0.7152 * (g ?? 0) + 0.0722 * (bl ?? 0);
+    };
+    const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+    return ((hi ?? 0) + 0.05) / ((lo ?? 0) + 0.05);
+  }
+
+  it.each(Object.entries(OUTCOME_STYLE))('%s has at least 4.5:1 on white', (_outcome, { color }) => {
+    expect(contrast(color, '#ffffff')).toBeGreaterThanOrEqual(4.5);
+  });
+
+  it('every text colour of the style has at least 4.5:1 on its background', () => {
+    const pairs = [
+      ['#1f2328', '#ffffff'], // body text
+      ['#57606a', '#ffffff'], // muted text, captions, axis labels
+      ['#0550ae', '#ffffff'], // links
+      ['#1a7f37', '#ffffff'], // ok
+      ['#cf222e', '#ffffff'], // failing
+      ['#ffffff', '#1a7f37'], // the button
+      ['#1f2328', '#ddf4ff'], // notices
+      ['#1f2328', '#ffebe9'], // problems
+    ] as const;
+    for (const [fg, bg] of pairs) {
+      expect(STATUS_STYLE).toContain(fg);
+      expect(STATUS_STYLE).toContain(bg);
+      expect([fg, bg, contrast(fg, bg) >= 4.5]).toEqual([fg, bg, true]);
+    }
   });
 });
 
