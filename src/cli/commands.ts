@@ -109,7 +109,7 @@ async function queueStats(ctx: CommandContext): Promise<CommandResult> {
   await withConnection(ctx, async (c) => {
     const rows = [{ role: 'queue', ...(await counts(c.sqs, c.queueUrl)) }];
     if (c.dlqUrl) rows.push({ role: 'dlq', ...(await counts(c.sqs, c.dlqUrl)) });
-    ctx.out.rows(rows);
+    ctx.out.rows(rows, ['role', 'queue', 'visible', 'inFlight', 'delayed']);
   });
 }
 
@@ -129,7 +129,8 @@ async function queuePurge(ctx: CommandContext): Promise<CommandResult> {
 async function dlqShow(ctx: CommandContext): Promise<CommandResult> {
   await withConnection(ctx, async (c) => {
     const q = deadLetterQueues(c, ctx.config.idempotency.keyAttribute);
-    ctx.out.rows(await showDeadLetters(q, flag<number>(ctx, 'limit') ?? 10));
+    const letters = await showDeadLetters(q, flag<number>(ctx, 'limit') ?? 10);
+    ctx.out.rows(letters, ['key', 'reason', 'attempts', 'receiveCount', 'detail', 'body']);
   });
 }
 

@@ -7,8 +7,11 @@ type Row = object;
 
 export interface Output {
   readonly json: boolean;
-  /** Rows of one kind (records, messages): JSON lines, or one table once all are in. */
-  rows(rows: readonly Row[]): void;
+  /**
+   * Rows of one kind (records, messages): JSON lines with every field, or one table once all are
+   * in, of `columns` when given (what a person reads first; the rest is in --json).
+   */
+  rows(rows: readonly Row[], columns?: readonly string[]): void;
   /** One result or summary: a JSON line, or `name: value` lines. */
   item(item: Row): void;
 }
@@ -23,9 +26,9 @@ export function createOutput(streams: Streams, forceJson: boolean): Output {
   const write = (text: string) => streams.stdout.write(`${text}\n`);
   return {
     json,
-    rows(rows) {
+    rows(rows, columns) {
       if (json) for (const row of rows) write(JSON.stringify(row));
-      else write(rows.length === 0 ? '(none)' : table(rows));
+      else write(rows.length === 0 ? '(none)' : table(rows, columns));
     },
     item(item) {
       if (json) write(JSON.stringify(item));
@@ -35,8 +38,8 @@ export function createOutput(streams: Streams, forceJson: boolean): Output {
 }
 
 /** A plain-text table: one column per key seen, values shortened to fit a terminal. */
-export function table(rows: readonly Row[]): string {
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+export function table(rows: readonly Row[], only?: readonly string[]): string {
+  const columns = only ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const cells = rows.map((r) => columns.map((c) => cell((r as Record<string, unknown>)[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] ?? '').length)));
   const line = (values: readonly string[]) =>

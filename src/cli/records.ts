@@ -32,7 +32,11 @@ export async function recordsShow(ctx: CommandContext): Promise<CommandResult> {
       ...(cursor === undefined ? {} : { cursor }),
     };
     const page = await listRecords(storeOf(ctx, clients), namespace, query, systemClock.now());
-    ctx.out.rows(page.records);
+    if (ctx.out.json) ctx.out.rows(page.records);
+    else {
+      const rows = page.records.map((r) => ({ ...r, updated: new Date(r.updatedAtMs).toISOString() }));
+      ctx.out.rows(rows, ['key', 'status', 'attempts', 'fence', 'updated', 'lastError']);
+    }
     if (page.next !== null) ctx.out.item({ next: page.next });
   });
 }
