@@ -215,42 +215,57 @@ function openEventBridge(o: Json, body: string): Opened {
 export function memberText(json: string, name: string): string | undefined {
   let found: string | undefined;
   let i = skipSpace(json, json.indexOf('{') + 1);
-  while (i < json.length && json[i] === '"') {
+  while (i < json.length && json.charCodeAt(i) === QUOTE) {
     const keyEnd = valueEnd(json, i);
     const key = JSON.parse(json.slice(i, keyEnd)) as string;
     const start = skipSpace(json, skipSpace(json, keyEnd) + 1); // past the colon
     const end = valueEnd(json, start);
     if (key === name) found = json.slice(start, end);
     i = skipSpace(json, end);
-    if (json[i] === ',') i = skipSpace(json, i + 1);
+    if (json.charCodeAt(i) === COMMA) i = skipSpace(json, i + 1);
   }
   return found;
 }
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
 function skipSpace(s: string, i: number): number {
-  while (i < s.length && (s[i] === ' ' || s[i] === '\n' || s[i] === '\r' || s[i] === '\t')) i += 1;
+  while (i < s.length && isSpace(s.charCodeAt(i))) i += 1;
   return i;
 }
 
-/** The end (exclusive) of the JSON value starting at `i`, in text JSON.parse accepted. */
+/** The index of the quote that closes the string opened at `open`. */
+function stringEnd(s: string, open: number): number {
+  for (let k = s.indexOf('"', open + 1); k !== -1; k = s.indexOf('"', k + 1)) {
+    let backslashes = 0;
+    while (s.charCodeAt(k - 1 - backslashes) === BACKSLASH) backslashes += 1;
+    if (backslashes % 2 === 0) return k;
+  }
+  return s.length;
+}
+
+/**
+ * The end (exclusive) of the JSON value starting at `i`, in text JSON.parse accepted. Strings are
+ * skipped with indexOf, so the loop visits only the characters outside them.
+ */
 function valueEnd(s: string, i: number): number {
   let depth = 0;
-  let inString = false;
   for (let j = i; j < s.length; j += 1) {
-    const c = s[j];
-    if (inString) {
-      if (c === '\\') j += 1;
-      else if (c === '"') {
-        inString = false;
-        if (depth === 0) return j + 1;
-      }
-    } else if (c === '"') inString = true;
-    else if (c === '{' || c === '[') depth += 1;
-    else if (c === '}' || c === ']') {
+    const c = s.charCodeAt(j);
+    if (c === QUOTE) {
+      j = stringEnd(s, j);
+      if (depth === 0) return j + 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth += 1;
+    } else if (c === 0x7d || c === 0x5d) {
       if (depth === 0) return j; // the end of a scalar at the end of its container
       depth -= 1;
       if (depth === 0) return j + 1;
-    } else if (depth === 0 && (c === ',' || c === ' ' || c === '\n' || c === '\r' || c === '\t')) {
+    } else if (depth === 0 && (c === COMMA || isSpace(c))) {
       return j;
     }
   }

@@ -383,7 +383,7 @@ describe('toWorkerMessage with an envelope', () => {
       'sns',
     );
     expect(again.key).toBe(first.key);
-    expect(payloadHash(again.body)).toBe(payloadHash(first.body));
+    expect(payloadHash(again.rawBody)).toBe(payloadHash(first.rawBody));
   });
 
   it('marks a malformed envelope rejected, with the body left as delivered', () => {
