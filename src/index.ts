@@ -35,6 +35,7 @@ export { loadConfig, withOverrides } from './config/load.js';
 export type { Config, DeepPartial, Environment } from './config/load.js';
 export type { Handler, HandlerContext } from './core/handler.js';
 export type { WorkerMessage } from './core/message.js';
+export type { Envelope, EnvelopeMode, EventBridgeEnvelope, SnsEnvelope } from './core/envelope.js';
 export type { Logger } from './core/logger.js';
 export {
   ConfigError,
