@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Outcome } from '../core/pipeline.js';
+import { REASONS, REASON_CODES } from '../core/reasons.js';
 
 /** Every value of the outcome label, so each series exists (at 0) from the first scrape. */
 export const OUTCOMES = [
@@ -14,6 +15,12 @@ export const OUTCOMES = [
 // Fails to compile when core adds an outcome that is missing above.
 const everyOutcomeListed: Exclude<Outcome, (typeof OUTCOMES)[number]> extends never ? true : never = true;
 void everyOutcomeListed;
+
+/** Values of parked_without_dlq_total's reason label: the codes that dead-letter at once. */
+export const PARKING_REASONS = [
+  ...REASON_CODES.filter((code) => REASONS[code].then === 'dead-lettered at once'),
+  'INTERNAL_ERROR',
+] as const;
 
 /** Values of poll_errors_total's reason label (see pollErrorReason in observe.ts). */
 export const POLL_ERROR_REASONS = ['auth', 'queue_missing', 'network', 'throttled', 'other'] as const;
@@ -83,6 +90,9 @@ export function createMetrics(version: string, registry: Registry = new Registry
   }
   for (const reason of POLL_ERROR_REASONS) metrics.pollErrors.inc({ reason }, 0);
   for (const reason of ['lease_lost', 'error']) metrics.heartbeatFailures.inc({ reason }, 0);
+  // Every reason a message can be dead-lettered (parked) with, at 0, so that the first parking is
+  // an increase (the alert's `increase()` does not count a series' first sample).
+  for (const reason of PARKING_REASONS) metrics.parkedWithoutDlq.inc({ reason }, 0);
   return metrics;
 }
 
