@@ -30,6 +30,19 @@ describe('completed-key cache', () => {
     expect(store.calls.claim).toBe(2);
   });
 
+  it('answers duplicate, never payload mismatch, for a record hashed by the previous version', async () => {
+    const deps = pipelineDeps(service(store, clock, 'w', 100), () => {}, clock);
+    const old = service(store, clock, 'v1-worker', 0);
+    const claim = await old.claim('k1', 'c'.repeat(64)); // a bare hex hash: version 1
+    if (claim.kind !== 'acquired') throw new Error('not acquired');
+    await old.complete(claim.claim, undefined);
+    const outcomes = [];
+    for (let i = 0; i < 3; i += 1)
+      outcomes.push((await processMessage(message('k1', { v: 2 }), deps)).outcome);
+    expect(outcomes).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect(store.calls.claim).toBeLessThan(4);
+  });
+
   it('forgets keys past their retention, so they can be handled again', async () => {
     let runs = 0;
     const deps = pipelineDeps(service(store, clock, 'w', 100), () => void (runs += 1), clock);
