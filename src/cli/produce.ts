@@ -4,6 +4,7 @@ import { describeError } from '../core/errors.js';
 import { isFifoQueue } from '../aws/queues.js';
 import { explicit, generateMessages, SeedInputError, type ExplicitMessage } from '../seeding/seed.js';
 import { sendAll, type OutgoingMessage } from '../seeding/send.js';
+import { messageProblem } from '../seeding/validate.js';
 import { UsageError } from './args.js';
 import { flag, withConnection, type CommandContext, type CommandResult } from './context.js';
 import { Progress } from './output.js';
@@ -27,7 +28,8 @@ export async function produce(ctx: CommandContext): Promise<CommandResult> {
       'produce',
     );
   }
-  const fileMessages = file === undefined ? undefined : await readMessages(file);
+  const fileMessages =
+    file === undefined ? undefined : await readMessages(file, ctx.config.idempotency.keyAttribute);
   return withConnection(ctx, async (c) => {
     const fifo = isFifoQueue(c.queueUrl);
     if (group !== undefined && !fifo) throw new UsageError('--group applies to FIFO queues only', 'produce');
@@ -114,10 +116,10 @@ function describeFileField(error: SeedInputError): string {
 
 /**
  * The file's messages, one JSON object a line: `{"body", "key"?, "attributes"?, "group"?}`. Blank
- * lines are skipped; any other line that is not such an object is a usage error naming its line,
- * before anything is sent.
+ * lines are skipped; any other line that is not such an object, or holds what SQS would refuse
+ * (seeding/validate.ts), is a usage error naming its line, before anything is sent.
  */
-export async function readMessages(path: string): Promise<ExplicitMessage[]> {
+export async function readMessages(path: string, keyAttribute: string): Promise<ExplicitMessage[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -136,7 +138,10 @@ export async function readMessages(path: string): Promise<ExplicitMessage[]> {
     } catch (error) {
       throw new UsageError(`${at}: not JSON (${(error as Error).message})`, 'produce');
     }
-    messages.push(fileMessage(value, at));
+    const message = fileMessage(value, at);
+    const problem = messageProblem(`line ${i + 1}`, message, { keyAttribute });
+    if (problem) throw new UsageError(`${path}: ${problem.message}`, 'produce');
+    messages.push(message);
   }
   if (messages.length === 0) throw new UsageError(`${path}: no messages`, 'produce');
   return messages;
