@@ -3,6 +3,9 @@ import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { createDynamoClient } from '../../src/aws/clients.js';
+import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
+import { namespacedPk } from '../../src/core/idempotency-store.js';
 import { startCliFixture, type CliFixture } from '../helpers/cli.js';
 import { eventually } from '../helpers/process.js';
 
@@ -150,6 +153,37 @@ describe('sqs-worker consume / records / queue / table', () => {
       expect((await run(['consume', '--count', '1'])).out.at(-1)).toMatchObject({
         outcomes: { success: 1 },
       });
+    });
+
+    it('records forget refuses a key a worker holds a live claim on, unless --force', async () => {
+      const dynamodb = createDynamoClient({
+        region: 'us-east-1',
+        sqsEndpoint: undefined,
+        dynamodbEndpoint: f.env.AWS_ENDPOINT_URL_DYNAMODB,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      try {
+        const store = new DynamoDbIdempotencyStore(dynamodb, 'sqs-worker-idempotency');
+        const now = Date.now();
+        const namespace = (env.SQS_QUEUE_URL as string).split('/').at(-1) as string;
+        const claimed = await store.claim({
+          pk: namespacedPk(namespace, 'busy'),
+          payloadHash: 'h',
+          owner: 'other-worker:token',
+          now,
+          leaseExpiresAtMs: now + 600_000,
+          expiresAt: Math.floor(now / 1000) + 3600,
+        });
+        expect(claimed).toMatchObject({ kind: 'acquired' });
+      } finally {
+        dynamodb.destroy();
+      }
+      const refused = await run(['records', 'forget', 'busy']);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain('is claimed by other-worker:token');
+      expect((await run(['records', 'get', 'busy'])).out[0]).toMatchObject({ status: 'IN_PROGRESS' });
+      const forced = await run(['records', 'forget', 'busy', '--force']);
+      expect(forced.out).toEqual([{ key: 'busy', forgotten: true }]);
     });
 
     it('records forget of a key with no record says so', async () => {
