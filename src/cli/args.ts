@@ -67,7 +67,9 @@ function explain(spec: CommandSpec, message: string): string {
   }
   const missing = /Option '(--[^ ']+)[^']*' argument missing/.exec(message);
   if (missing) return `${missing[1]} needs a value`;
-  return message;
+  const ambiguous = /Option '(--[^ ']+)[^']*' argument is ambiguous/.exec(message);
+  if (ambiguous) return `${ambiguous[1]} needs a value (write ${ambiguous[1]}=-N for one starting with -)`;
+  return message.replace(/\s*\n\s*/g, ' ');
 }
 
 function typed(spec: CommandSpec, name: string, flag: FlagSpec, raw: string | boolean): FlagValue {
