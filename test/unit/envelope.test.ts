@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   eventBridgeEvent,
   memberText,
@@ -450,5 +451,66 @@ describe('seeding envelopes', () => {
       envelope: { kind: 'eventbridge', id: 'e-1', source: 'seed', detailType: 'Seeded', resources: [] },
       rawBody: '{"id":9007199254740993}',
     });
+  });
+});
+
+describe('envelopes, property-based (fixed seed)', () => {
+  const runs = { seed: 14, numRuns: 300 };
+  const modes: EnvelopeMode[] = ['none', 'sns', 'eventbridge', 'auto'];
+
+  it('openEnvelope never throws, and says plain, envelope or invalid, whatever the body', () => {
+    const body = fc.oneof(
+      fc.string(),
+      fc.json(),
+      fc.jsonValue().map((v) => JSON.stringify({ Type: 'Notification', TopicArn: v, detail: v })),
+      fc
+        .constantFrom(SNS_DOC, EVENTBRIDGE_DOC)
+        .chain((doc) => fc.nat(doc.length).map((cut) => doc.slice(0, cut))),
+    );
+    fc.assert(
+      fc.property(body, fc.constantFrom(...modes), (text, mode) => {
+        const { kind } = openEnvelope(text, mode);
+        const allowed = {
+          none: ['plain'],
+          sns: ['envelope', 'invalid'],
+          eventbridge: ['envelope', 'invalid'],
+        };
+        expect(mode === 'auto' ? ['plain', 'envelope', 'invalid'] : allowed[mode]).toContain(kind);
+      }),
+      runs,
+    );
+  });
+
+  it('memberText gives the text of each member, which parses to the value JSON.parse gives', () => {
+    const object = fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 6 });
+    fc.assert(
+      fc.property(object, fc.constantFrom(0, 2, '\t'), (o, indent) => {
+        const text = JSON.stringify(o, null, indent);
+        const parsed = JSON.parse(text) as Record<string, unknown>;
+        for (const key of Object.keys(parsed)) {
+          expect(JSON.parse(memberText(text, key) as string)).toEqual(parsed[key]);
+        }
+      }),
+      runs,
+    );
+  });
+
+  it('an EventBridge event made from any JSON object opens to exactly that text', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 5 }), fc.uuid(), (detail, id) => {
+        const text = JSON.stringify(detail, null, 1);
+        const body = eventBridgeEvent({
+          id,
+          source: 's',
+          detailType: 'd',
+          detail: text,
+          time: '2026-11-25T00:00:00Z',
+          account: '1',
+          region: 'r',
+        });
+        expect(openEnvelope(body, 'eventbridge')).toMatchObject({ kind: 'envelope', rawBody: text });
+      }),
+      runs,
+    );
   });
 });
