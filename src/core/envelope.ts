@@ -155,7 +155,8 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 function snsAttributes(raw: unknown): MessageAttributes | string {
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) return `${SNS}: MessageAttributes is not an object`;
-  const out: Record<string, MessageAttribute> = {};
+  // Entries, not assignments: an attribute named __proto__ stays an attribute.
+  const out: [string, MessageAttribute][] = [];
   for (const [name, value] of Object.entries(raw as Json)) {
     const v = value as Json | null;
     if (typeof v !== 'object' || v === null || typeof v.Type !== 'string' || typeof v.Value !== 'string') {
@@ -163,12 +164,12 @@ function snsAttributes(raw: unknown): MessageAttributes | string {
     }
     if (v.Type === 'Binary' || v.Type.startsWith('Binary.')) {
       if (!BASE64.test(v.Value)) return `${SNS}: MessageAttributes.${name.slice(0, 64)} is not base64`;
-      out[name] = { dataType: v.Type, binaryValue: Buffer.from(v.Value, 'base64') };
+      out.push([name, { dataType: v.Type, binaryValue: Buffer.from(v.Value, 'base64') }]);
     } else {
-      out[name] = { dataType: v.Type, stringValue: v.Value };
+      out.push([name, { dataType: v.Type, stringValue: v.Value }]);
     }
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 const EVENT = 'EventBridge event';

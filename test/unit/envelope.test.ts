@@ -146,6 +146,16 @@ describe('openEnvelope: SNS', () => {
     });
   });
 
+  it('keeps an attribute named __proto__ as an attribute', () => {
+    const opened = openEnvelope(
+      snsWith('MessageAttributes', JSON.parse('{"__proto__":{"Type":"String","Value":"x"}}')),
+      'sns',
+    );
+    expect(opened.kind === 'envelope' && Object.getOwnPropertyNames(opened.attributes)).toEqual([
+      '__proto__',
+    ]);
+  });
+
   it.each<[string, string, string]>([
     ['not JSON', 'Hello world!', 'expected an SNS notification: the body is not a JSON object'],
     ['a JSON array', '[1,2]', 'expected an SNS notification: the body is not a JSON object'],
