@@ -1,0 +1,82 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
+import { createTable } from '../../src/aws/table.js';
+import type { IdempotencyStore, RecordStore } from '../../src/core/idempotency-store.js';
+import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { startTestAws, type TestAws } from '../helpers/aws.js';
+
+/** RecordStore.forget (`sqs-worker records forget`), on the in-memory store and on dynalite. */
+describe.each(['memory', 'dynalite'] as const)('RecordStore.forget on %s', (kind) => {
+  let aws: TestAws | undefined;
+  let store: IdempotencyStore & RecordStore;
+  let table = 0;
+
+  beforeAll(async () => {
+    if (kind === 'dynalite') aws = await startTestAws();
+  });
+
+  afterAll(async () => {
+    await aws?.close();
+  });
+
+  beforeEach(async () => {
+    if (!aws) {
+      store = new MemoryIdempotencyStore();
+      return;
+    }
+    table += 1;
+    await createTable(aws.dynamodb, `forget-${table}`);
+    store = new DynamoDbIdempotencyStore(aws.dynamodb, `forget-${table}`);
+  });
+
+  const claim = (pk: string, now: number) =>
+    store.claim({
+      pk,
+      payloadHash: 'h',
+      owner: `w:${pk}`,
+      now,
+      leaseExpiresAtMs: now + 30_000,
+      expiresAt: Math.floor(now / 1000) + 3600,
+    });
+
+  it('deletes one record, leaves the others, and makes the key claimable again', async () => {
+    const now = Date.now();
+    const first = await claim('ns#a', now);
+    await claim('ns#b', now);
+    if (first.kind !== 'acquired') throw new Error('no claim');
+    expect(await store.complete(first.claim, now, undefined)).toBe(true);
+    expect(await claim('ns#a', now)).toMatchObject({ kind: 'duplicate' });
+
+    expect(await store.forget('ns#a')).toBe(true);
+    expect(await store.get('ns#a', now)).toBeUndefined();
+    expect(await store.get('ns#b', now)).toMatchObject({ status: 'IN_PROGRESS' });
+    expect(await claim('ns#a', now)).toMatchObject({ kind: 'acquired' });
+  });
+
+  it('says false for a key with no record', async () => {
+    expect(await store.forget('ns#never')).toBe(false);
+  });
+});
+
+describe('RecordStore.forget on dynalite, a malformed record', () => {
+  let aws: TestAws;
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+    await createTable(aws.dynamodb, 'forget-bad');
+  });
+
+  afterAll(async () => {
+    await aws.close();
+  });
+
+  it('deletes a record that get cannot read (the way out of a corrupt one)', async () => {
+    const store = new DynamoDbIdempotencyStore(aws.dynamodb, 'forget-bad');
+    await aws.dynamodb.send(
+      new PutItemCommand({ TableName: 'forget-bad', Item: { pk: { S: 'ns#bad' }, status: { S: 'WHAT' } } }),
+    );
+    await expect(store.get('ns#bad', Date.now())).rejects.toThrow(/malformed/);
+    expect(await store.forget('ns#bad')).toBe(true);
+    expect(await store.get('ns#bad', Date.now())).toBeUndefined();
+  });
+});
