@@ -87,7 +87,9 @@ const STOP_TAIL_MS = 3 * STOP_STEP_MS;
 export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const logger =
     overrides.logger ??
-    createLogger(config.logLevel, overrides.logDestination, { redact: config.logRedact ?? [] });
+    createLogger(config.logLevel, overrides.logDestination, {
+      redact: config.logRedact?.split(',') ?? [],
+    });
   const clock = overrides.clock ?? systemClock;
   const metrics = createMetrics(VERSION, overrides.registry);
   const instanceId = overrides.instanceId ?? defaultInstanceId();

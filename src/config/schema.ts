@@ -14,7 +14,6 @@ import {
   pattern,
   reader,
   text,
-  type Kind,
   type LeafMeta,
 } from './leaves.js';
 
@@ -24,17 +23,6 @@ const group = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).reado
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const port = (note: string) => int(0, 65535, { note });
-
-/** LOG_REDACT: comma-separated field names (an empty string: none). */
-function fieldNames(): Kind<z.ZodArray<z.ZodString>> {
-  const rule = 'comma-separated field names of letters, digits, _, - and . (at most 100)';
-  return {
-    schema: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'not a field name')).max(100, 'too many'),
-    rule,
-    fieldRule: rule,
-    fromEnv: (raw) => ({ value: raw.split(',').flatMap((name) => (name.trim() === '' ? [] : [name.trim()])) }),
-  };
-}
 
 const fields = {
   region: env('AWS_REGION', text('a non-empty AWS region name'), {
@@ -252,10 +240,20 @@ const fields = {
     description:
       'HANDLER=log: also log each body and its attribute values (redacted like every log line). Off: ids, key, sizes and attribute names only.',
   }),
-  logRedact: env('LOG_REDACT', maybe(fieldNames()), {
-    description:
-      'More field names whose values are never logged, added to the built-in list (password, secret, token, apiKey, authorization, cookie, credentials, ...); matched at any depth, ignoring case, `-`, `_` and `.`.',
-  }),
+  logRedact: env(
+    'LOG_REDACT',
+    maybe(
+      pattern(
+        /^ *[A-Za-z0-9_.-]{1,128}( *, *[A-Za-z0-9_.-]{1,128}){0,99} *$/,
+        'not a list of field names',
+        'comma-separated field names of letters, digits, _, - and . (at most 100)',
+      ),
+    ),
+    {
+      description:
+        'More field names whose values are never logged, added to the built-in list (password, secret, token, apiKey, authorization, cookie, credentials, ...); matched at any depth, ignoring case, `-`, `_` and `.`.',
+    },
+  ),
   handler: env(
     'HANDLER',
     text('a built-in handler name (log) or a path to a module exporting handle(message, context)'),

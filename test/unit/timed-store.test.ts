@@ -35,7 +35,7 @@ function setup(inner = new MemoryIdempotencyStore()) {
   return { store, records, heard, counts };
 }
 
-const request = (pk: string, hash = 'h', now = 1000) => ({
+const request = (pk: string, hash = 'v2:h', now = 1000) => ({
   pk,
   payloadHash: hash,
   owner: `w:${Math.random()}`,
@@ -53,7 +53,7 @@ describe('TimedIdempotencyStore and TimedRecordStore', () => {
     expect(await store.renew(claim, 50_000, 2000)).toBe(true);
     expect(await store.complete(claim, 3000)).toBe(true);
     await store.claim(request('q#a'));
-    await store.claim(request('q#a', 'other'));
+    await store.claim(request('q#a', 'v2:other'));
     await records.get('q#a', 4000);
     await records.get('q#b', 4000);
     await records.list({ prefix: 'q#', limit: 10, now: 4000 });
