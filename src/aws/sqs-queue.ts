@@ -30,6 +30,7 @@ export const RECEIVED_SYSTEM_ATTRIBUTES: MessageSystemAttributeName[] = [
   'ApproximateFirstReceiveTimestamp',
   'SentTimestamp',
   'MessageGroupId',
+  'AWSTraceHeader',
 ];
 
 /**
@@ -151,6 +152,7 @@ export function toReceivedMessage(message: Message): ReceivedMessage {
     sentAt: epoch(system.SentTimestamp),
     firstReceivedAt: epoch(system.ApproximateFirstReceiveTimestamp),
     groupId: system.MessageGroupId,
+    ...(system.AWSTraceHeader === undefined ? {} : { awsTraceHeader: system.AWSTraceHeader }),
   };
 }
 

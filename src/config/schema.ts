@@ -24,6 +24,22 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const port = (note: string) => int(0, 65535, { note });
 
+/** A number from 0 to 1, decimals allowed (OTEL_TRACES_SAMPLER_ARG). */
+function ratio(): Kind<z.ZodNumber> {
+  const rule = 'a number from 0 to 1';
+  return {
+    schema: z.number({ error: 'not a number' }).min(0, 'too small').max(1, 'too large'),
+    rule,
+    fieldRule: rule,
+    fromEnv: reader(
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?$/, 'not a number')
+        .transform(Number),
+    ),
+  };
+}
+
 const fields = {
   region: env('AWS_REGION', text('a non-empty AWS region name'), {
     default: 'us-east-1',
@@ -286,6 +302,71 @@ const fields = {
     default: '5',
     description:
       'Embedded mode and `queue create`: receives before SQS moves a message to the dead-letter queue.',
+  }),
+  /** OpenTelemetry tracing (observability/tracing.ts): off unless an exporter or endpoint is set. */
+  tracing: group({
+    exporter: env('OTEL_TRACES_EXPORTER', maybe(oneOf(['otlp', 'none'])), {
+      description:
+        'otlp: traces are exported over OTLP/HTTP (JSON); none: no tracing. Default: otlp when an OTLP endpoint below is set, else tracing is off.',
+    }),
+    endpoint: env('OTEL_EXPORTER_OTLP_ENDPOINT', maybe(httpUrl()), {
+      description:
+        'Base URL of the OTLP/HTTP collector; spans go to `<url>/v1/traces`. Setting it turns tracing on. Default with OTEL_TRACES_EXPORTER=otlp: http://localhost:4318.',
+    }),
+    tracesEndpoint: env('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', maybe(httpUrl()), {
+      description:
+        'Full URL spans are POSTed to, used as given; wins over OTEL_EXPORTER_OTLP_ENDPOINT. Setting it turns tracing on.',
+    }),
+    headers: env(
+      'OTEL_EXPORTER_OTLP_HEADERS',
+      maybe(
+        pattern(
+          /^[^=,]+=[^,]*(,[^=,]+=[^,]*)*$/,
+          'not name=value pairs',
+          'name=value pairs, comma-separated',
+        ),
+      ),
+      {
+        description: 'Headers sent with every export (`api-key=...`), as the spec writes them. Never logged.',
+        secret: true,
+      },
+    ),
+    timeoutMs: env('OTEL_EXPORTER_OTLP_TIMEOUT', int(1, 60_000, { unit: 'milliseconds' }), {
+      default: '10000',
+      description:
+        'Longest wait for one export, in milliseconds (the OpenTelemetry unit); a dead collector costs dropped spans, never a blocked message.',
+    }),
+    scheduleDelayMs: env('OTEL_BSP_SCHEDULE_DELAY', int(1, 60_000, { unit: 'milliseconds' }), {
+      default: '5000',
+      description: 'Spans are exported in batches at least this often, in milliseconds.',
+    }),
+    serviceName: env('OTEL_SERVICE_NAME', text('a non-empty service name'), {
+      default: 'sqs-idempotent-worker',
+      description: 'The `service.name` of the spans.',
+    }),
+    sampler: env(
+      'OTEL_TRACES_SAMPLER',
+      oneOf([
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+        'always_on',
+        'always_off',
+        'traceidratio',
+      ]),
+      {
+        default: 'parentbased_always_on',
+        description:
+          "Which traces are recorded. A delivery's span is a root linked to the producer's, so the parentbased_* samplers apply their root rule to it.",
+      },
+    ),
+    samplerArg: env('OTEL_TRACES_SAMPLER_ARG', maybe(ratio()), {
+      description: 'The *traceidratio samplers: the share of traces recorded, 0 to 1. Default: 1.',
+    }),
+    sdkDisabled: env('OTEL_SDK_DISABLED', flag(), {
+      default: 'false',
+      description: 'true: no tracing, whatever the variables above say.',
+    }),
   }),
 };
 

@@ -6,6 +6,7 @@ import type { LeaseControl } from './lease.js';
 import type { Logger } from './logger.js';
 import type { WorkerMessage } from './message.js';
 import { reason, type Reason } from './reasons.js';
+import type { DeliveryTrace, TraceStep } from './tracing.js';
 
 /** What became of one delivery; also the `outcome` label of the processed-messages metric. */
 export type Outcome = 'success' | 'duplicate' | 'retry' | 'dead_lettered' | 'lease_lost' | 'payload_mismatch';
@@ -49,6 +50,8 @@ export interface PipelineDeps {
   readonly now: () => number;
   /** The delivery's hold on message and key (worker/lease.ts); without it, plain leases and no waiting. */
   readonly lease?: LeaseControl;
+  /** The delivery's span (core/tracing.ts): the claim and the handler run in child spans. */
+  readonly trace?: DeliveryTrace;
 }
 
 /**
@@ -69,7 +72,12 @@ export async function processMessage(message: WorkerMessage, deps: PipelineDeps)
   for (;;) {
     const terms = deps.lease?.terms();
     try {
-      claimed = await deps.idempotency.claim(message.key, hash, terms);
+      claimed = await traced(
+        deps,
+        'claim',
+        () => deps.idempotency.claim(message.key, hash, terms),
+        claimSpan,
+      );
     } catch (error) {
       // The write may have landed: the record may carry our lease until it lapses.
       return { ...storeFault(error), retryAfterMs: deps.lease?.msUntilTakeable() ?? 0 };
@@ -138,12 +146,15 @@ async function runHandler(
   let result: unknown;
   try {
     deps.signal.throwIfAborted();
-    result = await deps.handler(message, {
-      signal: deps.signal,
-      logger: deps.logger.child({ attempt: claim.attempt, fence: claim.fence }),
-      fencingToken: claim.fence,
-      attempt: claim.attempt,
-    });
+    // In the handler's span, as the active context: the handler's own spans nest under it.
+    result = await traced(deps, 'handler', async () =>
+      deps.handler(message, {
+        signal: deps.signal,
+        logger: deps.logger.child({ attempt: claim.attempt, fence: claim.fence }),
+        fencingToken: claim.fence,
+        attempt: claim.attempt,
+      }),
+    );
   } catch (error) {
     deps.lease?.settle();
     return recordFailure(claim, error, deps.now() - started, deps);
@@ -210,6 +221,22 @@ async function recordFailure(
     error,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   };
+}
+
+/** `work` in a child span of the delivery's, when it has one. */
+function traced<T>(
+  deps: PipelineDeps,
+  step: TraceStep,
+  work: () => Promise<T>,
+  describe?: (result: T) => Record<string, string | number>,
+): Promise<T> {
+  return deps.trace ? deps.trace.step(step, work, describe) : work();
+}
+
+function claimSpan(claimed: ClaimResult): Record<string, string | number> {
+  return claimed.kind === 'acquired'
+    ? { 'sqs_worker.claim.result': claimed.kind, 'sqs_worker.claim.attempt': claimed.claim.attempt }
+    : { 'sqs_worker.claim.result': claimed.kind };
 }
 
 function leaseLost(claim: Claim, handlerMs: number, action: Action): Processed {

@@ -32,6 +32,8 @@ export interface ReceivedMessage {
   readonly firstReceivedAt: number | undefined;
   /** FIFO queues: MessageGroupId. */
   readonly groupId: string | undefined;
+  /** SQS's AWSTraceHeader system attribute (X-Ray format), when the producer's side set one. */
+  readonly awsTraceHeader?: string;
 }
 
 export interface ReceiveRequest {

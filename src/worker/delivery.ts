@@ -7,6 +7,7 @@ import type { WorkerMessage } from '../core/message.js';
 import { processMessage, type PipelineDeps, type Processed } from '../core/pipeline.js';
 import type { Queue, ReceivedMessage } from '../core/queue.js';
 import { reason, type Reason } from '../core/reasons.js';
+import { noTracing, type DeliveryTrace, type Tracing } from '../core/tracing.js';
 import { Hold } from './lease.js';
 
 export interface DeliveryOptions {
@@ -26,6 +27,9 @@ export interface DeliveryOptions {
   readonly shutdown: AbortSignal;
   readonly onLeaseLost: (message: WorkerMessage) => void;
   readonly onHeartbeatError: (message: WorkerMessage, error: unknown) => void;
+  /** Spans (core/tracing.ts); default none. `destination` is the queue's name. */
+  readonly tracing?: Tracing;
+  readonly destination?: string;
 }
 
 /**
@@ -42,6 +46,8 @@ export class Delivery {
   readonly message: WorkerMessage;
   readonly logger: Logger;
   readonly receivedAt: number;
+  /** This delivery's span, from receipt; the runtime ends it once the message is settled. */
+  readonly trace: DeliveryTrace;
   readonly #o: DeliveryOptions;
   readonly #controller = new AbortController();
   readonly #hold: Hold;
@@ -51,6 +57,11 @@ export class Delivery {
     this.message = message;
     this.#o = options;
     this.receivedAt = options.clock.now();
+    this.trace = (options.tracing ?? noTracing).startDelivery({
+      received,
+      key: message.key,
+      destination: options.destination ?? '',
+    });
     this.logger = logger.child({
       messageId: message.messageId,
       key: message.key,
@@ -94,6 +105,7 @@ export class Delivery {
         signal: this.#controller.signal,
         now: () => this.#o.clock.now(),
         lease: this.#hold,
+        trace: this.trace,
         ...(this.#o.validate ? { validate: this.#o.validate } : {}),
       });
     } catch (error) {

@@ -10,6 +10,7 @@ import { toWorkerMessage } from '../core/message.js';
 import type { PipelineDeps, Processed } from '../core/pipeline.js';
 import type { Queue, ReceivedMessage } from '../core/queue.js';
 import { reason } from '../core/reasons.js';
+import { queueNameOf, type Tracing } from '../core/tracing.js';
 import { Capacity } from './capacity.js';
 import { Delivery } from './delivery.js';
 import { Lanes, scheduleBatch } from './lanes.js';
@@ -43,6 +44,8 @@ export interface RuntimeOptions {
   readonly probe?: () => Promise<void>;
   /** For backoff jitter; tests pass a fixed one. */
   readonly random?: () => number;
+  /** Spans per delivery (core/tracing.ts); default none. */
+  readonly tracing?: Tracing;
 }
 
 /** After the handlers' signals fire at shutdown, how long they get to return and be settled. */
@@ -200,6 +203,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       visibilityTimeoutSeconds: this.#o.visibilityTimeoutSeconds,
       handlerTimeoutMs: this.#o.handlerTimeoutMs,
       skewMs: this.#o.skewMs,
+      ...(this.#o.tracing ? { tracing: this.#o.tracing, destination: queueNameOf(this.#o.queue.url) } : {}),
       stopping: this.#stoppingSignal.signal,
       shutdown: this.#shutdown.signal,
       onLeaseLost: (m) => this.emit('lease_lost', m),
@@ -228,10 +232,16 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       ...(this.#o.random ? { random: this.#o.random } : {}),
     });
     try {
-      await this.#settler.settle(received, message, this.#afterAbortedPoll(plan));
+      const settling = this.#afterAbortedPoll(plan);
+      await delivery.trace.step(
+        'settle',
+        () => this.#settler.settle(received, message, settling),
+        () => ({ 'sqs_worker.settle.action': settling.action }),
+      );
     } catch (error) {
       this.emit('settle_failed', message, plan.action, error);
     }
+    delivery.trace.end(processed);
     this.emit('message_settled', {
       message,
       processed,
