@@ -61,3 +61,26 @@ describe('the idempotency key of a message', () => {
     },
   );
 });
+
+describe('a body too deep to walk', () => {
+  it('is dead-lettered as BODY_TOO_DEEP before the schema check or the handler sees it', async () => {
+    const deep = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+    const message = toWorkerMessage({ ...received({}), body: deep }, 'IdempotencyKey');
+    let checked = 0;
+    const result = await processMessage(message, {
+      idempotency: service(),
+      handler: () => {
+        throw new Error('the handler must not run');
+      },
+      validate: () => {
+        checked += 1;
+        return undefined;
+      },
+      logger: silentLogger,
+      signal: new AbortController().signal,
+      now: () => new ManualClock().now(),
+    });
+    expect(result).toMatchObject({ outcome: 'dead_lettered', reason: { code: 'BODY_TOO_DEEP' } });
+    expect(checked).toBe(0);
+  });
+});
