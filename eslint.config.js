@@ -20,8 +20,8 @@ export const LAYERS = {
 
 /** Packages a layer must not import: it gets them as interfaces from core instead. */
 const BANNED_PACKAGES = {
-  core: ['@aws-sdk/*', 'fastify', 'pino', 'sqs-consumer', 'sqs-producer', 'prom-client'],
-  worker: ['@aws-sdk/*', 'sqs-consumer', 'sqs-producer'],
+  core: ['@aws-sdk/*', 'fastify', 'pino', 'sqs-consumer', 'sqs-producer', 'prom-client', '@opentelemetry/*'],
+  worker: ['@aws-sdk/*', 'sqs-consumer', 'sqs-producer', '@opentelemetry/*'],
 };
 
 /** One no-restricted-imports rule per folder of LAYERS, for relative imports and packages. */

@@ -30,8 +30,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
 
 /** Packages a layer must not import (prefix match; `@aws-sdk/` covers every client). */
 const BANNED_PACKAGES: Readonly<Record<string, readonly string[]>> = {
-  core: ['@aws-sdk/', 'fastify', 'pino', 'sqs-consumer', 'sqs-producer', 'prom-client'],
-  worker: ['@aws-sdk/', 'sqs-consumer', 'sqs-producer'],
+  core: ['@aws-sdk/', 'fastify', 'pino', 'sqs-consumer', 'sqs-producer', 'prom-client', '@opentelemetry/'],
+  worker: ['@aws-sdk/', 'sqs-consumer', 'sqs-producer', '@opentelemetry/'],
 };
 
 /** One import: `from` and `to` are layers, or `to` is a package name. */
