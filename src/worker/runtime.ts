@@ -203,7 +203,9 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       visibilityTimeoutSeconds: this.#o.visibilityTimeoutSeconds,
       handlerTimeoutMs: this.#o.handlerTimeoutMs,
       skewMs: this.#o.skewMs,
-      ...(this.#o.tracing ? { tracing: this.#o.tracing, destination: queueNameOf(this.#o.queue.url) } : {}),
+      ...(this.#o.tracing?.enabled
+        ? { tracing: this.#o.tracing, destination: queueNameOf(this.#o.queue.url) }
+        : {}),
       stopping: this.#stoppingSignal.signal,
       shutdown: this.#shutdown.signal,
       onLeaseLost: (m) => this.emit('lease_lost', m),
