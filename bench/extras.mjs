@@ -77,6 +77,7 @@ export async function soak(ctx, count) {
   const logFile = join(ctx.tmp, `${id}.log`);
   ctx.sqsProxy.closeGate();
   const child = spawnSystem(ctx, 'ours', {
+    name: id,
     queueUrl,
     table,
     fifo: false,

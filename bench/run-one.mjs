@@ -35,7 +35,7 @@ export async function runOne(ctx, system, workload, count, label) {
   const handlerEnv = { BENCH_HANDLER_LOG: handlerLog, BENCH_HANDLER_MS: String(w.handlerMs) };
 
   ctx.sqsProxy.closeGate();
-  const child = spawnSystem(ctx, system, { queueUrl, table, fifo: w.fifo, handlerEnv, logFile });
+  const child = spawnSystem(ctx, system, { name: id, queueUrl, table, fifo: w.fifo, handlerEnv, logFile });
   try {
     const pollers = system === 'ours' ? 1 : INSTANCES;
     await until(`${system} to start polling`, 60_000, async () => {
@@ -88,11 +88,11 @@ export async function runOne(ctx, system, workload, count, label) {
 }
 
 /** Starts a system as its own process: ours is `node dist/main.js start` with defaults. */
-export function spawnSystem(ctx, system, { queueUrl, table, fifo, handlerEnv, logFile }) {
+export function spawnSystem(ctx, system, { name, queueUrl, table, fifo, handlerEnv, logFile }) {
   if (system === 'ours') {
     return spawnLogged(
       process.execPath,
-      [...(ctx.oursNodeArgs ?? []), join(ROOT, 'dist', 'main.js'), 'start'],
+      [...profileArgs(ctx, name), join(ROOT, 'dist', 'main.js'), 'start'],
       {
         SQS_QUEUE_URL: queueUrl,
         AWS_ENDPOINT_URL_SQS: ctx.sqsProxy.url,
@@ -101,6 +101,7 @@ export function spawnSystem(ctx, system, { queueUrl, table, fifo, handlerEnv, lo
         HANDLER: join(ROOT, 'bench', 'handler.mjs'),
         HTTP_HOST: '127.0.0.1',
         HTTP_PORT: '0',
+        ...nodeOptions(ctx),
         ...handlerEnv,
       },
       logFile,
@@ -108,7 +109,7 @@ export function spawnSystem(ctx, system, { queueUrl, table, fifo, handlerEnv, lo
   }
   return spawnLogged(
     process.execPath,
-    [join(ROOT, 'bench', 'system.mjs')],
+    [...profileArgs(ctx, name), join(ROOT, 'bench', 'system.mjs')],
     {
       BENCH_SYSTEM: system,
       BENCH_QUEUE_URL: queueUrl,
@@ -117,10 +118,22 @@ export function spawnSystem(ctx, system, { queueUrl, table, fifo, handlerEnv, lo
       BENCH_TABLE: table ?? '',
       BENCH_FIFO: fifo ? '1' : '',
       BENCH_INSTANCES: String(INSTANCES),
+      ...nodeOptions(ctx),
       ...handlerEnv,
     },
     logFile,
   );
+}
+
+/** --node-options: NODE_OPTIONS for every system's process (V8 flags to try, the same for all). */
+function nodeOptions(ctx) {
+  return ctx.nodeOptions ? { NODE_OPTIONS: ctx.nodeOptions } : {};
+}
+
+/** --cpu-prof DIR: the system runs under node --cpu-prof, its profile named after the run. */
+function profileArgs(ctx, name) {
+  if (!ctx.cpuProfDir) return [];
+  return ['--cpu-prof', '--cpu-prof-dir', ctx.cpuProfDir, '--cpu-prof-name', `${name}.cpuprofile`];
 }
 
 export async function createTable(ctx, name, key, ttl) {

@@ -1,5 +1,5 @@
 // npm run bench [-- --quick | --soak] [--runs N] [--count N] [--workloads a,b] [--systems a,b]
-//                 [--out DIR] [--cpu-prof DIR]
+//                 [--out DIR] [--cpu-prof DIR] [--node-options "FLAGS"]
 //
 // Ours against the alternative users would pick (sqs-consumer + Powertools idempotency), with a
 // bare sqs-consumer baseline and a "floor" (the baseline plus the two DynamoDB calls alone).
@@ -29,6 +29,7 @@ const { values: opts } = parseArgs({
     systems: { type: 'string' },
     out: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'node-options': { type: 'string' },
   },
 });
 const mode = opts.soak ? 'soak' : opts.quick ? 'quick' : 'default';
@@ -91,8 +92,11 @@ async function main() {
     }),
     sqsProxy: await startCountingProxy(fauxqs.port, { sqs: true }),
     ddbProxy: await startCountingProxy(dynamo.port),
-    // --cpu-prof DIR: ours runs under node --cpu-prof (bench/profile-top.mjs summarises it).
-    oursNodeArgs: opts['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opts['cpu-prof']] : [],
+    // --cpu-prof DIR: every system runs under node --cpu-prof, one profile per run named
+    // <system>-<workload>-<run>-<id>.cpuprofile (bench/profile-top.mjs summarises one).
+    cpuProfDir: opts['cpu-prof'],
+    // --node-options FLAGS: NODE_OPTIONS for every system (e.g. --max-semi-space-size=16).
+    nodeOptions: opts['node-options'],
     runTimeoutMs: mode === 'quick' ? 60_000 : 180_000,
     log,
   };

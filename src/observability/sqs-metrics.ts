@@ -11,16 +11,30 @@ const MIDDLEWARE_NAME = 'sqsWorkerRequestMetrics';
  * Outcomes: success, error, and aborted (a long poll cut short at shutdown is not a failure).
  */
 export function instrumentSqsClient(sqs: SQSClient, requests: Counter<'operation' | 'outcome'>): void {
+  // Label children by command, made on a command's first call: no label work per call.
+  const byCommand = new Map<string | undefined, Record<'success' | 'error' | 'aborted', () => void>>();
+  const series = (commandName: string | undefined) => {
+    let found = byCommand.get(commandName);
+    if (!found) {
+      const operation = (commandName ?? 'Unknown').replace(/Command$/, '');
+      const child = (outcome: string) => requests.labels({ operation, outcome });
+      const [success, error, aborted] = [child('success'), child('error'), child('aborted')];
+      found = { success: () => success.inc(), error: () => error.inc(), aborted: () => aborted.inc() };
+      byCommand.set(commandName, found);
+    }
+    return found;
+  };
   sqs.middlewareStack.add(
     (next, context) => async (args) => {
-      const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      const count = series(context.commandName);
       try {
         const output = await next(args);
-        requests.inc({ operation, outcome: 'success' });
+        count.success();
         return output;
       } catch (error) {
         const aborted = error instanceof Error && error.name === 'AbortError';
-        requests.inc({ operation, outcome: aborted ? 'aborted' : 'error' });
+        if (aborted) count.aborted();
+        else count.error();
         throw error;
       }
     },

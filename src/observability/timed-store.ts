@@ -26,6 +26,8 @@ export type StoreListener = (operation: StoreOperation, outcome: string, error?:
 class StoreTimer {
   readonly #histogram: Histogram<'operation' | 'outcome'>;
   readonly #listener: StoreListener | undefined;
+  /** Label children by `operation outcome`, made on first use (a small fixed set). */
+  readonly #series = new Map<string, { observe(value: number): void }>();
 
   constructor(histogram: Histogram<'operation' | 'outcome'>, listener: StoreListener | undefined) {
     this.#histogram = histogram;
@@ -38,19 +40,27 @@ class StoreTimer {
     outcome: (value: T) => string,
   ): Promise<T> {
     const started = performance.now();
-    const record = (label: string, error?: unknown) => {
-      this.#histogram.observe({ operation, outcome: label }, (performance.now() - started) / 1000);
-      this.#listener?.(operation, label, error);
-    };
     let value: T;
     try {
       value = await call();
     } catch (error) {
-      record('error', error);
+      this.#record(operation, 'error', started, error);
       throw error;
     }
-    record(outcome(value));
+    this.#record(operation, outcome(value), started);
     return value;
+  }
+
+  #record(operation: StoreOperation, outcome: string, started: number, error?: unknown): void {
+    const seconds = (performance.now() - started) / 1000;
+    const name = `${operation} ${outcome}`;
+    let series = this.#series.get(name);
+    if (!series) {
+      series = this.#histogram.labels({ operation, outcome });
+      this.#series.set(name, series);
+    }
+    series.observe(seconds);
+    this.#listener?.(operation, outcome, error);
   }
 }
 
