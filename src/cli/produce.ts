@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { describeError } from '../core/errors.js';
 import { isFifoQueue } from '../aws/queues.js';
 import { explicit, generateMessages, SeedInputError, type ExplicitMessage } from '../seeding/seed.js';
-import { sendAll, type OutgoingMessage } from '../seeding/send.js';
+import { sendAll, type OutgoingMessage, type SendFailure } from '../seeding/send.js';
 import { messageProblem } from '../seeding/validate.js';
 import { UsageError } from './args.js';
 import { flag, withConnection, type CommandContext, type CommandResult } from './context.js';
@@ -20,8 +20,6 @@ const LISTED_FAILURES = 100;
  */
 export async function produce(ctx: CommandContext): Promise<CommandResult> {
   const file = flag<string>(ctx, 'file');
-  const group = flag<string>(ctx, 'group');
-  const rate = flag<number>(ctx, 'rate');
   if (file !== undefined && (flag(ctx, 'count') !== undefined || flag(ctx, 'duplicates') !== undefined)) {
     throw new UsageError(
       '--file sends the messages of the file: give no --count or --duplicates with it',
@@ -32,72 +30,86 @@ export async function produce(ctx: CommandContext): Promise<CommandResult> {
     file === undefined ? undefined : await readMessages(file, ctx.config.idempotency.keyAttribute);
   return withConnection(ctx, async (c) => {
     const fifo = isFifoQueue(c.queueUrl);
-    if (group !== undefined && !fifo) throw new UsageError('--group applies to FIFO queues only', 'produce');
-    const keyAttribute = ctx.config.idempotency.keyAttribute;
-    let messages: Iterable<OutgoingMessage>;
-    let total: number;
-    let keyPrefix: string | undefined;
-    if (fileMessages === undefined) {
-      const count = flag<number>(ctx, 'count') ?? 3;
-      const duplicates = flag<number>(ctx, 'duplicates') ?? 0;
-      const generated = generateMessages(
-        { count, duplicates, ...(group === undefined ? {} : { groupId: group }) },
-        randomUUID().slice(0, 8),
-      );
-      ({ messages, keyPrefix } = generated);
-      total = count + duplicates;
-    } else {
-      try {
-        messages = explicit(
-          { messages: fileMessages, ...(group === undefined ? {} : { groupId: group }) },
-          fifo,
-          keyAttribute,
-        );
-      } catch (error) {
-        if (error instanceof SeedInputError)
-          throw new UsageError(`${file}: ${describeFileField(error)}`, 'produce');
-        throw error;
-      }
-      total = fileMessages.length;
-    }
-    const progress = new Progress(ctx.streams.stderr, 'produce', total);
+    const source = messageSource(ctx, fifo, file, fileMessages);
+    const rate = flag<number>(ctx, 'rate');
+    const progress = new Progress(ctx.streams.stderr, 'produce', source.total);
     const started = Date.now();
-    const report = await sendAll(c.sqs, c.queueUrl, keyAttribute, messages, {
+    const report = await sendAll(c.sqs, c.queueUrl, ctx.config.idempotency.keyAttribute, source.messages, {
       signal: ctx.signal,
       // FIFO with shared groups keeps each group's order: one batch in flight.
-      ordered: fifo && (group !== undefined || file !== undefined),
+      ordered: fifo && (flag(ctx, 'group') !== undefined || file !== undefined),
       ...(rate === undefined ? {} : { ratePerSecond: rate }),
       onProgress: ({ sent, failed }) => progress.update(sent + failed),
     });
     progress.finish();
     const seconds = (Date.now() - started) / 1000;
-    const duplicates =
-      fileMessages === undefined ? (flag<number>(ctx, 'duplicates') ?? 0) : fileDuplicates(fileMessages);
     ctx.out.item({
       sent: report.sent,
       failed: report.failed.length,
-      duplicates,
-      unsent: total - report.sent - report.failed.length,
+      duplicates: source.duplicates,
+      unsent: source.total - report.sent - report.failed.length,
       seconds: Number(seconds.toFixed(3)),
       msgsPerSecond: Math.round(report.sent / Math.max(seconds, 0.001)),
-      ...(keyPrefix === undefined ? {} : { keyPrefix }),
+      ...(source.keyPrefix === undefined ? {} : { keyPrefix: source.keyPrefix }),
       ...(report.interrupted ? { interrupted: true } : {}),
     });
-    if (report.failed.length > 0) {
-      ctx.out.rows(
-        report.failed
-          .slice(0, LISTED_FAILURES)
-          .map((f) => ({ message: f.index + 1, key: f.key, code: f.code, error: f.message })),
-      );
-      ctx.streams.stderr.write(
-        `produce: ${report.failed.length} messages were not sent after retries` +
-          (report.failed.length > LISTED_FAILURES ? ` (the first ${LISTED_FAILURES} are listed)` : '') +
-          '\n',
-      );
-      return 1;
-    }
-    return 0;
+    return listFailures(ctx, report.failed);
   });
+}
+
+interface MessageSource {
+  readonly messages: Iterable<OutgoingMessage>;
+  readonly total: number;
+  /** Re-sends of a key already sent. */
+  readonly duplicates: number;
+  /** Generated keys are this and 1..count. */
+  readonly keyPrefix?: string;
+}
+
+/** The file's messages, or generated ones (made as they are sent). */
+function messageSource(
+  ctx: CommandContext,
+  fifo: boolean,
+  file: string | undefined,
+  fileMessages: readonly ExplicitMessage[] | undefined,
+): MessageSource {
+  const group = flag<string>(ctx, 'group');
+  if (group !== undefined && !fifo) throw new UsageError('--group applies to FIFO queues only', 'produce');
+  const groupId = group === undefined ? {} : { groupId: group };
+  if (fileMessages === undefined) {
+    const count = flag<number>(ctx, 'count') ?? 3;
+    const duplicates = flag<number>(ctx, 'duplicates') ?? 0;
+    const generated = generateMessages({ count, duplicates, ...groupId }, randomUUID().slice(0, 8));
+    return { ...generated, total: count + duplicates, duplicates };
+  }
+  try {
+    const messages = explicit(
+      { messages: fileMessages, ...groupId },
+      fifo,
+      ctx.config.idempotency.keyAttribute,
+    );
+    return { messages, total: messages.length, duplicates: fileDuplicates(fileMessages) };
+  } catch (error) {
+    if (error instanceof SeedInputError)
+      throw new UsageError(`${file}: ${describeFileField(error)}`, 'produce');
+    throw error;
+  }
+}
+
+/** What SQS would not take after retries, listed after the summary: exit 1. */
+function listFailures(ctx: CommandContext, failed: readonly SendFailure[]): CommandResult {
+  if (failed.length === 0) return 0;
+  ctx.out.rows(
+    failed
+      .slice(0, LISTED_FAILURES)
+      .map((f) => ({ message: f.index + 1, key: f.key, code: f.code, error: f.message })),
+  );
+  ctx.streams.stderr.write(
+    `produce: ${failed.length} messages were not sent after retries` +
+      (failed.length > LISTED_FAILURES ? ` (the first ${LISTED_FAILURES} are listed)` : '') +
+      '\n',
+  );
+  return 1;
 }
 
 /** Messages sent more than once under one key (what the worker should skip). */

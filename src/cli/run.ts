@@ -11,7 +11,7 @@ import { commandHelp, nearest, parseCommand, usage, UsageError, type Parsed } fr
 import { COMMANDS, STOPPABLE } from './commands.js';
 import type { CommandContext } from './context.js';
 import { createOutput, type Streams } from './output.js';
-import { COMMAND_SPECS, findCommand, groupActions } from './spec.js';
+import { COMMAND_SPECS, findCommand, groupActions, type CommandSpec } from './spec.js';
 
 export const EXIT = { ok: 0, failure: 1, config: 2 } as const;
 
@@ -50,29 +50,9 @@ export async function runCli(
   env: Environment = process.env,
   streams: Streams = process,
 ): Promise<number> {
-  const [command] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    streams.stdout.write(`${usage(version())}\n`);
-    return EXIT.ok;
-  }
-  if (command === '--version' || command === '-V' || command === 'version') {
-    streams.stdout.write(`${version()}\n`);
-    return EXIT.ok;
-  }
-  let found: ReturnType<typeof findCommand>;
-  let parsed: Parsed;
-  try {
-    found = findCommand(argv);
-    if (!found) throw unknownCommand(argv);
-    parsed = parseCommand(found.spec, found.rest);
-  } catch (error) {
-    return reportError(error, undefined, streams);
-  }
-  const { spec } = found;
-  if (parsed.flags.help === true) {
-    streams.stdout.write(`${commandHelp(spec)}\n`);
-    return EXIT.ok;
-  }
+  const line = parseLine(argv, streams);
+  if (typeof line === 'number') return line;
+  const { spec, parsed } = line;
   // A stop before the command began: the daemons have nothing to stop, the others did nothing.
   if (stop.aborted) return DAEMONS.has(spec.name) ? EXIT.ok : interruptedCode(stop.reason as NodeJS.Signals);
   let config: Config;
@@ -83,6 +63,43 @@ export async function runCli(
   }
   if (spec.name === 'start') return start(config, stop);
   if (spec.name === 'emulators') return emulators(config, stop);
+  return oneShot(spec, parsed, config, stop, streams);
+}
+
+/** The command and its arguments, or the exit code when that is all there is to do (help, errors). */
+function parseLine(
+  argv: readonly string[],
+  streams: Streams,
+): { spec: CommandSpec; parsed: Parsed } | number {
+  const [command] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    streams.stdout.write(`${usage(version())}\n`);
+    return EXIT.ok;
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    streams.stdout.write(`${version()}\n`);
+    return EXIT.ok;
+  }
+  try {
+    const found = findCommand(argv);
+    if (!found) throw unknownCommand(argv);
+    const parsed = parseCommand(found.spec, found.rest);
+    if (parsed.flags.help !== true) return { spec: found.spec, parsed };
+    streams.stdout.write(`${commandHelp(found.spec)}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    return reportError(error, undefined, streams);
+  }
+}
+
+/** A command other than start and emulators: runs to its end, or to the stop (see runCli). */
+async function oneShot(
+  spec: CommandSpec,
+  parsed: Parsed,
+  config: Config,
+  stop: AbortSignal,
+  streams: Streams,
+): Promise<number> {
   const run = COMMANDS[spec.name];
   if (!run) return reportError(new UsageError(`unknown command: ${spec.name}`), config, streams);
   // Commands print results on stdout; their logs go to stderr so the output stays parseable.
@@ -101,21 +118,20 @@ export async function runCli(
     (error: unknown) => reportError(error, config, streams),
   );
   const stopped = aborted(stop);
-  if (!STOPPABLE.has(spec.name)) {
-    return Promise.race([ran, stopped.then(interruptedCode)]);
-  }
+  if (!STOPPABLE.has(spec.name)) return Promise.race([ran, stopped.then(interruptedCode)]);
   // Stoppable: the command sees the stop, finishes its step and reports; bounded all the same.
+  const overdue = stopped.then(
+    (signal) =>
+      new Promise<number>((resolve) => {
+        setTimeout(() => {
+          streams.stderr.write(`${spec.name}: did not stop within ${REPORT_AFTER_STOP_MS} ms\n`);
+          resolve(interruptedCode(signal));
+        }, REPORT_AFTER_STOP_MS).unref();
+      }),
+  );
   return Promise.race([
     ran.then((code) => (stop.aborted ? interruptedCode(stop.reason as NodeJS.Signals) : code)),
-    stopped.then(
-      (signal) =>
-        new Promise<number>((resolve) => {
-          setTimeout(() => {
-            streams.stderr.write(`${spec.name}: did not stop within ${REPORT_AFTER_STOP_MS} ms\n`);
-            resolve(interruptedCode(signal));
-          }, REPORT_AFTER_STOP_MS).unref();
-        }),
-    ),
+    overdue,
   ]);
 }
 

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   SendMessageBatchCommand,
+  type BatchResultErrorEntry,
   type MessageAttributeValue,
+  type SendMessageBatchResultEntry,
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -63,7 +65,9 @@ interface Entry {
 /**
  * Sends every message with SendMessageBatch, several batches in flight. Entries SQS fails (the
  * batch's `Failed`, or the whole request) are sent again with a backoff, up to `attempts` times,
- * unless SQS says the fault is the sender's; what still fails is returned, never dropped.
+ * unless SQS says the fault is the sender's; what still fails is returned, never dropped. A
+ * request SQS refuses as a whole for the sender's fault (no such queue, access denied) stops the
+ * sending: every later batch would be refused the same way.
  */
 export async function sendAll(
   sqs: SQSClient,
@@ -72,73 +76,110 @@ export async function sendAll(
   messages: Iterable<OutgoingMessage>,
   options: SendOptions = {},
 ): Promise<SendReport> {
-  const fifo = isFifoQueue(queueUrl);
+  const sender = new BatchSender(sqs, queueUrl, keyAttribute, options);
   const batches = batchesOf(messages, keyAttribute);
-  const failed: SendFailure[] = [];
-  const attempts = options.attempts ?? 4;
-  let sent = 0;
-  let taken = 0;
-  const started = Date.now();
-  const progress = () => options.onProgress?.({ sent, failed: failed.length });
+  const lanes = options.ordered ? 1 : Math.max(1, options.concurrency ?? 8);
+  await Promise.all(Array.from({ length: lanes }, () => sender.lane(batches)));
+  return { sent: sender.sent, failed: sender.failed, interrupted: options.signal?.aborted === true };
+}
 
-  const lane = async (): Promise<void> => {
+class BatchSender {
+  sent = 0;
+  readonly failed: SendFailure[] = [];
+  readonly #sqs: SQSClient;
+  readonly #queueUrl: string;
+  readonly #keyAttribute: string;
+  readonly #fifo: boolean;
+  readonly #options: SendOptions;
+  readonly #started = Date.now();
+  /** Messages taken so far, for the rate. */
+  #taken = 0;
+  /** Set when SQS refused a whole request for the sender's fault. */
+  #halted = false;
+
+  constructor(sqs: SQSClient, queueUrl: string, keyAttribute: string, options: SendOptions) {
+    this.#sqs = sqs;
+    this.#queueUrl = queueUrl;
+    this.#keyAttribute = keyAttribute;
+    this.#fifo = isFifoQueue(queueUrl);
+    this.#options = options;
+  }
+
+  /** Takes batches and sends them, one at a time, until none is left or the sending stops. */
+  async lane(batches: Iterator<Entry[]>): Promise<void> {
     for (;;) {
-      if (options.signal?.aborted) return;
+      if (this.#stopped()) return;
       const next = batches.next();
       if (next.done) return;
-      const batch = next.value;
-      if (options.ratePerSecond !== undefined) {
-        // The batch leaves when the rate allows every message taken before it.
-        const due = started + (taken / options.ratePerSecond) * 1000;
-        taken += batch.length;
-        const wait = due - Date.now();
-        if (wait > 0) await sleep(wait, undefined, { signal: options.signal }).catch(() => {});
-        // Stopped while waiting its turn: not sent, and not a failure (the caller counts it unsent).
-        if (options.signal?.aborted) return;
-      }
-      await sendBatch(batch);
+      await this.#pace(next.value.length);
+      // Stopped while waiting its turn: not sent, and not a failure (the caller counts it unsent).
+      if (this.#stopped()) return;
+      await this.#send(next.value);
     }
-  };
+  }
 
-  const sendBatch = async (batch: readonly Entry[]): Promise<void> => {
+  #stopped(): boolean {
+    return this.#halted || this.#options.signal?.aborted === true;
+  }
+
+  /** With a rate, waits until it allows every message taken before this batch. */
+  async #pace(size: number): Promise<void> {
+    const rate = this.#options.ratePerSecond;
+    if (rate === undefined) return;
+    const due = this.#started + (this.#taken / rate) * 1000;
+    this.#taken += size;
+    const wait = due - Date.now();
+    if (wait > 0) await sleep(wait, undefined, { signal: this.#options.signal }).catch(() => {});
+  }
+
+  async #send(batch: readonly Entry[]): Promise<void> {
+    const attempts = this.#options.attempts ?? 4;
     let pending = batch;
     for (let attempt = 1; pending.length > 0; attempt += 1) {
-      const retry: Entry[] = [];
-      const last = attempt >= attempts || options.signal?.aborted === true;
-      try {
-        const out = await sqs.send(
-          new SendMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: pending.map((e) => toEntry(e, fifo, keyAttribute)),
-          }),
-        );
-        const byId = new Map(pending.map((e) => [String(e.index), e]));
-        for (const ok of out.Successful ?? []) {
-          const entry = byId.get(ok.Id ?? '');
-          if (!entry) continue;
-          sent += 1;
-          options.onSent?.(entry.index, ok.MessageId);
-        }
-        for (const bad of out.Failed ?? []) {
-          const entry = byId.get(bad.Id ?? '');
-          if (!entry) continue;
-          if (last || bad.SenderFault === true) failed.push(failure(entry, bad.Code, bad.Message));
-          else retry.push(entry);
-        }
-      } catch (error) {
-        const code = (error as { name?: string }).name ?? 'Error';
-        if (last) for (const e of pending) failed.push(failure(e, code, describeError(error)));
-        else retry.push(...pending);
-      }
-      progress();
-      pending = retry;
+      const last = attempt >= attempts || this.#options.signal?.aborted === true;
+      pending = await this.#attempt(pending, last);
+      this.#options.onProgress?.({ sent: this.sent, failed: this.failed.length });
       if (pending.length > 0) await sleep(RETRY_BASE_MS * 2 ** (attempt - 1));
     }
-  };
+  }
 
-  const lanes = options.ordered ? 1 : Math.max(1, options.concurrency ?? 8);
-  await Promise.all(Array.from({ length: lanes }, lane));
-  return { sent, failed, interrupted: options.signal?.aborted === true };
+  /** One SendMessageBatch; resolves with the entries to send again. */
+  async #attempt(pending: readonly Entry[], last: boolean): Promise<Entry[]> {
+    let out: { Successful?: SendMessageBatchResultEntry[]; Failed?: BatchResultErrorEntry[] };
+    try {
+      out = await this.#sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.#queueUrl,
+          Entries: pending.map((e) => toEntry(e, this.#fifo, this.#keyAttribute)),
+        }),
+      );
+    } catch (error) {
+      const refused = (error as { $fault?: string }).$fault === 'client';
+      if (refused) this.#halted = true;
+      if (!last && !refused) return [...pending];
+      const code = (error as { name?: string }).name ?? 'Error';
+      for (const e of pending) this.failed.push(failure(e, code, describeError(error)));
+      return [];
+    }
+    const open = new Map(pending.map((e) => [String(e.index), e]));
+    for (const ok of out.Successful ?? []) {
+      const entry = open.get(ok.Id ?? '');
+      if (!entry) continue;
+      open.delete(ok.Id ?? '');
+      this.sent += 1;
+      this.#options.onSent?.(entry.index, ok.MessageId);
+    }
+    for (const bad of out.Failed ?? []) {
+      const entry = open.get(bad.Id ?? '');
+      if (!entry || !(last || bad.SenderFault === true)) continue;
+      open.delete(bad.Id ?? '');
+      this.failed.push(failure(entry, bad.Code, bad.Message));
+    }
+    // Left: failed for SQS's own fault, or (never seen) in neither list; sent again unless last.
+    if (!last) return [...open.values()];
+    for (const entry of open.values()) this.failed.push(failure(entry, 'Unknown', 'not confirmed by SQS'));
+    return [];
+  }
 }
 
 function failure(entry: Entry, code: string | undefined, message: string | undefined): SendFailure {

@@ -70,6 +70,39 @@ describe('sendAll', () => {
     expect((await queueCounts(aws, f.queueUrl)).visible).toBe(25);
   });
 
+  it('sends again an entry SQS failed for its own fault (Failed, SenderFault false), once', async () => {
+    const f = await fixture(aws);
+    // fauxqs never fails an entry on its own: the first time entry 4 is sent, it is withheld from
+    // fauxqs and answered as SQS answers an entry it could not take.
+    let spoiled = false;
+    type Args = { input: object };
+    type Result = { output: object; response: unknown };
+    const spoil =
+      (next: (args: Args) => Promise<Result>, context: { commandName?: string }) =>
+      async (args: Args): Promise<Result> => {
+        const input = args.input as { Entries?: { Id?: string }[] };
+        if (context.commandName !== 'SendMessageBatchCommand' || spoiled) return next(args);
+        if (!input.Entries?.some((e) => e.Id === '4')) return next(args);
+        spoiled = true;
+        const result = await next({
+          ...args,
+          input: { ...input, Entries: input.Entries.filter((e) => e.Id !== '4') },
+        });
+        const output = result.output as { Failed?: object[] };
+        output.Failed = [{ Id: '4', Code: 'InternalError', Message: 'try again', SenderFault: false }];
+        return result;
+      };
+    aws.sqs.middlewareStack.add(spoil as never, { step: 'initialize', name: 'failEntryOnce' });
+    try {
+      const report = await sendAll(aws.sqs, f.queueUrl, 'IdempotencyKey', messages(15));
+      expect(report).toEqual({ sent: 15, failed: [], interrupted: false });
+    } finally {
+      aws.sqs.middlewareStack.remove('failEntryOnce');
+    }
+    expect(spoiled).toBe(true);
+    expect((await queueCounts(aws, f.queueUrl)).visible).toBe(15);
+  });
+
   it('lists what still fails after every attempt, never drops it', async () => {
     const f = await fixture(aws);
     aws.sqs.middlewareStack.add(
@@ -92,5 +125,28 @@ describe('sendAll', () => {
     } finally {
       aws.sqs.middlewareStack.remove('failBatchOfThree');
     }
+  });
+});
+
+describe('sendAll to a queue SQS refuses', () => {
+  let aws: TestAws;
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+  });
+
+  afterAll(async () => {
+    await aws.close();
+  });
+
+  it('stops at the first refusal instead of trying every batch', async () => {
+    const f = await fixture(aws);
+    const missing = `${f.queueUrl}-missing`;
+    const messages = Array.from({ length: 1000 }, (_, i) => ({ key: `k${i}`, body: `${i}` }));
+    const report = await sendAll(aws.sqs, missing, 'IdempotencyKey', messages, { concurrency: 2 });
+    expect(report.sent).toBe(0);
+    expect(report.failed.length).toBeGreaterThan(0);
+    expect(report.failed.length).toBeLessThanOrEqual(20);
+    expect(report.failed[0]?.code).toMatch(/QueueDoesNotExist|NonExistentQueue/);
   });
 });
