@@ -22,7 +22,8 @@ import { SqsConsumerPoller } from './aws/sqs-consumer-poller.js';
 import { SqsQueue } from './aws/sqs-queue.js';
 import { TableWatch } from './aws/table-watch.js';
 import { IdempotencyService } from './core/idempotency.js';
-import { loadBodyCheck } from './core/message-schema.js';
+import { loadBodyCheck, type BodyCheck } from './core/message-schema.js';
+import { checkListenAddresses, listenError } from './config/machine.js';
 import type { PipelineDeps } from './core/pipeline.js';
 import { HealthMonitor, watchRuntime } from './observability/health.js';
 import { createLogger } from './observability/logger.js';
@@ -101,6 +102,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   let tableWatch: TableWatch | undefined;
   let queueDepth: QueueDepthPoller | undefined;
   let stopping = false;
+  /** Set once start() is past its checks: from then on stop() has things to close and report. */
+  let openedAnything = false;
   const health = new HealthMonitor({
     clock,
     waitTimeSeconds: config.waitTimeSeconds,
@@ -133,8 +136,11 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
 
   async function startSteps(): Promise<AppEndpoints> {
     unlessStopping();
-    const handler = overrides.handler ?? (await resolveHandler(config.handler, config));
+    // Everything that can be checked before anything opens: a configuration error exits 2 with
+    // no start or stop lines around it (README, "Exit codes and signals").
+    const { handler, validate } = await checkBeforeStart(config, overrides);
     unlessStopping();
+    openedAnything = true;
     const opened = await openConnection(config, 'host', logger, overrides);
     connection = opened;
     // A stop that gave up waiting for this start has passed its closing step: close it here.
@@ -143,12 +149,14 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     const { queueUrl, dlqUrl } = opened;
     const instruments = instrument(config, opened, { metrics, health, logger, store: overrides.store });
     ({ tableWatch, queueDepth, store, records } = instruments);
-    runtime = createRuntime(config, opened, { handler, logger, clock, instanceId, store });
+    runtime = createRuntime(config, opened, { handler, validate, logger, clock, instanceId, store });
     observeRuntime(runtime, metrics, logger, clock);
     activity.watch(runtime);
     watchRuntime(runtime, health);
 
-    const address = await server.listen({ host: config.http.host, port: config.http.port });
+    const address = await server.listen({ host: config.http.host, port: config.http.port }).catch((error) => {
+      throw listenError(error, config) ?? error;
+    });
     unlessStopping();
     const worker = runtime;
     // The table check may outlast a stop(): polling starts only if none came meanwhile.
@@ -215,6 +223,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     // polls yet, so it may use the drain's time.
     await step('cancel start', () => starting?.catch(() => {}), deadline - Date.now() - STOP_TAIL_MS);
     stopGaveUp = overran.length > 0;
+    // A start that failed or was cancelled before opening anything: nothing to drain or close.
+    if (!openedAnything && !stopGaveUp) return;
     tableWatch?.stop();
     await step('queue depth poller', () => queueDepth?.stop(), STOP_STEP_MS);
     logger.info({ inFlight: runtime?.inFlight ?? 0 }, 'stopping: draining in-flight messages');
@@ -318,6 +328,21 @@ function instrument(
     logger,
   });
   return { tableWatch, store, records, queueDepth };
+}
+
+/**
+ * What start() checks before it opens anything: the handler module loads and exports handle,
+ * the MESSAGE_SCHEMA file holds a schema Ajv compiles, the sidecar's host resolves and the ports
+ * to listen on are free. Each failure is a ConfigError naming its variable.
+ */
+async function checkBeforeStart(
+  config: Config,
+  overrides: AppOverrides,
+): Promise<{ handler: Handler; validate: BodyCheck | undefined }> {
+  const handler = overrides.handler ?? (await resolveHandler(config.handler, config));
+  const validate = config.messageSchema === undefined ? undefined : loadBodyCheck(config.messageSchema);
+  await checkListenAddresses(config);
+  return { handler, validate };
 }
 
 /** `<host>-<pid>`: names this process in record owners. */

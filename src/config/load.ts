@@ -101,23 +101,28 @@ function envError(variable: LeafMeta, text: string, problem: string, profile?: s
 
 function validate(input: unknown, envText: EnvText): Config {
   const result = configSchema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) return deepFreeze(result.data);
   const issue = result.error.issues[0];
   if (issue === undefined) throw new ConfigError('config', 'the configuration is invalid');
   throw issueError(issue, input, envText);
 }
 
 function issueError(issue: z.core.$ZodIssue, input: unknown, envText: EnvText): ConfigError {
-  const path = issue.path.map(String);
+  const issuePath = issue.path.map(String);
+  // A leaf's own inside (an item of a list: logRedact.3) is reported as the leaf.
+  const depth = [...issuePath.keys()]
+    .reverse()
+    .find((n) => variableOfField.has(issuePath.slice(0, n + 1).join('.')));
+  const path = depth === undefined ? issuePath : issuePath.slice(0, depth + 1);
   const variable = variableOfField.get(path.join('.'));
-  if (issue.code === 'unrecognized_keys' || variable === undefined) return unknownFields(issue, path);
+  if (issue.code === 'unrecognized_keys' || variable === undefined) return unknownFields(issue, issuePath);
   if (issue.code === 'custom' && !isLeafIssue(issue)) {
     return new ConfigError(variable.name, render(issue.message, envText));
   }
   const source = envText.get(variable.field);
   if (source?.text !== undefined) return envError(variable, source.text, issue.message, source.profile);
   const value = valueAt(input, path);
-  const shown = variable.secret ? '<redacted>' : (JSON.stringify(value) ?? String(value));
+  const shown = variable.secret ? '<redacted>' : show(value);
   return new ConfigError(
     variable.name,
     `${variable.field} (${variable.name}) = ${shown} is invalid: must be ${variable.fieldRule}`,
@@ -127,7 +132,24 @@ function issueError(issue: z.core.$ZodIssue, input: unknown, envText: EnvText): 
 function unknownFields(issue: z.core.$ZodIssue, path: readonly string[]): ConfigError {
   const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
   const fields = keys.length > 0 ? keys.map((key) => [...path, key].join('.')) : [path.join('.')];
-  return new ConfigError(fields[0] ?? 'config', `unknown config field ${fields.join(', ')}`);
+  const shown = fields.map((field) => (/^[\w.]+$/.test(field) ? field : JSON.stringify(field)));
+  return new ConfigError(fields[0] || 'config', `unknown config field ${shown.join(', ')}`);
+}
+
+/** A value set in code, as JSON where it can be (a BigInt or a cycle cannot). */
+function show(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return typeof value === 'bigint' ? `${value}n` : Object.prototype.toString.call(value);
+  }
+}
+
+/** The schema freezes its objects; this also freezes what they hold (LOG_REDACT's list...). */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) Object.freeze(value);
+  if (typeof value === 'object' && value !== null) Object.values(value).forEach(deepFreeze);
+  return value;
 }
 
 /**
@@ -176,14 +198,19 @@ function readProfile(env: Environment, configDir: string | undefined): Profile |
     );
   }
   if (!isPlainObject(parsed)) {
-    throw new ConfigError('CONFIG_PROFILE', `${file} must hold a JSON object of variable names to values`);
+    throw new ConfigError(
+      'CONFIG_PROFILE',
+      `CONFIG_PROFILE=${JSON.stringify(profile)}: ${file} must hold a JSON object of variable names to values`,
+    );
   }
   const values = new Map<string, string>();
   for (const [key, value] of Object.entries(parsed)) {
     if (!fieldNames.has(key)) {
-      const meant = meantVariable(key, String(value), KNOWN);
+      const meant = meantVariable(key, typeof value === 'string' ? value : '', KNOWN);
       const hint = meant === undefined ? '' : `; did you mean ${meant}?`;
-      throw new ConfigError(key, `${file}: ${key} is not a known variable${hint}`);
+      // An empty key names no variable: the error names the profile.
+      const [variable, shown] = key === '' ? ['CONFIG_PROFILE', '"" (in CONFIG_PROFILE)'] : [key, key];
+      throw new ConfigError(variable, `${file}: ${shown} is not a known variable${hint}`);
     }
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       throw new ConfigError(key, `${file}: ${key} must be a string, number or boolean`);

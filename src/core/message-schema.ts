@@ -8,22 +8,39 @@ import { reason, type Reason } from './reasons.js';
 
 export type BodyCheck = (message: WorkerMessage) => Reason | undefined;
 
+const SCHEMA_RULE =
+  'the path of a file holding a JSON Schema (draft 2020-12 or 7): an object, or true or false';
+
 /**
  * MESSAGE_SCHEMA: a JSON Schema file that every body must satisfy. Bodies that are not JSON, or
  * that break the schema, are permanent failures (retrying cannot fix them). Ajv is the validator
  * Fastify already uses; the schema is compiled once at start, and a bad schema stops the process.
  */
 export function loadBodyCheck(path: string): BodyCheck {
-  let schema: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    schema = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new ConfigError(
       'MESSAGE_SCHEMA',
-      `MESSAGE_SCHEMA=${JSON.stringify(path)}: cannot read JSON (${describeError(error)})`,
+      `MESSAGE_SCHEMA=${JSON.stringify(path)}: cannot read JSON (${describeError(error)}): must be ${SCHEMA_RULE}`,
+      { cause: error },
     );
   }
-  const draft2020 = typeof schema.$schema === 'string' && schema.$schema.includes('2020-12');
+  // JSON Schema allows an object or a boolean (true: anything, false: nothing); not null, an
+  // array, a number or a string, which Ajv would fail on with a TypeError, or accept.
+  const isSchema =
+    typeof parsed === 'boolean' || (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed));
+  if (!isSchema) {
+    const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+    throw new ConfigError(
+      'MESSAGE_SCHEMA',
+      `MESSAGE_SCHEMA=${JSON.stringify(path)}: the file holds ${kind}: must be ${SCHEMA_RULE}`,
+    );
+  }
+  const schema = parsed as Record<string, unknown> | boolean;
+  const declared = typeof schema === 'object' ? schema.$schema : undefined;
+  const draft2020 = typeof declared === 'string' && declared.includes('2020-12');
   const ajv = draft2020
     ? new Ajv2020({ allErrors: false, strict: false })
     : new Ajv({ allErrors: false, strict: false });
@@ -34,7 +51,8 @@ export function loadBodyCheck(path: string): BodyCheck {
   } catch (error) {
     throw new ConfigError(
       'MESSAGE_SCHEMA',
-      `MESSAGE_SCHEMA=${JSON.stringify(path)}: invalid schema (${describeError(error)})`,
+      `MESSAGE_SCHEMA=${JSON.stringify(path)}: invalid schema (${describeError(error)}): must be ${SCHEMA_RULE}`,
+      { cause: error },
     );
   }
   return (message) => {

@@ -136,14 +136,15 @@ describe('the worker under SIGTERM and SIGINT at every moment of its start-up', 
     expect(worker.lines.some(msg('stopped'))).toBe(true);
   });
 
-  it('a start that fails after the emulators are up exits 1, having closed them', async () => {
+  it('an HTTP port in use is a configuration error found before the emulators start: exits 2', async () => {
     const taken = createServer();
     await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
     const port = (taken.address() as AddressInfo).port;
     try {
       const worker = track(runCli(['start'], { ...EMBEDDED, HTTP_PORT: String(port) }));
-      expect(await worker.exit()).toEqual({ code: 1, signal: null });
-      expect(worker.stderr()).toMatch(/^failed: .*EADDRINUSE/m);
+      expect(await worker.exit()).toEqual({ code: 2, signal: null });
+      expect(worker.stderr()).toMatch(/^config error: HTTP_PORT=\d+: the port is in use/m);
+      expect(worker.stdout()).toBe('');
       expect(worker.stderr()).not.toMatch(/still open/);
     } finally {
       await new Promise<void>((done) => taken.close(() => done()));

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, withOverrides, type Environment } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
+import type { WorkerMessage } from '../../src/core/message.js';
+import { loadBodyCheck } from '../../src/core/message-schema.js';
 
 function configError(run: () => unknown): ConfigError {
   try {
@@ -324,5 +326,33 @@ describe('HTTP_HOST (issue 12)', () => {
     'EXAMPLE.com.',
   ])('accepts %j', (host) => {
     expect(loadConfig({ HTTP_HOST: host }).http.host).toBe(host);
+  });
+});
+
+describe('MESSAGE_SCHEMA files that hold no schema (issue 12)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqs-worker-schema-'));
+  const schemaFile = (text: string): string => {
+    const path = join(dir, `${Buffer.from(text).toString('hex')}.json`);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it.each([
+    ['null', 'null'],
+    ['[]', 'an array'],
+    ['5', 'a number'],
+    ['"string"', 'a string'],
+  ])('%s is a ConfigError naming MESSAGE_SCHEMA and the rule, not a TypeError', (text, kind) => {
+    const error = configError(() => loadBodyCheck(schemaFile(text)));
+    expect(error.variable).toBe('MESSAGE_SCHEMA');
+    expect(error.message).toContain(
+      `the file holds ${kind}: must be the path of a file holding a JSON Schema`,
+    );
+  });
+
+  it('true and false are schemas (anything, nothing)', () => {
+    const message = { body: { a: 1 }, rawBody: '{"a":1}' } as unknown as WorkerMessage;
+    expect(loadBodyCheck(schemaFile('true'))(message)).toBeUndefined();
+    expect(loadBodyCheck(schemaFile('false'))(message)?.code).toBe('SCHEMA_VIOLATION');
   });
 });

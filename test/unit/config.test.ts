@@ -225,11 +225,37 @@ interface ExpectedConfig {
     readonly clockSkewMs: number | undefined;
     readonly cacheSize: number;
   };
-  readonly http: { readonly host: string; readonly port: number };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly maxConnections: number;
+  };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly logMessageBodies: boolean;
+  readonly logRedact: string | undefined;
   readonly handler: string;
   readonly embedded: { readonly sqsPort: number; readonly dynamodbPort: number; readonly queueName: string };
   readonly maxReceiveCount: number;
+  readonly tracing: {
+    readonly exporter: 'otlp' | 'none' | undefined;
+    readonly endpoint: string | undefined;
+    readonly tracesEndpoint: string | undefined;
+    readonly headers: string | undefined;
+    readonly timeoutMs: number;
+    readonly scheduleDelayMs: number;
+    readonly serviceName: string;
+    readonly sampler:
+      | 'parentbased_always_on'
+      | 'parentbased_always_off'
+      | 'parentbased_traceidratio'
+      | 'always_on'
+      | 'always_off'
+      | 'traceidratio';
+    readonly samplerArg: number | undefined;
+    readonly sdkDisabled: boolean;
+  };
 }
 
 describe('Config', () => {
