@@ -14,6 +14,7 @@ import {
   pattern,
   reader,
   text,
+  type Kind,
   type LeafMeta,
 } from './leaves.js';
 
