@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { ConfigError, describeError, WorkerError } from '../core/errors.js';
 import { createLogger } from '../observability/logger.js';
 import { awsSettings } from '../aws/connect.js';
-import { commandHelp, nearest, parseCommand, usage, UsageError, type Parsed } from './args.js';
+import { commandHelp, nearest, parseCommand, synopsis, usage, UsageError, type Parsed } from './args.js';
 import { COMMANDS, STOPPABLE } from './commands.js';
 import type { CommandContext } from './context.js';
 import { createOutput, type Streams } from './output.js';
@@ -78,6 +78,14 @@ function parseLine(
   }
   if (command === '--version' || command === '-V' || command === 'version') {
     streams.stdout.write(`${version()}\n`);
+    return EXIT.ok;
+  }
+  const group = groupActions(command);
+  if (group.length > 0 && (argv[1] === '--help' || argv[1] === '-h')) {
+    const specs = COMMAND_SPECS.filter((c) => c.name.startsWith(`${command} `));
+    streams.stdout.write(
+      `${specs.map((c) => `usage: sqs-worker ${synopsis(c)}\n  ${c.summary}`).join('\n')}\n`,
+    );
     return EXIT.ok;
   }
   try {

@@ -39,6 +39,13 @@ describe('sqs-worker usage', () => {
     },
   );
 
+  it('records --help lists the records commands, exit 0', async () => {
+    const help = await run(['records', '--help']);
+    expect(help.code).toBe(0);
+    for (const action of ['show', 'get', 'forget', 'clear'])
+      expect(help.stdout).toContain(`sqs-worker records ${action}`);
+  });
+
   it.each([
     [['produce', '--cuont', '5'], 'usage error: unknown flag --cuont for produce; did you mean --count?'],
     [['produce', '--count', '0'], 'usage error: --count 0 must be an integer of 1 or more'],
