@@ -65,7 +65,9 @@ export function createSqsClient(settings: AwsSettings): SQSClient {
       maxAttempts: calls.maxAttempts,
       requestHandler: new SqsRequestHandler(calls, poolSize(settings.maxInFlight ?? 50)),
       ...(settings.credentials ? { credentials: settings.credentials } : {}),
-      ...(settings.sqsEndpoint ? { endpoint: settings.sqsEndpoint, useQueueUrlAsEndpoint: false } : {}),
+      ...(settings.sqsEndpoint
+        ? { endpoint: parsedEndpoint(settings.sqsEndpoint), useQueueUrlAsEndpoint: false }
+        : {}),
     }),
   );
 }
@@ -87,9 +89,34 @@ export function createDynamoClient(settings: AwsSettings): DynamoDBClient {
         requestTimeout: calls.dynamodbRequestTimeoutMs,
       }),
       ...(settings.credentials ? { credentials: settings.credentials } : {}),
-      ...(settings.dynamodbEndpoint ? { endpoint: settings.dynamodbEndpoint } : {}),
+      ...(settings.dynamodbEndpoint ? { endpoint: parsedEndpoint(settings.dynamodbEndpoint) } : {}),
     }),
   );
+}
+
+/** The SDK's endpoint shape (`Endpoint` of @smithy/types). */
+export interface ParsedEndpoint {
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly path: string;
+  readonly port?: number;
+  readonly query?: Record<string, string>;
+}
+
+/**
+ * An explicit endpoint, parsed once. Given as a string, the SDK parses it again (`new URL`) on
+ * every call; as an already parsed endpoint it is used as it is.
+ */
+export function parsedEndpoint(url: string): ParsedEndpoint {
+  const parsed = new URL(url);
+  const query = Object.fromEntries(parsed.searchParams);
+  return {
+    protocol: parsed.protocol,
+    hostname: parsed.hostname,
+    path: parsed.pathname,
+    ...(parsed.port === '' ? {} : { port: Number(parsed.port) }),
+    ...(Object.keys(query).length === 0 ? {} : { query }),
+  };
 }
 
 /** The name of the SDK's logging middleware (@aws-sdk/core), which every client gets. */
