@@ -29,6 +29,8 @@ import { HealthMonitor, watchRuntime } from './observability/health.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { observeRuntime } from './observability/observe.js';
+import { startTracing } from './observability/tracing.js';
+import { noTracing, type Tracing } from './core/tracing.js';
 import { RecentActivity } from './observability/recent.js';
 import { listRecords, seedMessages } from './seeding/seed.js';
 import {
@@ -82,7 +84,9 @@ export const STOP_MARGIN_MS = 10_000;
 /** The most each step after the drain (HTTP server, connection, log flush) may take. */
 const STOP_STEP_MS = 1000;
 /** Kept from the drain for those steps. */
-const STOP_TAIL_MS = 3 * STOP_STEP_MS;
+const STOP_TAIL_MS = 4 * STOP_STEP_MS;
+/** Of its step, what the span exporter's last flush may take: a dead collector fails no stop. */
+const TRACE_FLUSH_MS = STOP_STEP_MS - 200;
 
 /** The composition root: creates every client and service once and wires them together. */
 export function createApp(config: Config, overrides: AppOverrides = {}): App {
@@ -102,6 +106,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   let tableWatch: TableWatch | undefined;
   let queueDepth: QueueDepthPoller | undefined;
   let stopping = false;
+  /** OpenTelemetry when configured (OTEL_*), loaded by start(); until then and otherwise none. */
+  let tracing: Tracing = noTracing;
   /** Set once start() is past its checks: from then on stop() has things to close and report. */
   let openedAnything = false;
   const health = new HealthMonitor({
@@ -118,7 +124,15 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
 
   // The status page's memory of recent deliveries, fed by the runtime's events like the metrics.
   const activity = new RecentActivity({ clock });
-  const server = buildSidecar(config, { metrics, health, logger, clock, started, activity });
+  const server = buildSidecar(config, {
+    metrics,
+    health,
+    logger,
+    clock,
+    started,
+    activity,
+    tracing: () => tracing,
+  });
 
   /** The start in progress or done; stop() waits for it before closing what it opened. */
   let starting: Promise<AppEndpoints> | undefined;
@@ -141,6 +155,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     const { handler, validate } = await checkBeforeStart(config, overrides);
     unlessStopping();
     openedAnything = true;
+    tracing = await startTracing(config.tracing, { logger, serviceVersion: VERSION, instanceId });
+    unlessStopping();
     const opened = await openConnection(config, 'host', logger, overrides);
     connection = opened;
     // A stop that gave up waiting for this start has passed its closing step: close it here.
@@ -149,7 +165,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     const { queueUrl, dlqUrl } = opened;
     const instruments = instrument(config, opened, { metrics, health, logger, store: overrides.store });
     ({ tableWatch, queueDepth, store, records } = instruments);
-    runtime = createRuntime(config, opened, { handler, validate, logger, clock, instanceId, store });
+    runtime = createRuntime(config, opened, { handler, validate, logger, clock, instanceId, store, tracing });
     observeRuntime(runtime, metrics, logger, clock);
     activity.watch(runtime);
     watchRuntime(runtime, health);
@@ -230,6 +246,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     logger.info({ inFlight: runtime?.inFlight ?? 0 }, 'stopping: draining in-flight messages');
     const drainCap = deadline - Date.now() - STOP_TAIL_MS;
     await step('drain', () => runtime?.stop(config.shutdownTimeoutMs), drainCap);
+    await step('tracing', () => tracing.shutdown(TRACE_FLUSH_MS), STOP_STEP_MS);
     await step('http server', () => server.close(), STOP_STEP_MS);
     if (overran.includes('http server')) server.server.closeAllConnections();
     const opened = connection;
@@ -256,6 +273,8 @@ interface SidecarParts {
   readonly clock: Clock;
   /** The connection and the records once start() made them; throws before. */
   readonly started: () => { connection: Connection; records: RecordStore };
+  /** What seeding sends carries the context of a span of it (traceparent), when tracing is on. */
+  readonly tracing: () => Tracing;
   readonly activity: RecentActivity;
 }
 
@@ -402,6 +421,8 @@ export interface RuntimeParts {
   readonly validate?: PipelineDeps['validate'];
   /** Stop receiving after this many messages (consume --count). */
   readonly receiveLimit?: number;
+  /** Spans per delivery (core/tracing.ts); default none. */
+  readonly tracing?: Tracing;
 }
 
 /** The leases' clock-skew margin of this config (LEASE_CLOCK_SKEW or its default). */
@@ -454,5 +475,6 @@ export function createRuntime(config: Config, connection: Connection, parts: Run
     backoff: config.backoff,
     ...(validate ? { validate } : {}),
     ...(parts.receiveLimit === undefined ? {} : { receiveLimit: parts.receiveLimit }),
+    ...(parts.tracing ? { tracing: parts.tracing } : {}),
   });
 }

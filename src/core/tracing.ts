@@ -42,6 +42,11 @@ export interface DeliveryTrace {
 /** What the tracer reads from a delivery. */
 export interface TracedDelivery {
   readonly received: ReceivedMessage;
+  /**
+   * The message's string attributes as the handler sees them (an SNS envelope's merged in), where
+   * the producer's `traceparent` and `tracestate` are looked for.
+   */
+  readonly attributes: Readonly<Record<string, string>>;
   /** The idempotency key. */
   readonly key: string;
   /** The queue's name (`messaging.destination.name`). */

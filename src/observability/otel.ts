@@ -164,7 +164,7 @@ class OtelDelivery implements DeliveryTrace {
 
   constructor(tracer: Tracer, delivery: TracedDelivery) {
     const { received, key, destination } = delivery;
-    const producer = producerContext(received);
+    const producer = producerContext(received, delivery.attributes);
     const links: Link[] = producer ? [{ context: producer }] : [];
     this.#tracer = tracer;
     this.#span = tracer.startSpan(`process ${destination}`, {
@@ -253,13 +253,17 @@ async function produce<T>(
 }
 
 /**
- * The producer's span context: the W3C `traceparent` (+ `tracestate`) message attributes, else
- * SQS's `AWSTraceHeader` system attribute (X-Ray's format). Undefined when neither is valid.
+ * The producer's span context: the W3C `traceparent` (+ `tracestate`) message attributes (an SNS
+ * envelope's included), else SQS's `AWSTraceHeader` system attribute (X-Ray's format). Undefined
+ * when neither is valid.
  */
-export function producerContext(received: ReceivedMessage): SpanContext | undefined {
-  const traceparent = received.attributes['traceparent']?.stringValue;
+export function producerContext(
+  received: ReceivedMessage,
+  attributes: Readonly<Record<string, string>>,
+): SpanContext | undefined {
+  const traceparent = attributes['traceparent'];
   if (traceparent !== undefined) {
-    const tracestate = received.attributes['tracestate']?.stringValue;
+    const tracestate = attributes['tracestate'];
     const carrier = { traceparent, ...(tracestate === undefined ? {} : { tracestate }) };
     const found = trace.getSpanContext(propagator.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter));
     if (found && isSpanContextValid(found)) return found;

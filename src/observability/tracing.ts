@@ -1,6 +1,6 @@
 import type { Config } from '../config/load.js';
 import type { Logger } from '../core/logger.js';
-import { noTracing, type Tracing } from '../core/tracing.js';
+import { noTracing, queueNameOf, type Tracing } from '../core/tracing.js';
 // Types only (erased): the module itself is imported dynamically, when tracing is on.
 import type { createOtelTracing } from './otel.js';
 
@@ -53,6 +53,28 @@ export async function startTracing(settings: TracingSettings, options: TracingOp
     'tracing on: spans are exported over OTLP/HTTP',
   );
   return tracing;
+}
+
+/** What a one-shot command's last flush of spans may take. */
+const ONE_SHOT_FLUSH_MS = 2000;
+
+/**
+ * For one-shot commands (`produce`): runs `send` in a PRODUCER span for the queue when tracing is
+ * on, hands it the attributes that carry the span's context, and flushes the span before it
+ * resolves; with tracing off, `send` gets no attributes and nothing is loaded.
+ */
+export async function withProducerSpan<T>(
+  settings: TracingSettings,
+  options: TracingOptions,
+  queueUrl: string,
+  send: (traceAttributes: Readonly<Record<string, string>>) => Promise<T>,
+): Promise<T> {
+  const tracing = await startTracing(settings, options);
+  try {
+    return await tracing.produce(queueNameOf(queueUrl), send);
+  } finally {
+    await tracing.shutdown(ONE_SHOT_FLUSH_MS);
+  }
 }
 
 /** A URL as it may be logged: no user info, no query. */

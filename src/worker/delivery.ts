@@ -59,6 +59,7 @@ export class Delivery {
     this.receivedAt = options.clock.now();
     this.trace = (options.tracing ?? noTracing).startDelivery({
       received,
+      attributes: message.attributes,
       key: message.key,
       destination: options.destination ?? '',
     });
