@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   context,
+  diag,
+  DiagLogLevel,
   defaultTextMapGetter,
   defaultTextMapSetter,
   isSpanContextValid,
@@ -13,6 +15,7 @@ import {
   type Attributes,
   type Context,
   type ContextManager,
+  type DiagLogger,
   type Link,
   type Span,
   type SpanContext,
@@ -48,6 +51,7 @@ import {
   MESSAGING_SYSTEM_VALUE_AWS_SQS,
 } from '@opentelemetry/semantic-conventions/incubating';
 import { describeError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import type { ReceivedMessage } from '../core/queue.js';
 import type {
   DeliveryEnd,
@@ -87,7 +91,12 @@ export interface OtelOptions {
   readonly url: string;
   readonly serviceVersion: string;
   readonly instanceId?: string;
+  /** Where the SDK's own warnings and errors go (failed exports, dropped spans), rate-limited. */
+  readonly logger?: Logger;
 }
+
+/** The SDK's complaints are logged at most this often (a dead collector fails every batch). */
+export const DIAG_LOG_INTERVAL_MS = 60_000;
 
 const SCOPE = 'sqs-idempotent-worker';
 const propagator = new W3CTraceContextPropagator();
@@ -116,6 +125,12 @@ export function createOtelTracing(settings: TracingSettings, options: OtelOption
   });
   const contextManager = new AsyncLocalContextManager();
   const registered = {
+    diag:
+      options.logger !== undefined &&
+      diag.setLogger(limitedDiagLogger(options.logger), {
+        logLevel: DiagLogLevel.WARN,
+        suppressOverrideMessage: true,
+      }),
     provider: trace.setGlobalTracerProvider(provider),
     context: context.setGlobalContextManager(contextManager),
     propagator: propagation.setGlobalPropagator(propagator),
@@ -133,6 +148,7 @@ export function createOtelTracing(settings: TracingSettings, options: OtelOption
       await Promise.race([provider.shutdown().catch(() => {}), gaveUp]);
       clearTimeout(timer);
       if (registered.context) context.disable();
+      if (registered.diag) diag.disable();
     },
   };
 }
@@ -292,6 +308,30 @@ export function fromXRayHeader(header: string): SpanContext | undefined {
     isRemote: true,
   };
   return isSpanContextValid(found) ? found : undefined;
+}
+
+/**
+ * The SDK's warnings and errors as warn lines of ours, at most one per DIAG_LOG_INTERVAL_MS with
+ * the count of those left out, so a collector that is down says so without flooding the log.
+ */
+export function limitedDiagLogger(logger: Logger, now: () => number = Date.now): DiagLogger {
+  let last = -Infinity;
+  let suppressed = 0;
+  const warn = (message: string, ...args: unknown[]): void => {
+    if (now() - last < DIAG_LOG_INTERVAL_MS) {
+      suppressed += 1;
+      return;
+    }
+    last = now();
+    const detail = args.map((arg) => describeError(arg)).join('; ');
+    logger.warn(
+      { ...(detail === '' ? {} : { detail }), ...(suppressed === 0 ? {} : { suppressed }) },
+      `tracing: ${message}`,
+    );
+    suppressed = 0;
+  };
+  const ignore = (): void => {};
+  return { error: warn, warn, info: ignore, debug: ignore, verbose: ignore };
 }
 
 function recordError(span: Span, error: unknown): void {

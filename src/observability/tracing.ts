@@ -46,6 +46,7 @@ export async function startTracing(settings: TracingSettings, options: TracingOp
   const tracing = createOtelTracing(settings, {
     url,
     serviceVersion: options.serviceVersion,
+    logger: options.logger,
     ...(options.instanceId === undefined ? {} : { instanceId: options.instanceId }),
   });
   options.logger.info(
