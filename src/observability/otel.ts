@@ -136,20 +136,23 @@ export function createOtelTracing(settings: TracingSettings, options: OtelOption
     propagator: propagation.setGlobalPropagator(propagator),
   };
   const tracer = provider.getTracer(SCOPE, options.serviceVersion);
+  /** Unregisters what we registered, flushes; once, whoever calls. */
+  const close = async (timeoutMs: number): Promise<void> => {
+    if (registered.provider) trace.disable();
+    if (registered.propagator) propagation.disable();
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([provider.shutdown().catch(() => {}), gaveUp]);
+    clearTimeout(timer);
+    if (registered.context) context.disable();
+    if (registered.diag) diag.disable();
+  };
+  let closed: Promise<void> | undefined;
   return {
     enabled: true,
     startDelivery: (delivery) => new OtelDelivery(tracer, delivery),
     produce: (destination, send) => produce(tracer, destination, send),
-    shutdown: async (timeoutMs) => {
-      if (registered.provider) trace.disable();
-      if (registered.propagator) propagation.disable();
-      let timer: NodeJS.Timeout | undefined;
-      const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-      await Promise.race([provider.shutdown().catch(() => {}), gaveUp]);
-      clearTimeout(timer);
-      if (registered.context) context.disable();
-      if (registered.diag) diag.disable();
-    },
+    shutdown: (timeoutMs) => (closed ??= close(timeoutMs)),
   };
 }
 
