@@ -94,10 +94,11 @@ function addressError(error: unknown, address: Address): ConfigError | undefined
         options,
       );
     case 'EADDRNOTAVAIL':
+    case 'EAFNOSUPPORT':
       if (hostVariable === undefined) return undefined;
       return new ConfigError(
         hostVariable,
-        `${hostVariable}=${JSON.stringify(host)} is not an address of this machine (EADDRNOTAVAIL): must be ${HOST_RULE}`,
+        `${hostVariable}=${JSON.stringify(host)} is not an address of this machine (${code}): must be ${HOST_RULE}`,
         options,
       );
     case 'ENOTFOUND':
