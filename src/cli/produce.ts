@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { VERSION } from '../app.js';
 import { describeError } from '../core/errors.js';
+import { withProducerSpan } from '../observability/tracing.js';
 import { isFifoQueue } from '../aws/queues.js';
 import { explicit, generateMessages, SeedInputError, type ExplicitMessage } from '../seeding/seed.js';
 import { sendAll, type OutgoingMessage, type SendFailure } from '../seeding/send.js';
@@ -34,13 +36,19 @@ export async function produce(ctx: CommandContext): Promise<CommandResult> {
     const rate = flag<number>(ctx, 'rate');
     const progress = new Progress(ctx.streams.stderr, 'produce', source.total);
     const started = Date.now();
-    const report = await sendAll(c.sqs, c.queueUrl, ctx.config.idempotency.keyAttribute, source.messages, {
-      signal: ctx.signal,
-      // FIFO with shared groups keeps each group's order: one batch in flight.
-      ordered: fifo && (flag(ctx, 'group') !== undefined || file !== undefined),
-      ...(rate === undefined ? {} : { ratePerSecond: rate }),
-      onProgress: ({ sent, failed }) => progress.update(sent + failed),
-    });
+    // With tracing configured (OTEL_*), the run is one PRODUCER span whose context every message
+    // carries (traceparent), so the workers' deliveries link to it.
+    const tracing = { logger: ctx.logger, serviceVersion: VERSION };
+    const report = await withProducerSpan(ctx.config.tracing, tracing, c.queueUrl, (attributes) =>
+      sendAll(c.sqs, c.queueUrl, ctx.config.idempotency.keyAttribute, source.messages, {
+        signal: ctx.signal,
+        // FIFO with shared groups keeps each group's order: one batch in flight.
+        ordered: fifo && (flag(ctx, 'group') !== undefined || file !== undefined),
+        ...(rate === undefined ? {} : { ratePerSecond: rate }),
+        attributes,
+        onProgress: ({ sent, failed }) => progress.update(sent + failed),
+      }),
+    );
     progress.finish();
     const seconds = (Date.now() - started) / 1000;
     ctx.out.item({

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
-import { createApp, openConnection } from '../app.js';
+import { createApp, openConnection, VERSION } from '../app.js';
 import { loadConfig, type Config, type Environment } from '../config/load.js';
 import { pino } from 'pino';
 import { ConfigError, describeError, WorkerError } from '../core/errors.js';
@@ -20,12 +19,6 @@ const CLOSE_EMULATORS_MS = 5000;
 
 /** How long a stoppable command may take, after the stop, to finish its step and report. */
 const REPORT_AFTER_STOP_MS = 10_000;
-
-/** This package's version, from its package.json (dist/cli/ and src/cli/ are two levels down). */
-export function version(): string {
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-  return (JSON.parse(text) as { version: string }).version;
-}
 
 /**
  * The environment a command reads its configuration from. One-shot commands default LOG_LEVEL to
@@ -73,11 +66,11 @@ function parseLine(
 ): { spec: CommandSpec; parsed: Parsed } | number {
   const [command] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    streams.stdout.write(`${usage(version())}\n`);
+    streams.stdout.write(`${usage(VERSION)}\n`);
     return EXIT.ok;
   }
   if (command === '--version' || command === '-V' || command === 'version') {
-    streams.stdout.write(`${version()}\n`);
+    streams.stdout.write(`${VERSION}\n`);
     return EXIT.ok;
   }
   const group = groupActions(command);

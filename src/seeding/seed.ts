@@ -75,6 +75,8 @@ export async function seedMessages(
   queueUrl: string,
   keyAttribute: string,
   request: SeedRequest,
+  /** Attributes every message carries besides its own (the trace context: `traceparent`). */
+  common: Readonly<Record<string, string>> = {},
 ): Promise<SeedResult> {
   const fifo = isFifoQueue(queueUrl);
   if (!fifo && request.groupId !== undefined) throw notFifo('groupId');
@@ -82,6 +84,7 @@ export async function seedMessages(
   const ids: (string | undefined)[] = [];
   const report = await sendAll(sqs, queueUrl, keyAttribute, outgoing, {
     ordered: fifo,
+    attributes: common,
     onSent: (index, messageId) => (ids[index] = messageId),
   });
   if (report.failed.length > 0) {

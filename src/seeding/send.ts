@@ -34,6 +34,8 @@ export interface SendOptions {
   readonly attempts?: number;
   readonly onProgress?: (done: { readonly sent: number; readonly failed: number }) => void;
   readonly onSent?: (index: number, messageId: string | undefined) => void;
+  /** String attributes every message carries besides its own (the trace context: `traceparent`). */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 export interface SendFailure {
@@ -150,7 +152,7 @@ class BatchSender {
       out = await this.#sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: this.#queueUrl,
-          Entries: pending.map((e) => toEntry(e, this.#fifo, this.#keyAttribute)),
+          Entries: pending.map((e) => toEntry(e, this.#fifo, this.#keyAttribute, this.#options.attributes)),
         }),
       );
     } catch (error) {
@@ -215,10 +217,15 @@ function sizeOf(m: OutgoingMessage, keyAttribute: string): number {
   return size;
 }
 
-function toEntry(e: Entry, fifo: boolean, keyAttribute: string): SendMessageBatchRequestEntry {
+function toEntry(
+  e: Entry,
+  fifo: boolean,
+  keyAttribute: string,
+  common: Readonly<Record<string, string>> = {},
+): SendMessageBatchRequestEntry {
   const m = e.message;
   const attributes: Record<string, MessageAttributeValue> = {};
-  for (const [name, value] of Object.entries(m.attributes ?? {})) {
+  for (const [name, value] of Object.entries({ ...common, ...m.attributes })) {
     attributes[name] = { DataType: 'String', StringValue: value };
   }
   if (m.key !== undefined) attributes[keyAttribute] = { DataType: 'String', StringValue: m.key };
