@@ -1,5 +1,5 @@
 // npm run bench [-- --quick | --soak] [--runs N] [--count N] [--workloads a,b] [--systems a,b]
-//                 [--out DIR] [--cpu-prof DIR] [--node-options "FLAGS"]
+//                 [--out DIR] [--cpu-prof DIR] [--node-options=FLAGS]
 //
 // Ours against the alternative users would pick (sqs-consumer + Powertools idempotency), with a
 // bare sqs-consumer baseline and a "floor" (the baseline plus the two DynamoDB calls alone).
@@ -95,7 +95,7 @@ async function main() {
     // --cpu-prof DIR: every system runs under node --cpu-prof, one profile per run named
     // <system>-<workload>-<run>-<id>.cpuprofile (bench/profile-top.mjs summarises one).
     cpuProfDir: opts['cpu-prof'],
-    // --node-options FLAGS: NODE_OPTIONS for every system (e.g. --max-semi-space-size=16).
+    // --node-options=FLAGS: NODE_OPTIONS for every system (e.g. --max-semi-space-size=16).
     nodeOptions: opts['node-options'],
     runTimeoutMs: mode === 'quick' ? 60_000 : 180_000,
     log,
