@@ -17,7 +17,10 @@ export const EXIT = { ok: 0, failure: 1, config: 2 } as const;
 /** How long `emulators` waits for them to close on a signal before it gives up. */
 const CLOSE_EMULATORS_MS = 5000;
 
-/** How long a stoppable command may take, after the stop, to finish its step and report. */
+/**
+ * How long a stoppable command may take, after the stop, to finish its step and report, beyond
+ * SHUTDOWN_TIMEOUT (consume drains like the worker: SHUTDOWN_TIMEOUT plus the runtime's 5 s grace).
+ */
 const REPORT_AFTER_STOP_MS = 10_000;
 
 /**
@@ -121,13 +124,14 @@ async function oneShot(
   const stopped = aborted(stop);
   if (!STOPPABLE.has(spec.name)) return Promise.race([ran, stopped.then(interruptedCode)]);
   // Stoppable: the command sees the stop, finishes its step and reports; bounded all the same.
+  const boundMs = config.shutdownTimeoutMs + REPORT_AFTER_STOP_MS;
   const overdue = stopped.then(
     (signal) =>
       new Promise<number>((resolve) => {
         setTimeout(() => {
-          streams.stderr.write(`${spec.name}: did not stop within ${REPORT_AFTER_STOP_MS} ms\n`);
+          streams.stderr.write(`${spec.name}: did not stop within ${boundMs} ms\n`);
           resolve(interruptedCode(signal));
-        }, REPORT_AFTER_STOP_MS).unref();
+        }, boundMs).unref();
       }),
   );
   return Promise.race([
