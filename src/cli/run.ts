@@ -184,7 +184,7 @@ async function start(config: Config, stop: AbortSignal): Promise<number> {
       () => true,
       (stopError: unknown) => reportStopError(stopError),
     );
-    if (failed) return reportStartupError(error);
+    if (failed) return reportStartupError(error, config);
     return closed ? EXIT.ok : EXIT.failure;
   }
   return stopped.then(
@@ -222,7 +222,7 @@ async function emulators(config: Config, stop: AbortSignal): Promise<number> {
   try {
     connection = await openConnection(config, 'host', logger);
   } catch (error) {
-    return reportStartupError(error);
+    return reportStartupError(error, config);
   }
   logger.info(
     {
@@ -246,8 +246,8 @@ async function emulators(config: Config, stop: AbortSignal): Promise<number> {
 }
 
 /** One line on stderr; exit 2 for configuration and usage errors, 1 for anything else. */
-function reportStartupError(error: unknown): number {
-  return reportError(error, undefined, process);
+function reportStartupError(error: unknown, config: Config): number {
+  return reportError(error, config, process);
 }
 
 /**
