@@ -193,7 +193,7 @@ export function renderMarkdown(summary, meta, produce, outDir) {
     '',
     `Produce: \`node dist/main.js produce --count ${produce.count}\` against fauxqs: ` +
       `${fmt(produce.wall_ms)} ms wall (median of ${produce.reps}), of which ${fmt(produce.startup_ms)} ms ` +
-      `is process start-up (\`--count 0\`): ${fmt(produce.msgs_per_s)} msg/s sending, ` +
+      `is process start-up and one send (\`--count 1\`): ${fmt(produce.msgs_per_s)} msg/s sending, ` +
       `${fmt(produce.msgs_per_s_including_startup)} msg/s with start-up.`,
     '',
     '![throughput per system and workload](latest.svg)',
