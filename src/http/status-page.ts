@@ -5,6 +5,7 @@ import { describeError } from '../core/errors.js';
 import type { HealthReport } from '../observability/health.js';
 import type { ActivitySource } from '../observability/recent.js';
 import { SeedInputError } from '../seeding/seed.js';
+import { auditFields } from './audit.js';
 import { handleError } from './errors.js';
 import { MAX_SEED_COUNT, seedShapeError } from './schemas.js';
 import type { SeedRoutesDeps } from './seed-routes.js';
@@ -205,16 +206,7 @@ function htmlError(error: FastifyError, reply: FastifyReply): FastifyReply {
   );
 }
 
-/** Who, what, and the answer, as /seed logs them; never a header. */
+/** Who, what, and the answer, as /seed logs them: never a header, never a credential in the URL. */
 async function audit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  request.log.info(
-    {
-      method: request.method,
-      url: request.url,
-      statusCode: reply.statusCode,
-      remoteAddress: request.socket.remoteAddress,
-      durationMs: Math.round(reply.elapsedTime),
-    },
-    'status page route',
-  );
+  request.log.info(auditFields(request, reply), 'status page route');
 }

@@ -12,7 +12,9 @@ import type { StatusSnapshot } from '../../src/http/status-data.js';
 import { esc, niceMax } from '../../src/http/status-html.js';
 import { seedForm } from '../../src/http/status-page.js';
 import { MAX_KEY_CHARS, RecentActivity } from '../../src/observability/recent.js';
+import { createLogger } from '../../src/observability/logger.js';
 import type { SeedRequest } from '../../src/seeding/seed.js';
+import { MemoryLog } from '../helpers/app.js';
 
 const TOKEN = 'status-token-0123456789';
 const OPEN: SeedAccess = { token: undefined, ratePerMinute: 1000 };
@@ -474,4 +476,26 @@ describe('helpers', () => {
   it('niceMax steps 1, 2, 5, 10, ...', () => {
     expect([0, 1, 2, 3, 6, 11, 49, 51].map(niceMax)).toEqual([1, 1, 2, 5, 10, 20, 50, 100]);
   });
+});
+
+describe('the status page audit line', () => {
+  it.each(['/status/login', '/status/seed'])(
+    'keeps a token sent in the query string of %s out of the log',
+    async (path) => {
+      const log = new MemoryLog();
+      const { deps } = setup({ access: WITH_TOKEN });
+      const app = buildServer({ ...deps, logger: createLogger('trace', log) });
+      const res = await app.inject(
+        path === '/status/seed'
+          ? { ...form('count=1'), url: `${path}?token=${TOKEN}` }
+          : `${path}?token=${TOKEN}`,
+      );
+      await app.close();
+      expect(res.statusCode).toBe(401);
+      const audit = log.lines().filter((l) => l.msg === 'status page route');
+      expect(audit).toHaveLength(1);
+      expect(audit[0]?.url).toBe(`${path}?token=[redacted]`);
+      expect(log.text).not.toContain(TOKEN);
+    },
+  );
 });
