@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { createApp, openConnection, VERSION } from '../app.js';
 import { loadConfig, type Config, type Environment } from '../config/load.js';
+import { checkEmbeddedPorts } from '../config/machine.js';
 import { pino } from 'pino';
 import { ConfigError, describeError, WorkerError } from '../core/errors.js';
 import { createLogger } from '../observability/logger.js';
@@ -220,6 +221,7 @@ async function emulators(config: Config, stop: AbortSignal): Promise<number> {
   const logger = createLogger(config.logLevel);
   let connection;
   try {
+    await checkEmbeddedPorts(config);
     connection = await openConnection(config, 'host', logger);
   } catch (error) {
     return reportStartupError(error, config);

@@ -14,10 +14,13 @@ export async function checkListenAddresses(config: Config): Promise<void> {
   const { host, port } = config.http;
   await resolvable(host);
   await free('HTTP_PORT', host, port, 'HTTP_HOST');
-  if (config.queueUrl === undefined) {
-    await free('EMBEDDED_SQS_PORT', '127.0.0.1', config.embedded.sqsPort);
-    await free('EMBEDDED_DYNAMODB_PORT', '127.0.0.1', config.embedded.dynamodbPort);
-  }
+  if (config.queueUrl === undefined) await checkEmbeddedPorts(config);
+}
+
+/** The embedded emulators' ports are free (start and `sqs-worker emulators` both listen there). */
+export async function checkEmbeddedPorts(config: Pick<Config, 'embedded'>): Promise<void> {
+  await free('EMBEDDED_SQS_PORT', '127.0.0.1', config.embedded.sqsPort);
+  await free('EMBEDDED_DYNAMODB_PORT', '127.0.0.1', config.embedded.dynamodbPort);
 }
 
 /**

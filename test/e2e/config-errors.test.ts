@@ -35,8 +35,13 @@ afterEach(async () => {
   }
 });
 
-async function assertConfigError(env: Record<string, string>, variable: string, rule: RegExp): Promise<void> {
-  const worker = runCli(['start'], { ...EMBEDDED, ...env });
+async function assertConfigError(
+  env: Record<string, string>,
+  variable: string,
+  rule: RegExp,
+  command = 'start',
+): Promise<void> {
+  const worker = runCli([command], { ...EMBEDDED, ...env });
   running.push(worker);
   expect(await worker.exit()).toEqual({ code: 2, signal: null });
   const lines = worker.stderr().trim().split('\n');
@@ -94,6 +99,18 @@ describe('sqs-worker start with a configuration error exits 2 before starting an
       await close(server);
     }
   });
+
+  it.each(['EMBEDDED_SQS_PORT', 'EMBEDDED_DYNAMODB_PORT'])(
+    'sqs-worker emulators with %s in use',
+    async (variable) => {
+      const { server, port } = await listening('127.0.0.1');
+      try {
+        await assertConfigError({ [variable]: String(port) }, variable, /in use/, 'emulators');
+      } finally {
+        await close(server);
+      }
+    },
+  );
 
   it('MESSAGE_SCHEMA pointing at a file holding null', async () => {
     const path = file('null.json', 'null');
