@@ -3,7 +3,7 @@ import type { Handler } from './handler.js';
 import type { Claim, ClaimResult } from './idempotency-store.js';
 import { hashBody, type IdempotencyService } from './idempotency.js';
 import type { LeaseControl } from './lease.js';
-import type { Logger } from './logger.js';
+import { lazyChild, type Logger } from './logger.js';
 import type { WorkerMessage } from './message.js';
 import { reason, type Reason } from './reasons.js';
 import type { DeliveryTrace, TraceStep } from './tracing.js';
@@ -150,7 +150,7 @@ async function runHandler(
     result = await traced(deps, 'handler', async () =>
       deps.handler(message, {
         signal: deps.signal,
-        logger: deps.logger.child({ attempt: claim.attempt, fence: claim.fence }),
+        logger: lazyChild(deps.logger, { attempt: claim.attempt, fence: claim.fence }),
         fencingToken: claim.fence,
         attempt: claim.attempt,
       }),

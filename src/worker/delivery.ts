@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { HandlerTimeoutError, describeError } from '../core/errors.js';
 import type { Handler } from '../core/handler.js';
 import type { IdempotencyService } from '../core/idempotency.js';
-import type { Logger } from '../core/logger.js';
+import { lazyChild, type Logger } from '../core/logger.js';
 import type { WorkerMessage } from '../core/message.js';
 import { processMessage, type PipelineDeps, type Processed } from '../core/pipeline.js';
 import type { Queue, ReceivedMessage } from '../core/queue.js';
@@ -63,7 +63,7 @@ export class Delivery {
       key: message.key,
       destination: options.destination ?? '',
     });
-    this.logger = logger.child({
+    this.logger = lazyChild(logger, {
       messageId: message.messageId,
       key: message.key,
       receiveCount: message.receiveCount,
