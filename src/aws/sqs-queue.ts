@@ -14,7 +14,6 @@ import {
 import type {
   BatchFailure,
   BatchResult,
-  MessageAttribute,
   MessageAttributes,
   OutgoingMessage,
   Queue,
@@ -181,27 +180,30 @@ function epoch(value: string | undefined): number | undefined {
 }
 
 function fromSqsAttributes(attributes: Record<string, MessageAttributeValue>): MessageAttributes {
-  const out: Record<string, MessageAttribute> = {};
-  for (const [name, value] of Object.entries(attributes)) {
-    out[name] = {
-      dataType: value.DataType ?? 'String',
-      ...(value.StringValue === undefined ? {} : { stringValue: value.StringValue }),
-      ...(value.BinaryValue === undefined ? {} : { binaryValue: value.BinaryValue }),
-    };
-  }
-  return out;
+  // fromEntries defines own properties: a name such as `__proto__` (valid in SQS) is kept.
+  return Object.fromEntries(
+    Object.entries(attributes).map(([name, value]) => [
+      name,
+      {
+        dataType: value.DataType ?? 'String',
+        ...(value.StringValue === undefined ? {} : { stringValue: value.StringValue }),
+        ...(value.BinaryValue === undefined ? {} : { binaryValue: value.BinaryValue }),
+      },
+    ]),
+  );
 }
 
 function toSqsAttributes(attributes: MessageAttributes): Record<string, MessageAttributeValue> {
-  const out: Record<string, MessageAttributeValue> = {};
-  for (const [name, value] of Object.entries(attributes)) {
-    out[name] = {
-      DataType: value.dataType,
-      ...(value.stringValue === undefined ? {} : { StringValue: value.stringValue }),
-      ...(value.binaryValue === undefined ? {} : { BinaryValue: value.binaryValue }),
-    };
-  }
-  return out;
+  return Object.fromEntries(
+    Object.entries(attributes).map(([name, value]) => [
+      name,
+      {
+        DataType: value.dataType,
+        ...(value.stringValue === undefined ? {} : { StringValue: value.stringValue }),
+        ...(value.binaryValue === undefined ? {} : { BinaryValue: value.binaryValue }),
+      },
+    ]),
+  );
 }
 
 function entryId(index: number): string {

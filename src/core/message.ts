@@ -86,10 +86,12 @@ export function toWorkerMessage(
   const opened = openEnvelope(received.body, envelopeMode);
   const inner = opened.kind === 'envelope' ? opened : undefined;
   const source = inner ? { ...inner.attributes, ...received.attributes } : received.attributes;
-  const attributes: Record<string, string> = {};
-  for (const [name, value] of Object.entries(source)) {
-    if (value.stringValue !== undefined) attributes[name] = value.stringValue;
-  }
+  // fromEntries defines own properties: a name such as `__proto__` (valid in SQS) is kept.
+  const attributes: Record<string, string> = Object.fromEntries(
+    Object.entries(source).flatMap(([name, value]) =>
+      value.stringValue === undefined ? [] : [[name, value.stringValue]],
+    ),
+  );
   const rawBody = inner ? inner.rawBody : received.body;
   const keyed = deriveKey(source, inner ? inner.envelope.id : received.messageId, keyAttribute);
   const rejected = opened.kind === 'invalid' ? reason('INVALID_ENVELOPE', opened.problem) : keyed.rejected;
