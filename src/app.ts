@@ -30,7 +30,7 @@ import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { observeRuntime } from './observability/observe.js';
 import { startTracing } from './observability/tracing.js';
-import { noTracing, type Tracing } from './core/tracing.js';
+import { noTracing, queueNameOf, type Tracing } from './core/tracing.js';
 import { RecentActivity } from './observability/recent.js';
 import { listRecords, seedMessages } from './seeding/seed.js';
 import {
@@ -106,10 +106,10 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   let tableWatch: TableWatch | undefined;
   let queueDepth: QueueDepthPoller | undefined;
   let stopping = false;
-  /** OpenTelemetry when configured (OTEL_*), loaded by start(); until then and otherwise none. */
-  let tracing: Tracing = noTracing;
   /** Set once start() is past its checks: from then on stop() has things to close and report. */
   let openedAnything = false;
+  /** OpenTelemetry when configured (OTEL_*), loaded by start(); until then and otherwise none. */
+  let tracing: Tracing = noTracing;
   const health = new HealthMonitor({
     clock,
     waitTimeSeconds: config.waitTimeSeconds,
@@ -301,7 +301,11 @@ function buildSidecar(config: Config, parts: SidecarParts): FastifyInstance {
       keyAttribute: config.idempotency.keyAttribute,
       send: async (request) => {
         const { sqs, queueUrl } = started().connection;
-        return seedMessages(sqs, queueUrl, config.idempotency.keyAttribute, request);
+        return parts
+          .tracing()
+          .produce(queueNameOf(queueUrl), (traceAttributes) =>
+            seedMessages(sqs, queueUrl, config.idempotency.keyAttribute, request, traceAttributes),
+          );
       },
       records: async (query) => {
         const { connection, records } = started();
