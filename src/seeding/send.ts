@@ -57,6 +57,8 @@ export interface SendReport {
 /** SendMessageBatch: at most 10 entries and 256 KiB in all. */
 const BATCH_ENTRIES = 10;
 const BATCH_BYTES = 262_144;
+/** SQS: at most 10 message attributes per message. */
+const MAX_ATTRIBUTES = 10;
 const RETRY_BASE_MS = 100;
 
 interface Entry {
@@ -224,11 +226,19 @@ function toEntry(
   common: Readonly<Record<string, string>> = {},
 ): SendMessageBatchRequestEntry {
   const m = e.message;
-  const attributes: Record<string, MessageAttributeValue> = {};
-  for (const [name, value] of Object.entries({ ...common, ...m.attributes })) {
-    attributes[name] = { DataType: 'String', StringValue: value };
-  }
-  if (m.key !== undefined) attributes[keyAttribute] = { DataType: 'String', StringValue: m.key };
+  const own = Object.entries(m.attributes ?? {}).filter(
+    ([name]) => m.key === undefined || name !== keyAttribute,
+  );
+  if (m.key !== undefined) own.push([keyAttribute, m.key]);
+  // The common attributes (the trace context) only where they fit: SQS allows 10 a message, and
+  // a message's own attributes and key come first.
+  const room = MAX_ATTRIBUTES - own.length;
+  const extra = Object.entries(common).filter(([name]) => !own.some(([taken]) => taken === name));
+  const all = room >= extra.length ? [...extra, ...own] : own;
+  // fromEntries defines own properties, so a name such as `__proto__` is kept.
+  const attributes: Record<string, MessageAttributeValue> = Object.fromEntries(
+    all.map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+  );
   return {
     Id: String(e.index),
     MessageBody: m.body,

@@ -48,6 +48,41 @@ describe('sendAll', () => {
     expect((await queueCounts(aws, f.queueUrl)).visible).toBe(205);
   });
 
+  it('adds the common attributes (trace context) only where SQS allows them: at most 10 in all', async () => {
+    const f = await fixture(aws);
+    const sentAttributes: string[][] = [];
+    aws.sqs.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Entries?: { MessageAttributes?: Record<string, unknown> }[] };
+        for (const entry of input.Entries ?? [])
+          sentAttributes.push(Object.keys(entry.MessageAttributes ?? {}));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordAttributes' },
+    );
+    const nine = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`a${i}`, `v${i}`]));
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    try {
+      const report = await sendAll(
+        aws.sqs,
+        f.queueUrl,
+        'IdempotencyKey',
+        [
+          { key: 'full', body: '{}', attributes: nine },
+          { key: 'room', body: '{}', attributes: { a0: 'v0' } },
+        ],
+        { attributes: { traceparent } },
+      );
+      expect(report).toEqual({ sent: 2, failed: [], interrupted: false });
+    } finally {
+      aws.sqs.middlewareStack.remove('recordAttributes');
+    }
+    expect(sentAttributes.map((names) => names.sort())).toEqual([
+      [...Object.keys(nine), 'IdempotencyKey'].sort(),
+      ['IdempotencyKey', 'a0', 'traceparent'],
+    ]);
+  });
+
   it('sends a batch again when its request failed, and loses nothing', async () => {
     const f = await fixture(aws);
     let failures = 2;
