@@ -192,7 +192,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       logger.info(
         {},
         `embedded mode: in-process SQS at ${endpoints.sqsEndpoint} and DynamoDB at ${endpoints.dynamodbEndpoint}. ` +
-          `Seed it: curl -s -XPOST ${address}/seed -H 'content-type: application/json'` +
+          `Watch it: ${address}/ in a browser. Seed it there or: curl -s -XPOST ${address}/seed -H 'content-type: application/json'` +
           (config.seed.token === undefined ? '' : ` -H "authorization: Bearer $SEED_TOKEN"`) +
           ` -d '{"count":10,"duplicates":3}'`,
       );

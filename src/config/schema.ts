@@ -71,7 +71,7 @@ const fields = {
     description: 'Messages asked for per ReceiveMessage call.',
   }),
   batchFlushMs: env('SQS_BATCH_FLUSH_DELAY', durationOrZero('sent at once', 0.001, 10), {
-    default: '0.02',
+    default: '0.1',
     description:
       'Deletes and visibility changes are sent as batches of up to 10 (DeleteMessageBatch, ChangeMessageVisibilityBatch): at once when 10 wait, else after this long, in seconds.',
   }),
