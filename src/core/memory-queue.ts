@@ -162,9 +162,11 @@ export class MemoryQueue implements Queue {
     const deadline = this.#clock.now() + request.waitTimeSeconds * 1000;
     for (;;) {
       if (request.signal?.aborted) throw abortError(request.signal);
-      const messages = this.#take(request.maxMessages, visibility);
-      if (messages.length > 0 || this.#clock.now() >= deadline) return messages;
-      await this.#changeOrTimeout(deadline, request.signal);
+      // One instant for the look and the wait: a message that lapses between them still wakes it.
+      const now = this.#clock.now();
+      const messages = this.#take(request.maxMessages, visibility, now);
+      if (messages.length > 0 || now >= deadline) return messages;
+      await this.#changeOrTimeout(deadline, request.signal, now);
     }
   }
 
@@ -259,8 +261,7 @@ export class MemoryQueue implements Queue {
    * Takes up to `max` visible messages in queue order. FIFO: a group with a message in flight, or
    * whose head is not visible, gives nothing; a redriven head lets the next of its group through.
    */
-  #take(max: number, visibilityTimeoutSeconds: number): ReceivedMessage[] {
-    const now = this.#clock.now();
+  #take(max: number, visibilityTimeoutSeconds: number, now: number): ReceivedMessage[] {
     const blocked = new Set<string | undefined>();
     if (this.fifo) for (const e of this.#entries.values()) if (now < e.visibleAt) blocked.add(e.groupId);
     const taken: ReceivedMessage[] = [];
@@ -351,10 +352,12 @@ export class MemoryQueue implements Queue {
     for (const wake of [...this.#waiters]) wake();
   }
 
-  /** Resolves on a change (send, release, delete), when the next message becomes visible, or at the deadline. */
-  #changeOrTimeout(deadline: number, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Resolves on a change (send, release, delete), when the next message becomes visible, or at the
+   * deadline; "next" counts from `now`, the instant the queue was last looked at.
+   */
+  #changeOrTimeout(deadline: number, signal: AbortSignal | undefined, now: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const now = this.#clock.now();
       let next = deadline;
       for (const e of this.#entries.values()) if (e.visibleAt > now) next = Math.min(next, e.visibleAt);
       const settle = (error?: unknown) => {
@@ -366,7 +369,7 @@ export class MemoryQueue implements Queue {
       };
       const wake = () => settle();
       const onAbort = () => settle(signal && abortError(signal));
-      const timer = setTimeout(wake, next - now);
+      const timer = setTimeout(wake, Math.max(0, next - this.#clock.now()));
       this.#waiters.add(wake);
       signal?.addEventListener('abort', onAbort, { once: true });
     });

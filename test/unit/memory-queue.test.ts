@@ -63,6 +63,23 @@ describe('MemoryQueue visibility', () => {
     expect(Date.now()).toBe(T0 + 5_000);
   });
 
+  it('wakes a long poll for a message that became visible between its look and its wait', async () => {
+    // The clock moves 1 ms between the poll's look at the queue and the wait it then sets up (a
+    // pause of the process there, under load): the message lapsing in that gap must still wake it.
+    let reads = 0;
+    let counting = false;
+    const queue = new MemoryQueues({
+      clock: { now: () => Date.now() + (counting && ++reads > 2 ? 1 : 0) },
+    }).create('q');
+    await queue.send({ body: 'm' });
+    await receiveOne(queue, 1);
+    await jest.advanceTimersByTimeAsync(999);
+    counting = true;
+    const poll = track(queue.receive(request({ waitTimeSeconds: 10 })));
+    await jest.advanceTimersByTimeAsync(10);
+    expect(poll.value?.map((m) => [m.body, m.receiveCount])).toEqual([['m', 2]]);
+  });
+
   it('ends an empty long poll exactly at its deadline; wakes it at once on a send or a release', async () => {
     const queue = broker.create('q');
     const empty = track(queue.receive(request({ waitTimeSeconds: 3 })));
