@@ -4,6 +4,13 @@ import { VERSION } from '../app.js';
 import { describeError } from '../core/errors.js';
 import { withProducerSpan } from '../observability/tracing.js';
 import { isFifoQueue } from '../aws/queues.js';
+import {
+  inEnvelope,
+  inEnvelopes,
+  isProblem,
+  SEED_ENVELOPES,
+  type SeedEnvelope,
+} from '../seeding/envelopes.js';
 import { explicit, generateMessages, SeedInputError, type ExplicitMessage } from '../seeding/seed.js';
 import { sendAll, type OutgoingMessage, type SendFailure } from '../seeding/send.js';
 import { messageProblem } from '../seeding/validate.js';
@@ -28,11 +35,12 @@ export async function produce(ctx: CommandContext): Promise<CommandResult> {
       'produce',
     );
   }
+  const envelope = envelopeFlag(ctx);
   const fileMessages =
     file === undefined ? undefined : await readMessages(file, ctx.config.idempotency.keyAttribute);
   return withConnection(ctx, async (c) => {
     const fifo = isFifoQueue(c.queueUrl);
-    const source = messageSource(ctx, fifo, file, fileMessages);
+    const source = inEnvelopeOf(envelope, file, messageSource(ctx, fifo, file, fileMessages));
     const rate = flag<number>(ctx, 'rate');
     const progress = new Progress(ctx.streams.stderr, 'produce', source.total);
     const started = Date.now();
@@ -102,6 +110,37 @@ function messageSource(
       throw new UsageError(`${file}: ${describeFileField(error)}`, 'produce');
     throw error;
   }
+}
+
+/** `--envelope`: sns, eventbridge or none given. */
+function envelopeFlag(ctx: CommandContext): SeedEnvelope | undefined {
+  const kind = flag<string>(ctx, 'envelope');
+  if (kind === undefined || (SEED_ENVELOPES as readonly string[]).includes(kind)) {
+    return kind as SeedEnvelope | undefined;
+  }
+  throw new UsageError(`--envelope is one of ${SEED_ENVELOPES.join(', ')}`, 'produce');
+}
+
+/**
+ * The messages, each as SNS or EventBridge would deliver it (seeding/envelopes.ts): generated
+ * ones as they are sent, a file's before anything is sent (a line that cannot go in the envelope
+ * is a usage error).
+ */
+function inEnvelopeOf(kind: SeedEnvelope | undefined, file: string | undefined, source: MessageSource) {
+  if (kind === undefined) return source;
+  if (file === undefined) {
+    return {
+      ...source,
+      messages: { [Symbol.iterator]: () => inEnvelopes(kind, source.messages, randomUUID) },
+    };
+  }
+  const messages = [...source.messages].map((m, i) => {
+    const wrapped = inEnvelope(kind, m, m.key ?? randomUUID(), new Date().toISOString());
+    if (!isProblem(wrapped)) return wrapped;
+    const error = new SeedInputError(`messages.${i}.${wrapped.field}`, wrapped.problem);
+    throw new UsageError(`${file}: ${describeFileField(error)}`, 'produce');
+  });
+  return { ...source, messages };
 }
 
 /** What SQS would not take after retries, listed after the summary: exit 1. */

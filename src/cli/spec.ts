@@ -83,6 +83,12 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
         summary: 'at most R messages a second (default: as fast as it can)',
         min: 0.001,
       },
+      envelope: {
+        type: 'string',
+        value: 'KIND',
+        summary:
+          'sns or eventbridge: each message as SNS or EventBridge delivers it, its key the envelope id',
+      },
     },
     example: 'produce --count 10000 --duplicates 100 --rate 2000',
   }),

@@ -1,4 +1,5 @@
 import { RECORD_STATUSES, type RecordStatus } from '../core/idempotency-store.js';
+import { SEED_ENVELOPES, type SeedEnvelope } from '../seeding/envelopes.js';
 
 /**
  * JSON Schemas of the seed and records routes. Every object rejects unknown fields (the server
@@ -47,6 +48,7 @@ export const seedBodySchema = {
     duplicates: { type: 'integer', minimum: 0, maximum: MAX_SEED_COUNT },
     messages: { type: 'array', minItems: 1, maxItems: MAX_SEED_MESSAGES, items: explicitMessage },
     groupId,
+    envelope: { type: 'string', enum: SEED_ENVELOPES },
   },
 } as const;
 
@@ -73,6 +75,8 @@ export interface SeedBody {
     readonly attributes?: Readonly<Record<string, string>>;
   }[];
   readonly groupId?: string;
+  /** Send each message as SNS or EventBridge would deliver it (seeding/envelopes.ts). */
+  readonly envelope?: SeedEnvelope;
 }
 
 /** The rules JSON Schema says badly: exactly one form, and duplicates within count. */

@@ -8,6 +8,7 @@ import {
   type RecordStore,
 } from '../core/idempotency-store.js';
 import { isFifoQueue } from '../aws/queues.js';
+import { inEnvelope, isProblem, type SeedEnvelope } from './envelopes.js';
 import { sendAll, type OutgoingMessage } from './send.js';
 
 /** Generated messages: `count` with distinct keys, then `duplicates` re-sends of keys already sent. */
@@ -17,6 +18,8 @@ export interface GeneratedSeed {
   readonly duplicates?: number;
   /** FIFO queues: the message group (default: one group per key). */
   readonly groupId?: string;
+  /** Send each message as SNS or EventBridge would deliver it, its key as the envelope id (envelopes.ts). */
+  readonly envelope?: SeedEnvelope;
 }
 
 export interface ExplicitMessage {
@@ -36,6 +39,8 @@ export interface ExplicitMessage {
 export interface ExplicitSeed {
   readonly messages: readonly ExplicitMessage[];
   readonly groupId?: string;
+  /** Send each message as SNS or EventBridge would deliver it, its key as the envelope id (envelopes.ts). */
+  readonly envelope?: SeedEnvelope;
 }
 
 export type SeedRequest = GeneratedSeed | ExplicitSeed;
@@ -80,7 +85,10 @@ export async function seedMessages(
 ): Promise<SeedResult> {
   const fifo = isFifoQueue(queueUrl);
   if (!fifo && request.groupId !== undefined) throw notFifo('groupId');
-  const outgoing = 'messages' in request ? explicit(request, fifo, keyAttribute) : generated(request);
+  const outgoing = envelop(
+    request,
+    'messages' in request ? explicit(request, fifo, keyAttribute) : generated(request),
+  );
   const ids: (string | undefined)[] = [];
   const report = await sendAll(sqs, queueUrl, keyAttribute, outgoing, {
     ordered: fifo,
@@ -162,6 +170,24 @@ export function explicit(request: ExplicitSeed, fifo: boolean, keyAttribute: str
       ...(m.delaySeconds === undefined ? {} : { delaySeconds: m.delaySeconds }),
       ...(m.attributes === undefined ? {} : { attributes: m.attributes }),
     };
+  });
+}
+
+/** The messages in the envelope the request asks for, if any (envelopes.ts). Throws SeedInputError. */
+function envelop(request: SeedRequest, messages: Outgoing[]): Outgoing[] {
+  const kind = request.envelope;
+  if (kind === undefined) return messages;
+  return messages.map((m, i) => {
+    const wrapped = inEnvelope(kind, m, m.key ?? randomUUID(), new Date().toISOString());
+    const field = 'messages' in request ? `messages.${i}` : 'envelope';
+    if (isProblem(wrapped)) throw new SeedInputError(`${field}.${wrapped.field}`, wrapped.problem);
+    if (Buffer.byteLength(wrapped.body) > MAX_BODY_BYTES) {
+      throw new SeedInputError(
+        `${field}.body`,
+        `body in its envelope is larger than ${MAX_BODY_BYTES} bytes`,
+      );
+    }
+    return wrapped;
   });
 }
 

@@ -19,6 +19,8 @@ export interface OutgoingMessage {
   readonly groupId?: string;
   readonly delaySeconds?: number;
   readonly attributes?: Readonly<Record<string, string>>;
+  /** The key travels in the body, as an envelope's id (envelopes.ts): no key attribute is sent. */
+  readonly keyInBody?: boolean;
 }
 
 export interface SendOptions {
@@ -212,7 +214,10 @@ function* batchesOf(messages: Iterable<OutgoingMessage>, keyAttribute: string): 
 /** What SQS counts against the size limit: the body and each attribute's name, type and value. */
 function sizeOf(m: OutgoingMessage, keyAttribute: string): number {
   let size = Buffer.byteLength(m.body);
-  const attributes = { ...m.attributes, ...(m.key === undefined ? {} : { [keyAttribute]: m.key }) };
+  const attributes = {
+    ...m.attributes,
+    ...(m.key === undefined || m.keyInBody ? {} : { [keyAttribute]: m.key }),
+  };
   for (const [name, value] of Object.entries(attributes)) {
     size += Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value);
   }
@@ -229,7 +234,7 @@ function toEntry(
   const own = Object.entries(m.attributes ?? {}).filter(
     ([name]) => m.key === undefined || name !== keyAttribute,
   );
-  if (m.key !== undefined) own.push([keyAttribute, m.key]);
+  if (m.key !== undefined && !m.keyInBody) own.push([keyAttribute, m.key]);
   // The common attributes (the trace context) only where they fit: SQS allows 10 a message, and
   // a message's own attributes and key come first.
   const room = MAX_ATTRIBUTES - own.length;

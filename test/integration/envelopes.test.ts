@@ -2,6 +2,8 @@ import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-s
 import type { MessageEvent } from '../../src/core/events.js';
 import type { WorkerMessage } from '../../src/core/message.js';
 import type { WorkerRuntime } from '../../src/worker/runtime.js';
+import { SEED_EVENT_SOURCE, SEED_TOPIC_ARN } from '../../src/seeding/envelopes.js';
+import { seedMessages } from '../../src/seeding/seed.js';
 import {
   fixture,
   queueCounts,
@@ -12,7 +14,7 @@ import {
   type Fixture,
   type TestAws,
 } from '../helpers/aws.js';
-import { eventually } from '../helpers/process.js';
+import { eventually, runCli } from '../helpers/process.js';
 
 /**
  * MESSAGE_ENVELOPE on the runtime as `start` builds it, on fauxqs and dynalite. The SNS envelope
@@ -199,5 +201,80 @@ describe('SNS and EventBridge envelopes on fauxqs and dynalite', () => {
     expect(byKind.get('sns')).toMatchObject({ body: 'plain text inside SNS', envelope: { topicArn } });
     expect(byKind.get('eventbridge')?.key).toBe('6a7e8feb-b491-4cf7-a9f1-bf3703467718');
     expect(byKind.get('plain')).toMatchObject({ key: 'plain-1', body: { plain: true } });
+  });
+
+  it('/seed with an envelope: each message as SNS would send it, a duplicate answered by its envelope id', async () => {
+    const f = await fixture(aws);
+    const result = await seedMessages(aws.sqs, f.queueUrl, 'IdempotencyKey', {
+      count: 3,
+      duplicates: 2,
+      envelope: 'sns',
+    });
+    expect(result).toMatchObject({ sent: 5, unique: 3, duplicates: 2 });
+    const seen: WorkerMessage[] = [];
+    const rec = await start(f, 'sns', seen);
+    await rec.until(5);
+    expect(outcomes(rec.events)).toEqual(['duplicate', 'duplicate', 'success', 'success', 'success']);
+    expect(seen.map((m) => m.key).sort()).toEqual([...result.keys].sort());
+    for (const m of seen) {
+      // No key attribute went over the wire: the key is the envelope's id, as with SNS itself.
+      expect(m.attributes.IdempotencyKey).toBeUndefined();
+      expect(m.envelope).toMatchObject({ kind: 'sns', id: m.key, topicArn: SEED_TOPIC_ARN });
+    }
+  });
+
+  it('/seed with an EventBridge envelope: explicit messages keyed by their envelope id, a bad detail refused', async () => {
+    const f = await fixture(aws);
+    const messages = [
+      { body: { orderId: 1 }, key: 'evt-1' },
+      { body: { orderId: 1 }, key: 'evt-1' },
+      { body: { orderId: 2 } },
+    ];
+    const result = await seedMessages(aws.sqs, f.queueUrl, 'IdempotencyKey', {
+      messages,
+      envelope: 'eventbridge',
+    });
+    expect(result).toMatchObject({ sent: 3, unique: 2, duplicates: 1 });
+    const seen: WorkerMessage[] = [];
+    const rec = await start(f, 'eventbridge', seen);
+    await rec.until(3);
+    expect(outcomes(rec.events)).toEqual(['duplicate', 'success', 'success']);
+    expect(seen.map((m) => m.key).sort()).toEqual([...result.keys].sort());
+    expect(seen.find((m) => m.key === 'evt-1')).toMatchObject({
+      body: { orderId: 1 },
+      envelope: { kind: 'eventbridge', source: SEED_EVENT_SOURCE },
+    });
+    await expect(
+      seedMessages(aws.sqs, f.queueUrl, 'IdempotencyKey', {
+        messages: [{ body: 'text' }],
+        envelope: 'eventbridge',
+      }),
+    ).rejects.toMatchObject({
+      field: 'messages.0.body',
+      message: 'an EventBridge detail must be a JSON object',
+    });
+  });
+
+  it('produce --envelope eventbridge sends generated messages whose duplicates the worker skips (dist/)', async () => {
+    const f = await fixture(aws);
+    const env = {
+      SQS_QUEUE_URL: f.queueUrl,
+      AWS_ENDPOINT_URL_SQS: aws.emulators.sqsEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: aws.emulators.dynamodbEndpoint,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      LOG_LEVEL: 'warn',
+    };
+    const cli = runCli(['produce', '--count', '2', '--duplicates', '1', '--envelope', 'eventbridge'], env);
+    expect((await cli.exit()).code).toBe(0);
+    expect(cli.lines.at(-1)).toMatchObject({ sent: 3, failed: 0, duplicates: 1 });
+    const seen: WorkerMessage[] = [];
+    const rec = await start(f, 'eventbridge', seen);
+    await rec.until(3);
+    expect(outcomes(rec.events)).toEqual(['duplicate', 'success', 'success']);
+    expect(seen.map((m) => m.envelope?.kind)).toEqual(['eventbridge', 'eventbridge']);
+    const wrong = runCli(['produce', '--envelope', 'kafka'], env);
+    expect((await wrong.exit()).code).toBe(2);
+    expect(wrong.stderr()).toContain('--envelope is one of sns, eventbridge');
   });
 });

@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify';
 import fc from 'fast-check';
 import {
   eventBridgeEvent,
@@ -10,8 +11,10 @@ import { payloadHash } from '../../src/core/idempotency.js';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
 import { toWorkerMessage } from '../../src/core/message.js';
 import { processMessage } from '../../src/core/pipeline.js';
+import { buildServer } from '../../src/http/server.js';
 import type { MessageAttributes, ReceivedMessage } from '../../src/core/queue.js';
 import { ManualClock, pipelineDeps, service } from '../helpers/fakes.js';
+import { sidecarDeps } from '../helpers/sidecar.js';
 
 /**
  * Golden samples, written from AWS's documented formats: the SNS notification body an SQS
@@ -522,5 +525,24 @@ describe('envelopes, property-based (fixed seed)', () => {
       }),
       runs,
     );
+  });
+});
+
+describe('POST /seed envelope', () => {
+  const post = (payload: object): InjectOptions => ({ method: 'POST', url: '/seed', payload });
+
+  it('passes envelope sns or eventbridge on to the seed, and refuses any other with 400', async () => {
+    const d = sidecarDeps();
+    const server = buildServer(d);
+    expect((await server.inject(post({ count: 2, envelope: 'sns' }))).statusCode).toBe(202);
+    const messages = [{ body: { n: 1 }, key: 'k' }];
+    expect((await server.inject(post({ messages, envelope: 'eventbridge' }))).statusCode).toBe(202);
+    expect(d.seeded).toEqual([
+      { count: 2, envelope: 'sns' },
+      { messages, envelope: 'eventbridge' },
+    ]);
+    const refused = await server.inject(post({ count: 2, envelope: 'kafka' }));
+    expect(refused.statusCode).toBe(400);
+    expect(d.seeded).toHaveLength(2);
   });
 });
