@@ -1,37 +1,20 @@
-import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { createSqsClient } from '../../src/aws/clients.js';
-import { runCli, type RunningProcess } from '../helpers/process.js';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { startCliFixture, type CliFixture } from '../helpers/cli.js';
 
 /** The seed tools' workflow, through the real binary: produce, consume --count, show, clear. */
 describe('sqs-worker produce / consume / records', () => {
-  let emulators: RunningProcess;
+  let cli: CliFixture;
+  /** What a user's second terminal has: the emulators' queue and endpoints. */
   let env: Record<string, string>;
-
-  async function run(
-    args: string[],
-  ): Promise<{ code: number | null; out: Record<string, unknown>[]; err: string }> {
-    const cli = runCli(args, env);
-    const { code } = await cli.exit();
-    return { code, out: cli.lines, err: cli.stderr() };
-  }
+  const run = (args: string[]) => cli.run(args, { LOG_LEVEL: 'warn' });
 
   beforeAll(async () => {
-    emulators = runCli(['emulators'], { EMBEDDED_SQS_PORT: '0', EMBEDDED_DYNAMODB_PORT: '0' });
-    const up = await emulators.waitForLine((l) => l.msg === 'emulators running');
-    env = {
-      SQS_QUEUE_URL: up.queueUrl as string,
-      AWS_ENDPOINT_URL_SQS: up.sqsEndpoint as string,
-      AWS_ENDPOINT_URL_DYNAMODB: up.dynamodbEndpoint as string,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      SQS_WAIT_TIME_SECONDS: '1',
-      LOG_LEVEL: 'warn',
-    };
+    cli = await startCliFixture();
+    env = cli.env;
   });
 
   afterAll(async () => {
-    emulators.child.kill('SIGTERM');
-    await emulators.exit();
+    await cli.close();
   });
 
   // One workflow in steps, each its own test: a step spawns one or two processes, so a loaded
@@ -91,19 +74,11 @@ describe('sqs-worker produce / consume / records', () => {
   });
 
   describe('dlq', () => {
-    let sqs: SQSClient;
-
     beforeAll(async () => {
-      sqs = createSqsClient({
-        region: 'us-east-1',
-        sqsEndpoint: env.AWS_ENDPOINT_URL_SQS,
-        dynamodbEndpoint: undefined,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      });
       const text = (value: string) => ({ DataType: 'String', StringValue: value });
-      await sqs.send(
+      await cli.sqs.send(
         new SendMessageCommand({
-          QueueUrl: env.SQS_QUEUE_URL?.replace(/\/([^/]+)$/, '/$1-dlq'),
+          QueueUrl: cli.dlqUrl,
           MessageBody: '{"order":"x"}',
           MessageAttributes: {
             IdempotencyKey: text('order-x'),
@@ -115,8 +90,6 @@ describe('sqs-worker produce / consume / records', () => {
         }),
       );
     });
-
-    afterAll(() => sqs.destroy());
 
     it('dlq show lists dead-lettered messages with their reason, leaving them in place', async () => {
       const shown = await run(['dlq', 'show']);
@@ -137,7 +110,7 @@ describe('sqs-worker produce / consume / records', () => {
       const redriven = await run(['dlq', 'redrive']);
       expect(redriven.code).toBe(0);
       expect(redriven.out[0]).toEqual({ moved: 1, notSent: 0, notDeleted: 0 });
-      const back = await sqs.send(
+      const back = await cli.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: env.SQS_QUEUE_URL,
           WaitTimeSeconds: 1,
