@@ -15,10 +15,8 @@ import { MAX_KEY_CHARS, RecentActivity } from '../../src/observability/recent.js
 import { createLogger } from '../../src/observability/logger.js';
 import type { SeedRequest } from '../../src/seeding/seed.js';
 import { MemoryLog } from '../helpers/app.js';
+import { OPEN, TOKEN, WITH_TOKEN } from '../helpers/sidecar.js';
 
-const TOKEN = 'status-token-0123456789';
-const OPEN: SeedAccess = { token: undefined, ratePerMinute: 1000 };
-const WITH_TOKEN: SeedAccess = { token: TOKEN, ratePerMinute: 1000 };
 const HOSTILE = `<script>alert("k")</script><img src=x onerror='alert(1)'>&amp;`;
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 
