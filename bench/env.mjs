@@ -1,7 +1,7 @@
 // Processes for the bench: the emulators as processes of their own, the systems under test, and
 // what /proc says about them. Every child is tracked and stopped by stopAll(), whatever happens.
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -100,6 +100,52 @@ export function cpuMicros(pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14 and 15 of stat(5) (utime, stime) are at 11 and 12 after the command name.
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+}
+
+/**
+ * user + sys CPU time of a process and every process under it, microseconds: the emulators may
+ * sit behind a wrapper (a shell script that runs java), and the JVM's own time is what counts.
+ * Each process's utime + stime plus cutime + cstime (its reaped children), so a descendant that
+ * exits mid-run still counts, once. The tree is found by scanning /proc (the kernel here has no
+ * /proc/<pid>/task/<tid>/children): about a hundred small reads, done at the start and end of a
+ * run, never sampled. 0 when the root is gone.
+ */
+export function treeCpuMicros(rootPid) {
+  /** @type {Map<number, number[]>} parent pid -> child pids */
+  const children = new Map();
+  /** @type {Map<number, number>} pid -> ticks */
+  const ticks = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // stat(5): ppid is field 4, utime..cstime fields 14-17; here indexes 1 and 11-14.
+    const pid = Number(name);
+    const ppid = Number(f[1]);
+    ticks.set(pid, Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  let sum = 0;
+  const todo = ticks.has(rootPid) ? [rootPid] : [];
+  while (todo.length > 0) {
+    const pid = todo.pop();
+    sum += ticks.get(pid) ?? 0;
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return (sum * 1e6) / CLK_TCK;
+}
+
+/** Busy CPU time of the whole machine (every core, all processes), microseconds (/proc/stat). */
+export function machineBusyMicros() {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  // cpu user nice system idle iowait irq softirq steal ...: busy is all but idle and iowait
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return ((user + nice + system + irq + softirq + steal) * 1e6) / CLK_TCK;
 }
 
 /** VmHWM (peak RSS) and VmRSS of a live process, MiB. */

@@ -1,6 +1,7 @@
 // A counting HTTP proxy on loopback in front of one emulator. It counts requests by operation
-// (the X-Amz-Target header, else the Action form field of the query protocol), at the moment
-// each answer is passed back, and for SQS it follows every message from receive to delete:
+// (the X-Amz-Target header, else the Action form field of the query protocol) and the body bytes
+// of each request and answer, at the moment each answer is passed back, and for SQS it follows
+// every message from receive to delete:
 // - ReceiveMessage answers map each ReceiptHandle to its MessageId and SentTimestamp;
 // - DeleteMessage / DeleteMessageBatch answers mark those messages completed, at the time the
 //   answer passes through (so "completed" means the same for every system: SQS confirmed the
@@ -41,6 +42,8 @@ export async function startCountingProxy(targetPort, { sqs = false } = {}) {
   const events = new EventEmitter();
   /** @type {Map<string, number>} */
   const counts = new Map();
+  /** HTTP body bytes of every request answered, and of its answer (headers not counted). */
+  const bytes = { request: 0, response: 0 };
   let gateOpen = true;
   /** @type {(() => void)[]} */
   const held = [];
@@ -103,6 +106,8 @@ export async function startCountingProxy(targetPort, { sqs = false } = {}) {
         up.on('end', () => {
           const resBody = Buffer.concat(chunks);
           counts.set(op, (counts.get(op) ?? 0) + 1);
+          bytes.request += body.length;
+          bytes.response += resBody.length;
           if (sqs) follow(op, body, resBody, up.statusCode);
           const out = {};
           for (const [k, v] of Object.entries(up.headers)) if (!HOP_BY_HOP.has(k)) out[k] = v;
@@ -147,6 +152,8 @@ export async function startCountingProxy(targetPort, { sqs = false } = {}) {
     events,
     /** Counts per operation so far (a copy). */
     counts: () => Object.fromEntries(counts),
+    /** Body bytes so far, requests and answers (a copy), counted with `counts`. */
+    bytes: () => ({ ...bytes }),
     /** Holds ReceiveMessage requests until open(); clears what was followed so far. */
     closeGate() {
       gateOpen = false;

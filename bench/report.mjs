@@ -11,6 +11,24 @@ const METRICS = [
   'ddb_requests_per_msg',
   'sqs_requests_per_msg',
 ];
+/**
+ * Optional per-run fields (bench/emulator-cost.mjs): medians and ranges where runs have them.
+ * Requests are what each emulator served in the run, as its counting proxy saw them.
+ */
+const OPTIONAL_METRICS = [
+  'ddb_emulator_cpu_us_per_req',
+  'ddb_emulator_cores',
+  'ddb_emulator_cpu_us_per_msg',
+  'sqs_emulator_cpu_us_per_req',
+  'sqs_emulator_cores',
+  'ddb_request_body_bytes',
+  'ddb_response_body_bytes',
+  'sqs_request_body_bytes',
+  'sqs_response_body_bytes',
+  'bench_process_cpu_us_per_msg',
+  'all_cpu_us_per_msg',
+  'machine_cores_busy',
+];
 const SYSTEM_ORDER = ['baseline', 'floor', 'peer', 'ours'];
 
 function median(xs) {
@@ -20,7 +38,18 @@ function median(xs) {
 }
 
 const round = (x, digits) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
-const DIGITS = { sqs_requests_per_msg: 3, ddb_requests_per_msg: 3, peak_rss_mb: 1 };
+const DIGITS = {
+  sqs_requests_per_msg: 3,
+  ddb_requests_per_msg: 3,
+  peak_rss_mb: 1,
+  ddb_emulator_cores: 2,
+  sqs_emulator_cores: 2,
+  machine_cores_busy: 2,
+  ddb_request_body_bytes: 0,
+  ddb_response_body_bytes: 0,
+  sqs_request_body_bytes: 0,
+  sqs_response_body_bytes: 0,
+};
 
 /** One row per (workload, system): medians, plus `range` with min and max of each metric. */
 export function aggregate(rows) {
@@ -37,6 +66,13 @@ export function aggregate(rows) {
     row.handler_runs_per_key_max = Math.max(...runs.map((r) => r.handler_runs_per_key_max));
     row.messages = runs[0].messages;
     row.ok = runs.every((r) => r.ok);
+    for (const m of OPTIONAL_METRICS) {
+      const xs = runs.map((r) => r[m]).filter((x) => Number.isFinite(x));
+      if (xs.length === 0) continue;
+      const d = DIGITS[m] ?? 1;
+      row[m] = round(median(xs), d);
+      range[m] = [round(Math.min(...xs), d), round(Math.max(...xs), d)];
+    }
     row.range = range;
     return row;
   });
@@ -175,20 +211,22 @@ export function renderMarkdown(summary, meta, produce, outDir) {
     '',
     '## Ratios',
     '',
-    '| workload | CPU/msg ours/peer | throughput ours/peer | peak RSS ours/peer | CPU/msg ours/floor |',
-    '| --- | --: | --: | --: | --: |',
+    '| workload | CPU/msg ours/peer | throughput ours/peer | peak RSS ours/peer | CPU/msg ours/floor | CPU/msg floor/peer | throughput floor/peer |',
+    '| --- | --: | --: | --: | --: | --: | --: |',
   ];
   for (const w of [...new Set(summary.map((r) => r.workload))]) {
     const r = (a, b, m) => fmt(ratio(summary, w, a, b, m), 2);
     lines.push(
       `| ${w} | ${r('ours', 'peer', 'cpu_us_per_msg')} | ${r('ours', 'peer', 'throughput_msgs_per_s')} | ` +
-        `${r('ours', 'peer', 'peak_rss_mb')} | ${r('ours', 'floor', 'cpu_us_per_msg')} |`,
+        `${r('ours', 'peer', 'peak_rss_mb')} | ${r('ours', 'floor', 'cpu_us_per_msg')} | ` +
+        `${r('floor', 'peer', 'cpu_us_per_msg')} | ${r('floor', 'peer', 'throughput_msgs_per_s')} |`,
     );
   }
   lines.push('', '## Targets (reported, not asserted)', '', '| target | measured | |', '| --- | --: | --- |');
   for (const t of targets(summary, produce, soak)) {
     lines.push(`| ${t.name} | ${t.value} | ${t.met === undefined ? '—' : t.met ? 'met' : '**missed**'} |`);
   }
+  if (summary.some((r) => r.ddb_emulator_cores !== undefined)) lines.push('', ...renderEmulators(summary));
   lines.push(
     '',
     `Produce: \`node dist/main.js produce --count ${produce.count}\` against fauxqs: ` +
@@ -200,6 +238,78 @@ export function renderMarkdown(summary, meta, produce, outDir) {
     '',
   );
   return lines.join('\n');
+}
+
+/**
+ * The Emulators table: what DynamoDB Local (or dynalite) and fauxqs spent per request they served,
+ * in each cell, and the throughput that CPU alone allows on this machine; then, for the targets
+ * against the peer, the measured figures that bound them.
+ */
+export function renderEmulators(summary) {
+  const cores = cpus().length;
+  const ceiling = (usPerMsg) => (usPerMsg > 0 ? (cores * 1e6) / usPerMsg : undefined);
+  const bytes = (r, side) =>
+    r[`${side}_request_body_bytes`] === undefined
+      ? 'n/a'
+      : `${fmt(r[`${side}_request_body_bytes`])} / ${fmt(r[`${side}_response_body_bytes`])}`;
+  const lines = [
+    '## Emulators',
+    '',
+    `Each run's CPU time (user+sys, /proc, the process and anything under it) of the DynamoDB ` +
+      `emulator and of fauxqs, divided by the requests each served in that run (counted by its ` +
+      `proxy), and as cores (CPU time / the run's wall time); mean body bytes per request / per ` +
+      `answer; the bench process (both proxies) per message; all CPU: the system, both emulators ` +
+      `and the bench process per message; machine: busy cores of the whole machine during the run ` +
+      `(other load included). Ceilings on ${cores} cores: DDB alone = ${cores} cores / the DynamoDB ` +
+      `emulator's CPU per message; all CPU = ${cores} cores / all CPU per message. Medians.`,
+    '',
+    '| workload | system | DDB µs/req | DDB cores | DDB bytes req/ans | SQS µs/req | SQS cores | SQS bytes req/ans | bench µs/msg | all CPU µs/msg | machine cores | ceiling msg/s: DDB alone | ceiling msg/s: all CPU |',
+    '| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
+  ];
+  for (const r of sorted(summary)) {
+    const ddbRange = r.range.ddb_emulator_cpu_us_per_req;
+    lines.push(
+      `| ${r.workload} | ${r.system} | ${fmt(r.ddb_emulator_cpu_us_per_req)}` +
+        `${ddbRange ? ` (${fmt(ddbRange[0])}–${fmt(ddbRange[1])})` : ''} | ${fmt(r.ddb_emulator_cores, 2)} | ` +
+        `${bytes(r, 'ddb')} | ${fmt(r.sqs_emulator_cpu_us_per_req)} | ${fmt(r.sqs_emulator_cores, 2)} | ` +
+        `${bytes(r, 'sqs')} | ${fmt(r.bench_process_cpu_us_per_msg)} | ${fmt(r.all_cpu_us_per_msg)} | ` +
+        `${fmt(r.machine_cores_busy, 2)} | ${fmt(ceiling(r.ddb_emulator_cpu_us_per_msg))} | ` +
+        `${fmt(ceiling(r.all_cpu_us_per_msg))} |`,
+    );
+  }
+  const notes = [];
+  for (const w of ['noop', 'io100ms']) {
+    const peer = find(summary, w, 'peer');
+    const floor = find(summary, w, 'floor');
+    const ours = find(summary, w, 'ours');
+    if (!peer || !ours) continue;
+    const target = 1.5 * peer.throughput_msgs_per_s;
+    const ddbCap = ceiling(ours.ddb_emulator_cpu_us_per_msg);
+    const allCap = ceiling(ours.all_cpu_us_per_msg);
+    if (ddbCap !== undefined) {
+      notes.push(
+        `- ${w}: 1.5× the peer's throughput is ${fmt(target)} msg/s. The DynamoDB emulator spent ` +
+          `${fmt(ours.ddb_emulator_cpu_us_per_req)} µs of CPU per request of ours ` +
+          `(${['floor', 'peer']
+            .map((s) => find(summary, w, s))
+            .filter(Boolean)
+            .map((x) => `${x.system} ${fmt(x.ddb_emulator_cpu_us_per_req)}`)
+            .join(', ')}), ` +
+          `${fmt(ours.ddb_emulator_cpu_us_per_msg)} µs per message: alone it caps ours at ${fmt(ddbCap)} ` +
+          `msg/s on ${cores} cores; with every process's CPU counted, at ${fmt(allCap)} msg/s` +
+          ` (the machine was ${fmt(ours.machine_cores_busy, 2)} of ${cores} cores busy in ours' runs).`,
+      );
+    }
+    const floorPeer = floor && floor.cpu_us_per_msg / peer.cpu_us_per_msg;
+    if (floorPeer)
+      notes.push(
+        `- ${w}: the floor (two bare UpdateItem calls) uses ${fmt(floorPeer, 2)}× the peer's CPU per ` +
+          `message; 0.7× the peer is ${fmt(floorPeer > 0 ? 0.7 / floorPeer : NaN, 2)}× the floor.`,
+      );
+  }
+  if (notes.length)
+    lines.push('', 'What bounds the targets against the peer (measured in this run):', '', ...notes);
+  return lines;
 }
 
 const COLORS = { baseline: '#9e9e9e', floor: '#607d8b', peer: '#e69f00', ours: '#0072b2' };

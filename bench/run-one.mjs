@@ -8,6 +8,7 @@ import { CreateTableCommand, DeleteTableCommand, UpdateTimeToLiveCommand } from 
 import { CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { ROOT, cpuMicros, memoryMb, spawnLogged, stop, until } from './env.mjs';
 import { WORKLOADS, buildMessages, fill } from './workloads.mjs';
+import { costFields, readCosts } from './emulator-cost.mjs';
 
 export const SYSTEMS = ['baseline', 'floor', 'peer', 'ours'];
 /** Systems that promise one run per key; the others may run a re-sent key once per send. */
@@ -45,12 +46,14 @@ export async function runOne(ctx, system, workload, count, label) {
     await fill(ctx.sqsDirect, queueUrl, messages);
 
     const cpu0 = cpuMicros(child.pid);
+    const costs0 = readCosts(ctx);
     const sqs0 = ctx.sqsProxy.counts();
     const ddb0 = ctx.ddbProxy.counts();
     const opened = Date.now();
     ctx.sqsProxy.openGate();
     await waitCompleted(ctx, child, messages.length, system, logFile);
     const cpu1 = cpuMicros(child.pid);
+    const costs1 = readCosts(ctx);
     const mem = memoryMb(child.pid);
     const sqs1 = ctx.sqsProxy.counts();
     const ddb1 = ctx.ddbProxy.counts();
@@ -79,6 +82,8 @@ export async function runOne(ctx, system, workload, count, label) {
       ddb_ops: diff(ddb1, ddb0),
       sqs_ops: diff(sqs1, sqs0),
       unique_keys: new Set(messages.map((m) => m.key)).size,
+      // Optional fields: what the emulators and the proxies spent on this run (bench/emulator-cost.mjs).
+      ...costFields(costs0, costs1, n, cpu1 - cpu0),
     };
   } finally {
     await stop(child);

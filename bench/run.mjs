@@ -4,7 +4,8 @@
 // Ours against the alternative users would pick (sqs-consumer + Powertools idempotency), with a
 // bare sqs-consumer baseline and a "floor" (the baseline plus the two DynamoDB calls alone).
 // fauxqs and DynamoDB Local (dynalite without Java) run as processes of their own, each behind a
-// counting proxy of ours; each system runs as its own process and is measured from outside.
+// counting proxy of ours; each system runs as its own process and is measured from outside, and
+// so are the emulators: their CPU time per request served in each run (bench/emulator-cost.mjs).
 // Everything started is stopped at the end, also on failure; a global deadline bounds the run.
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -92,6 +93,9 @@ async function main() {
     }),
     sqsProxy: await startCountingProxy(fauxqs.port, { sqs: true }),
     ddbProxy: await startCountingProxy(dynamo.port),
+    // The emulators' pids: each run reads their CPU time (with anything under them) at its start
+    // and end, for CPU per request served (bench/emulator-cost.mjs).
+    emulators: { ddbPid: dynamo.child.pid, sqsPid: fauxqs.child.pid },
     // --cpu-prof DIR: every system runs under node --cpu-prof, one profile per run named
     // <system>-<workload>-<run>-<id>.cpuprofile (bench/profile-top.mjs summarises one).
     cpuProfDir: opts['cpu-prof'],
@@ -126,7 +130,10 @@ async function main() {
           `run ${r + 1}/${RUNS} ${workload} ${system}: ${row.throughput_msgs_per_s.toFixed(0)} msg/s, ` +
             `${row.cpu_us_per_msg.toFixed(0)} us CPU/msg, p50 ${row.p50_ms} ms, ` +
             `ddb ${row.ddb_requests_per_msg.toFixed(2)}/msg, sqs ${row.sqs_requests_per_msg.toFixed(3)}/msg, ` +
-            `runs/key max ${row.handler_runs_per_key_max}${row.ok ? '' : `  FAILED: ${row.problem}`}`,
+            `runs/key max ${row.handler_runs_per_key_max}; ` +
+            `emulators: ddb ${row.ddb_emulator_cpu_us_per_req.toFixed(0)} us/req ${row.ddb_emulator_cores.toFixed(2)} cores, ` +
+            `sqs ${row.sqs_emulator_cpu_us_per_req.toFixed(0)} us/req ${row.sqs_emulator_cores.toFixed(2)} cores, ` +
+            `machine ${row.machine_cores_busy.toFixed(2)} cores busy${row.ok ? '' : `  FAILED: ${row.problem}`}`,
         );
         rows.push(row);
       }
