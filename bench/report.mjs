@@ -296,9 +296,19 @@ export function renderEmulators(summary) {
             .map((x) => `${x.system} ${fmt(x.ddb_emulator_cpu_us_per_req)}`)
             .join(', ')}), ` +
           `${fmt(ours.ddb_emulator_cpu_us_per_msg)} µs per message: alone it caps ours at ${fmt(ddbCap)} ` +
-          `msg/s on ${cores} cores; with every process's CPU counted, at ${fmt(allCap)} msg/s` +
+          `msg/s on ${cores} cores, and it is ` +
+          `${fmt((100 * ours.ddb_emulator_cpu_us_per_msg) / ours.all_cpu_us_per_msg)} % of all the CPU ` +
+          `spent per message; with every process's CPU counted, the cap is ${fmt(allCap)} msg/s` +
           ` (the machine was ${fmt(ours.machine_cores_busy, 2)} of ${cores} cores busy in ours' runs).`,
       );
+      const others = ours.all_cpu_us_per_msg - ours.cpu_us_per_msg;
+      const othersCap = ceiling(others);
+      if (othersCap !== undefined)
+        notes.push(
+          `- ${w}: were ours free, the emulators and the proxies alone (${fmt(others)} µs of CPU per ` +
+            `message) would cap it at ${fmt(othersCap)} msg/s, ` +
+            `${fmt(othersCap / peer.throughput_msgs_per_s, 2)}× the peer's measured throughput.`,
+        );
     }
     const floorPeer = floor && floor.cpu_us_per_msg / peer.cpu_us_per_msg;
     if (floorPeer)
