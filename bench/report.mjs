@@ -308,7 +308,7 @@ export function renderEmulators(summary) {
           `- ${w}: were ours free, the emulators and the proxies alone (${fmt(others)} µs of CPU per ` +
             `message) would cap it at ${fmt(othersCap)} msg/s: ` +
             `${fmt(othersCap / (ceiling(peer.all_cpu_us_per_msg) ?? NaN), 2)}× the peer's cap counted ` +
-            `the same way (${fmt(ceiling(peer.all_cpu_us_per_msg))} msg/s, all CPU; this ratio does not ` +
+            `the same way (${fmt(ceiling(peer.all_cpu_us_per_msg))} msg/s, all CPU; CPU per message, unlike ` +
             `throughput, hardly moves with other load on the machine), ` +
             `${fmt(othersCap / peer.throughput_msgs_per_s, 2)}× the peer's measured throughput.`,
         );
