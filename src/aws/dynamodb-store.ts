@@ -9,7 +9,6 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { StoreUnavailableError, describeError } from '../core/errors.js';
 import {
   MARKER_PREFIX,
@@ -26,27 +25,44 @@ import {
   type ListQuery,
   type RecordStore,
 } from '../core/idempotency-store.js';
-import { NAMES, claimCommand, fromItem, num, readItem, status, type Item } from './dynamodb-items.js';
+import {
+  NAMES,
+  claimCommand,
+  freshItem,
+  fromItem,
+  insertCommand,
+  num,
+  readItem,
+  status,
+  type Item,
+} from './dynamodb-items.js';
 
 /**
  * IdempotencyStore and RecordStore on a DynamoDB table whose partition key is the string `pk`.
  *
- * The conditional write is the lock. Timeline of two workers racing for one key k:
+ * The conditional write is the lock. Timeline of two workers racing for one key k, each on the
+ * message's first receive (ClaimRequest.firstDelivery), so each tries the short claim first:
  *
- *   worker A: claim(k) ── UpdateItem, condition "absent, or lapsed, or FAILED" ── ok, fence=1
+ *   worker A: claim(k) ── PutItem of the fresh record, condition "absent" ── ok, fence=1
  *   worker B: claim(k) ─────── same condition fails: ALL_OLD says IN_PROGRESS ── in_progress
  *   worker A: handler runs ...... renew(k, A) extends leaseExpiresAtMs ......
  *   worker A: complete(k, A) ─ condition "owner = A and IN_PROGRESS" ── ok, COMPLETED
- *   worker B: claim(k) (redelivery) ── condition fails: COMPLETED ── duplicate, message deleted
+ *   worker B: claim(k) (redelivery) ── UpdateItem, condition "absent, or lapsed, or FAILED" (and
+ *             well-formed, same payload) fails: COMPLETED ── duplicate, message deleted
  *
  * If A stalls past its lease, B's claim succeeds (fence=2, owner=B) and A's complete/fail/renew
- * fail their owner condition: A learns it lost the lease instead of overwriting B's record.
+ * fail their owner condition: A learns it lost the lease instead of overwriting B's record. The
+ * short claim writes only where nothing is stored, so it never replaces a record, live or not:
+ * whatever it finds is handled as the full claim would handle it, from the record it returned.
  *
- * Calls per message: first delivery 2 (claim, complete); duplicate 1 (claim refused; plus a
- * consistent GetItem where the store ignores ALL_OLD, as dynalite does); handler failure 2
- * (claim, fail); takeover of a lapsed lease 2; an expired record still present 3 (claim refused,
- * fresh PutItem, complete). The store contract suite (test/helpers/store-contract.ts) asserts these
- * by counting the client's requests, on dynalite and on DynamoDB Local.
+ * Calls per message: a new key 2 (claim, complete; the short claim when the worker gives the
+ * first-delivery hint, which it does on receive count 1); handler failure 2 (claim, fail);
+ * duplicate, or a key in progress elsewhere, 1 (claim refused; plus a consistent GetItem where the
+ * store ignores ALL_OLD, as dynalite does); retry of a FAILED key or takeover of a lapsed lease 2
+ * (claim, complete), but 3 when met with the hint (short claim refused, full claim, complete; plus
+ * the GetItem on dynalite); an expired record still present 3 (claim refused, fresh PutItem,
+ * complete). The store contract suite (test/helpers/store-contract.ts) asserts these by counting
+ * the client's requests, with and without the hint, on dynalite and on DynamoDB Local.
  *
  * Every item read is checked (parseRecord): a malformed one rejects with CorruptRecordError.
  */
@@ -61,9 +77,11 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     // A refused claim whose record then changes (deleted, expired, lapsed) is tried again; three
-    // rounds are plenty, since each round is decided by the record that stood in the way.
-    for (let round = 0; round < 3; round += 1) {
-      const old = await this.#tryClaim(request);
+    // rounds are plenty, since each round is decided by the record that stood in the way. With the
+    // first-delivery hint, a short claim (insertCommand) comes first, in a round of its own.
+    const insertFirst = request.firstDelivery === true;
+    for (let round = insertFirst ? -1 : 0; round < 3; round += 1) {
+      const old = round < 0 ? await this.#tryInsert(request) : await this.#tryClaim(request);
       if ('kind' in old) return old;
       const record = old.record ?? (await this.#read(request.pk));
       if (record === undefined) continue;
@@ -76,6 +94,21 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
       return refusal(record, request);
     }
     throw new StoreUnavailableError(`claim of ${request.pk} kept racing with other writers`);
+  }
+
+  /** The short claim: creates the record if none is stored; else the record in the way (if the store said). */
+  async #tryInsert(request: ClaimRequest): Promise<ClaimResult | { record: IdempotencyRecord | undefined }> {
+    try {
+      await this.#client.send(insertCommand(this.#table, request));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return { record: readItem(error.Item) };
+      throw unavailable('claim', error);
+    }
+    return {
+      kind: 'acquired',
+      claim: { pk: request.pk, owner: request.owner, fence: 1, attempt: 1 },
+      takeover: false,
+    };
   }
 
   /** One conditional upsert; returns the result, or the record that refused it (if the store said). */
@@ -106,24 +139,11 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
   /** Replaces an expired record with a fresh claim, unless someone else replaced it first. */
   async #putFresh(request: ClaimRequest, oldFence: number): Promise<ClaimResult | undefined> {
     const fence = oldFence + 1;
-    const record: IdempotencyRecord = {
-      pk: request.pk,
-      status: 'IN_PROGRESS',
-      owner: request.owner,
-      fence,
-      leaseExpiresAtMs: request.leaseExpiresAtMs,
-      expiresAt: request.expiresAt,
-      attempts: 1,
-      payloadHash: request.payloadHash,
-      firstSeenAtMs: request.now,
-      updatedAtMs: request.now,
-      ...(request.key === undefined ? {} : { key: request.key }),
-    };
     try {
       await this.#client.send(
         new PutItemCommand({
           TableName: this.#table,
-          Item: marshall(record),
+          Item: freshItem(request, fence),
           // "Still the expired record we read", not just "same fence": if TTL deleted it meanwhile
           // and another worker claimed the key afresh (fence 1 again), that live claim must refuse
           // us. Matching the fence alone let this put overwrite it, and both handlers ran.

@@ -126,6 +126,12 @@ export interface ClaimRequest {
    * clock runs ahead by less than the margin cannot take over a live lease.
    */
   readonly lapsedBefore?: number;
+  /**
+   * A hint, never a rule: the message is on its first receive, so the key is most likely new, and
+   * a store may try a cheaper write first (one that only creates an absent record). The result is
+   * the same with or without it; only the cost differs (see DynamoDbIdempotencyStore).
+   */
+  readonly firstDelivery?: boolean;
 }
 
 /** Proof of a claim: what complete, fail and renew are conditional on. */

@@ -56,9 +56,15 @@ export class IdempotencyService {
    * A key completed recently by this process, with the same payload, answers duplicate without a
    * store call; anything else goes to the store, whose conditional write decides. `terms` are the
    * lease the caller asks for (default: leaseMs from now) and the cut-off before which another
-   * owner's lease counts as lapsed (default: now).
+   * owner's lease counts as lapsed (default: now). `firstDelivery` passes the store the hint of
+   * that name (ClaimRequest.firstDelivery): it changes the cost of the claim, never its result.
    */
-  async claim(key: string, payloadHash: string, terms: Partial<LeaseTerms> = {}): Promise<ClaimResult> {
+  async claim(
+    key: string,
+    payloadHash: string,
+    terms: Partial<LeaseTerms> = {},
+    firstDelivery = false,
+  ): Promise<ClaimResult> {
     const now = this.#o.clock.now();
     const { pk, hashed } = recordKey(this.#o.namespace, key);
     const cached = this.#cache.get(pk, payloadHash, now);
@@ -73,6 +79,7 @@ export class IdempotencyService {
       leaseExpiresAtMs: terms.leaseExpiresAtMs ?? now + this.#o.leaseMs,
       expiresAt: this.#expiresAt(now),
       lapsedBefore: terms.lapsedBefore ?? now,
+      ...(firstDelivery ? { firstDelivery } : {}),
     });
     if (result.kind === 'duplicate') this.#cache.add(result.record, generation);
     if (result.kind === 'acquired') this.#generations.set(result.claim.owner, generation);

@@ -69,13 +69,18 @@ export async function processMessage(message: WorkerMessage, deps: PipelineDeps)
   if (invalid) return { outcome: 'dead_lettered', action: 'dead_letter', reason: invalid };
   const hash = 'hash' in body ? body.hash : '';
   let claimed: ClaimResult;
+  // On its first receive a message's key is most likely new: the store may try a cheaper write
+  // first. Not once this delivery has seen the key held elsewhere, nor on a redelivery.
+  let firstDelivery = message.receiveCount <= 1;
   for (;;) {
     const terms = deps.lease?.terms();
+    const hinted = firstDelivery;
+    firstDelivery = false;
     try {
       claimed = await traced(
         deps,
         'claim',
-        () => deps.idempotency.claim(message.key, hash, terms),
+        () => deps.idempotency.claim(message.key, hash, terms, hinted),
         claimSpan,
       );
     } catch (error) {

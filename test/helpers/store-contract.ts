@@ -17,10 +17,12 @@ import {
   claimAt,
   describeMalformedItems,
   describeRequestCosts,
+  withFirstDeliveryHint,
   type ContractOptions,
   type FullStore,
   type StoreUnderTest,
 } from './store-contract-dynamodb.js';
+import { describeFirstDeliveryHint } from './store-contract-hint.js';
 import { describeKeysAndHashes } from './store-contract-keys.js';
 
 export type {
@@ -61,9 +63,13 @@ export function describeStoreContract(
     let serial = 0;
     /** A pk no other test uses. */
     const key = (label: string) => `${prefix}${label}-${(serial += 1)}`;
+    let hinted: FullStore | undefined;
+    /** The store under test: with the first-delivery hint on every claim when options say so. */
     const store = (): FullStore => {
       if (!subject) throw new Error(`${name}: the store factory failed`);
-      return subject.store;
+      if (!options.firstDelivery) return subject.store;
+      hinted ??= withFirstDeliveryHint(subject.store);
+      return hinted;
     };
     /** Claims pk at `now` and asserts it was acquired. */
     const take = async (pk: string, now: number, payloadHash = HASH) =>
@@ -407,9 +413,12 @@ export function describeStoreContract(
 
     describeKeysAndHashes(store, prefix.slice(0, -1), () => key('k').slice(prefix.length));
 
+    if (options.firstDelivery) describeFirstDeliveryHint(() => subject, key, options.wire !== undefined);
+
     if (options.wire) {
-      describeRequestCosts(() => subject, key, options.wire.refusedClaimReads);
-      describeMalformedItems(() => subject, key);
+      const { refusedClaimReads } = options.wire;
+      describeRequestCosts(store, () => subject, key, refusedClaimReads, options.firstDelivery === true);
+      describeMalformedItems(store, () => subject, key);
     }
   });
 }

@@ -26,15 +26,27 @@ import {
  */
 function countRequests(client: DynamoDBClient): RequestLog {
   const counts = new Map<string, number>();
+  const bytes = new Map<string, number>();
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const operation = String(context.commandName ?? 'unknown').replace(/Command$/, '');
       counts.set(operation, (counts.get(operation) ?? 0) + 1);
+      const body = (args.request as { body?: unknown }).body;
+      const size =
+        typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : 0;
+      bytes.set(operation, (bytes.get(operation) ?? 0) + size);
       return next(args);
     },
     { step: 'deserialize', name: 'contractRequestCounter' },
   );
-  return { counts: () => Object.fromEntries(counts), reset: () => counts.clear() };
+  return {
+    counts: () => Object.fromEntries(counts),
+    bytes: () => Object.fromEntries(bytes),
+    reset: () => {
+      counts.clear();
+      bytes.clear();
+    },
+  };
 }
 
 /** The table itself, through the same client: items go in and come out as they are. */
@@ -78,27 +90,41 @@ async function onDynamoDb(endpoint: string, stopEndpoint?: () => Promise<void>):
   };
 }
 
-describeStoreContract('MemoryIdempotencyStore', async () => ({
-  store: new MemoryIdempotencyStore(),
-  close: async () => undefined,
-}));
+// Every store twice: claims as redeliveries make them, and with the first-delivery hint that the
+// worker gives on a message's first receive (ClaimRequest.firstDelivery).
+const HINTS = [
+  { title: '', options: {} },
+  { title: ', claims with the first-delivery hint', options: { firstDelivery: true } },
+] as const;
 
-describeStoreContract(
-  'DynamoDbIdempotencyStore on dynalite (in-process, random port)',
-  async () => {
-    const emulators = await startEmulators({ sqs: 0, dynamodb: 0 });
-    return onDynamoDb(emulators.dynamodbEndpoint, () => emulators.stop());
-  },
-  // dynalite ignores ReturnValuesOnConditionCheckFailure: a refused claim reads the record back.
-  { wire: { refusedClaimReads: 1 } },
-);
+for (const hint of HINTS) {
+  describeStoreContract(
+    `MemoryIdempotencyStore${hint.title}`,
+    async () => ({ store: new MemoryIdempotencyStore(), close: async () => undefined }),
+    hint.options,
+  );
+
+  describeStoreContract(
+    `DynamoDbIdempotencyStore on dynalite (in-process, random port)${hint.title}`,
+    async () => {
+      const emulators = await startEmulators({ sqs: 0, dynamodb: 0 });
+      return onDynamoDb(emulators.dynamodbEndpoint, () => emulators.stop());
+    },
+    // dynalite ignores ReturnValuesOnConditionCheckFailure: a refused claim reads the record back.
+    { ...hint.options, wire: { refusedClaimReads: 1 } },
+  );
+}
 
 // AWS's own implementation (DynamoDB Local in CI: scripts/dynamodb-local.sh), when one is named.
 const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
 if (endpoint) {
-  describeStoreContract(`DynamoDbIdempotencyStore on ${endpoint}`, async () => onDynamoDb(endpoint), {
-    wire: { refusedClaimReads: 0 },
-  });
+  for (const hint of HINTS) {
+    describeStoreContract(
+      `DynamoDbIdempotencyStore on ${endpoint}${hint.title}`,
+      async () => onDynamoDb(endpoint),
+      { ...hint.options, wire: { refusedClaimReads: 0 } },
+    );
+  }
 }
 
 /**
@@ -106,7 +132,7 @@ if (endpoint) {
  * between a claim's refused UpdateItem and its fresh PutItem, and another worker claims the key in
  * that gap. The interleaving is forced with a one-shot middleware on the real client.
  */
-async function assertTtlDeletionMidClaimIsSafe(endpoint: string): Promise<void> {
+async function assertTtlDeletionMidClaimIsSafe(endpoint: string, firstDelivery: boolean): Promise<void> {
   const settings = {
     region: 'us-east-1',
     sqsEndpoint: undefined,
@@ -137,7 +163,11 @@ async function assertTtlDeletionMidClaimIsSafe(endpoint: string): Promise<void> 
     let yResult: Awaited<ReturnType<typeof y.claim>> | undefined;
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'PutItemCommand' && yResult === undefined) {
+        // The fresh put that replaces the expired record (with the hint, the short claim's PutItem
+        // comes first and is refused by the expired record, as the UpdateItem is without it).
+        const input = args.input as { ConditionExpression?: string };
+        const freshPut = input.ConditionExpression?.includes(':oldFence') === true;
+        if (context.commandName === 'PutItemCommand' && freshPut && yResult === undefined) {
           await other.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: first.pk } } }));
           yResult = await y.claim({ ...request(later), pk: first.pk });
         }
@@ -148,6 +178,7 @@ async function assertTtlDeletionMidClaimIsSafe(endpoint: string): Promise<void> 
     const xResult = await new DynamoDbIdempotencyStore(client, table).claim({
       ...request(later),
       pk: first.pk,
+      firstDelivery,
     });
 
     expect(yResult).toMatchObject({ kind: 'acquired' });
@@ -162,18 +193,21 @@ async function assertTtlDeletionMidClaimIsSafe(endpoint: string): Promise<void> 
 }
 
 describe('DynamoDbIdempotencyStore when TTL deletes an expired record mid-claim', () => {
-  it('on dynalite: a fresh claim of the key by another worker is not overwritten', async () => {
-    const emulators = await startEmulators({ sqs: 0, dynamodb: 0 });
-    try {
-      await assertTtlDeletionMidClaimIsSafe(emulators.dynamodbEndpoint);
-    } finally {
-      await emulators.stop();
-    }
-  });
-
-  if (endpoint) {
-    it(`on ${endpoint}: a fresh claim of the key by another worker is not overwritten`, async () => {
-      await assertTtlDeletionMidClaimIsSafe(endpoint);
+  for (const firstDelivery of [false, true]) {
+    const how = firstDelivery ? ', claiming with the first-delivery hint' : '';
+    it(`on dynalite${how}: a fresh claim of the key by another worker is not overwritten`, async () => {
+      const emulators = await startEmulators({ sqs: 0, dynamodb: 0 });
+      try {
+        await assertTtlDeletionMidClaimIsSafe(emulators.dynamodbEndpoint, firstDelivery);
+      } finally {
+        await emulators.stop();
+      }
     });
+
+    if (endpoint) {
+      it(`on ${endpoint}${how}: a fresh claim of the key by another worker is not overwritten`, async () => {
+        await assertTtlDeletionMidClaimIsSafe(endpoint, firstDelivery);
+      });
+    }
   }
 });
