@@ -17,8 +17,8 @@ import {
 
 export type Item = Record<string, AttributeValue>;
 
-/** Attribute names that are DynamoDB reserved words. */
-export const NAMES = { '#status': 'status', '#owner': 'owner' };
+/** Attribute names that are DynamoDB reserved words, as renew, complete and fail spell them. */
+export const OWNER_NAMES: Readonly<Record<string, string>> = { '#s': 'status', '#o': 'owner' };
 
 /**
  * The DynamoDB type of each attribute of a record ('?': optional). A claim's condition requires

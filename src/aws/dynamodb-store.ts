@@ -26,7 +26,7 @@ import {
   type RecordStore,
 } from '../core/idempotency-store.js';
 import {
-  NAMES,
+  OWNER_NAMES,
   claimCommand,
   freshItem,
   fromItem,
@@ -162,58 +162,57 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
     }
   }
 
+  // renew, complete and fail go with every message: their placeholders are one letter, since every
+  // byte is serialised, signed, sent and parsed each time. #s status, #o owner (reserved words),
+  // #r result; :o the owner token, :p IN_PROGRESS, :n now, :e expiresAt, and one per value written.
+
   async renew(claim: Claim, leaseExpiresAtMs: number, now: number, expiresAt?: number): Promise<boolean> {
-    const values: Item = { ':lease': num(leaseExpiresAtMs), ':now': num(now) };
-    let update = 'SET leaseExpiresAtMs = :lease, updatedAtMs = :now';
+    const values: Item = { ':l': num(leaseExpiresAtMs), ':n': num(now) };
+    let update = 'SET leaseExpiresAtMs = :l, updatedAtMs = :n';
     if (expiresAt !== undefined) {
-      update += ', expiresAt = :exp';
-      values[':exp'] = num(expiresAt);
+      update += ', expiresAt = :e';
+      values[':e'] = num(expiresAt);
     }
     return this.#ifOwner('renew', claim, update, values);
   }
 
   async complete(claim: Claim, now: number, result?: string, expiresAt?: number): Promise<boolean> {
-    const values: Item = { ':completed': status('COMPLETED'), ':now': num(now) };
-    const names: Record<string, string> = {};
-    let update = 'SET #status = :completed, updatedAtMs = :now, completedAtMs = :now';
+    const values: Item = { ':c': status('COMPLETED'), ':n': num(now) };
+    let update = 'SET #s = :c, updatedAtMs = :n, completedAtMs = :n';
     if (expiresAt !== undefined) {
-      update += ', expiresAt = :exp';
-      values[':exp'] = num(expiresAt);
+      update += ', expiresAt = :e';
+      values[':e'] = num(expiresAt);
     }
-    if (result !== undefined) {
-      update += ', #result = :result';
-      values[':result'] = { S: result };
-      names['#result'] = 'result';
-    }
-    return this.#ifOwner('complete', claim, update, values, names);
+    if (result === undefined) return this.#ifOwner('complete', claim, update, values);
+    values[':r'] = { S: result };
+    return this.#ifOwner('complete', claim, `${update}, #r = :r`, values, WITH_RESULT);
   }
 
   async fail(claim: Claim, now: number, error: string): Promise<boolean> {
-    const update = 'SET #status = :failedStatus, updatedAtMs = :now, lastError = :error';
-    const values = { ':failedStatus': status('FAILED'), ':now': num(now), ':error': { S: error } };
+    const update = 'SET #s = :f, updatedAtMs = :n, lastError = :x';
+    const values = { ':f': status('FAILED'), ':n': num(now), ':x': { S: error } };
     return this.#ifOwner('fail', claim, update, values);
   }
 
+  /** The update, if the claim still holds: its owner token and IN_PROGRESS. */
   async #ifOwner(
     operation: string,
     claim: Claim,
     update: string,
     values: Item,
-    names: Record<string, string> = {},
+    names: Record<string, string> = OWNER_NAMES,
   ): Promise<boolean> {
+    values[':o'] = { S: claim.owner };
+    values[':p'] = IN_PROGRESS;
     try {
       await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: { pk: { S: claim.pk } },
           UpdateExpression: update,
-          ConditionExpression: '#owner = :owner AND #status = :inProgress',
-          ExpressionAttributeNames: { ...NAMES, ...names },
-          ExpressionAttributeValues: {
-            ...values,
-            ':owner': { S: claim.owner },
-            ':inProgress': status('IN_PROGRESS'),
-          },
+          ConditionExpression: '#o = :o AND #s = :p',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       );
       return true;
@@ -365,6 +364,10 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
     }
   }
 }
+
+/** The names of a complete that keeps the handler's result (see the placeholders above renew). */
+const WITH_RESULT: Readonly<Record<string, string>> = { ...OWNER_NAMES, '#r': 'result' };
+const IN_PROGRESS = status('IN_PROGRESS');
 
 function unavailable(operation: string, error: unknown): StoreUnavailableError {
   return new StoreUnavailableError(`idempotency store ${operation} failed: ${describeError(error)}`, {
