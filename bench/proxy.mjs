@@ -1,21 +1,497 @@
-// A counting HTTP proxy on loopback in front of one emulator. It counts requests by operation
-// (the X-Amz-Target header, else the Action form field of the query protocol) and the body bytes
-// of each request and answer, at the moment each answer is passed back, and for SQS it follows
-// every message from receive to delete:
+// A counting proxy on loopback in front of one emulator. It counts requests by operation (the
+// X-Amz-Target header, else the Action form field of the query protocol) and the body bytes of
+// each request and answer, at the moment each answer is passed back, and for SQS it follows every
+// message from receive to delete:
 // - ReceiveMessage answers map each ReceiptHandle to its MessageId and SentTimestamp;
 // - DeleteMessage / DeleteMessageBatch answers mark those messages completed, at the time the
 //   answer passes through (so "completed" means the same for every system: SQS confirmed the
 //   delete);
 // - a gate holds ReceiveMessage requests (not forwarded) until opened, so a system can start,
 //   reach its first receive, and be measured from the moment the gate opens.
+//
+// It works at the TCP level, because the bench process hosts both proxies on the same cores as
+// the systems it measures: a full HTTP server plus an HTTP client per proxy cost about half a
+// worker's CPU per message. Each client connection gets one connection to the emulator; bytes
+// pass through as they come, in both directions, and a small incremental HTTP/1.1 scanner reads
+// along: the end of each message's headers, the few headers it needs, the body by Content-Length
+// or chunked framing. Answers pair with requests in order (HTTP/1.1 on one connection). Bodies are
+// collected only where SQS following needs them (ReceiveMessage and DeleteMessageBatch answers,
+// DeleteMessage(Batch) requests), and a request without X-Amz-Target whose body is a form (the
+// query protocol) is collected to read its Action.
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
-import { Agent, createServer, request } from 'node:http';
+import { Agent, createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { connect, createServer } from 'node:net';
 import { URLSearchParams } from 'node:url';
 
+const CRLF2 = Buffer.from('\r\n\r\n');
+/** A header block larger than this is not HTTP we expect: the connection is dropped. */
+const MAX_HEAD = 64 * 1024;
+const HEAD = 0;
+const LENGTH = 1;
+const UNTIL_CLOSE = 2;
+const CHUNK_SIZE = 3;
+const CHUNK_DATA = 4;
+const CHUNK_CRLF = 5;
+const TRAILER = 6;
+
+/** The fields of a header block the proxy needs (names case-insensitive). */
+function parseHead(text) {
+  const lines = text.split('\r\n');
+  let i = 0;
+  while (i < lines.length && lines[i] === '') i += 1; // stray CRLFs between messages
+  const head = { start: lines[i] ?? '', length: -1, chunked: false, target: undefined, form: false };
+  for (i += 1; i < lines.length; i += 1) {
+    const line = lines[i];
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (name === 'content-length') head.length = Number(line.slice(colon + 1).trim());
+    else if (name === 'transfer-encoding') head.chunked = /chunked\s*$/i.test(line.slice(colon + 1));
+    else if (name === 'x-amz-target') head.target = line.slice(colon + 1).trim();
+    else if (name === 'content-type') head.form = line.includes('x-www-form-urlencoded', colon);
+  }
+  return head;
+}
+
+/**
+ * Reads one direction of one connection, message after message, without copying bodies:
+ * `on.head(head, raw)` when a header block is complete (`raw`: its bytes, as a list of buffers),
+ * returning true when the message has no body whatever its headers say (a HEAD answer, 1xx, 204,
+ * 304); `on.data(slice)` for body bytes (only while `wantData`); `on.raw(slice)` for the body's
+ * bytes as sent (framing included), when given; `on.end(bodyBytes)` when a message is complete;
+ * `on.error(message)` on what cannot be HTTP/1.1.
+ */
+export class Scanner {
+  constructor(response, on) {
+    this.response = response;
+    this.on = on;
+    this.mode = HEAD;
+    /** A header block (or chunk-size / trailer line) split across chunks: the part so far. */
+    this.partial = undefined;
+    this.remaining = 0;
+    this.bodyBytes = 0;
+    this.wantData = false;
+  }
+
+  feed(buf) {
+    let pos = 0;
+    while (pos < buf.length && this.mode !== -1) {
+      switch (this.mode) {
+        case HEAD:
+          pos = this.readHead(buf, pos);
+          break;
+        case LENGTH:
+        case CHUNK_DATA: {
+          const end = Math.min(buf.length, pos + this.remaining);
+          this.body(buf, pos, end, true);
+          this.remaining -= end - pos;
+          pos = end;
+          if (this.remaining === 0) {
+            if (this.mode === LENGTH) this.finish();
+            else this.mode = CHUNK_CRLF;
+          }
+          break;
+        }
+        case UNTIL_CLOSE:
+          this.body(buf, pos, buf.length, true);
+          pos = buf.length;
+          break;
+        case CHUNK_CRLF:
+        case CHUNK_SIZE:
+        case TRAILER:
+          pos = this.readLine(buf, pos);
+          break;
+        default:
+          return;
+      }
+    }
+  }
+
+  /** The stream ended: a body delimited by the close is complete. */
+  close() {
+    if (this.mode === UNTIL_CLOSE) this.finish();
+  }
+
+  fail(message) {
+    this.mode = -1;
+    this.on.error(message);
+  }
+
+  body(buf, start, end, data) {
+    if (end <= start) return;
+    const slice = buf.subarray(start, end);
+    if (data) {
+      this.bodyBytes += end - start;
+      if (this.wantData) this.on.data(slice);
+    }
+    this.on.raw?.(slice);
+  }
+
+  finish() {
+    this.mode = HEAD;
+    const n = this.bodyBytes;
+    this.bodyBytes = 0;
+    this.wantData = false;
+    this.on.end(n);
+  }
+
+  readHead(buf, pos) {
+    let block = buf;
+    let from = pos;
+    let searchFrom = pos;
+    if (this.partial) {
+      searchFrom = Math.max(0, this.partial.length - 3);
+      block = Buffer.concat([this.partial, buf.subarray(pos)]);
+      from = 0;
+    }
+    const at = block.indexOf(CRLF2, searchFrom);
+    if (at < 0) {
+      this.partial = block.subarray(from);
+      if (this.partial.length > MAX_HEAD) this.fail('header block too large');
+      return buf.length;
+    }
+    const end = at + 4;
+    const consumed = this.partial ? end - this.partial.length : end - pos;
+    this.partial = undefined;
+    const raw = block.subarray(from, end);
+    const head = parseHead(raw.latin1Slice(0, raw.length));
+    const noBody = this.on.head(head, raw) === true;
+    if (head.chunked && !noBody) this.mode = CHUNK_SIZE;
+    else if (head.length > 0 && !noBody) {
+      this.mode = LENGTH;
+      this.remaining = head.length;
+    } else if (head.length < 0 && this.response && !noBody) this.mode = UNTIL_CLOSE;
+    else if (Number.isNaN(head.length)) this.fail('bad Content-Length');
+    else this.finish();
+    return pos + consumed;
+  }
+
+  /** A chunk-size line, the CRLF after a chunk's data, or a trailer line. */
+  readLine(buf, pos) {
+    const nl = buf.indexOf(10, pos);
+    const end = nl < 0 ? buf.length : nl + 1;
+    this.body(buf, pos, end, false);
+    const piece = buf.subarray(pos, end);
+    this.partial = this.partial ? Buffer.concat([this.partial, piece]) : piece;
+    if (nl < 0) {
+      if (this.partial.length > MAX_HEAD) this.fail('chunk framing line too long');
+      return end;
+    }
+    const line = this.partial.latin1Slice(0, this.partial.length).trim();
+    this.partial = undefined;
+    if (this.mode === CHUNK_CRLF) {
+      if (line !== '') this.fail('chunk data longer than its size');
+      else this.mode = CHUNK_SIZE;
+    } else if (this.mode === CHUNK_SIZE) {
+      const size = Number.parseInt(line.split(';', 1)[0] ?? '', 16);
+      if (!Number.isFinite(size) || size < 0) this.fail('bad chunk size');
+      else if (size === 0) this.mode = TRAILER;
+      else {
+        this.mode = CHUNK_DATA;
+        this.remaining = size;
+      }
+    } else if (line === '') this.finish(); // TRAILER: an empty line ends the message
+    return end;
+  }
+}
+
+const operationOf = (head) => (head.target ? head.target.slice(head.target.lastIndexOf('.') + 1) : undefined);
+
+function parseJson(buffers) {
+  try {
+    return JSON.parse(Buffer.concat(buffers).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** SQS operations whose request body the follower reads, and those whose answer it reads. */
+const FOLLOW_REQUEST = new Set(['DeleteMessage', 'DeleteMessageBatch']);
+const FOLLOW_ANSWER = new Set(['ReceiveMessage', 'DeleteMessageBatch']);
+
+/**
+ * @param {number} targetPort the emulator's port on 127.0.0.1
+ * @param {{ sqs?: boolean }} options sqs: follow messages (receive -> delete)
+ */
+export async function startCountingProxy(targetPort, { sqs = false } = {}) {
+  // SQS stays on the HTTP proxy below for now.
+  if (sqs) return startHttpCountingProxy(targetPort, { sqs });
+  const events = new EventEmitter();
+  /** @type {Map<string, number>} */
+  const counts = new Map();
+  /** HTTP body bytes of every request answered, and of its answer (headers not counted). */
+  const bytes = { request: 0, response: 0 };
+  let gateOpen = true;
+  /** Connections holding a ReceiveMessage back until the gate opens: their release functions. */
+  const held = new Set();
+  let heldReceives = 0;
+  /** receipt handle -> { id, sent } */
+  const receipts = new Map();
+  /** message id -> completion time (ms) */
+  const completed = new Map();
+  /** completion time - SentTimestamp, per completed message */
+  const latencies = [];
+  let firstReceiveAt;
+  let lastCompletedAt;
+
+  const noteReceive = (json) => {
+    firstReceiveAt ??= Date.now();
+    for (const m of json?.Messages ?? []) {
+      const sent = Number(m.Attributes?.SentTimestamp);
+      receipts.set(m.ReceiptHandle, { id: m.MessageId, sent: Number.isFinite(sent) ? sent : undefined });
+    }
+  };
+
+  const noteDeleted = (handles) => {
+    const now = Date.now();
+    let fresh = 0;
+    for (const handle of handles) {
+      const r = receipts.get(handle);
+      receipts.delete(handle);
+      if (!r || completed.has(r.id)) continue;
+      completed.set(r.id, now);
+      if (r.sent !== undefined) latencies.push(now - r.sent);
+      fresh += 1;
+    }
+    if (fresh > 0) {
+      lastCompletedAt = now;
+      events.emit('completed', completed.size);
+    }
+  };
+
+  /** An answered request: counted, and for SQS followed (its bodies as lists of buffers). */
+  const answered = (rec, status, resBody, resBytes) => {
+    const op = rec.op ?? 'unknown';
+    counts.set(op, (counts.get(op) ?? 0) + 1);
+    bytes.request += rec.bytes;
+    bytes.response += resBytes;
+    if (!sqs || status !== 200) return;
+    if (op === 'ReceiveMessage') noteReceive(parseJson(resBody));
+    else if (op === 'DeleteMessage') {
+      const handle = parseJson(rec.body)?.ReceiptHandle;
+      if (handle) noteDeleted([handle]);
+    } else if (op === 'DeleteMessageBatch') {
+      const entries = parseJson(rec.body)?.Entries ?? [];
+      const ok = new Set((parseJson(resBody)?.Successful ?? []).map((s) => s.Id));
+      noteDeleted(entries.filter((e) => ok.has(e.Id)).map((e) => e.ReceiptHandle));
+    }
+  };
+
+  const sockets = new Set();
+  const track = (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  };
+
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+    const upstream = connect({ host: '127.0.0.1', port: targetPort, allowHalfOpen: true, noDelay: true });
+    track(client);
+    track(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => {
+      if (!client.writableEnded) client.destroy();
+    });
+
+    /** Requests sent (or being sent, or held) and not yet answered, in order. */
+    const pending = [];
+    /** The request whose body is being read. */
+    let current;
+    let waitingDrain = false;
+    let holding = false;
+    /** Bytes held back while a ReceiveMessage waits for the gate (this and what follows it). */
+    let heldBytes = [];
+    /** A query-protocol request's bytes, until its body names the operation. */
+    let deferred;
+    let clientEnded = false;
+
+    const resumeClient = () => {
+      if (!waitingDrain && !holding) client.resume();
+    };
+    const send = (buf) => {
+      if (deferred) deferred.push(buf);
+      else if (holding) heldBytes.push(buf);
+      else if (!upstream.write(buf) && !waitingDrain) {
+        waitingDrain = true;
+        client.pause();
+      }
+    };
+    upstream.on('drain', () => {
+      waitingDrain = false;
+      resumeClient();
+    });
+    const endUpstream = () => {
+      if (clientEnded && !holding && !deferred) upstream.end();
+    };
+    const release = () => {
+      held.delete(release);
+      holding = false;
+      const bufs = heldBytes;
+      heldBytes = [];
+      if (upstream.destroyed) return;
+      upstream.cork();
+      for (const b of bufs) send(b);
+      upstream.uncork();
+      endUpstream();
+      resumeClient();
+    };
+    /** SQS: where the gate acts, once the operation of the request being read is known. */
+    const decide = (rec) => {
+      if (rec.op === 'ReceiveMessage' && !gateOpen) {
+        heldReceives += 1;
+        events.emit('held', heldReceives);
+        if (!holding) {
+          holding = true;
+          held.add(release);
+          client.pause();
+        }
+      }
+      if (deferred) {
+        const bufs = deferred;
+        deferred = undefined;
+        for (const b of bufs) send(b);
+        endUpstream();
+      }
+    };
+
+    const requests = new Scanner(false, {
+      head(head, raw) {
+        const op = operationOf(head);
+        current = { op, bytes: 0, body: undefined };
+        // The query protocol names the operation in the body: collect it (and, for SQS, hold
+        // the request's bytes until the gate can decide on it).
+        const byForm = op === undefined && head.form;
+        if (byForm || (sqs && FOLLOW_REQUEST.has(op))) {
+          current.body = [];
+          requests.wantData = true;
+        }
+        pending.push(current);
+        if (sqs) {
+          if (byForm) deferred = [];
+          else decide(current);
+          send(raw);
+        }
+        return false;
+      },
+      data(slice) {
+        current.body.push(slice);
+      },
+      raw: sqs ? (slice) => send(slice) : undefined,
+      end(n) {
+        const rec = current;
+        current = undefined;
+        rec.bytes = n;
+        if (rec.op === undefined && rec.body) {
+          rec.op = new URLSearchParams(Buffer.concat(rec.body).toString('utf8')).get('Action') ?? 'unknown';
+          if (sqs) decide(rec);
+        }
+      },
+      error: drop,
+    });
+
+    let answer;
+    const answers = new Scanner(true, {
+      head(head) {
+        const status = Number(head.start.slice(9, 12));
+        // 1xx: an interim answer (100 Continue); the request's real answer follows.
+        answer = { status, interim: status >= 100 && status < 200, body: undefined };
+        const rec = pending[0];
+        if (sqs && status === 200 && rec && FOLLOW_ANSWER.has(rec.op)) {
+          answer.body = [];
+          answers.wantData = true;
+        }
+        return answer.interim || status === 204 || status === 304;
+      },
+      data(slice) {
+        answer.body.push(slice);
+      },
+      end(n) {
+        const a = answer;
+        answer = undefined;
+        if (a.interim) return;
+        const rec = pending.shift();
+        if (rec) answered(rec, a.status, a.body, n);
+      },
+      error: drop,
+    });
+
+    client.on('data', (chunk) => {
+      if (sqs) {
+        upstream.cork();
+        requests.feed(chunk);
+        upstream.uncork();
+      } else {
+        send(chunk);
+        requests.feed(chunk);
+      }
+    });
+    client.on('end', () => {
+      clientEnded = true;
+      endUpstream();
+    });
+    upstream.on('data', (chunk) => {
+      answers.feed(chunk);
+      if (!client.write(chunk)) upstream.pause();
+    });
+    client.on('drain', () => upstream.resume());
+    upstream.on('end', () => {
+      answers.close();
+      client.end();
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address();
+
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    events,
+    /** Counts per operation so far (a copy). */
+    counts: () => Object.fromEntries(counts),
+    /** Body bytes so far, requests and answers (a copy), counted with `counts`. */
+    bytes: () => ({ ...bytes }),
+    /** Holds ReceiveMessage requests until open(); clears what was followed so far. */
+    closeGate() {
+      gateOpen = false;
+      heldReceives = 0;
+      receipts.clear();
+      completed.clear();
+      latencies.length = 0;
+      firstReceiveAt = undefined;
+      lastCompletedAt = undefined;
+    },
+    heldReceives: () => heldReceives,
+    openGate() {
+      gateOpen = true;
+      for (const release of [...held]) release();
+    },
+    completedCount: () => completed.size,
+    latencies: () => latencies.slice(),
+    firstReceiveAt: () => firstReceiveAt,
+    lastCompletedAt: () => lastCompletedAt,
+    async close() {
+      gateOpen = true;
+      held.clear();
+      const closed = new Promise((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+// The HTTP proxy this file had before, still used for SQS.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
 
-function operationOf(headers, body) {
+function httpOperationOf(headers, body) {
   const target = headers['x-amz-target'];
   if (typeof target === 'string') return target.slice(target.lastIndexOf('.') + 1);
   const type = String(headers['content-type'] ?? '');
@@ -25,7 +501,7 @@ function operationOf(headers, body) {
   return 'unknown';
 }
 
-function parseJson(buffer) {
+function parseJsonBuffer(buffer) {
   try {
     return JSON.parse(buffer.toString('utf8'));
   } catch {
@@ -37,7 +513,7 @@ function parseJson(buffer) {
  * @param {number} targetPort the emulator's port on 127.0.0.1
  * @param {{ sqs?: boolean }} options sqs: follow messages (receive -> delete)
  */
-export async function startCountingProxy(targetPort, { sqs = false } = {}) {
+async function startHttpCountingProxy(targetPort, { sqs = false } = {}) {
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
   const events = new EventEmitter();
   /** @type {Map<string, number>} */
@@ -84,13 +560,13 @@ export async function startCountingProxy(targetPort, { sqs = false } = {}) {
 
   const follow = (op, reqBody, resBody, status) => {
     if (status !== 200) return;
-    if (op === 'ReceiveMessage') noteReceive(parseJson(resBody));
+    if (op === 'ReceiveMessage') noteReceive(parseJsonBuffer(resBody));
     else if (op === 'DeleteMessage') {
-      const handle = parseJson(reqBody)?.ReceiptHandle;
+      const handle = parseJsonBuffer(reqBody)?.ReceiptHandle;
       if (handle) noteDeleted([handle]);
     } else if (op === 'DeleteMessageBatch') {
-      const entries = parseJson(reqBody)?.Entries ?? [];
-      const ok = new Set((parseJson(resBody)?.Successful ?? []).map((s) => s.Id));
+      const entries = parseJsonBuffer(reqBody)?.Entries ?? [];
+      const ok = new Set((parseJsonBuffer(resBody)?.Successful ?? []).map((s) => s.Id));
       noteDeleted(entries.filter((e) => ok.has(e.Id)).map((e) => e.ReceiptHandle));
     }
   };
@@ -98,7 +574,7 @@ export async function startCountingProxy(targetPort, { sqs = false } = {}) {
   const forward = (req, res, body, op) => {
     const headers = { ...req.headers };
     delete headers.connection;
-    const upstream = request(
+    const upstream = httpRequest(
       { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers, agent },
       (up) => {
         const chunks = [];
@@ -122,12 +598,12 @@ export async function startCountingProxy(targetPort, { sqs = false } = {}) {
     upstream.end(body);
   };
 
-  const server = createServer((req, res) => {
+  const server = createHttpServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const op = operationOf(req.headers, body);
+      const op = httpOperationOf(req.headers, body);
       if (sqs && op === 'ReceiveMessage' && !gateOpen) {
         heldReceives += 1;
         events.emit('held', heldReceives);
