@@ -52,6 +52,11 @@ LABEL org.opencontainers.image.title="sqs-idempotent-worker" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.base.name="docker.io/library/node:24.21.0-bookworm-slim"
 ENV NODE_ENV=production
+# V8's young generation at most 16 MiB per semi-space (by default it grew to ~128 MB under load):
+# 60-90 MB less peak RSS at no measurable CPU cost (README, Performance, "Memory"). Set in
+# NODE_OPTIONS, not on CMD's command line, where it would win over the user's: `docker run -e
+# NODE_OPTIONS=...` replaces it (k8s/base/deployment.yaml repeats it next to its heap bound).
+ENV NODE_OPTIONS=--max-semi-space-size=16
 # The sidecar listens on every interface of the container (the worker's own default is loopback):
 # health probes and scrapes come from outside it. Publish the port with care (README, Security).
 ENV HTTP_HOST=0.0.0.0

@@ -95,10 +95,19 @@ export async function runOne(ctx, system, workload, count, label) {
 /** Starts a system as its own process: ours is `node dist/main.js start` with defaults. */
 export function spawnSystem(ctx, system, { name, queueUrl, table, fifo, handlerEnv, logFile }) {
   if (system === 'ours') {
+    // Started as `npm start` starts the product: package.json's start script, run by sh in the
+    // repo root (its `exec` leaves node with this pid), this Node first on PATH. The script puts
+    // its V8 flags first in NODE_OPTIONS; --cpu-prof and --node-options come after them and win,
+    // as a user's own NODE_OPTIONS does.
+    const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    const quoted = profileArgs(ctx, name).map((arg) => (/\s/.test(arg) ? JSON.stringify(arg) : arg));
+    const extra = [...quoted, ctx.nodeOptions ?? ''].join(' ').trim();
     return spawnLogged(
-      process.execPath,
-      [...profileArgs(ctx, name), join(ROOT, 'dist', 'main.js'), 'start'],
+      '/bin/sh',
+      ['-c', scripts.start],
       {
+        PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}`,
+        ...(extra ? { NODE_OPTIONS: extra } : {}),
         SQS_QUEUE_URL: queueUrl,
         AWS_ENDPOINT_URL_SQS: ctx.sqsProxy.url,
         AWS_ENDPOINT_URL_DYNAMODB: ctx.ddbProxy.url,
@@ -106,7 +115,6 @@ export function spawnSystem(ctx, system, { name, queueUrl, table, fifo, handlerE
         HANDLER: join(ROOT, 'bench', 'handler.mjs'),
         HTTP_HOST: '127.0.0.1',
         HTTP_PORT: '0',
-        ...nodeOptions(ctx),
         ...handlerEnv,
       },
       logFile,

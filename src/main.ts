@@ -1,4 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S NODE_OPTIONS="--max-semi-space-size=16 ${NODE_OPTIONS}" node
+// The shebang bounds V8's young generation to 16 MiB per semi-space (README, Performance,
+// "Memory"), the default of `npm start` and the Docker image too. It goes ahead of the user's own
+// NODE_OPTIONS, whose later flag wins; GNU and BSD env split -S and expand ${NODE_OPTIONS}.
+//
 // The sqs-worker binary. Its first statements take over SIGTERM and SIGINT: until a handler is
 // installed a signal kills the process outright, and a supervisor may send one at any moment.
 // So this file has no static imports (ESM evaluates those before this body): the CLI, with the

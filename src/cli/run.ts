@@ -8,7 +8,6 @@ import { ConfigError, describeError, WorkerError } from '../core/errors.js';
 import { createLogger } from '../observability/logger.js';
 import { awsSettings } from '../aws/connect.js';
 import { commandHelp, nearest, parseCommand, synopsis, usage, UsageError, type Parsed } from './args.js';
-import { COMMANDS, STOPPABLE } from './commands.js';
 import type { CommandContext } from './context.js';
 import { createOutput, type Streams } from './output.js';
 import { COMMAND_SPECS, findCommand, groupActions, type CommandSpec } from './spec.js';
@@ -105,6 +104,8 @@ async function oneShot(
   stop: AbortSignal,
   streams: Streams,
 ): Promise<number> {
+  // The one-shot commands (and what only they use) load when one runs: `start` never needs them.
+  const { COMMANDS, STOPPABLE } = await import('./commands.js');
   const run = COMMANDS[spec.name];
   if (!run) return reportError(new UsageError(`unknown command: ${spec.name}`), config, streams);
   // Commands print results on stdout; their logs go to stderr so the output stays parseable.

@@ -1,4 +1,8 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { buildServer, type HealthReport } from '../../src/http/server.js';
 import {
@@ -6,6 +10,8 @@ import {
   dockerfileProblems,
   environmentProblems,
   heapProblem,
+  launchDefaults,
+  missingDefaults,
   requiredGraceSeconds,
   schemaDefault,
   workerParts,
@@ -33,7 +39,10 @@ const service = (name: string): ComposeService => {
 };
 const builtServices = Object.entries(compose.services).filter(([, s]) => s.build !== undefined);
 const HTTP_PORT = schemaDefault('HTTP_PORT');
-const pkg = JSON.parse(readText('package.json')) as { devDependencies: Record<string, string> };
+const pkg = JSON.parse(readText('package.json')) as {
+  devDependencies: Record<string, string>;
+  scripts: Record<string, string>;
+};
 
 beforeAll(() => {
   for (const target of OVERLAYS) rendered.set(target, render(target));
@@ -114,7 +123,7 @@ describe('every variable the deployment sets is a setting of the config schema',
         .filter((s) => s.keyword === 'ENV')
         .map((s) => s.args.split('=') as [string, string]),
     );
-    expect(Object.keys(env)).toEqual(['NODE_ENV', 'HTTP_HOST']);
+    expect(Object.keys(env)).toEqual(['NODE_ENV', 'NODE_OPTIONS', 'HTTP_HOST']);
     expect(environmentProblems(env)).toEqual([]);
   });
 
@@ -357,5 +366,73 @@ describe('the Dockerfile', () => {
       'USER node is not a numeric non-root user',
       'CMD ["npm", "start"] is not node in exec form',
     ]);
+  });
+});
+
+describe("one default for V8's young generation in every launch path", () => {
+  const fromStart = launchDefaults.startScript(pkg.scripts['start'] ?? '');
+
+  it('npm start, the bin and the image put the same flags ahead of the user NODE_OPTIONS', () => {
+    expect(fromStart).toBe('--max-semi-space-size=16');
+    expect(launchDefaults.shebang(readText('src/main.ts'))).toBe(fromStart);
+    expect(launchDefaults.dockerfile(readText('Dockerfile'))).toBe(fromStart);
+  });
+
+  it.each(OVERLAYS)('%s: the NODE_OPTIONS that replaces the image one repeats them', (target) => {
+    expect(missingDefaults(fromStart ?? '', workerParts(objectsOf(target)).env['NODE_OPTIONS'])).toEqual([]);
+  });
+
+  it('compose: a service that sets NODE_OPTIONS repeats them', () => {
+    const own = Object.values(compose.services).flatMap((s) => s.environment?.['NODE_OPTIONS'] ?? []);
+    expect(own.flatMap((options) => missingDefaults(fromStart ?? '', options))).toEqual([]);
+  });
+
+  it('the bench starts ours with the start script itself', () => {
+    expect(readText('bench/run-one.mjs')).toMatch(/\['-c', scripts\.start\]/);
+  });
+
+  it('names a launch path that lost the default (the check can fail)', () => {
+    expect(launchDefaults.startScript('exec node dist/main.js start')).toBeUndefined();
+    expect(launchDefaults.shebang('#!/usr/bin/env node\n')).toBeUndefined();
+    expect(launchDefaults.dockerfile('ENV NODE_ENV=production')).toBeUndefined();
+    expect(missingDefaults('--max-semi-space-size=16', '--max-old-space-size=384')).toEqual([
+      '--max-semi-space-size=16',
+    ]);
+  });
+
+  describe('on this machine', () => {
+    const env = { PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}` };
+    const limit = (args: string[], extra: Record<string, string> = {}) => {
+      const result = spawnSync(args[0] ?? '', args.slice(1), { env: { ...env, ...extra }, encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`${args.join(' ')}: ${result.stderr}`);
+      return JSON.parse(result.stdout) as { options: string | null; limit: number };
+    };
+    const PRINT = `console.log(JSON.stringify({ options: process.env.NODE_OPTIONS ?? null,
+      limit: (await import('node:v8')).default.getHeapStatistics().heap_size_limit }));`;
+    const node = (flags: string[], extra?: Record<string, string>) =>
+      limit([process.execPath, ...flags, '--input-type=module', '-e', PRINT], extra).limit;
+    let dir = '';
+    let script = '';
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'shebang-'));
+      script = join(dir, 'bin.mjs');
+      const shebang = readText('src/main.ts').split('\n')[0] ?? '';
+      writeFileSync(script, `${shebang}\n${PRINT}\n`);
+      chmodSync(script, 0o755);
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("the bin's shebang (env -S) applies the default, and a user's NODE_OPTIONS overrides it", () => {
+      const [sixteen, thirtyTwo] = [node(['--max-semi-space-size=16']), node(['--max-semi-space-size=32'])];
+      expect(sixteen).not.toBe(thirtyTwo);
+      expect(limit([script])).toEqual({ options: '--max-semi-space-size=16 ', limit: sixteen });
+      expect(limit([script], { NODE_OPTIONS: '--max-semi-space-size=32' }).limit).toBe(thirtyTwo);
+    });
+
+    it('a flag on the command line would win over NODE_OPTIONS: why the default is not there', () => {
+      expect(node(['--max-semi-space-size=16'], { NODE_OPTIONS: '--max-semi-space-size=32' })).toBe(
+        node(['--max-semi-space-size=16']),
+      );
+    });
   });
 });

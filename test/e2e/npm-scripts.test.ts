@@ -28,6 +28,13 @@ const npm = (args: string[], env: Record<string, string>) => runProcess('npm', a
 const commandLine = (pid: number) =>
   readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
 
+/** NODE_OPTIONS in the environment of a process, from /proc. */
+const nodeOptions = (pid: number) =>
+  readFileSync(`/proc/${pid}/environ`, 'utf8')
+    .split('\0')
+    .find((entry) => entry.startsWith('NODE_OPTIONS='))
+    ?.slice('NODE_OPTIONS='.length);
+
 describe('the npm scripts under a supervisor', () => {
   const running: RunningProcess[] = [];
   const track = (p: RunningProcess) => (running.push(p), p);
@@ -53,6 +60,8 @@ describe('the npm scripts under a supervisor', () => {
     // With `exec`, npm's child is the worker itself, not a shell in between.
     const children = childPids(started.child.pid ?? 0);
     expect(children.map(commandLine)).toEqual([expect.stringMatching(/node .*dist\/main\.js start$/)]);
+    // The start script's default V8 flags (README, Performance, "Memory").
+    expect(children.map(nodeOptions)).toEqual(['--max-semi-space-size=16 ']);
     started.child.kill('SIGTERM');
     expect(await started.exit()).toEqual({ code: 0, signal: null });
     expect(children.filter(isAlive)).toEqual([]);
@@ -61,9 +70,12 @@ describe('the npm scripts under a supervisor', () => {
   });
 
   it('Ctrl-C on `npm start` (SIGINT to the group) exits 0', async () => {
-    const started = track(runProcess('npm', ['start'], EMBEDDED, { cwd: ROOT, detached: true }));
+    const own = { ...EMBEDDED, NODE_OPTIONS: '--max-semi-space-size=32' };
+    const started = track(runProcess('npm', ['start'], own, { cwd: ROOT, detached: true }));
     await started.waitForLine(msg('worker started'));
     const children = childPids(started.child.pid ?? 0);
+    // A user's NODE_OPTIONS comes after the default: its flag is the one Node keeps.
+    expect(children.map(nodeOptions)).toEqual(['--max-semi-space-size=16 --max-semi-space-size=32']);
     process.kill(-(started.child.pid ?? 0), 'SIGINT');
     expect(await started.exit()).toEqual({ code: 0, signal: null });
     expect(children.filter(isAlive)).toEqual([]);

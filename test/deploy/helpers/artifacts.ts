@@ -197,3 +197,26 @@ export function dockerfileProblems(text: string, nodeVersion: string, httpPort: 
   if (copied.join(',') !== expected.join(',')) problems.push(`the runtime stage copies ${copied.join(', ')}`);
   return problems;
 }
+
+/**
+ * The V8 flags each launch path puts ahead of the user's own NODE_OPTIONS (whose later flag wins):
+ * package.json's start script, the bin's shebang (src/main.ts), the image's ENV. Undefined when a
+ * path is not written in the expected form, so that a rewrite that drops the default is caught.
+ */
+export const launchDefaults = {
+  startScript: (script: string): string | undefined =>
+    /^NODE_OPTIONS="([^"$]+) \$NODE_OPTIONS" exec node dist\/main\.js start$/.exec(script)?.[1],
+  shebang: (source: string): string | undefined =>
+    /^#!\/usr\/bin\/env -S NODE_OPTIONS="([^"$]+) \$\{NODE_OPTIONS\}" node\n/.exec(source)?.[1],
+  dockerfile: (text: string): string | undefined =>
+    dockerfileInstructions(text)
+      .filter((s) => s.keyword === 'ENV' && s.args.startsWith('NODE_OPTIONS='))
+      .map((s) => s.args.slice('NODE_OPTIONS='.length))
+      .at(-1),
+};
+
+/** The flags of `defaults` that a NODE_OPTIONS which replaces them (k8s, compose) leaves out. */
+export function missingDefaults(defaults: string, nodeOptions: string | undefined): string[] {
+  const given = new Set((nodeOptions ?? '').split(/\s+/));
+  return defaults.split(/\s+/).filter((flag) => !given.has(flag));
+}
