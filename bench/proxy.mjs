@@ -20,7 +20,6 @@
 // query protocol) is collected to read its Action.
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
-import { Agent, createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { URLSearchParams } from 'node:url';
 
@@ -215,8 +214,6 @@ const FOLLOW_ANSWER = new Set(['ReceiveMessage', 'DeleteMessageBatch']);
  * @param {{ sqs?: boolean }} options sqs: follow messages (receive -> delete)
  */
 export async function startCountingProxy(targetPort, { sqs = false } = {}) {
-  // SQS stays on the HTTP proxy below for now.
-  if (sqs) return startHttpCountingProxy(targetPort, { sqs });
   const events = new EventEmitter();
   /** @type {Map<string, number>} */
   const counts = new Map();
@@ -484,177 +481,6 @@ export async function startCountingProxy(targetPort, { sqs = false } = {}) {
       const closed = new Promise((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;
-    },
-  };
-}
-
-// The HTTP proxy this file had before, still used for SQS.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
-
-function httpOperationOf(headers, body) {
-  const target = headers['x-amz-target'];
-  if (typeof target === 'string') return target.slice(target.lastIndexOf('.') + 1);
-  const type = String(headers['content-type'] ?? '');
-  if (type.includes('x-www-form-urlencoded')) {
-    return new URLSearchParams(body.toString('utf8')).get('Action') ?? 'unknown';
-  }
-  return 'unknown';
-}
-
-function parseJsonBuffer(buffer) {
-  try {
-    return JSON.parse(buffer.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * @param {number} targetPort the emulator's port on 127.0.0.1
- * @param {{ sqs?: boolean }} options sqs: follow messages (receive -> delete)
- */
-async function startHttpCountingProxy(targetPort, { sqs = false } = {}) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 512 });
-  const events = new EventEmitter();
-  /** @type {Map<string, number>} */
-  const counts = new Map();
-  /** HTTP body bytes of every request answered, and of its answer (headers not counted). */
-  const bytes = { request: 0, response: 0 };
-  let gateOpen = true;
-  /** @type {(() => void)[]} */
-  const held = [];
-  let heldReceives = 0;
-  /** receipt handle -> { id, sent } */
-  const receipts = new Map();
-  /** message id -> completion time (ms) */
-  const completed = new Map();
-  /** completion time - SentTimestamp, per completed message */
-  const latencies = [];
-  let firstReceiveAt;
-  let lastCompletedAt;
-
-  const noteReceive = (json) => {
-    firstReceiveAt ??= Date.now();
-    for (const m of json?.Messages ?? []) {
-      const sent = Number(m.Attributes?.SentTimestamp);
-      receipts.set(m.ReceiptHandle, { id: m.MessageId, sent: Number.isFinite(sent) ? sent : undefined });
-    }
-  };
-
-  const noteDeleted = (handles) => {
-    const now = Date.now();
-    let fresh = 0;
-    for (const handle of handles) {
-      const r = receipts.get(handle);
-      receipts.delete(handle);
-      if (!r || completed.has(r.id)) continue;
-      completed.set(r.id, now);
-      if (r.sent !== undefined) latencies.push(now - r.sent);
-      fresh += 1;
-    }
-    if (fresh > 0) {
-      lastCompletedAt = now;
-      events.emit('completed', completed.size);
-    }
-  };
-
-  const follow = (op, reqBody, resBody, status) => {
-    if (status !== 200) return;
-    if (op === 'ReceiveMessage') noteReceive(parseJsonBuffer(resBody));
-    else if (op === 'DeleteMessage') {
-      const handle = parseJsonBuffer(reqBody)?.ReceiptHandle;
-      if (handle) noteDeleted([handle]);
-    } else if (op === 'DeleteMessageBatch') {
-      const entries = parseJsonBuffer(reqBody)?.Entries ?? [];
-      const ok = new Set((parseJsonBuffer(resBody)?.Successful ?? []).map((s) => s.Id));
-      noteDeleted(entries.filter((e) => ok.has(e.Id)).map((e) => e.ReceiptHandle));
-    }
-  };
-
-  const forward = (req, res, body, op) => {
-    const headers = { ...req.headers };
-    delete headers.connection;
-    const upstream = httpRequest(
-      { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers, agent },
-      (up) => {
-        const chunks = [];
-        up.on('data', (c) => chunks.push(c));
-        up.on('end', () => {
-          const resBody = Buffer.concat(chunks);
-          counts.set(op, (counts.get(op) ?? 0) + 1);
-          bytes.request += body.length;
-          bytes.response += resBody.length;
-          if (sqs) follow(op, body, resBody, up.statusCode);
-          const out = {};
-          for (const [k, v] of Object.entries(up.headers)) if (!HOP_BY_HOP.has(k)) out[k] = v;
-          out['content-length'] = resBody.length;
-          res.writeHead(up.statusCode ?? 502, out);
-          res.end(resBody);
-        });
-        up.on('error', () => res.destroy());
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    upstream.end(body);
-  };
-
-  const server = createHttpServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const op = httpOperationOf(req.headers, body);
-      if (sqs && op === 'ReceiveMessage' && !gateOpen) {
-        heldReceives += 1;
-        events.emit('held', heldReceives);
-        held.push(() => forward(req, res, body, op));
-        return;
-      }
-      forward(req, res, body, op);
-    });
-  });
-  server.keepAliveTimeout = 120_000;
-  server.headersTimeout = 130_000;
-  server.requestTimeout = 0;
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address();
-
-  return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    events,
-    /** Counts per operation so far (a copy). */
-    counts: () => Object.fromEntries(counts),
-    /** Body bytes so far, requests and answers (a copy), counted with `counts`. */
-    bytes: () => ({ ...bytes }),
-    /** Holds ReceiveMessage requests until open(); clears what was followed so far. */
-    closeGate() {
-      gateOpen = false;
-      heldReceives = 0;
-      receipts.clear();
-      completed.clear();
-      latencies.length = 0;
-      firstReceiveAt = undefined;
-      lastCompletedAt = undefined;
-    },
-    heldReceives: () => heldReceives,
-    openGate() {
-      gateOpen = true;
-      for (const release of held.splice(0)) release();
-    },
-    completedCount: () => completed.size,
-    latencies: () => latencies.slice(),
-    firstReceiveAt: () => firstReceiveAt,
-    lastCompletedAt: () => lastCompletedAt,
-    async close() {
-      gateOpen = true;
-      held.length = 0;
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(() => resolve()));
-      agent.destroy();
     },
   };
 }
