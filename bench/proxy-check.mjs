@@ -12,9 +12,9 @@
 //    operation, the gate, receive -> delete following, a failed batch entry not completed.
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { connect, createServer } from 'node:net';
-import { setImmediate } from 'node:timers';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateQueueCommand,
@@ -29,6 +29,15 @@ import { startEmulators } from '../dist/aws/embedded.js';
 import { Scanner, startCountingProxy } from './proxy.mjs';
 
 const log = (line) => process.stdout.write(`proxy-check: ${line}\n`);
+
+/** `promise`, or a failure naming `what` if it has not settled within `ms` (nothing hangs). */
+function within(promise, what, ms = 10_000) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`proxy-check: no ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 // ---- 1. the scanner ------------------------------------------------------------------------
 
@@ -124,9 +133,13 @@ const request = (target, body, extra = '') =>
  */
 async function scriptedUpstream() {
   const seen = { bytes: 0, closed: 0, requests: [] };
+  const events = new EventEmitter();
   const server = createServer((socket) => {
     socket.on('error', () => {});
-    socket.on('close', () => (seen.closed += 1));
+    socket.on('close', () => {
+      seen.closed += 1;
+      events.emit('closed');
+    });
     let target;
     const scanner = new Scanner(false, {
       head(head) {
@@ -139,6 +152,8 @@ async function scriptedUpstream() {
           socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: a/b\r');
           socket.write('\n\r\n5\r\nabcde\r\n');
           socket.write('3\r\nfgh\r\n0\r\n\r\n');
+        } else if (target.endsWith('Head')) {
+          socket.write('HTTP/1.1 200 HEAD-OK\r\nContent-Length: 10\r\n\r\n'); // no body: a HEAD
         } else if (target.endsWith('Reset')) {
           socket.write('HTTP/1.1 200 OK\r\nContent-');
           socket.resetAndDestroy();
@@ -156,7 +171,7 @@ async function scriptedUpstream() {
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { port: server.address().port, seen, close: () => server.close() };
+  return { port: server.address().port, seen, events, close: () => server.close() };
 }
 
 /** A raw client connection; `answers(n)` resolves once n whole answers have arrived. */
@@ -170,7 +185,7 @@ async function rawClient(port, onAnswer = () => {}) {
     head(head) {
       current = { status: Number(head.start.slice(9, 12)), body: '' };
       scanner.wantData = true;
-      return false;
+      return head.start.endsWith('HEAD-OK');
     },
     data: (slice) => (current.body += slice.toString('latin1')),
     end() {
@@ -182,7 +197,9 @@ async function rawClient(port, onAnswer = () => {}) {
   });
   socket.on('data', (chunk) => scanner.feed(chunk));
   const answers = async (n) => {
-    while (got.length < n) await new Promise((resolve) => waiters.push(resolve));
+    while (got.length < n) {
+      await within(new Promise((resolve) => waiters.push(resolve)), `answer ${got.length + 1}`);
+    }
     return got;
   };
   return { socket, answers };
@@ -221,6 +238,15 @@ async function checkScripted() {
   assert.equal(proxy.counts().GetItem, 1);
   assert.equal(up.seen.requests.length, 4);
 
+  // The answer to a HEAD has no body whatever its Content-Length says; the next one follows it.
+  a.socket.write('HEAD / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: X.Head\r\n\r\n' + request('X.PutItem', 'zz'));
+  assert.deepEqual(
+    (await a.answers(6)).slice(4).map((g) => g.body),
+    ['', '{"ok":2}'],
+  );
+  assert.deepEqual(proxy.counts(), { PutItem: 3, Chunked: 1, GetItem: 1, Head: 1 });
+  assert.deepEqual(proxy.bytes(), { request: 3 + 0 + 11 + 9 + 0 + 2, response: 8 + 8 + 9 + 8 + 0 + 8 });
+
   // The emulator resets mid-answer: the client's connection closes, nothing is counted.
   const closedBefore = up.seen.closed;
   const b = await rawClient(proxy.port);
@@ -229,15 +255,12 @@ async function checkScripted() {
   await once(b.socket, 'close');
   assert.equal(proxy.counts().Reset, undefined);
 
-  // The client goes away mid-request: the emulator's side closes too.
+  // The client resets mid-request: the emulator's side closes too.
   const c = await rawClient(proxy.port);
   c.socket.write(request('X.PutItem', '0123456789').slice(0, 70));
-  await new Promise((resolve) => {
-    const poll = () => (up.seen.closed >= closedBefore + 2 ? resolve() : setImmediate(poll));
-    c.socket.destroy();
-    poll();
-  });
-  assert.equal(proxy.counts().PutItem, 2);
+  c.socket.resetAndDestroy();
+  while (up.seen.closed < closedBefore + 2) await within(once(up.events, 'closed'), 'upstream close');
+  assert.equal(proxy.counts().PutItem, 3);
   a.socket.destroy();
   await proxy.close();
 
@@ -252,7 +275,7 @@ async function checkScripted() {
   d.socket.write(
     `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\n\r\n${form}`,
   );
-  await held;
+  await within(held, 'held receive');
   assert.equal(sqs.heldReceives(), 1);
   assert.equal(up.seen.bytes, bytesBefore);
   sqs.openGate();
@@ -316,7 +339,7 @@ async function checkEmulators() {
         MessageSystemAttributeNames: ['SentTimestamp'],
       }),
     );
-    await held;
+    await within(held, 'held receive');
     const attrs = await sqsDirect.send(
       new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }),
     );

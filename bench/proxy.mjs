@@ -360,7 +360,7 @@ export async function startCountingProxy(targetPort, { sqs = false } = {}) {
     const requests = new Scanner(false, {
       head(head, raw) {
         const op = operationOf(head);
-        current = { op, bytes: 0, body: undefined };
+        current = { op, bytes: 0, body: undefined, head: head.start.startsWith('HEAD ') };
         // The query protocol names the operation in the body: collect it (and, for SQS, hold
         // the request's bytes until the gate can decide on it).
         const byForm = op === undefined && head.form;
@@ -403,7 +403,7 @@ export async function startCountingProxy(targetPort, { sqs = false } = {}) {
           answer.body = [];
           answers.wantData = true;
         }
-        return answer.interim || status === 204 || status === 304;
+        return answer.interim || status === 204 || status === 304 || rec?.head === true;
       },
       data(slice) {
         answer.body.push(slice);
