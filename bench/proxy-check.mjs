@@ -1,6 +1,6 @@
-// A self-check of the bench's counting proxy (bench/proxy.mjs), run by hand after changing it:
+// A self-check of the bench's counting proxy (bench/proxy.mjs and its bench/http-scanner.mjs):
 //
-//   npm run build --silent && node_modules/.bin/node bench/proxy-check.mjs
+//   npm run bench:check   (the build, then this file; .ci/run runs it before the quick bench)
 //
 // 1. The HTTP/1.1 scanner on request and answer streams cut at every byte and at random places:
 //    the same messages, bodies and byte counts each time, and every byte seen exactly once.
@@ -26,7 +26,8 @@ import {
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
 import { startEmulators } from '../dist/aws/embedded.js';
-import { Scanner, startCountingProxy } from './proxy.mjs';
+import { Scanner } from './http-scanner.mjs';
+import { startCountingProxy } from './proxy.mjs';
 
 const log = (line) => process.stdout.write(`proxy-check: ${line}\n`);
 
