@@ -1,3 +1,4 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Exit, ReadySample } from './counters.js';
 import { spawn } from 'node:child_process';
@@ -37,34 +38,44 @@ export class Fleet {
   }
 
   /**
-   * Spawns a worker. With `twin`, a bare Node process is started just before it that prints the
+   * Spawns a worker. With `twin`, a bare Node process is started just after it that prints the
    * time its first line runs: a SIGTERM sent before then found Node still booting, with no
-   * JavaScript yet to install a handler, so dying of it is Node's doing (counted apart).
+   * JavaScript yet to install a handler, so dying of it is Node's doing (counted apart). The twin
+   * boots the way the worker does, from an ES module file (`node -e` skips the ESM loader and ran
+   * its first line 20-40 ms sooner on a loaded machine, so a worker killed while its own module was
+   * still loading counted as a failure), and it starts second so that it is never ahead of it.
    */
   async spawn(extraEnv: Record<string, string> = {}, twin = false): Promise<Worker> {
     this.count += 1;
     const name = `w${this.count}`;
     const httpPort = await freePort();
-    const probe = twin
-      ? track(
-          spawn(process.execPath, ['-e', 'process.stdout.write(String(Date.now()))'], {
-            env: baseEnv({}),
-            stdio: ['ignore', 'pipe', 'ignore'],
-          }),
-        )
-      : undefined;
     const child = spawnLogged(
       process.execPath,
       [MAIN, 'start'],
       { ...this.env, ...extraEnv, HTTP_PORT: String(httpPort) },
       join(this.dir, `${name}.log`),
     );
+    const probe = twin
+      ? track(
+          spawn(process.execPath, [this.twinFile()], {
+            env: baseEnv({}),
+            stdio: ['ignore', 'pipe', 'ignore'],
+          }),
+        )
+      : undefined;
     let out = '';
     probe?.process.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
     const worker: Worker = { name, child, httpPort, twin: probe?.exited.then(() => Number(out || NaN)) };
     void child.exited.then(({ at }) => this.deaths.set(child.pid, at));
     this.workers.push(worker);
     return worker;
+  }
+
+  /** The twin's module: one line, like the first of src/main.ts, in this fleet's folder. */
+  private twinFile(): string {
+    const file = join(this.dir, 'first-line.mjs');
+    if (!existsSync(file)) writeFileSync(file, 'process.stdout.write(String(Date.now()));\n');
+    return file;
   }
 
   /** Resolves once every live worker's /readyz answered 200, or rejects at the deadline. */
