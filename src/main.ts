@@ -1,7 +1,8 @@
-#!/usr/bin/env -S NODE_OPTIONS="--max-semi-space-size=16 ${NODE_OPTIONS}" node
-// The shebang bounds V8's young generation to 16 MiB per semi-space (README, Performance,
-// "Memory"), the default of `npm start` and the Docker image too. It goes ahead of the user's own
-// NODE_OPTIONS, whose later flag wins; GNU and BSD env split -S and expand ${NODE_OPTIONS}.
+#!/usr/bin/env node
+// The shebang stays the portable one: passing NODE_OPTIONS in it takes `env -S`, which coreutils
+// before 8.30 lacks (Amazon Linux 2 has 8.22), and there the binary would not start at all. So an
+// installed `sqs-worker` runs on Node's defaults; `npm start` and the Docker image bound V8's
+// young generation (README, Performance, "Memory"), and users of the binary set NODE_OPTIONS.
 //
 // The sqs-worker binary. Its first statements take over SIGTERM and SIGINT: until a handler is
 // installed a signal kills the process outright, and a supervisor may send one at any moment.

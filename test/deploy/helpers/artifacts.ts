@@ -200,14 +200,12 @@ export function dockerfileProblems(text: string, nodeVersion: string, httpPort: 
 
 /**
  * The V8 flags each launch path puts ahead of the user's own NODE_OPTIONS (whose later flag wins):
- * package.json's start script, the bin's shebang (src/main.ts), the image's ENV. Undefined when a
+ * package.json's start script and the image's ENV. Undefined when a
  * path is not written in the expected form, so that a rewrite that drops the default is caught.
  */
 export const launchDefaults = {
   startScript: (script: string): string | undefined =>
     /^NODE_OPTIONS="([^"$]+) \$NODE_OPTIONS" exec node dist\/main\.js start$/.exec(script)?.[1],
-  shebang: (source: string): string | undefined =>
-    /^#!\/usr\/bin\/env -S NODE_OPTIONS="([^"$]+) \$\{NODE_OPTIONS\}" node\n/.exec(source)?.[1],
   dockerfile: (text: string): string | undefined =>
     dockerfileInstructions(text)
       .filter((s) => s.keyword === 'ENV' && s.args.startsWith('NODE_OPTIONS='))
