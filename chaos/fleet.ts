@@ -4,6 +4,9 @@ import type { Exit, ReadySample } from './counters.js';
 import { spawn } from 'node:child_process';
 import { MAIN, baseEnv, freePort, pause, spawnLogged, track, type Child } from './processes.js';
 
+/** How far apart two Node processes started together may reach their first line (see spawn). */
+const TWIN_SLACK_MS = 100;
+
 /** One `node dist/main.js start` process and its sidecar port. */
 export interface Worker {
   readonly name: string;
@@ -43,7 +46,11 @@ export class Fleet {
    * JavaScript yet to install a handler, so dying of it is Node's doing (counted apart). The twin
    * boots the way the worker does, from an ES module file (`node -e` skips the ESM loader and ran
    * its first line 20-40 ms sooner on a loaded machine, so a worker killed while its own module was
-   * still loading counted as a failure), and it starts second so that it is never ahead of it.
+   * still loading counted as a failure), and it starts second. Even so, two processes started
+   * together on two busy cores reach their first lines some ms apart, either way round (CI: a
+   * SIGTERM 42 ms after spawn found the twin running and the worker still booting), so Node counts
+   * as booting until TWIN_SLACK_MS after the twin's first line. A handler installed late, behind
+   * module loading, is hundreds of ms late: still caught.
    */
   async spawn(extraEnv: Record<string, string> = {}, twin = false): Promise<Worker> {
     this.count += 1;
@@ -163,7 +170,8 @@ export class Fleet {
     }
     if (w.twin) {
       const twinFirstLineAt = await w.twin;
-      exit = { ...exit, duringBoot: Number.isNaN(twinFirstLineAt) ? null : sentAt < twinFirstLineAt };
+      const bootEnd = twinFirstLineAt + TWIN_SLACK_MS;
+      exit = { ...exit, duringBoot: Number.isNaN(twinFirstLineAt) ? null : sentAt < bootEnd };
     }
     this.exits.push(exit);
     return exit;
