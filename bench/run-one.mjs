@@ -92,7 +92,7 @@ export async function runOne(ctx, system, workload, count, label) {
   }
 }
 
-/** Starts a system as its own process: ours is `node dist/main.js start` with defaults. */
+/** Starts a system as its own process: ours as `npm start` starts it (package.json's start script), with defaults. */
 export function spawnSystem(ctx, system, { name, queueUrl, table, fifo, handlerEnv, logFile }) {
   if (system === 'ours') {
     // Started as `npm start` starts the product: package.json's start script, run by sh in the

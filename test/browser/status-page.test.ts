@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startEmbeddedApp, type RunningApp } from '../helpers/app.js';
 import { eventually } from '../helpers/process.js';
+import { STATUS_HEADINGS } from '../helpers/sidecar.js';
 
 /**
  * The status page in Debian's Chromium, driven by playwright-core, against the whole app in
@@ -74,15 +75,7 @@ describe('the status page in Chromium', () => {
     const page = await open(true);
     await page.goto(`${running.http}/`);
     expect(await page.title()).toBe('Worker status · sqs-idempotent-worker');
-    for (const name of [
-      'Worker status',
-      'Messages settled per second, by outcome',
-      'In flight',
-      'Queue depth',
-      'Readiness',
-      'Recently settled messages',
-      'Seed messages',
-    ]) {
+    for (const name of STATUS_HEADINGS) {
       await page.getByRole('heading', { name, exact: true }).waitFor({ timeout: WAIT_MS });
     }
     // The inline script runs under the page's CSP and polls /status.json.

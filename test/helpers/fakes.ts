@@ -3,6 +3,7 @@ import { IdempotencyService } from '../../src/core/idempotency.js';
 import type { IdempotencyStore } from '../../src/core/idempotency-store.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { decodeBody, type WorkerMessage } from '../../src/core/message.js';
+import type { ReceivedMessage } from '../../src/core/queue.js';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
 import type { PipelineDeps } from '../../src/core/pipeline.js';
 
@@ -32,6 +33,21 @@ export function message(
     receiveCount: 1,
     groupId: undefined,
     sentAt: undefined,
+    ...extra,
+  };
+}
+
+/** A message as a queue hands it over (before toWorkerMessage): one first receive, nothing else. */
+export function receivedMessage(extra: Partial<ReceivedMessage> = {}): ReceivedMessage {
+  return {
+    messageId: 'm-1',
+    receiptHandle: 'r-1',
+    body: '{}',
+    attributes: {},
+    receiveCount: 1,
+    sentAt: undefined,
+    firstReceivedAt: undefined,
+    groupId: undefined,
     ...extra,
   };
 }

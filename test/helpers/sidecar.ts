@@ -45,3 +45,14 @@ export function sidecarDeps(
     ...overrides,
   };
 }
+
+/** The status page's section headings, in page order (unit and browser tests look for each). */
+export const STATUS_HEADINGS = [
+  'Worker status',
+  'Messages settled per second, by outcome',
+  'In flight',
+  'Queue depth',
+  'Readiness',
+  'Recently settled messages',
+  'Seed messages',
+] as const;

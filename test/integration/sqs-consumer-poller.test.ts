@@ -49,7 +49,7 @@ function recordingClient(aws: TestAws, inFlight: () => number) {
   return { sqs, receives, ended };
 }
 
-const poller = (sqs: SQSClient, queueUrl: string, waitTimeSeconds: number) =>
+const poller = (sqs: SQSClient, queueUrl: string, waitTimeSeconds: number, fullBatchWaitMs?: number) =>
   new SqsConsumerPoller({
     sqs,
     queueUrl,
@@ -58,7 +58,33 @@ const poller = (sqs: SQSClient, queueUrl: string, waitTimeSeconds: number) =>
     visibilityTimeoutSeconds: 30,
     clock: systemClock,
     failureBackoff: { baseMs: 1000, maxMs: 1000 },
+    ...(fullBatchWaitMs === undefined ? {} : { fullBatchWaitMs }),
   });
+
+/** Starts `source` with a sink that takes a slot per message received and holds the messages. */
+function startHolding(source: SqsConsumerPoller, capacity: Capacity): ReceivedMessage[] {
+  const held: ReceivedMessage[] = [];
+  source.start({
+    capacity,
+    received: (messages) => {
+      capacity.take(messages.length);
+      held.push(...messages);
+    },
+    succeeded: () => {},
+    empty: () => {},
+    failed: () => {},
+  });
+  return held;
+}
+
+/** Settles `count` held messages one at a time, as handlers finish, freeing a slot each. */
+async function settleOneByOne(held: ReceivedMessage[], capacity: Capacity, count: number): Promise<void> {
+  for (let settled = 0; settled < count; settled += 1) {
+    await eventually(async () => (held.length > 0 ? true : undefined));
+    held.shift();
+    capacity.release();
+  }
+}
 
 describe('SqsConsumerPoller (sqs-consumer) on fauxqs', () => {
   let aws: TestAws;
@@ -80,25 +106,11 @@ describe('SqsConsumerPoller (sqs-consumer) on fauxqs', () => {
     );
     const capacity = new Capacity(15);
     const { sqs, receives } = recordingClient(aws, () => capacity.inFlight);
-    const held: ReceivedMessage[] = [];
     const source = poller(sqs, f.queueUrl, 1);
-    source.start({
-      capacity,
-      received: (messages) => {
-        capacity.take(messages.length);
-        held.push(...messages);
-      },
-      succeeded: () => {},
-      empty: () => {},
-      failed: () => {},
-    });
+    const held = startHolding(source, capacity);
     await eventually(async () => (capacity.inFlight === 15 ? true : undefined));
     // Settle one message at a time, as handlers finish, until all 40 went through.
-    for (let settled = 0; settled < 40; settled += 1) {
-      await eventually(async () => (held.length > 0 ? true : undefined));
-      held.shift();
-      capacity.release();
-    }
+    await settleOneByOne(held, capacity, 40);
     for (const call of receives) expect(call.inFlightAtSend + call.maxMessages).toBeLessThanOrEqual(15);
     expect(Math.max(...receives.map((r) => r.inFlightAtSend + r.maxMessages))).toBe(15);
     capacity.close();
@@ -115,34 +127,11 @@ describe('SqsConsumerPoller (sqs-consumer) on fauxqs', () => {
     );
     const capacity = new Capacity(20);
     const { sqs, receives } = recordingClient(aws, () => capacity.inFlight);
-    const held: ReceivedMessage[] = [];
     // A wait no test run reaches: the room for a batch comes from the releases below, not a timer.
-    const source = new SqsConsumerPoller({
-      sqs,
-      queueUrl: f.queueUrl,
-      batchSize: 10,
-      waitTimeSeconds: 1,
-      visibilityTimeoutSeconds: 30,
-      clock: systemClock,
-      failureBackoff: { baseMs: 1000, maxMs: 1000 },
-      fullBatchWaitMs: 600_000,
-    });
-    source.start({
-      capacity,
-      received: (messages) => {
-        capacity.take(messages.length);
-        held.push(...messages);
-      },
-      succeeded: () => {},
-      empty: () => {},
-      failed: () => {},
-    });
+    const source = poller(sqs, f.queueUrl, 1, 600_000);
+    const held = startHolding(source, capacity);
     // Handlers finish one at a time.
-    for (let settled = 0; settled < 50; settled += 1) {
-      await eventually(async () => (held.length > 0 ? true : undefined));
-      held.shift();
-      capacity.release();
-    }
+    await settleOneByOne(held, capacity, 50);
     expect(receives.length).toBeGreaterThanOrEqual(5);
     expect(receives.map((r) => r.maxMessages)).toEqual(receives.map(() => 10));
     for (const call of receives) expect(call.inFlightAtSend + call.maxMessages).toBeLessThanOrEqual(20);

@@ -7,6 +7,7 @@ import { PermanentError } from '../../src/core/errors.js';
 import type { Handler } from '../../src/core/handler.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { ReceivedMessage } from '../../src/core/queue.js';
+import { receivedMessage } from '../helpers/fakes.js';
 import { noTracing } from '../../src/core/tracing.js';
 import { createOtelTracing, fromXRayHeader } from '../../src/observability/otel.js';
 import { startTracing, tracesUrl } from '../../src/observability/tracing.js';
@@ -97,17 +98,7 @@ describe('tracing switched by the OTEL_* variables', () => {
 });
 
 describe('producer context from the message', () => {
-  const received = (extra: Partial<ReceivedMessage>): ReceivedMessage => ({
-    messageId: 'm-1',
-    receiptHandle: 'r',
-    body: '{}',
-    attributes: {},
-    receiveCount: 1,
-    sentAt: undefined,
-    firstReceivedAt: undefined,
-    groupId: undefined,
-    ...extra,
-  });
+  const received = receivedMessage;
 
   it("reads an X-Ray AWSTraceHeader as the producer's span context", () => {
     expect(

@@ -1,6 +1,6 @@
 import { toReceivedMessage } from '../../src/aws/sqs-queue.js';
 import { toWorkerMessage } from '../../src/core/message.js';
-import type { ReceivedMessage } from '../../src/core/queue.js';
+import { receivedMessage } from '../helpers/fakes.js';
 
 /**
  * SQS allows any name made of letters, digits, `_`, `-` and `.`: `__proto__` and `constructor`
@@ -25,18 +25,11 @@ describe('attribute names that are also Object.prototype names', () => {
   });
 
   it('reach the handler as own string attributes', () => {
-    const received: ReceivedMessage = {
-      messageId: 'm-1',
-      receiptHandle: 'r-1',
-      body: '{}',
-      receiveCount: 1,
-      groupId: undefined,
-      sentAt: undefined,
-      firstReceivedAt: undefined,
+    const received = receivedMessage({
       attributes: Object.fromEntries(
         NAMES.map((name) => [name, { dataType: 'String', stringValue: `v-${name}` }]),
       ),
-    };
+    });
     const message = toWorkerMessage(received, 'IdempotencyKey');
     expect(Object.keys(message.attributes).sort()).toEqual([...NAMES].sort());
     for (const name of NAMES) expect(message.attributes[name]).toBe(`v-${name}`);

@@ -2,19 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, withOverrides, type Environment } from '../../src/config/load.js';
-import { ConfigError } from '../../src/core/errors.js';
+import { configError } from '../helpers/config.js';
 import type { WorkerMessage } from '../../src/core/message.js';
 import { loadBodyCheck } from '../../src/core/message-schema.js';
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('durations (issue 12)', () => {
   it.each([

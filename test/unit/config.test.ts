@@ -2,17 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, withOverrides, type Config } from '../../src/config/load.js';
-import { ConfigError } from '../../src/core/errors.js';
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configError } from '../helpers/config.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults and means embedded mode without SQS_QUEUE_URL', () => {

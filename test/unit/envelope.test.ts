@@ -13,7 +13,7 @@ import { toWorkerMessage } from '../../src/core/message.js';
 import { processMessage } from '../../src/core/pipeline.js';
 import { buildServer } from '../../src/http/server.js';
 import type { MessageAttributes, ReceivedMessage } from '../../src/core/queue.js';
-import { ManualClock, pipelineDeps, service } from '../helpers/fakes.js';
+import { ManualClock, pipelineDeps, receivedMessage, service } from '../helpers/fakes.js';
 import { sidecarDeps } from '../helpers/sidecar.js';
 
 /**
@@ -85,17 +85,7 @@ const EVENTBRIDGE_DOC = `{
 }`;
 
 function received(body: string, extra: Partial<ReceivedMessage> = {}): ReceivedMessage {
-  return {
-    messageId: 'sqs-1',
-    receiptHandle: 'rh-1',
-    body,
-    attributes: {},
-    receiveCount: 1,
-    sentAt: undefined,
-    firstReceivedAt: undefined,
-    groupId: undefined,
-    ...extra,
-  };
+  return receivedMessage({ messageId: 'sqs-1', body, ...extra });
 }
 
 function problemOf(body: string, mode: EnvelopeMode): string {

@@ -2,19 +2,10 @@ import { silentLogger } from '../../src/core/logger.js';
 import { toWorkerMessage } from '../../src/core/message.js';
 import { processMessage } from '../../src/core/pipeline.js';
 import type { MessageAttributes, ReceivedMessage } from '../../src/core/queue.js';
-import { ManualClock, service } from '../helpers/fakes.js';
+import { ManualClock, receivedMessage, service } from '../helpers/fakes.js';
 
 function received(attributes: MessageAttributes): ReceivedMessage {
-  return {
-    messageId: 'mid-1',
-    receiptHandle: 'rh',
-    body: '{"n":1}',
-    attributes,
-    receiveCount: 1,
-    sentAt: undefined,
-    firstReceivedAt: undefined,
-    groupId: undefined,
-  };
+  return receivedMessage({ messageId: 'mid-1', body: '{"n":1}', attributes });
 }
 
 describe('the idempotency key of a message', () => {

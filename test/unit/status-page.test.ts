@@ -15,7 +15,7 @@ import { MAX_KEY_CHARS, RecentActivity } from '../../src/observability/recent.js
 import { createLogger } from '../../src/observability/logger.js';
 import type { SeedRequest } from '../../src/seeding/seed.js';
 import { MemoryLog } from '../helpers/app.js';
-import { OPEN, TOKEN, WITH_TOKEN } from '../helpers/sidecar.js';
+import { OPEN, STATUS_HEADINGS, TOKEN, WITH_TOKEN } from '../helpers/sidecar.js';
 
 const HOSTILE = `<script>alert("k")</script><img src=x onerror='alert(1)'>&amp;`;
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -173,15 +173,7 @@ describe('GET / (status page)', () => {
     expect(res.headers['cache-control']).toBe('no-store');
     const page = res.body;
     expect(page).toMatch(/^<!doctype html>\n<html lang="en">/);
-    for (const heading of [
-      'Worker status',
-      'Messages settled per second, by outcome',
-      'In flight',
-      'Queue depth',
-      'Readiness',
-      'Recently settled messages',
-      'Seed messages',
-    ]) {
+    for (const heading of STATUS_HEADINGS) {
       expect(page).toMatch(new RegExp(`<h[12][^>]*>${heading}</h[12]>`));
     }
     expect(page).toContain('<svg class="chart" viewBox="0 0 800 180" role="img" aria-labelledby=');
