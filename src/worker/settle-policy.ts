@@ -1,4 +1,8 @@
-import { DEAD_LETTER_ATTRIBUTES, MAX_DEAD_LETTER_MESSAGE } from '../core/dead-letter.js';
+import {
+  DEAD_LETTER_ATTRIBUTES,
+  DEAD_LETTER_ATTRIBUTE_NAMES,
+  MAX_DEAD_LETTER_MESSAGE,
+} from '../core/dead-letter.js';
 import type { WorkerMessage } from '../core/message.js';
 import type { Processed } from '../core/pipeline.js';
 import { QUEUE_LIMITS, type MessageAttributes, type ReceivedMessage } from '../core/queue.js';
@@ -61,12 +65,19 @@ export function decideSettlement(
   return { processed, plan: { action: 'release', delayMs: releaseDelayMs(message, processed, context) } };
 }
 
+/**
+ * How long the message waits before it is delivered again, never past what SQS allows after its
+ * receive (parkableMs): a visibility past 12 hours from the receive is refused, and the message
+ * would come back after the visibility timeout instead of the delay asked for.
+ */
 function releaseDelayMs(message: WorkerMessage, processed: Processed, context: PolicyContext): number {
   if (context.shuttingDown) return 0;
   const code = processed.reason?.code;
   if (code === 'FIFO_GROUP_BLOCKED' || code === 'SHUTDOWN') return 0;
-  if (processed.retryAfterMs !== undefined) return processed.retryAfterMs;
-  return backoffMs(message.receiveCount, context.backoff.baseMs, context.backoff.maxMs, context.random);
+  const wanted =
+    processed.retryAfterMs ??
+    backoffMs(message.receiveCount, context.backoff.baseMs, context.backoff.maxMs, context.random);
+  return Math.min(wanted, parkableMs(context));
 }
 
 function noDlq(processed: Processed): Processed {
@@ -85,11 +96,20 @@ function noDlq(processed: Processed): Processed {
 
 /** Released until 12 hours after the receive (less PARK_MARGIN_MS): see decideSettlement. */
 function park(context: PolicyContext): SettlePlan {
-  const held = Math.max(0, context.now - (context.receivedAt ?? context.now));
-  return { action: 'release', delayMs: Math.max(0, MAX_VISIBILITY_MS - PARK_MARGIN_MS - held) };
+  return { action: 'release', delayMs: parkableMs(context) };
 }
 
-/** Why it is there, plus the producer's attributes that still fit (the idempotency key first). */
+/** The longest SQS lets the message stay invisible from now: 12 hours after its receive, less PARK_MARGIN_MS. */
+function parkableMs(context: Pick<PolicyContext, 'now' | 'receivedAt'>): number {
+  const held = Math.max(0, context.now - (context.receivedAt ?? context.now));
+  return Math.max(0, MAX_VISIBILITY_MS - PARK_MARGIN_MS - held);
+}
+
+/**
+ * Why it is there, plus the producer's attributes that still fit (the idempotency key first). A
+ * producer's attributes with the names of ours are dropped (producerAttributes): a copy never
+ * presents what a producer sent as the worker's reason.
+ */
 export function deadLetterAttributes(
   received: ReceivedMessage,
   message: WorkerMessage,
@@ -106,11 +126,18 @@ export function deadLetterAttributes(
     [names.originalMessageId]: text(message.messageId),
     [names.firstReceiveTimestamp]: number(received.firstReceivedAt ?? context.now),
   };
-  const original = Object.entries(received.attributes).sort(([a], [b]) =>
+  const original = Object.entries(producerAttributes(received)).sort(([a], [b]) =>
     a === context.keyAttribute ? -1 : b === context.keyAttribute ? 1 : 0,
   );
   const kept = original.slice(0, MAX_ATTRIBUTES - Object.keys(why).length);
   return { ...Object.fromEntries(kept), ...why };
+}
+
+/** The message's own attributes, less any that bear the names of the worker's dead-letter attributes. */
+export function producerAttributes(received: Pick<ReceivedMessage, 'attributes'>): MessageAttributes {
+  return Object.fromEntries(
+    Object.entries(received.attributes).filter(([name]) => !DEAD_LETTER_ATTRIBUTE_NAMES.includes(name)),
+  );
 }
 
 /** Characters SQS refuses in attribute values (and bodies): all but #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000+. */
