@@ -4,6 +4,7 @@ import { describeError } from '../core/errors.js';
 import {
   CorruptRecordError,
   PAYLOAD_HASH_VERSION,
+  RECORD_FORMAT,
   parseRecord,
   type ClaimRequest,
   type IdempotencyRecord,
@@ -20,8 +21,12 @@ export type Item = Record<string, AttributeValue>;
 /** Attribute names that are DynamoDB reserved words, as renew, complete and fail spell them. */
 export const OWNER_NAMES: Readonly<Record<string, string>> = { '#s': 'status', '#o': 'owner' };
 
+/** The attribute that holds IdempotencyRecord.formatVersion: short, since every claim writes it. */
+export const FORMAT_ATTRIBUTE = 'fv';
+
 /**
- * The DynamoDB type of each attribute of a record ('?': optional). A claim's condition requires
+ * The DynamoDB type of each attribute of a record ('?': optional); formatVersion is stored as
+ * FORMAT_ATTRIBUTE. A claim's condition requires
  * them (WELL_FORMED) so that it never builds on a record it cannot read: without that, a FAILED
  * record that lost its fence would be claimed with `ADD fence :one` and fencing would restart at 1.
  * Such a record fails the condition instead, is read back, and the claim rejects with
@@ -41,7 +46,13 @@ export const ATTRIBUTE_TYPES = {
   lastError: 'S?',
   result: 'S?',
   key: 'S?',
-} as const satisfies Record<Exclude<keyof IdempotencyRecord, 'pk'>, 'S' | 'N' | 'S?' | 'N?'>;
+  deadLetterReason: 'S?',
+  deadLetterId: 'S?',
+  [FORMAT_ATTRIBUTE]: 'N?',
+} as const satisfies Record<
+  Exclude<keyof IdempotencyRecord, 'pk' | 'formatVersion'> | typeof FORMAT_ATTRIBUTE,
+  'S' | 'N' | 'S?' | 'N?'
+>;
 
 export const WELL_FORMED = {
   condition: Object.entries(ATTRIBUTE_TYPES)
@@ -61,13 +72,15 @@ export function claimCommand(table: string, request: ClaimRequest): UpdateItemCo
     Key: { pk: { S: request.pk } },
     UpdateExpression:
       'SET #status = :inProgress, #owner = :owner, leaseExpiresAtMs = :lease, expiresAt = :exp, ' +
-      'payloadHash = :hash, updatedAtMs = :now, firstSeenAtMs = if_not_exists(firstSeenAtMs, :now)' +
+      'payloadHash = :hash, updatedAtMs = :now, firstSeenAtMs = if_not_exists(firstSeenAtMs, :now), ' +
+      `#${FORMAT_ATTRIBUTE} = :format` +
       (request.key === undefined ? ' ' : ', #key = :key ') +
       'ADD fence :one, attempts :one',
-    // A stored hash of an earlier version (no `v2:` prefix) is not compared: see samePayload.
+    // A stored hash of an earlier version (no `v2:` prefix), or in a record of a newer format, is
+    // not compared: see samePayload.
     ConditionExpression:
       `attribute_not_exists(pk) OR (${WELL_FORMED.condition} AND expiresAt > :nowS AND ` +
-      '(payloadHash = :hash OR NOT begins_with(payloadHash, :hashVersion)) AND ' +
+      `(payloadHash = :hash OR NOT begins_with(payloadHash, :hashVersion) OR #${FORMAT_ATTRIBUTE} > :format) AND ` +
       '(#status = :failed OR (#status = :inProgress AND leaseExpiresAtMs <= :lapsed)))',
     ExpressionAttributeNames: WELL_FORMED.names,
     ExpressionAttributeValues: {
@@ -84,6 +97,7 @@ export function claimCommand(table: string, request: ClaimRequest): UpdateItemCo
       ':lapsed': num(request.lapsedBefore ?? request.now),
       ':nowS': num(request.now / 1000),
       ':one': num(1),
+      ':format': num(RECORD_FORMAT),
     },
     ReturnValues: 'ALL_OLD',
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -107,6 +121,7 @@ export function freshItem(request: ClaimRequest, fence: number): Item {
     payloadHash: { S: request.payloadHash },
     firstSeenAtMs: num(request.now),
     updatedAtMs: num(request.now),
+    [FORMAT_ATTRIBUTE]: num(RECORD_FORMAT),
   };
   if (request.key !== undefined) item.key = { S: request.key };
   return item;
@@ -147,6 +162,10 @@ export function fromItem(item: Item): IdempotencyRecord {
     plain = unmarshall(item);
   } catch (error) {
     throw new CorruptRecordError(item.pk?.S ?? '(no pk)', [describeError(error)], { cause: error });
+  }
+  if (plain !== null && typeof plain === 'object' && FORMAT_ATTRIBUTE in plain) {
+    const { [FORMAT_ATTRIBUTE]: formatVersion, ...rest } = plain as Record<string, unknown>;
+    plain = { ...rest, formatVersion };
   }
   return parseRecord(plain);
 }

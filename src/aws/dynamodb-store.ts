@@ -188,10 +188,54 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
     return this.#ifOwner('complete', claim, `${update}, #r = :r`, values, WITH_RESULT);
   }
 
-  async fail(claim: Claim, now: number, error: string): Promise<boolean> {
-    const update = 'SET #s = :f, updatedAtMs = :n, lastError = :x';
-    const values = { ':f': status('FAILED'), ':n': num(now), ':x': { S: error } };
+  async fail(claim: Claim, now: number, error: string, deadLetterReason?: string): Promise<boolean> {
+    if (deadLetterReason === undefined) {
+      const values = { ':f': status('FAILED'), ':n': num(now), ':x': { S: error } };
+      return this.#ifOwner('fail', claim, 'SET #s = :f, updatedAtMs = :n, lastError = :x', values);
+    }
+    const update = 'SET #s = :d, updatedAtMs = :n, lastError = :x, deadLetterReason = :y';
+    const values = { ':d': DEAD_LETTERED, ':n': num(now), ':x': { S: error }, ':y': { S: deadLetterReason } };
     return this.#ifOwner('fail', claim, update, values);
+  }
+
+  async markDeadLettered(pk: string, copyId: string, now: number): Promise<boolean> {
+    return this.#ifDeadLettered(
+      'markDeadLettered',
+      pk,
+      'SET deadLetterId = :i, updatedAtMs = :n',
+      { ':i': { S: copyId }, ':n': num(now), ':nowS': num(now / 1000) },
+      ' AND attribute_not_exists(deadLetterId)',
+    ).then(async (done) => done || (await this.#read(pk))?.deadLetterId === copyId);
+  }
+
+  async reopen(pk: string, now: number): Promise<boolean> {
+    return this.#ifDeadLettered(
+      'reopen',
+      pk,
+      'SET #s = :f, updatedAtMs = :n REMOVE deadLetterId',
+      { ':f': status('FAILED'), ':n': num(now), ':nowS': num(now / 1000) },
+      '',
+    );
+  }
+
+  /** The update, if the record is live and DEAD_LETTERED (and meets `extra`). */
+  async #ifDeadLettered(operation: string, pk: string, update: string, values: Item, extra: string) {
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: { pk: { S: pk } },
+          UpdateExpression: update,
+          ConditionExpression: `#s = :d AND expiresAt > :nowS${extra}`,
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ...values, ':d': DEAD_LETTERED },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw unavailable(operation, error);
+    }
   }
 
   /** The update, if the claim still holds: its owner token and IN_PROGRESS. */
@@ -312,34 +356,59 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
     return out.Attributes !== undefined;
   }
 
-  /** Reads only the keys, so it deletes malformed records as well: the way out of a corrupt one. */
-  async clear(prefix?: string): Promise<number> {
+  /**
+   * Reads only the keys (and what tells a live claim), so it deletes malformed records as well:
+   * the way out of a corrupt one. Unless forced, each delete is conditional on the record not
+   * being a live claim at `now`, so a key claimed between the scan and the delete is kept too.
+   */
+  async clear(
+    prefix?: string,
+    options?: { readonly force?: boolean; readonly now: number },
+  ): Promise<{ deleted: number; skipped: number }> {
+    const spare = options?.force === true ? undefined : options?.now;
     let deleted = 0;
+    let skipped = 0;
     let startKey: Item | undefined;
     do {
       const out = await this.#call('clear', () =>
-        this.#client.send(
-          new ScanCommand({
-            TableName: this.#table,
-            ProjectionExpression: 'pk',
-            ExclusiveStartKey: startKey,
-            // As list() does: an eventually consistent scan can miss records written just before.
-            ConsistentRead: true,
-            ...(prefix === undefined
-              ? {}
-              : {
-                  FilterExpression: 'begins_with(pk, :prefix)',
-                  ExpressionAttributeValues: { ':prefix': { S: prefix } },
-                }),
-          }),
-        ),
+        this.#client.send(clearScan(this.#table, prefix, startKey)),
       );
-      const keys = (out.Items ?? []).map((item) => ({ pk: item.pk as AttributeValue }));
-      for (let i = 0; i < keys.length; i += 25) await this.#deleteBatch(keys.slice(i, i + 25));
-      deleted += keys.length;
+      const items = out.Items ?? [];
+      for (let i = 0; i < items.length; i += 25) {
+        const chunk = items.slice(i, i + 25);
+        if (spare === undefined) {
+          await this.#deleteBatch(chunk.map((item) => ({ pk: item.pk as AttributeValue })));
+          deleted += chunk.length;
+        } else {
+          const done = await Promise.all(chunk.map((item) => this.#deleteUnlessLive(item, spare)));
+          const count = done.filter(Boolean).length;
+          deleted += count;
+          skipped += chunk.length - count;
+        }
+      }
       startKey = out.LastEvaluatedKey;
     } while (startKey !== undefined);
-    return deleted;
+    return { deleted, skipped };
+  }
+
+  /** Deletes the item unless it is (or has meanwhile become) a live claim at `now`. */
+  async #deleteUnlessLive(item: Item, now: number): Promise<boolean> {
+    if (isLiveItem(item, now)) return false;
+    try {
+      await this.#client.send(
+        new DeleteItemCommand({
+          TableName: this.#table,
+          Key: { pk: item.pk as AttributeValue },
+          ConditionExpression: 'NOT (#s = :p AND leaseExpiresAtMs > :now AND expiresAt > :nowS)',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':p': IN_PROGRESS, ':now': num(now), ':nowS': num(now / 1000) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw unavailable('clear', error);
+    }
   }
 
   async #deleteBatch(keys: Item[]): Promise<void> {
@@ -368,6 +437,32 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
 /** The names of a complete that keeps the handler's result (see the placeholders above renew). */
 const WITH_RESULT: Readonly<Record<string, string>> = { ...OWNER_NAMES, '#r': 'result' };
 const IN_PROGRESS = status('IN_PROGRESS');
+const DEAD_LETTERED = status('DEAD_LETTERED');
+
+/** One page of clear's scan: the keys, and what tells a live claim (see isLiveItem). */
+function clearScan(table: string, prefix: string | undefined, startKey: Item | undefined): ScanCommand {
+  return new ScanCommand({
+    TableName: table,
+    ProjectionExpression: 'pk, #s, leaseExpiresAtMs, expiresAt',
+    ExpressionAttributeNames: { '#s': 'status' },
+    ExclusiveStartKey: startKey,
+    // As list() does: an eventually consistent scan can miss records written just before.
+    ConsistentRead: true,
+    ...(prefix === undefined
+      ? {}
+      : {
+          FilterExpression: 'begins_with(pk, :prefix)',
+          ExpressionAttributeValues: { ':prefix': { S: prefix } },
+        }),
+  });
+}
+
+/** A projected item (clearScan) that is a live claim at `now`; a malformed one never is. */
+function isLiveItem(item: Item, now: number): boolean {
+  const lease = Number(item.leaseExpiresAtMs?.N);
+  const expiresAt = Number(item.expiresAt?.N);
+  return item.status?.S === 'IN_PROGRESS' && lease > now && expiresAt * 1000 > now;
+}
 
 function unavailable(operation: string, error: unknown): StoreUnavailableError {
   return new StoreUnavailableError(`idempotency store ${operation} failed: ${describeError(error)}`, {

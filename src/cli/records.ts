@@ -101,12 +101,13 @@ export async function recordsClear(ctx: CommandContext): Promise<CommandResult> 
       }
     }
     const store = storeOf(ctx, clients);
-    const deleted = await clearWithCaches(
+    const force = flag(ctx, 'force') === true;
+    const { deleted, skipped } = await clearWithCaches(
       () => store.bumpGeneration(namespace),
-      () => store.clear(namespacePrefix(namespace)),
+      () => store.clear(namespacePrefix(namespace), { force, now: systemClock.now() }),
       cacheProtocol(ctx),
     );
-    ctx.out.item({ deleted });
+    ctx.out.item({ deleted, skipped });
     return 0;
   });
 }

@@ -13,7 +13,7 @@ import { WorkerError } from './errors.js';
  */
 
 /** Every status a record can have, defined once: the type, the HTTP schema and the CLI use it. */
-export const RECORD_STATUSES = ['IN_PROGRESS', 'COMPLETED', 'FAILED'] as const;
+export const RECORD_STATUSES = ['IN_PROGRESS', 'COMPLETED', 'FAILED', 'DEAD_LETTERED'] as const;
 
 export type RecordStatus = (typeof RECORD_STATUSES)[number];
 
@@ -103,7 +103,21 @@ export interface IdempotencyRecord {
    * at most MAX_KEPT_KEY_LENGTH characters.
    */
   readonly key?: string;
+  /** Set with DEAD_LETTERED: the reason code (core/reasons.ts) it was dead-lettered with. */
+  readonly deadLetterReason?: string;
+  /** The MessageId the dead-letter queue gave the copy, once it accepted it (markDeadLettered). */
+  readonly deadLetterId?: string;
+  /** The record format this record was written in (absent: 1); see RECORD_FORMAT. */
+  readonly formatVersion?: number;
 }
+
+/**
+ * The record format this code writes (IdempotencyRecord.formatVersion; a record without one is
+ * format 1). A reader that meets a newer format than it knows answers by status only: it never
+ * compares payload hashes across formats (see samePayload), so a later change of the record can
+ * roll out pod by pod while older pods still read what newer ones wrote.
+ */
+export const RECORD_FORMAT = 2;
 
 export const MAX_ERROR_LENGTH = 1024;
 export const MAX_RESULT_LENGTH = 4096;
@@ -154,7 +168,9 @@ export type ClaimResult =
     }
   | { readonly kind: 'duplicate'; readonly record: IdempotencyRecord }
   | { readonly kind: 'in_progress'; readonly leaseExpiresAtMs: number }
-  | { readonly kind: 'payload_mismatch'; readonly record: IdempotencyRecord };
+  | { readonly kind: 'payload_mismatch'; readonly record: IdempotencyRecord }
+  /** Same payload, DEAD_LETTERED: final, never claimable (only `dlq redrive` reopens it). */
+  | { readonly kind: 'dead_lettered'; readonly record: IdempotencyRecord };
 
 export interface ListQuery {
   /** Only records whose pk starts with this. */
@@ -193,8 +209,13 @@ export interface IdempotencyStore {
    * from completion. false: the claim was lost and nothing was written.
    */
   complete(claim: Claim, now: number, result?: string, expiresAt?: number): Promise<boolean>;
-  /** Marks the key FAILED (claimable again at once). false: the claim was lost. */
-  fail(claim: Claim, now: number, error: string): Promise<boolean>;
+  /**
+   * Marks the key FAILED (claimable again at once), or with `deadLetterReason` DEAD_LETTERED
+   * (terminal: never claimable again; the reason is kept). false: the claim was lost.
+   */
+  fail(claim: Claim, now: number, error: string, deadLetterReason?: string): Promise<boolean>;
+  /** Records that the DLQ accepted the copy (its MessageId) on a DEAD_LETTERED record; true also when it already holds copyId. */
+  markDeadLettered(pk: string, copyId: string, now: number): Promise<boolean>;
   /** The namespace's records generation (0 when never bumped): one consistent read. */
   generation(namespace: string): Promise<number>;
 }
@@ -209,10 +230,17 @@ export interface RecordStore {
   /** One page of live records, in an order the cursor follows. */
   list(query: ListQuery): Promise<ListPage>;
   /**
-   * Deletes every record whose pk starts with prefix (all when omitted), malformed ones included;
-   * returns how many.
+   * Deletes every record whose pk starts with prefix (all when omitted), malformed ones included,
+   * except live claims: an IN_PROGRESS record whose lease has not lapsed at `options.now` is
+   * skipped (its handler still runs) unless `options.force`. Without options nothing is skipped.
+   * Returns how many were deleted and how many skipped; safe to run again.
    */
-  clear(prefix?: string): Promise<number>;
+  clear(
+    prefix?: string,
+    options?: { readonly force?: boolean; readonly now: number },
+  ): Promise<{ readonly deleted: number; readonly skipped: number }>;
+  /** `dlq redrive`: a DEAD_LETTERED record becomes FAILED (claimable again), deadLetterId removed; false when it was not DEAD_LETTERED. */
+  reopen(pk: string, now: number): Promise<boolean>;
   /**
    * Deletes the record stored under pk, whatever its state (malformed included), so the key can
    * be claimed again; returns whether there was one. Callers bump the generation around it, as
@@ -255,6 +283,9 @@ const recordSchema = z.object({
   lastError: z.string().optional(),
   result: z.string().optional(),
   key: z.string().optional(),
+  deadLetterReason: z.string().optional(),
+  deadLetterId: z.string().optional(),
+  formatVersion: counter.optional(),
 }) satisfies z.ZodType<IdempotencyRecord>;
 
 /**
@@ -276,8 +307,11 @@ export function refusal(
   record: IdempotencyRecord,
   request: Pick<ClaimRequest, 'payloadHash' | 'now'>,
 ): Exclude<ClaimResult, { kind: 'acquired' }> {
-  if (!samePayload(record.payloadHash, request.payloadHash)) return { kind: 'payload_mismatch', record };
+  if (!samePayload(record.payloadHash, request.payloadHash, record.formatVersion)) {
+    return { kind: 'payload_mismatch', record };
+  }
   if (record.status === 'COMPLETED') return { kind: 'duplicate', record };
+  if (record.status === 'DEAD_LETTERED') return { kind: 'dead_lettered', record };
   return { kind: 'in_progress', leaseExpiresAtMs: record.leaseExpiresAtMs };
 }
 
@@ -286,14 +320,26 @@ export function isExpired(record: Pick<IdempotencyRecord, 'expiresAt'>, now: num
   return record.expiresAt * 1000 <= now;
 }
 
-/** True when a live record may be claimed by a request with this payload hash. */
+/**
+ * True when a live record may be claimed by a request with this payload hash: FAILED, or
+ * IN_PROGRESS with a lapsed lease. COMPLETED and DEAD_LETTERED are final (never claimable, lease
+ * or not).
+ */
 export function isClaimable(
   record: IdempotencyRecord,
   request: Pick<ClaimRequest, 'payloadHash' | 'now' | 'lapsedBefore'>,
-) {
-  if (!samePayload(record.payloadHash, request.payloadHash)) return false;
+): boolean {
+  if (!samePayload(record.payloadHash, request.payloadHash, record.formatVersion)) return false;
   if (record.status === 'FAILED') return true;
   return record.status === 'IN_PROGRESS' && record.leaseExpiresAtMs <= (request.lapsedBefore ?? request.now);
+}
+
+/** True when a live IN_PROGRESS claim excludes everyone else at `now` (its lease has not lapsed). */
+export function isLiveClaim(
+  record: Pick<IdempotencyRecord, 'status' | 'leaseExpiresAtMs'>,
+  now: number,
+): boolean {
+  return record.status === 'IN_PROGRESS' && record.leaseExpiresAtMs > now;
 }
 
 /** The version prefix of payload hashes (see IdempotencyRecord.payloadHash). */
@@ -304,7 +350,10 @@ export const PAYLOAD_HASH_VERSION = 'v2:';
  * differ. A hash written by an earlier version (no `v2:` prefix) hashed another form of the body,
  * so it is not compared: such a record still answers duplicate or in progress for its key, and is
  * never taken for a payload mismatch. Claiming it (FAILED, or a lapsed lease) writes the new hash.
+ * Likewise a record of a newer format than RECORD_FORMAT (`storedFormat`) may hash otherwise: it
+ * is answered by status only.
  */
-export function samePayload(stored: string, incoming: string): boolean {
+export function samePayload(stored: string, incoming: string, storedFormat?: number): boolean {
+  if (storedFormat !== undefined && storedFormat > RECORD_FORMAT) return true;
   return stored === incoming || !stored.startsWith(PAYLOAD_HASH_VERSION);
 }

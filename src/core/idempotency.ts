@@ -53,17 +53,28 @@ export class IdempotencyService {
   }
 
   /**
+   * A new owner token, `<instanceId>:<random UUID>`: unique per delivery. A caller that retries
+   * one delivery's claim passes the same token each time (claim's `owner`), so that the store
+   * recognises its own earlier write (answered with an error, yet applied) as this claim's.
+   */
+  ownerToken(): string {
+    return `${this.#o.instanceId}:${randomUUID()}`;
+  }
+
+  /**
    * A key completed recently by this process, with the same payload, answers duplicate without a
    * store call; anything else goes to the store, whose conditional write decides. `terms` are the
    * lease the caller asks for (default: leaseMs from now) and the cut-off before which another
    * owner's lease counts as lapsed (default: now). `firstDelivery` passes the store the hint of
    * that name (ClaimRequest.firstDelivery): it changes the cost of the claim, never its result.
+   * `owner` is the owner token to claim with (default: a new one, see ownerToken).
    */
   async claim(
     key: string,
     payloadHash: string,
     terms: Partial<LeaseTerms> = {},
     firstDelivery = false,
+    owner: string = this.ownerToken(),
   ): Promise<ClaimResult> {
     const now = this.#o.clock.now();
     const { pk, hashed } = recordKey(this.#o.namespace, key);
@@ -74,7 +85,7 @@ export class IdempotencyService {
       pk,
       ...(hashed ? { key: truncate(key, MAX_KEPT_KEY_LENGTH) } : {}),
       payloadHash,
-      owner: `${this.#o.instanceId}:${randomUUID()}`,
+      owner,
       now,
       leaseExpiresAtMs: terms.leaseExpiresAtMs ?? now + this.#o.leaseMs,
       expiresAt: this.#expiresAt(now),
@@ -122,9 +133,21 @@ export class IdempotencyService {
     return kept;
   }
 
-  async fail(claim: Claim, error: string): Promise<boolean> {
+  /**
+   * Marks the key FAILED (claimable again), or with `deadLetterReason` DEAD_LETTERED: final, so a
+   * redelivery of the message never runs the handler again (it only re-sends the copy or deletes).
+   */
+  async fail(claim: Claim, error: string, deadLetterReason?: string): Promise<boolean> {
     this.#generations.delete(claim.owner);
-    return this.#o.store.fail(claim, this.#o.clock.now(), truncate(error, MAX_ERROR_LENGTH));
+    const now = this.#o.clock.now();
+    const message = truncate(error, MAX_ERROR_LENGTH);
+    if (deadLetterReason === undefined) return this.#o.store.fail(claim, now, message);
+    return this.#o.store.fail(claim, now, message, deadLetterReason);
+  }
+
+  /** Records on the DEAD_LETTERED record that the DLQ accepted the copy, as `copyId`. */
+  async markDeadLettered(pk: string, copyId: string): Promise<boolean> {
+    return this.#o.store.markDeadLettered(pk, copyId, this.#o.clock.now());
   }
 
   #expiresAt(now: number): number {

@@ -1,8 +1,10 @@
 import { StoreUnavailableError } from './errors.js';
 import {
   MAX_PK_BYTES,
+  RECORD_FORMAT,
   isClaimable,
   isExpired,
+  isLiveClaim,
   refusal,
   type Claim,
   type ClaimRequest,
@@ -29,11 +31,13 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
     renew: 0,
     complete: 0,
     fail: 0,
+    markDeadLettered: 0,
     generation: 0,
     get: 0,
     list: 0,
     clear: 0,
     forget: 0,
+    reopen: 0,
     bumpGeneration: 0,
   };
 
@@ -55,7 +59,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
       firstSeenAtMs: live?.firstSeenAtMs ?? request.now,
       updatedAtMs: request.now,
       ...(live?.lastError === undefined ? {} : { lastError: live.lastError }),
+      ...(live?.deadLetterReason === undefined ? {} : { deadLetterReason: live.deadLetterReason }),
       ...(request.key === undefined ? {} : { key: request.key }),
+      formatVersion: RECORD_FORMAT,
     };
     this.#records.set(request.pk, record);
     return {
@@ -88,9 +94,41 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
     }));
   }
 
-  async fail(claim: Claim, now: number, error: string): Promise<boolean> {
+  async fail(claim: Claim, now: number, error: string, deadLetterReason?: string): Promise<boolean> {
     this.calls.fail += 1;
-    return this.#update(claim, (r) => ({ ...r, status: 'FAILED', updatedAtMs: now, lastError: error }));
+    if (deadLetterReason === undefined) {
+      return this.#update(claim, (r) => ({ ...r, status: 'FAILED', updatedAtMs: now, lastError: error }));
+    }
+    return this.#update(claim, (r) => ({
+      ...r,
+      status: 'DEAD_LETTERED',
+      updatedAtMs: now,
+      lastError: error,
+      deadLetterReason,
+    }));
+  }
+
+  async markDeadLettered(pk: string, copyId: string, now: number): Promise<boolean> {
+    this.calls.markDeadLettered += 1;
+    const record = this.#live(pk, now);
+    if (record?.status !== 'DEAD_LETTERED') return false;
+    if (record.deadLetterId !== undefined) return record.deadLetterId === copyId;
+    this.#records.set(pk, { ...record, deadLetterId: copyId, updatedAtMs: now });
+    return true;
+  }
+
+  async reopen(pk: string, now: number): Promise<boolean> {
+    this.calls.reopen += 1;
+    const record = this.#live(pk, now);
+    if (record?.status !== 'DEAD_LETTERED') return false;
+    const reopened: { -readonly [K in keyof IdempotencyRecord]: IdempotencyRecord[K] } = {
+      ...record,
+      status: 'FAILED',
+      updatedAtMs: now,
+    };
+    delete reopened.deadLetterId;
+    this.#records.set(pk, reopened);
+    return true;
   }
 
   async get(pk: string, now: number): Promise<IdempotencyRecord | undefined> {
@@ -116,16 +154,28 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
     return from + query.limit < all.length && last ? { records, cursor: last.pk } : { records };
   }
 
-  async clear(prefix?: string): Promise<number> {
+  async clear(
+    prefix?: string,
+    options?: { readonly force?: boolean; readonly now: number },
+  ): Promise<{ deleted: number; skipped: number }> {
     this.calls.clear += 1;
-    let count = 0;
-    for (const pk of [...this.#records.keys()]) {
-      if (prefix === undefined || pk.startsWith(prefix)) {
+    let deleted = 0;
+    let skipped = 0;
+    for (const [pk, record] of [...this.#records]) {
+      if (prefix !== undefined && !pk.startsWith(prefix)) continue;
+      if (
+        options &&
+        options.force !== true &&
+        !isExpired(record, options.now) &&
+        isLiveClaim(record, options.now)
+      ) {
+        skipped += 1;
+      } else {
         this.#records.delete(pk);
-        count += 1;
+        deleted += 1;
       }
     }
-    return count;
+    return { deleted, skipped };
   }
 
   async forget(pk: string): Promise<boolean> {
@@ -143,6 +193,12 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
     const next = (this.#generations.get(namespace) ?? 0) + 1;
     this.#generations.set(namespace, next);
     return next;
+  }
+
+  /** The record under pk unless absent or expired. */
+  #live(pk: string, now: number): IdempotencyRecord | undefined {
+    const record = this.#records.get(pk);
+    return record && !isExpired(record, now) ? record : undefined;
   }
 
   #update(claim: Claim, change: (record: IdempotencyRecord) => IdempotencyRecord): boolean {

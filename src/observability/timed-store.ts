@@ -94,8 +94,12 @@ export class TimedIdempotencyStore implements IdempotencyStore {
     return this.#timer.time('complete', () => this.#inner.complete(claim, now, result, expiresAt), kept);
   }
 
-  fail(claim: Claim, now: number, error: string): Promise<boolean> {
-    return this.#timer.time('fail', () => this.#inner.fail(claim, now, error), kept);
+  fail(claim: Claim, now: number, error: string, deadLetterReason?: string): Promise<boolean> {
+    return this.#timer.time('fail', () => this.#inner.fail(claim, now, error, deadLetterReason), kept);
+  }
+
+  markDeadLettered(pk: string, copyId: string, now: number): Promise<boolean> {
+    return this.#timer.time('markDeadLettered', () => this.#inner.markDeadLettered(pk, copyId, now), kept);
   }
 
   generation(namespace: string): Promise<number> {
@@ -125,8 +129,15 @@ export class TimedRecordStore implements RecordStore {
     return this.#timer.time('list', () => this.#inner.list(query), ok);
   }
 
-  clear(prefix?: string): Promise<number> {
-    return this.#timer.time('clear', () => this.#inner.clear(prefix), ok);
+  clear(
+    prefix?: string,
+    options?: { readonly force?: boolean; readonly now: number },
+  ): Promise<{ readonly deleted: number; readonly skipped: number }> {
+    return this.#timer.time('clear', () => this.#inner.clear(prefix, options), ok);
+  }
+
+  reopen(pk: string, now: number): Promise<boolean> {
+    return this.#timer.time('reopen', () => this.#inner.reopen(pk, now), kept);
   }
 
   forget(pk: string): Promise<boolean> {

@@ -19,8 +19,11 @@ class RecordingStore implements IdempotencyStore {
   complete(claim: Claim, now: number, result?: string, expiresAt?: number): Promise<boolean> {
     return this.inner.complete(claim, now, result, expiresAt);
   }
-  fail(claim: Claim, now: number, error: string): Promise<boolean> {
-    return this.inner.fail(claim, now, error);
+  fail(claim: Claim, now: number, error: string, deadLetterReason?: string): Promise<boolean> {
+    return this.inner.fail(claim, now, error, deadLetterReason);
+  }
+  markDeadLettered(pk: string, copyId: string, now: number): Promise<boolean> {
+    return this.inner.markDeadLettered(pk, copyId, now);
   }
   generation(namespace: string): Promise<number> {
     return this.inner.generation(namespace);
