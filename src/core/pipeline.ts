@@ -1,11 +1,11 @@
 import { PermanentError, RetryableError, StoreUnavailableError, describeError } from './errors.js';
 import type { Handler } from './handler.js';
-import type { Claim, ClaimResult } from './idempotency-store.js';
-import { hashBody, type IdempotencyService } from './idempotency.js';
+import type { Claim, ClaimResult, IdempotencyRecord } from './idempotency-store.js';
+import { hashBody, type IdempotencyService, type LeaseTerms } from './idempotency.js';
 import type { LeaseControl } from './lease.js';
 import { lazyChild, type Logger } from './logger.js';
 import type { WorkerMessage } from './message.js';
-import { reason, type Reason } from './reasons.js';
+import { REASONS, reason, type Reason, type ReasonCode } from './reasons.js';
 import type { DeliveryTrace, TraceStep } from './tracing.js';
 
 /** What became of one delivery; also the `outcome` label of the processed-messages metric. */
@@ -33,6 +33,8 @@ export interface Processed {
   readonly handlerMs?: number;
   /** What the handler threw, when it threw. */
   readonly error?: unknown;
+  /** dead_letter: the pk of the key's DEAD_LETTERED record, on which the copy's id is noted. */
+  readonly recordedDeadLetter?: string;
 }
 
 export interface PipelineDeps {
@@ -54,44 +56,99 @@ export interface PipelineDeps {
   readonly trace?: DeliveryTrace;
 }
 
+/** How often a claim whose answer was lost (StoreUnavailableError) is tried again in place. */
+export const CLAIM_RETRIES = 2;
+
 /**
  * One delivery, start to finish: claim the key, run the handler, record the result. Expected
  * outcomes are returned; only programming faults throw.
  *
  *   validate ── claim (waits in place while another worker holds the key) ── grant still fresh?
  *     ── handler (until it returns, even once aborted) ── renewals stop ── complete | fail
+ *
+ * A message that is dead-lettered (invalid, or its handler threw PermanentError) leaves its key
+ * DEAD_LETTERED before the copy is sent: a redelivery (its delete failed) never runs the handler,
+ * and only sends the copy again when the record does not say the dead-letter queue has one.
  */
 export async function processMessage(message: WorkerMessage, deps: PipelineDeps): Promise<Processed> {
   // The body is hashed before the schema check reads it: a body too deep to walk safely is
   // refused here (BODY_TOO_DEEP), before anything recursive touches it.
   const body = hashBody(message.rawBody);
   const invalid = message.rejected ?? ('invalid' in body ? body.invalid : deps.validate?.(message));
-  if (invalid) return { outcome: 'dead_lettered', action: 'dead_letter', reason: invalid };
+  if (invalid && !('hash' in body)) return deadLetter(invalid);
   const hash = 'hash' in body ? body.hash : '';
-  let claimed: ClaimResult;
+  const claimed = await claimKey(message, hash, deps);
+  if ('outcome' in claimed) {
+    // Without the store an invalid message is still dead-lettered: it can never succeed.
+    return invalid && claimed.reason?.code === 'STORE_UNAVAILABLE' ? deadLetter(invalid) : claimed;
+  }
+  switch (claimed.kind) {
+    case 'duplicate':
+      return { outcome: 'duplicate', action: 'delete' };
+    case 'dead_lettered':
+      return alreadyDeadLettered(claimed.record);
+    case 'payload_mismatch':
+      return invalid
+        ? deadLetter(invalid)
+        : deadLetter(
+            reason(
+              'PAYLOAD_MISMATCH',
+              `key ${message.key} was first seen with a different body (status ${claimed.record.status})`,
+            ),
+            'payload_mismatch',
+          );
+    case 'acquired':
+      return invalid
+        ? recordDeadLetter(claimed.claim, invalid, deps)
+        : runHandler(message, claimed.claim, hash, deps);
+  }
+}
+
+/**
+ * Claims the key: waits in place (message kept invisible) while another worker holds it, and
+ * tries again in place, with the same owner token, when an answer was lost: the write may have
+ * landed, and the store recognises its own claim by that token (see IdempotencyStore). Resolves
+ * with the store's answer, or with what to do with the message instead.
+ */
+async function claimKey(
+  message: WorkerMessage,
+  hash: string,
+  deps: PipelineDeps,
+): Promise<Exclude<ClaimResult, { kind: 'in_progress' }> | Processed> {
+  const owner = deps.idempotency.ownerToken();
   // On its first receive a message's key is most likely new: the store may try a cheaper write
   // first. Not once this delivery has seen the key held elsewhere, nor on a redelivery.
   let firstDelivery = message.receiveCount <= 1;
+  let lost = 0;
+  let asked: LeaseTerms | undefined;
   for (;;) {
-    const terms = deps.lease?.terms();
+    const fresh = deps.lease?.terms();
+    // After a lost answer, the lease asked for stays the first one: the record may carry it.
+    const terms = fresh && asked ? { ...fresh, leaseExpiresAtMs: asked.leaseExpiresAtMs } : fresh;
     const hinted = firstDelivery;
     firstDelivery = false;
+    let claimed: ClaimResult;
     try {
       claimed = await traced(
         deps,
         'claim',
-        () => deps.idempotency.claim(message.key, hash, terms, hinted),
+        () => deps.idempotency.claim(message.key, hash, terms, hinted, owner),
         claimSpan,
       );
     } catch (error) {
+      const fault = storeFault(error);
+      lost += 1;
+      asked ??= terms;
+      if (lost <= CLAIM_RETRIES && (await deps.lease?.waitToRetry(lost))) continue;
       // The write may have landed: the record may carry our lease until it lapses.
-      return { ...storeFault(error), retryAfterMs: deps.lease?.msUntilTakeable() ?? 0 };
+      return { ...fault, retryAfterMs: deps.lease?.msUntilTakeable() ?? 0 };
     }
     if (claimed.kind === 'acquired') {
-      if (!terms || deps.lease?.granted(claimed.claim, terms) !== false) break;
+      if (!terms || deps.lease?.granted(claimed.claim, terms) !== false) return claimed;
       return lateGrant(claimed.claim, deps);
     }
-    if (claimed.kind !== 'in_progress') break;
+    if (claimed.kind !== 'in_progress') return claimed;
+    asked = undefined;
     // Another worker holds the key: wait with the message kept invisible, instead of releasing it
     // and burning a receive count each time (which would end in the dead-letter queue).
     if (!(await deps.lease?.waitForOther(claimed.leaseExpiresAtMs))) {
@@ -103,21 +160,39 @@ export async function processMessage(message: WorkerMessage, deps: PipelineDeps)
       };
     }
   }
-  switch (claimed.kind) {
-    case 'duplicate':
-      return { outcome: 'duplicate', action: 'delete' };
-    case 'payload_mismatch':
-      return {
-        outcome: 'payload_mismatch',
-        action: 'dead_letter',
-        reason: reason(
-          'PAYLOAD_MISMATCH',
-          `key ${message.key} was first seen with a different body (status ${claimed.record.status})`,
-        ),
-      };
-    case 'acquired':
-      return runHandler(message, claimed.claim, hash, deps);
+}
+
+function deadLetter(why: Reason, outcome: Outcome = 'dead_lettered'): Processed {
+  return { outcome, action: 'dead_letter', reason: why };
+}
+
+/**
+ * The key was dead-lettered by an earlier delivery of this message, whose delete then failed: the
+ * handler never runs again. When the record names the copy the dead-letter queue accepted, this
+ * copy is deleted as a duplicate; otherwise the copy is sent (again) with the recorded reason.
+ */
+function alreadyDeadLettered(record: IdempotencyRecord): Processed {
+  if (record.deadLetterId !== undefined) return { outcome: 'duplicate', action: 'delete' };
+  const code = record.deadLetterReason;
+  const why = code !== undefined && code in REASONS ? (code as ReasonCode) : 'PERMANENT_ERROR';
+  return {
+    outcome: 'dead_lettered',
+    action: 'dead_letter',
+    reason: reason(why, record.lastError ?? REASONS[why].message),
+    recordedDeadLetter: record.pk,
+  };
+}
+
+/** An invalid message whose key this delivery claimed: the key is left DEAD_LETTERED, then the copy goes. */
+async function recordDeadLetter(claim: Claim, why: Reason, deps: PipelineDeps): Promise<Processed> {
+  deps.lease?.settle();
+  let recorded = false;
+  try {
+    recorded = await deps.idempotency.fail(claim, why.message, why.code);
+  } catch (error) {
+    deps.logger.warn({ err: error }, 'could not record the dead-letter in the idempotency store');
   }
+  return { ...deadLetter(why), claim, ...(recorded ? { recordedDeadLetter: claim.pk } : {}) };
 }
 
 /**
@@ -195,7 +270,7 @@ async function recordFailure(
   const message = describeError(error);
   let recorded = false;
   try {
-    const kept = await deps.idempotency.fail(claim, message);
+    const kept = await deps.idempotency.fail(claim, message, permanent ? 'PERMANENT_ERROR' : undefined);
     if (!kept) return { ...leaseLost(claim, handlerMs, 'release'), error };
     recorded = true;
   } catch (storeError) {
@@ -210,6 +285,7 @@ async function recordFailure(
       claim,
       handlerMs,
       error,
+      ...(recorded ? { recordedDeadLetter: claim.pk } : {}),
     };
   }
   const retryAfterMs = recorded

@@ -72,6 +72,10 @@ export const REASONS = {
     message: 'a permanent failure (its code in `original`), but the queue has no dead-letter queue',
     then: 'released for 12 hours (the longest SQS allows), logged at error, counted; until retention drops it',
   },
+  DEAD_LETTER_FAILED: {
+    message: 'the dead-letter queue did not accept the copy (its code in `original`)',
+    then: 'left in the queue; it comes back when its visibility lapses, and only the copy is sent again',
+  },
   SQS_REDRIVE: {
     message: "SQS's redrive moved it after maxReceiveCount receives",
     then: '(in the dead-letter queue)',
@@ -84,7 +88,7 @@ export type ReasonCode = keyof typeof REASONS;
 export interface Reason {
   readonly code: ReasonCode;
   readonly message: string;
-  /** NO_DEAD_LETTER_QUEUE: the code the message would have been dead-lettered with. */
+  /** NO_DEAD_LETTER_QUEUE, DEAD_LETTER_FAILED: the code the message would have been dead-lettered with. */
   readonly original?: ReasonCode;
 }
 

@@ -15,7 +15,7 @@ import { Capacity } from './capacity.js';
 import { Delivery } from './delivery.js';
 import { Lanes, scheduleBatch } from './lanes.js';
 import { decideSettlement, type SettlePlan } from './settle-policy.js';
-import { Settler } from './settle.js';
+import { DeadLetterCopyError, Settler } from './settle.js';
 
 export interface RuntimeOptions {
   readonly queue: Queue;
@@ -81,7 +81,9 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
   constructor(options: RuntimeOptions) {
     super();
     this.#o = options;
-    this.#settler = new Settler(options.queue, options.deadLetters);
+    this.#settler = new Settler(options.queue, options.deadLetters, (pk, copyId) =>
+      options.idempotency.markDeadLettered(pk, copyId),
+    );
     this.#capacity = new Capacity(options.maxInFlight, options.receiveLimit);
   }
 
@@ -224,7 +226,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       delivery.end();
     }
     const { received, message } = delivery;
-    const { processed, plan } = decideSettlement(received, message, result, {
+    const decided = decideSettlement(received, message, result, {
       hasDeadLetterQueue: this.#settler.hasDeadLetterQueue,
       shuttingDown: this.#shutdown.signal.aborted,
       backoff: this.#o.backoff,
@@ -233,6 +235,8 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       receivedAt: delivery.receivedAt,
       ...(this.#o.random ? { random: this.#o.random } : {}),
     });
+    const { plan } = decided;
+    let { processed } = decided;
     try {
       const settling = this.#afterAbortedPoll(plan);
       await delivery.trace.step(
@@ -242,6 +246,8 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       );
     } catch (error) {
       this.emit('settle_failed', message, plan.action, error);
+      // Only a copy the dead-letter queue accepted counts as dead-lettered.
+      if (error instanceof DeadLetterCopyError) processed = copyRefused(processed, error);
     }
     delivery.trace.end(processed);
     this.emit('message_settled', {
@@ -262,4 +268,15 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
     const quietMs = this.#o.source.quietUntil - this.#o.clock.now();
     return quietMs > plan.delayMs ? { action: 'release', delayMs: quietMs } : plan;
   }
+}
+
+/** A dead-letter whose copy was refused: the message stays in its queue and comes back (a retry). */
+function copyRefused(processed: Processed, error: DeadLetterCopyError): Processed {
+  const original = processed.reason?.code ?? 'INTERNAL_ERROR';
+  return {
+    ...processed,
+    outcome: 'retry',
+    action: 'release',
+    reason: { ...reason('DEAD_LETTER_FAILED', `${original}: ${error.message}`), original },
+  };
 }

@@ -12,7 +12,12 @@ import { backoffMs } from './backoff.js';
 /** What to do with the SQS message once its delivery has a result. */
 export type SettlePlan =
   | { readonly action: 'delete' }
-  | { readonly action: 'dead_letter'; readonly attributes: MessageAttributes }
+  | {
+      readonly action: 'dead_letter';
+      readonly attributes: MessageAttributes;
+      /** The pk of the key's DEAD_LETTERED record, when there is one: the copy's id is noted on it. */
+      readonly recorded?: string;
+    }
   /** Make it visible again after `delayMs` (0: at once). */
   | { readonly action: 'release'; readonly delayMs: number };
 
@@ -60,7 +65,11 @@ export function decideSettlement(
   if (processed.action === 'dead_letter') {
     if (!context.hasDeadLetterQueue) return { processed: noDlq(processed), plan: park(context) };
     const attributes = deadLetterAttributes(received, message, processed, context);
-    return { processed, plan: { action: 'dead_letter', attributes } };
+    const recorded = processed.recordedDeadLetter;
+    return {
+      processed,
+      plan: { action: 'dead_letter', attributes, ...(recorded === undefined ? {} : { recorded }) },
+    };
   }
   return { processed, plan: { action: 'release', delayMs: releaseDelayMs(message, processed, context) } };
 }

@@ -1,7 +1,20 @@
+import { WorkerError, describeError } from '../core/errors.js';
 import type { WorkerMessage } from '../core/message.js';
-import type { Queue, ReceivedMessage } from '../core/queue.js';
+import type { MessageAttributes, Queue, ReceivedMessage } from '../core/queue.js';
 import { toVisibilitySeconds } from './backoff.js';
-import type { SettlePlan } from './settle-policy.js';
+import { producerAttributes, type SettlePlan } from './settle-policy.js';
+
+/** The dead-letter queue did not accept the copy: the message was not moved (and stays in its queue). */
+export class DeadLetterCopyError extends WorkerError {
+  constructor(cause: unknown) {
+    super('ERR_DEAD_LETTER_COPY', `the dead-letter queue refused the copy: ${describeError(cause)}`, {
+      cause,
+    });
+  }
+}
+
+/** Records on the key's DEAD_LETTERED record that the dead-letter queue accepted copy `copyId`. */
+export type MarkDeadLettered = (pk: string, copyId: string) => Promise<boolean>;
 
 /**
  * The SQS calls that end a delivery, as the policy (settle-policy.ts) planned them: delete, make
@@ -11,10 +24,12 @@ import type { SettlePlan } from './settle-policy.js';
 export class Settler {
   readonly #queue: Queue;
   readonly #deadLetters: Queue | undefined;
+  readonly #mark: MarkDeadLettered;
 
-  constructor(queue: Queue, deadLetters: Queue | undefined) {
+  constructor(queue: Queue, deadLetters: Queue | undefined, mark: MarkDeadLettered = async () => false) {
     this.#queue = queue;
     this.#deadLetters = deadLetters;
+    this.#mark = mark;
   }
 
   get hasDeadLetterQueue(): boolean {
@@ -32,24 +47,71 @@ export class Settler {
           visibilityTimeoutSeconds: toVisibilitySeconds(plan.delayMs),
         });
       case 'dead_letter':
-        return this.#deadLetter(received, message, plan.attributes);
+        return this.#deadLetter(received, message, plan);
     }
   }
 
-  /** The original is deleted only once the copy is safely in the dead-letter queue. */
+  /**
+   * The original is deleted only once the copy is safely in the dead-letter queue, and, when the
+   * key's record is DEAD_LETTERED (plan.recorded), only once the record says which copy that is:
+   * a redelivery after a failed delete then only deletes (pipeline.ts), so the queue gets one copy.
+   *
+   *   record DEAD_LETTERED ── send copy ── record the copy's id ── delete the original
+   *   (pipeline)              │ refused: DeadLetterCopyError, nothing moved, message comes back
+   *                           │ refused as invalid (too large with our attributes): sent again with
+   *                           │ the producer's attributes only; the reason stays in the record
+   */
   async #deadLetter(
     received: ReceivedMessage,
     message: WorkerMessage,
-    attributes: Extract<SettlePlan, { action: 'dead_letter' }>['attributes'],
+    plan: Extract<SettlePlan, { action: 'dead_letter' }>,
   ): Promise<void> {
-    if (!this.#deadLetters) throw new Error('no dead-letter queue: the source queue has no redrive policy');
-    await this.#deadLetters.send({
-      body: received.body,
-      attributes,
-      ...(message.groupId === undefined
-        ? {}
-        : { groupId: message.groupId, deduplicationId: message.messageId }),
-    });
+    const copyId = await this.#copy(received, message, plan);
+    let marking: unknown;
+    if (plan.recorded !== undefined) {
+      marking = await this.#mark(plan.recorded, copyId).then(
+        () => undefined,
+        (error: unknown) => error ?? new Error('marking the record failed'),
+      );
+    }
     await this.#queue.delete(received.receiptHandle);
+    if (marking !== undefined) throw marking;
   }
+
+  /** Sends the copy; resolves with the MessageId the dead-letter queue gave it. */
+  async #copy(
+    received: ReceivedMessage,
+    message: WorkerMessage,
+    plan: Extract<SettlePlan, { action: 'dead_letter' }>,
+  ): Promise<string> {
+    const deadLetters = this.#deadLetters;
+    if (!deadLetters) throw new DeadLetterCopyError(new Error('the source queue has no redrive policy'));
+    const send = (attributes: MessageAttributes) =>
+      deadLetters.send({
+        body: received.body,
+        attributes,
+        ...(message.groupId === undefined
+          ? {}
+          : { groupId: message.groupId, deduplicationId: message.messageId }),
+      });
+    try {
+      return await send(plan.attributes);
+    } catch (error) {
+      // The original fitted its queue with its own attributes; the copy adds ours, which can
+      // push a body near the limit over it. Then the copy goes without ours: the key's record
+      // (when there is one) keeps the reason, and `dlq show` reads it there.
+      if (!refusedAsInvalid(error) || plan.recorded === undefined) throw new DeadLetterCopyError(error);
+    }
+    try {
+      return await send(producerAttributes(received));
+    } catch (error) {
+      throw new DeadLetterCopyError(error);
+    }
+  }
+}
+
+/** SQS refused the request itself (too large, an attribute it does not take), not a fault on its side. */
+function refusedAsInvalid(error: unknown): boolean {
+  const name = error instanceof Error ? error.name : '';
+  return name === 'InvalidParameterValue' || name === 'InvalidMessageContents' || name === 'MessageTooLong';
 }
