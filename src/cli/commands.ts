@@ -128,7 +128,7 @@ async function queuePurge(ctx: CommandContext): Promise<CommandResult> {
 /** `dlq show [--limit N]`. */
 async function dlqShow(ctx: CommandContext): Promise<CommandResult> {
   await withConnection(ctx, async (c) => {
-    const q = deadLetterQueues(c, ctx.config.idempotency.keyAttribute);
+    const q = deadLetterQueues(c, ctx.config.idempotency.keyAttribute, ctx.config.idempotency.table);
     const letters = await showDeadLetters(q, flag<number>(ctx, 'limit') ?? 10);
     ctx.out.rows(letters, ['key', 'reason', 'attempts', 'receiveCount', 'detail', 'body']);
   });
@@ -137,7 +137,7 @@ async function dlqShow(ctx: CommandContext): Promise<CommandResult> {
 /** `dlq redrive [--count N]`: progress on stderr; a stop ends it between batches. */
 async function dlqRedrive(ctx: CommandContext): Promise<CommandResult> {
   return withConnection(ctx, async (c) => {
-    const q = deadLetterQueues(c, ctx.config.idempotency.keyAttribute);
+    const q = deadLetterQueues(c, ctx.config.idempotency.keyAttribute, ctx.config.idempotency.table);
     const count = flag<number>(ctx, 'count') ?? 100;
     const progress = new Progress(ctx.streams.stderr, 'redrive', count);
     const report = await redriveDeadLetters(q, count, {

@@ -9,8 +9,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DEAD_LETTER_ATTRIBUTES, DEAD_LETTER_ATTRIBUTE_NAMES } from '../core/dead-letter.js';
 import { ConfigError, describeError } from '../core/errors.js';
+import { namespacedPk, type IdempotencyRecord } from '../core/idempotency-store.js';
 import { REASONS, type ReasonCode } from '../core/reasons.js';
 import type { Connection } from '../aws/connect.js';
+import { DynamoDbIdempotencyStore } from '../aws/dynamodb-store.js';
 
 /** What `dlq show` says of a message SQS's own redrive moved: it carries no dead-letter attributes. */
 const SQS_REDRIVE: ReasonCode = 'SQS_REDRIVE';
@@ -25,12 +27,33 @@ export interface DeadLetterQueues {
   readonly queueUrl: string;
   readonly dlqUrl: string;
   readonly keyAttribute: string;
+  /** The keys' idempotency records: what `dlq show` trusts, and what `dlq redrive` reopens. */
+  readonly records?: DeadLetterRecords;
 }
 
-export function deadLetterQueues(c: Connection, keyAttribute: string): DeadLetterQueues {
+/** The idempotency records of dead-lettered keys, as the dlq commands need them. */
+export interface DeadLetterRecords {
+  /** The key's live record, or undefined. */
+  get(key: string): Promise<IdempotencyRecord | undefined>;
+  /** Makes the key's DEAD_LETTERED record claimable again; false when it was not DEAD_LETTERED. */
+  reopen(key: string): Promise<boolean>;
+}
+
+/** The queues, and the records in `table` when given (the CLI gives IDEMPOTENCY_TABLE). */
+export function deadLetterQueues(c: Connection, keyAttribute: string, table?: string): DeadLetterQueues {
   if (!c.dlqUrl)
     throw new ConfigError('SQS_QUEUE_URL', 'the queue has no redrive policy, so no dead-letter queue');
-  return { sqs: c.sqs, queueUrl: c.queueUrl, dlqUrl: c.dlqUrl, keyAttribute };
+  const q = { sqs: c.sqs, queueUrl: c.queueUrl, dlqUrl: c.dlqUrl, keyAttribute };
+  if (table === undefined) return q;
+  const store = new DynamoDbIdempotencyStore(c.dynamodb, table);
+  const pk = (key: string) => namespacedPk(c.namespace, key);
+  return {
+    ...q,
+    records: {
+      get: (key) => store.get(pk(key), Date.now()),
+      reopen: (key) => store.reopen(pk(key), Date.now()),
+    },
+  };
 }
 
 async function receive(q: DeadLetterQueues, max: number, visibilitySeconds: number): Promise<Message[]> {
@@ -57,6 +80,8 @@ export interface DeadLetter {
   /** SQS's receive count, this peek's receive included. */
   readonly receiveCount: number;
   readonly originalMessageId: string | undefined;
+  /** The key's record confirms the reason (DEAD_LETTERED, naming this copy). */
+  readonly verified: boolean;
   /** The message's own attributes (not the key, not the dead-letter ones), as strings. */
   readonly attributes: Readonly<Record<string, string>>;
   readonly body: string | undefined;
@@ -78,16 +103,62 @@ export async function showDeadLetters(q: DeadLetterQueues, limit: number): Promi
   } finally {
     await release(q, [...seen.values()]).catch(() => {});
   }
-  return [...seen.values()].map((m) => describe(m, q.keyAttribute));
+  const letters: DeadLetter[] = [];
+  for (const m of seen.values()) letters.push(describe(m, q.keyAttribute, await recordOf(q, m)));
+  return letters;
 }
 
-function describe(m: Message, keyAttribute: string): DeadLetter {
+/** The key a dead-lettered message was handled under: its key attribute, else its first MessageId. */
+function keyOf(m: Message, keyAttribute: string): string | undefined {
   const attribute = (name: string) => m.MessageAttributes?.[name]?.StringValue;
-  const reason = attribute(DEAD_LETTER_ATTRIBUTES.reason);
-  const attempts = attribute(DEAD_LETTER_ATTRIBUTES.attempts);
+  return attribute(keyAttribute) ?? attribute(DEAD_LETTER_ATTRIBUTES.originalMessageId) ?? m.MessageId;
+}
+
+/** The record of the message's key; null when it cannot be read (`dlq show` says less without it). */
+async function recordOf(q: DeadLetterQueues, m: Message): Promise<IdempotencyRecord | null | undefined> {
+  const key = keyOf(m, q.keyAttribute);
+  if (!q.records || key === undefined) return null;
+  return q.records.get(key).catch(() => null);
+}
+
+/**
+ * Who put the dead-letter attributes on a message, as far as the key's record tells:
+ * - `recorded`: the record is DEAD_LETTERED and names this copy (or no copy yet): the worker's;
+ * - `unverified`: no record could be read, or there is none (the worker could not record the
+ *   dead-letter: its store was down, or the body was too deep to hash), or a worker from before
+ *   records said so (format 1): shown as they are, and said to be unverified;
+ * - `producer`: the record says otherwise (SQS's redrive moved the message as it was sent): the
+ *   attributes are the producer's, shown as its attributes, never as the worker's reason.
+ */
+type Provenance = 'recorded' | 'unverified' | 'producer';
+
+function provenance(m: Message, record: IdempotencyRecord | null | undefined): Provenance {
+  if (!record) return 'unverified';
+  if (record.status === 'DEAD_LETTERED') {
+    return record.deadLetterId === undefined || record.deadLetterId === m.MessageId ? 'recorded' : 'producer';
+  }
+  return record.formatVersion === undefined ? 'unverified' : 'producer';
+}
+
+/** `record`: the key's record; undefined when there is none, null when it could not be read. */
+function describe(
+  m: Message,
+  keyAttribute: string,
+  record: IdempotencyRecord | null | undefined,
+): DeadLetter {
+  const attribute = (name: string) => m.MessageAttributes?.[name]?.StringValue;
+  const source = provenance(m, record);
+  const ours = source !== 'producer';
+  const recorded = source === 'recorded' ? record : undefined;
+  const reason = recorded?.deadLetterReason ?? (ours ? attribute(DEAD_LETTER_ATTRIBUTES.reason) : undefined);
+  const attempts = recorded
+    ? String(recorded.attempts)
+    : ours
+      ? attribute(DEAD_LETTER_ATTRIBUTES.attempts)
+      : undefined;
   const attributes: Record<string, string> = {};
   for (const [name, value] of Object.entries(m.MessageAttributes ?? {})) {
-    if (name === keyAttribute || DEAD_LETTER_ATTRIBUTE_NAMES.includes(name)) continue;
+    if (name === keyAttribute || (ours && DEAD_LETTER_ATTRIBUTE_NAMES.includes(name))) continue;
     attributes[name] =
       value.StringValue ?? (value.BinaryValue ? Buffer.from(value.BinaryValue).toString('base64') : '');
   }
@@ -95,10 +166,14 @@ function describe(m: Message, keyAttribute: string): DeadLetter {
     messageId: m.MessageId,
     key: attribute(keyAttribute),
     reason: reason ?? SQS_REDRIVE,
-    detail: reason === undefined ? REASONS.SQS_REDRIVE.message : attribute(DEAD_LETTER_ATTRIBUTES.message),
+    detail:
+      reason === undefined
+        ? REASONS.SQS_REDRIVE.message
+        : (recorded?.lastError ?? attribute(DEAD_LETTER_ATTRIBUTES.message)),
     attempts: attempts === undefined || !Number.isFinite(Number(attempts)) ? null : Number(attempts),
     receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
-    originalMessageId: attribute(DEAD_LETTER_ATTRIBUTES.originalMessageId),
+    originalMessageId: ours ? attribute(DEAD_LETTER_ATTRIBUTES.originalMessageId) : undefined,
+    verified: source === 'recorded',
     attributes,
     body: m.Body,
   };
@@ -149,7 +224,8 @@ export async function redriveDeadLetters(
     const batch = await receive(q, count - handled, REDRIVE_HOLD_SECONDS);
     if (batch.length === 0) break;
     handled += batch.length;
-    const sent = await resend(q, batch);
+    const reopened = await reopenAll(q, batch);
+    const sent = reopened.length === 0 ? [] : await resend(q, reopened);
     const unsent = batch.filter((m) => !sent.includes(m));
     report.notSent += unsent.length;
     await release(q, unsent).catch(() => {});
@@ -159,6 +235,29 @@ export async function redriveDeadLetters(
     options.onProgress?.(report, handled);
   }
   return report;
+}
+
+/**
+ * The messages whose keys may be handled again: a DEAD_LETTERED record is made FAILED first, or
+ * the worker would take the redriven message for the copy it already moved and delete it. A
+ * message whose record cannot be reopened stays in the dead-letter queue (counted as not sent).
+ */
+async function reopenAll(q: DeadLetterQueues, batch: readonly Message[]): Promise<Message[]> {
+  if (!q.records) return [...batch];
+  const records = q.records;
+  const ready: Message[] = [];
+  for (const m of batch) {
+    const key = keyOf(m, q.keyAttribute);
+    if (key === undefined) ready.push(m);
+    else if (
+      await records.reopen(key).then(
+        () => true,
+        () => false,
+      )
+    )
+      ready.push(m);
+  }
+  return ready;
 }
 
 /** SendMessageBatch of the batch; resolves with the messages SQS took. */

@@ -1,0 +1,132 @@
+import { SendMessageCommand, type MessageAttributeValue } from '@aws-sdk/client-sqs';
+import { deadLetterQueues, redriveDeadLetters, showDeadLetters } from '../../src/cli/dlq.js';
+import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
+import type { Connection } from '../../src/aws/connect.js';
+import { fixture, startTestAws, type Fixture, type TestAws } from '../helpers/aws.js';
+
+const text = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
+const NAMESPACE = 'dlqrec';
+
+/** `dlq show` and `dlq redrive` with the keys' records, against fauxqs and dynalite (issue 19, items 3 and 10). */
+describe('the dlq commands read and reopen the keys’ records', () => {
+  let aws: TestAws;
+  let f: Fixture;
+  let store: DynamoDbIdempotencyStore;
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+  });
+
+  beforeEach(async () => {
+    f = await fixture(aws);
+    store = new DynamoDbIdempotencyStore(aws.dynamodb, f.table);
+  });
+
+  afterAll(async () => {
+    await aws.close();
+  });
+
+  const queues = () =>
+    deadLetterQueues(
+      {
+        sqs: aws.sqs,
+        dynamodb: aws.dynamodb,
+        queueUrl: f.queueUrl,
+        dlqUrl: f.dlqUrl,
+        namespace: NAMESPACE,
+      } as Connection,
+      'IdempotencyKey',
+      f.table,
+    );
+
+  async function send(url: string, key: string, attributes: Record<string, MessageAttributeValue> = {}) {
+    const out = await aws.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: JSON.stringify({ key }),
+        MessageAttributes: { IdempotencyKey: text(key), ...attributes },
+      }),
+    );
+    return out.MessageId as string;
+  }
+
+  /** The key's record as the worker leaves it: claimed, then DEAD_LETTERED with its reason. */
+  async function deadLettered(key: string, copyId?: string): Promise<void> {
+    const pk = `${NAMESPACE}#${key}`;
+    const now = Date.now();
+    const claimed = await store.claim({
+      pk,
+      payloadHash: 'v2:abc',
+      owner: 'w:1',
+      now,
+      leaseExpiresAtMs: now + 30_000,
+      expiresAt: Math.ceil(now / 1000) + 3600,
+    });
+    if (claimed.kind !== 'acquired') throw new Error(`claim: ${claimed.kind}`);
+    expect(await store.fail(claimed.claim, now, 'PermanentError: no such order', 'PERMANENT_ERROR')).toBe(
+      true,
+    );
+    if (copyId !== undefined) expect(await store.markDeadLettered(pk, copyId, now)).toBe(true);
+  }
+
+  it('shows the reason from the record for a copy sent without our attributes', async () => {
+    const copyId = await send(f.dlqUrl, 'bare');
+    await deadLettered('bare', copyId);
+    const [shown] = await showDeadLetters(queues(), 5);
+    expect(shown).toMatchObject({
+      key: 'bare',
+      reason: 'PERMANENT_ERROR',
+      detail: 'PermanentError: no such order',
+      verified: true,
+    });
+  });
+
+  it('never presents a producer’s attributes named like ours as the worker’s reason', async () => {
+    // The producer sent them; SQS's redrive moved the message after the handler failed (FAILED).
+    await send(f.dlqUrl, 'forged', {
+      DeadLetterReason: text('PAYLOAD_MISMATCH'),
+      DeadLetterMessage: text('trust me'),
+    });
+    const now = Date.now();
+    const claimed = await store.claim({
+      pk: `${NAMESPACE}#forged`,
+      payloadHash: 'v2:abc',
+      owner: 'w:2',
+      now,
+      leaseExpiresAtMs: now + 30_000,
+      expiresAt: Math.ceil(now / 1000) + 3600,
+    });
+    if (claimed.kind !== 'acquired') throw new Error(`claim: ${claimed.kind}`);
+    await store.fail(claimed.claim, now, 'Error: downstream down');
+    const [shown] = await showDeadLetters(queues(), 5);
+    expect(shown).toMatchObject({ key: 'forged', reason: 'SQS_REDRIVE', verified: false });
+    expect(shown?.attributes).toMatchObject({
+      DeadLetterReason: 'PAYLOAD_MISMATCH',
+      DeadLetterMessage: 'trust me',
+    });
+  });
+
+  it('redrive makes a DEAD_LETTERED record claimable before it sends the message back', async () => {
+    const copyId = await send(f.dlqUrl, 'again', { DeadLetterReason: text('PERMANENT_ERROR') });
+    await deadLettered('again', copyId);
+    const report = await redriveDeadLetters(queues(), 10);
+    expect(report).toMatchObject({ moved: 1, notSent: 0 });
+    expect(await store.get(`${NAMESPACE}#again`, Date.now())).toMatchObject({ status: 'FAILED' });
+    expect(await store.get(`${NAMESPACE}#again`, Date.now())).not.toHaveProperty('deadLetterId');
+  });
+
+  it('redrive leaves a message in the dead-letter queue when its record cannot be reopened', async () => {
+    await send(f.dlqUrl, 'stuck', { DeadLetterReason: text('PERMANENT_ERROR') });
+    const broken = {
+      ...queues(),
+      records: {
+        get: async () => undefined,
+        reopen: async () => {
+          throw new Error('store down');
+        },
+      },
+    };
+    const report = await redriveDeadLetters(broken, 10);
+    expect(report).toMatchObject({ moved: 0, notSent: 1 });
+  });
+});
