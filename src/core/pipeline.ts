@@ -186,11 +186,10 @@ function alreadyDeadLettered(record: IdempotencyRecord): Processed {
 /** An invalid message whose key this delivery claimed: the key is left DEAD_LETTERED, then the copy goes. */
 async function recordDeadLetter(claim: Claim, why: Reason, deps: PipelineDeps): Promise<Processed> {
   deps.lease?.settle();
-  let recorded = false;
-  try {
-    recorded = await deps.idempotency.fail(claim, why.message, why.code);
-  } catch (error) {
-    deps.logger.warn({ err: error }, 'could not record the dead-letter in the idempotency store');
+  const kept = await persisted(() => deps.idempotency.fail(claim, why.message, why.code), deps);
+  const recorded = kept === true;
+  if (typeof kept !== 'boolean') {
+    deps.logger.warn({ err: kept.error }, 'could not record the dead-letter in the idempotency store');
   }
   return { ...deadLetter(why), claim, ...(recorded ? { recordedDeadLetter: claim.pk } : {}) };
 }
@@ -241,21 +240,32 @@ async function runHandler(
   }
   const handlerMs = deps.now() - started;
   deps.lease?.settle();
+  // The handler's work is done but not recorded: the message is kept (invisible) while complete is
+  // tried again. Only when the worker stops is it left until our lease can be taken over, so the
+  // next delivery takes the key at once (and runs the handler again; fencing protects downstream).
+  const kept = await persisted(() => deps.idempotency.complete(claim, result, hash), deps);
+  if (typeof kept !== 'boolean') {
+    return { ...kept, claim, handlerMs, retryAfterMs: deps.lease?.msUntilTakeable() ?? 0 };
+  }
+  return kept
+    ? { outcome: 'success', action: 'delete', claim, handlerMs }
+    : leaseLost(claim, handlerMs, 'delete');
+}
+
+/**
+ * A write that ends a claim (complete, fail), tried again in place while the store fails, the
+ * message kept invisible meanwhile: it is conditional on our claim and the store recognises its
+ * own effect (IdempotencyStore), so a retry after a lost answer is safe and a late one never
+ * overwrites a newer owner. Resolves with the store's answer, or with the fault once the worker
+ * stops (or, without a lease to keep the message, at once).
+ */
+async function persisted(write: () => Promise<boolean>, deps: PipelineDeps): Promise<boolean | Processed> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const kept = await deps.idempotency.complete(claim, result, hash);
-      return kept
-        ? { outcome: 'success', action: 'delete', claim, handlerMs }
-        : leaseLost(claim, handlerMs, 'delete');
+      return await write();
     } catch (error) {
-      // The handler's work is done but not recorded. Keep the message (invisible) and try again:
-      // complete is conditional on our claim, so a late one never overwrites a newer owner. Only
-      // when the worker stops is it left until our lease can be taken over, so the next delivery
-      // takes the key at once (and runs the handler again; fencing protects downstream writes).
       const fault = storeFault(error);
-      if (!(await deps.lease?.waitToRetry(attempt))) {
-        return { ...fault, claim, handlerMs, retryAfterMs: deps.lease?.msUntilTakeable() ?? 0 };
-      }
+      if (!(await deps.lease?.waitToRetry(attempt))) return fault;
     }
   }
 }
@@ -268,15 +278,15 @@ async function recordFailure(
 ): Promise<Processed> {
   const permanent = error instanceof PermanentError;
   const message = describeError(error);
-  let recorded = false;
-  try {
-    const kept = await deps.idempotency.fail(claim, message, permanent ? 'PERMANENT_ERROR' : undefined);
-    if (!kept) return { ...leaseLost(claim, handlerMs, 'release'), error };
-    recorded = true;
-  } catch (storeError) {
-    // The claim stays IN_PROGRESS until its lease lapses; then it can be taken over.
-    deps.logger.warn({ err: storeError }, 'could not record the failure in the idempotency store');
-  }
+  const kept = await persisted(
+    () => deps.idempotency.fail(claim, message, permanent ? 'PERMANENT_ERROR' : undefined),
+    deps,
+  );
+  if (kept === false) return { ...leaseLost(claim, handlerMs, 'release'), error };
+  const recorded = kept === true;
+  // Not recorded: the claim stays IN_PROGRESS until its lease lapses; then it can be taken over.
+  if (!recorded)
+    deps.logger.warn({ err: kept.error }, 'could not record the failure in the idempotency store');
   if (permanent) {
     return {
       outcome: 'dead_lettered',

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { StoreUnavailableError } from '../../src/core/errors.js';
+import { PermanentError, StoreUnavailableError } from '../../src/core/errors.js';
 import type { ClaimRequest, ClaimResult, IdempotencyStore } from '../../src/core/idempotency-store.js';
 import type { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
 import { until, world, worker } from '../helpers/runtime-twin.js';
@@ -12,27 +12,30 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
-/** The store, except that its first `lose` claims are applied and then answered with an error. */
-function losingClaims(inner: MemoryIdempotencyStore, lose: number): IdempotencyStore {
-  let lost = 0;
+type Lose = Partial<Record<'claim' | 'complete' | 'fail', number>>;
+
+/** The store, except that the first `lose[op]` calls of each op are applied, then answered with an error. */
+function losing(inner: MemoryIdempotencyStore, lose: Lose): IdempotencyStore {
+  const lost: Required<Lose> = { claim: 0, complete: 0, fail: 0 };
+  async function applied<T>(op: keyof Lose, write: Promise<T>): Promise<T> {
+    const result = await write;
+    if (lost[op] < (lose[op] ?? 0)) {
+      lost[op] += 1;
+      throw new StoreUnavailableError(`idempotency store ${op} failed: 500 after the write (injected)`);
+    }
+    return result;
+  }
   return {
-    claim: async (request: ClaimRequest): Promise<ClaimResult> => {
-      const result = await inner.claim(request);
-      if (lost < lose) {
-        lost += 1;
-        throw new StoreUnavailableError('idempotency store claim failed: 500 after the write (injected)');
-      }
-      return result;
-    },
+    claim: (request: ClaimRequest): Promise<ClaimResult> => applied('claim', inner.claim(request)),
     renew: (...args) => inner.renew(...args),
-    complete: (...args) => inner.complete(...args),
-    fail: (...args) => inner.fail(...args),
+    complete: (...args) => applied('complete', inner.complete(...args)),
+    fail: (...args) => applied('fail', inner.fail(...args)),
     markDeadLettered: (...args) => inner.markDeadLettered(...args),
     generation: (namespace) => inner.generation(namespace),
   };
 }
 
-describe('a claim applied and then answered with an error (issue 19, item 1)', () => {
+describe('a write applied and then answered with an error (issue 19, item 1)', () => {
   it('is tried again in place with the same owner token and recognised: fence 1, attempt 1, no wait', async () => {
     const w = world({ visibilityTimeoutSeconds: 30 });
     const seen: { fence: number; attempt: number; at: number }[] = [];
@@ -41,7 +44,7 @@ describe('a claim applied and then answered with an error (issue 19, item 1)', (
       w,
       (_m, context) =>
         void seen.push({ fence: context.fencingToken, attempt: context.attempt, at: Date.now() }),
-      { store: losingClaims(w.store, 2) },
+      { store: losing(w.store, { claim: 2 }) },
     );
     await w.send([{ key: 'k' }]);
     await one.runtime.start();
@@ -61,7 +64,7 @@ describe('a claim applied and then answered with an error (issue 19, item 1)', (
 
   it('gives up after the retries and releases until its own lease could be taken over', async () => {
     const w = world({ visibilityTimeoutSeconds: 30 });
-    const one = worker(w, () => undefined, { store: losingClaims(w.store, 3) });
+    const one = worker(w, () => undefined, { store: losing(w.store, { claim: 3 }) });
     await w.send([{ key: 'k' }]);
     await one.runtime.start();
     await until(() => one.settled.length === 1, 'released');
@@ -70,6 +73,37 @@ describe('a claim applied and then answered with an error (issue 19, item 1)', (
       reason: { code: 'STORE_UNAVAILABLE' },
     });
     expect(one.settled[0]?.processed.retryAfterMs).toBeGreaterThan(20_000);
+    await one.runtime.stop(1000);
+  });
+
+  it('a complete whose answer was lost is recognised on its retry: success, not lease_lost', async () => {
+    const w = world();
+    let runs = 0;
+    const one = worker(w, () => void (runs += 1), { store: losing(w.store, { complete: 1 }) });
+    await w.send([{ key: 'k' }]);
+    await one.runtime.start();
+    await until(() => one.settled.length === 1, 'handled');
+    expect(one.outcomes()).toEqual(['success']);
+    expect(runs).toBe(1);
+    expect(w.queue.peek()).toHaveLength(0);
+    await one.runtime.stop(1000);
+  });
+
+  it('a PermanentError whose fail answer was lost is still dead-lettered once, and recorded', async () => {
+    const w = world();
+    const one = worker(
+      w,
+      () => {
+        throw new PermanentError('bad');
+      },
+      { store: losing(w.store, { fail: 1 }) },
+    );
+    await w.send([{ key: 'k' }]);
+    await one.runtime.start();
+    await until(() => one.settled.length === 1, 'dead-lettered');
+    expect(one.outcomes()).toEqual(['dead_lettered']);
+    expect(w.dlq.peek()).toHaveLength(1);
+    expect(await w.store.get('work#k', Date.now())).toMatchObject({ status: 'DEAD_LETTERED' });
     await one.runtime.stop(1000);
   });
 });
