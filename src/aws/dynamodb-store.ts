@@ -11,10 +11,13 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { StoreUnavailableError, describeError } from '../core/errors.js';
 import {
+  CorruptRecordError,
   MARKER_PREFIX,
   generationPk,
   isClaimable,
   isExpired,
+  isOwnWrite,
+  ownClaim,
   refusal,
   type Claim,
   type ClaimRequest,
@@ -23,6 +26,7 @@ import {
   type IdempotencyStore,
   type ListPage,
   type ListQuery,
+  type OwnWrite,
   type RecordStore,
 } from '../core/idempotency-store.js';
 import {
@@ -88,6 +92,15 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
       if (isExpired(record, request.now)) {
         const fresh = await this.#putFresh(request, record.fence);
         if (fresh) return fresh;
+        continue;
+      }
+      const own = ownClaim(record, request);
+      if (own) {
+        // Our own earlier attempt took it (applied, answered with an error): see OwnWrite.
+        const held =
+          !own.extend ||
+          (await this.renew(own.claim, request.leaseExpiresAtMs, request.now, request.expiresAt));
+        if (held) return { kind: 'acquired', claim: own.claim, takeover: false };
         continue;
       }
       if (isClaimable(record, request)) continue;
@@ -173,7 +186,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
       update += ', expiresAt = :e';
       values[':e'] = num(expiresAt);
     }
-    return this.#ifOwner('renew', claim, update, values);
+    return this.#ifOwner({ kind: 'renew', owner: claim.owner, leaseExpiresAtMs }, claim, update, values);
   }
 
   async complete(claim: Claim, now: number, result?: string, expiresAt?: number): Promise<boolean> {
@@ -183,43 +196,57 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
       update += ', expiresAt = :e';
       values[':e'] = num(expiresAt);
     }
-    if (result === undefined) return this.#ifOwner('complete', claim, update, values);
+    const write: OwnWrite = { kind: 'complete', owner: claim.owner };
+    if (result === undefined) return this.#ifOwner(write, claim, update, values);
     values[':r'] = { S: result };
-    return this.#ifOwner('complete', claim, `${update}, #r = :r`, values, WITH_RESULT);
+    return this.#ifOwner(write, claim, `${update}, #r = :r`, values, WITH_RESULT);
   }
 
   async fail(claim: Claim, now: number, error: string, deadLetterReason?: string): Promise<boolean> {
+    const write: OwnWrite = {
+      kind: 'fail',
+      owner: claim.owner,
+      deadLettered: deadLetterReason !== undefined,
+    };
     if (deadLetterReason === undefined) {
       const values = { ':f': status('FAILED'), ':n': num(now), ':x': { S: error } };
-      return this.#ifOwner('fail', claim, 'SET #s = :f, updatedAtMs = :n, lastError = :x', values);
+      return this.#ifOwner(write, claim, 'SET #s = :f, updatedAtMs = :n, lastError = :x', values);
     }
     const update = 'SET #s = :d, updatedAtMs = :n, lastError = :x, deadLetterReason = :y';
     const values = { ':d': DEAD_LETTERED, ':n': num(now), ':x': { S: error }, ':y': { S: deadLetterReason } };
-    return this.#ifOwner('fail', claim, update, values);
+    return this.#ifOwner(write, claim, update, values);
   }
 
   async markDeadLettered(pk: string, copyId: string, now: number): Promise<boolean> {
-    return this.#ifDeadLettered(
-      'markDeadLettered',
-      pk,
-      'SET deadLetterId = :i, updatedAtMs = :n',
-      { ':i': { S: copyId }, ':n': num(now), ':nowS': num(now / 1000) },
-      ' AND attribute_not_exists(deadLetterId)',
-    ).then(async (done) => done || (await this.#read(pk))?.deadLetterId === copyId);
-  }
-
-  async reopen(pk: string, now: number): Promise<boolean> {
-    return this.#ifDeadLettered(
-      'reopen',
-      pk,
-      'SET #s = :f, updatedAtMs = :n REMOVE deadLetterId',
-      { ':f': status('FAILED'), ':n': num(now), ':nowS': num(now / 1000) },
-      '',
+    const values = { ':i': { S: copyId }, ':n': num(now), ':nowS': num(now / 1000) };
+    const update = 'SET deadLetterId = :i, updatedAtMs = :n';
+    const unset = ' AND attribute_not_exists(deadLetterId)';
+    const done = await this.#ifDeadLettered('markDeadLettered', pk, update, values, unset);
+    if (done === true) return true;
+    // Refused: true still when the copy's id is already there (our own write, or a retry of it).
+    const record = await this.#refusedBy(pk, done.item);
+    return (
+      record !== undefined &&
+      record.status === 'DEAD_LETTERED' &&
+      record.deadLetterId === copyId &&
+      !isExpired(record, now)
     );
   }
 
-  /** The update, if the record is live and DEAD_LETTERED (and meets `extra`). */
-  async #ifDeadLettered(operation: string, pk: string, update: string, values: Item, extra: string) {
+  async reopen(pk: string, now: number): Promise<boolean> {
+    const values = { ':f': status('FAILED'), ':n': num(now), ':nowS': num(now / 1000) };
+    const update = 'SET #s = :f, updatedAtMs = :n REMOVE deadLetterId';
+    return (await this.#ifDeadLettered('reopen', pk, update, values, '')) === true;
+  }
+
+  /** The update, if the record is live and DEAD_LETTERED (and meets `extra`); else what refused it. */
+  async #ifDeadLettered(
+    operation: string,
+    pk: string,
+    update: string,
+    values: Item,
+    extra: string,
+  ): Promise<true | { item: Item | undefined }> {
     try {
       await this.#client.send(
         new UpdateItemCommand({
@@ -229,18 +256,23 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
           ConditionExpression: `#s = :d AND expiresAt > :nowS${extra}`,
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: { ...values, ':d': DEAD_LETTERED },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return { item: error.Item };
       throw unavailable(operation, error);
     }
   }
 
-  /** The update, if the claim still holds: its owner token and IN_PROGRESS. */
+  /**
+   * The update, if the claim still holds: its owner token and IN_PROGRESS. Refused, it is still
+   * a success when the record that refused it shows this very write applied (OwnWrite): from
+   * ALL_OLD, or a consistent read where the store returns none.
+   */
   async #ifOwner(
-    operation: string,
+    write: OwnWrite,
     claim: Claim,
     update: string,
     values: Item,
@@ -257,12 +289,26 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
           ConditionExpression: '#o = :o AND #s = :p',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw unavailable(operation, error);
+      if (!(error instanceof ConditionalCheckFailedException)) throw unavailable(write.kind, error);
+      return isOwnWrite(await this.#refusedBy(claim.pk, error.Item), write);
+    }
+  }
+
+  /**
+   * The record that refused a conditional write: from ALL_OLD, else a consistent read. Undefined
+   * when there is none or it cannot be read (a malformed record is nobody's own write).
+   */
+  async #refusedBy(pk: string, item: Item | undefined): Promise<IdempotencyRecord | undefined> {
+    try {
+      return item === undefined ? await this.#read(pk) : readItem(item);
+    } catch (error) {
+      if (error instanceof CorruptRecordError) return undefined;
+      throw error;
     }
   }
 

@@ -315,6 +315,51 @@ export function refusal(
   return { kind: 'in_progress', leaseExpiresAtMs: record.leaseExpiresAtMs };
 }
 
+/**
+ * Own writes. A write can be applied and still be answered with an error (a 500, or an answer
+ * later than the request timeout); the retry (the SDK's, or the caller's with the same owner
+ * token) then fails its own condition. The record that refused it (ALL_OLD, or a consistent read
+ * where the store returns none) tells: when it carries this request's owner token and the state
+ * the request was writing, the first attempt landed and the answer is a success. Owner tokens
+ * are unique per delivery, so no other writer leaves a record that matches.
+ */
+export type OwnWrite =
+  | { readonly kind: 'renew'; readonly owner: string; readonly leaseExpiresAtMs: number }
+  | { readonly kind: 'complete'; readonly owner: string }
+  | { readonly kind: 'fail'; readonly owner: string; readonly deadLettered: boolean };
+
+/** True when `record` (what refused the write) shows that this write was applied: see OwnWrite. */
+export function isOwnWrite(record: IdempotencyRecord | undefined, write: OwnWrite): boolean {
+  if (record === undefined || record.owner !== write.owner) return false;
+  switch (write.kind) {
+    case 'renew':
+      return record.status === 'IN_PROGRESS' && record.leaseExpiresAtMs >= write.leaseExpiresAtMs;
+    case 'complete':
+      return record.status === 'COMPLETED';
+    case 'fail':
+      return record.status === (write.deadLettered ? 'DEAD_LETTERED' : 'FAILED');
+  }
+}
+
+/**
+ * A refused claim that had in fact been taken by this very request (OwnWrite): the record is
+ * IN_PROGRESS under the request's owner token. The claim is the stored one (its fence and
+ * attempts). `extend` is true when the stored lease ends before the one asked for (a caller's
+ * retry asks for a later lease than its first attempt wrote): the store must renew to it before
+ * answering acquired. Whether the first attempt took over a lapsed lease is not known: takeover
+ * is then reported false.
+ */
+export function ownClaim(
+  record: IdempotencyRecord,
+  request: Pick<ClaimRequest, 'owner' | 'leaseExpiresAtMs'>,
+): { readonly claim: Claim; readonly extend: boolean } | undefined {
+  if (record.owner !== request.owner || record.status !== 'IN_PROGRESS') return undefined;
+  return {
+    claim: { pk: record.pk, owner: record.owner, fence: record.fence, attempt: record.attempts },
+    extend: record.leaseExpiresAtMs < request.leaseExpiresAtMs,
+  };
+}
+
 /** True when a record no longer counts: past its expiry, whether or not TTL has deleted it. */
 export function isExpired(record: Pick<IdempotencyRecord, 'expiresAt'>, now: number): boolean {
   return record.expiresAt * 1000 <= now;

@@ -5,7 +5,10 @@ import {
   isClaimable,
   isExpired,
   isLiveClaim,
+  isOwnWrite,
+  ownClaim,
   refusal,
+  type OwnWrite,
   type Claim,
   type ClaimRequest,
   type ClaimResult,
@@ -46,7 +49,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
     checkPk(request.pk);
     const old = this.#records.get(request.pk);
     const live = old && !isExpired(old, request.now) ? old : undefined;
-    if (live && !isClaimable(live, request)) return refusal(live, request);
+    if (live && !isClaimable(live, request)) return this.#refused(live, request);
     const record: IdempotencyRecord = {
       pk: request.pk,
       status: 'IN_PROGRESS',
@@ -72,9 +75,24 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
     };
   }
 
+  /** A refused claim: this request's own earlier claim (see ownClaim), or the refusal. */
+  #refused(record: IdempotencyRecord, request: ClaimRequest): ClaimResult {
+    const own = ownClaim(record, request);
+    if (!own) return refusal(record, request);
+    if (own.extend) {
+      this.#records.set(record.pk, {
+        ...record,
+        leaseExpiresAtMs: request.leaseExpiresAtMs,
+        expiresAt: request.expiresAt,
+        updatedAtMs: request.now,
+      });
+    }
+    return { kind: 'acquired', claim: own.claim, takeover: false };
+  }
+
   async renew(claim: Claim, leaseExpiresAtMs: number, now: number, expiresAt?: number): Promise<boolean> {
     this.calls.renew += 1;
-    return this.#update(claim, (r) => ({
+    return this.#update(claim, { kind: 'renew', owner: claim.owner, leaseExpiresAtMs }, (r) => ({
       ...r,
       leaseExpiresAtMs,
       updatedAtMs: now,
@@ -84,7 +102,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
 
   async complete(claim: Claim, now: number, result?: string, expiresAt?: number): Promise<boolean> {
     this.calls.complete += 1;
-    return this.#update(claim, (r) => ({
+    return this.#update(claim, { kind: 'complete', owner: claim.owner }, (r) => ({
       ...r,
       status: 'COMPLETED',
       updatedAtMs: now,
@@ -96,10 +114,20 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
 
   async fail(claim: Claim, now: number, error: string, deadLetterReason?: string): Promise<boolean> {
     this.calls.fail += 1;
+    const write: OwnWrite = {
+      kind: 'fail',
+      owner: claim.owner,
+      deadLettered: deadLetterReason !== undefined,
+    };
     if (deadLetterReason === undefined) {
-      return this.#update(claim, (r) => ({ ...r, status: 'FAILED', updatedAtMs: now, lastError: error }));
+      return this.#update(claim, write, (r) => ({
+        ...r,
+        status: 'FAILED',
+        updatedAtMs: now,
+        lastError: error,
+      }));
     }
-    return this.#update(claim, (r) => ({
+    return this.#update(claim, write, (r) => ({
       ...r,
       status: 'DEAD_LETTERED',
       updatedAtMs: now,
@@ -201,9 +229,12 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
     return record && !isExpired(record, now) ? record : undefined;
   }
 
-  #update(claim: Claim, change: (record: IdempotencyRecord) => IdempotencyRecord): boolean {
+  /** The change, if the claim still holds (its owner, IN_PROGRESS); else whether `write` was applied already. */
+  #update(claim: Claim, write: OwnWrite, change: (record: IdempotencyRecord) => IdempotencyRecord): boolean {
     const record = this.#records.get(claim.pk);
-    if (!record || record.owner !== claim.owner || record.status !== 'IN_PROGRESS') return false;
+    if (!record || record.owner !== claim.owner || record.status !== 'IN_PROGRESS') {
+      return isOwnWrite(record, write);
+    }
     this.#records.set(claim.pk, change(record));
     return true;
   }

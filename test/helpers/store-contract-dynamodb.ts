@@ -204,7 +204,35 @@ export function describeRequestCosts(
         return old;
       },
       run: async (store, _pk, held) => void (await store.complete(must(held), T0 + LEASE_MS)),
-      expected: { UpdateItem: 1 },
+      // Refused: the record that refused it is read (ALL_OLD, or a GetItem) to tell an own write.
+      expected: plus({ UpdateItem: 1 }, read),
+    },
+    {
+      name: 'claim met twice (applied, answered with an error, retried: recognised)',
+      run: async (store, pk) => {
+        const request = claimAt(pk, T0);
+        await store.claim(request);
+        await store.claim(request);
+      },
+      expected: plus(fresh, refused),
+    },
+    {
+      name: 'claim retried by the caller with a later lease (recognised, lease extended)',
+      run: async (store, pk) => {
+        const request = claimAt(pk, T0);
+        await store.claim(request);
+        await store.claim({ ...request, leaseExpiresAtMs: request.leaseExpiresAtMs + 1 });
+      },
+      expected: plus(fresh, refused, { UpdateItem: 1 }),
+    },
+    {
+      name: 'complete met twice (recognised)',
+      setup: claimed,
+      run: async (store, _pk, held) => {
+        await store.complete(must(held), T0);
+        await store.complete(must(held), T0);
+      },
+      expected: plus({ UpdateItem: 2 }, read),
     },
     {
       name: 'expired record still stored (claim refused, fresh put, complete)',
@@ -297,7 +325,7 @@ export function describeMalformedItems(
         await expect(store.list({ prefix: pk, limit: 10, now: T0 })).rejects.toMatchObject(corrupt);
         expect(await raw.get(pk)).toEqual(item);
         // clear reads keys only: it is the way out.
-        expect(await store.clear(pk)).toBe(1);
+        expect(await store.clear(pk, { now: T0 })).toEqual({ deleted: 1, skipped: 0 });
         expect(await store.get(pk, T0)).toBeUndefined();
       });
     }

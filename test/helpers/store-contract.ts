@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   MARKER_PREFIX,
+  RECORD_FORMAT,
   type Claim,
   type IdempotencyRecord,
   type ListQuery,
@@ -24,6 +25,7 @@ import {
 } from './store-contract-dynamodb.js';
 import { describeFirstDeliveryHint } from './store-contract-hint.js';
 import { describeKeysAndHashes } from './store-contract-keys.js';
+import { describeOwnWrites } from './store-contract-own-writes.js';
 
 export type {
   ContractOptions,
@@ -102,6 +104,7 @@ export function describeStoreContract(
         payloadHash: HASH,
         firstSeenAtMs: T0,
         updatedAtMs: T0,
+        formatVersion: RECORD_FORMAT,
       });
     });
 
@@ -202,6 +205,7 @@ export function describeStoreContract(
         payloadHash: OTHER_HASH,
         firstSeenAtMs: EXPIRY_MS,
         updatedAtMs: EXPIRY_MS,
+        formatVersion: RECORD_FORMAT,
       });
     });
 
@@ -394,7 +398,7 @@ export function describeStoreContract(
       const first = await store().list({ prefix: `${base}/`, limit: 2, now: T0 });
       expect(first.records).toHaveLength(2);
       expect(first.cursor).toBeDefined();
-      expect(await store().clear(first.cursor)).toBe(1);
+      expect(await store().clear(first.cursor)).toEqual({ deleted: 1, skipped: 0 });
       const rest = await listAll(store(), { prefix: `${base}/`, limit: 2, now: T0, cursor: first.cursor });
       const seen = [...first.records, ...rest].map((r) => r.pk);
       expect(seen.sort()).toEqual(pks.sort());
@@ -405,13 +409,14 @@ export function describeStoreContract(
       const doomed = [`${base}/1`, `${base}/2`, `${base}/3`];
       const kept = [`${base}-kept`, key('clear-other')];
       for (const pk of [...doomed, ...kept]) await take(pk, T0);
-      expect(await store().clear(`${base}/`)).toBe(doomed.length);
+      expect(await store().clear(`${base}/`)).toEqual({ deleted: doomed.length, skipped: 0 });
       for (const pk of doomed) expect(await store().get(pk, T0)).toBeUndefined();
       for (const pk of kept) expect(await store().get(pk, T0)).toMatchObject({ pk });
-      expect(await store().clear(`${base}/`)).toBe(0);
+      expect(await store().clear(`${base}/`)).toEqual({ deleted: 0, skipped: 0 });
     });
 
     describeKeysAndHashes(store, prefix.slice(0, -1), () => key('k').slice(prefix.length));
+    describeOwnWrites(store, key);
 
     if (options.firstDelivery) describeFirstDeliveryHint(() => subject, key, options.wire !== undefined);
 
