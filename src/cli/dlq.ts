@@ -19,6 +19,8 @@ const SQS_REDRIVE: ReasonCode = 'SQS_REDRIVE';
 
 /** How long `dlq show` holds what it has seen, so one peek does not list a message twice. */
 const PEEK_HOLD_SECONDS = 30;
+/** Receives in a row that bring nothing to move, after which `dlq redrive` stops. */
+const STALE_RECEIVES = 3;
 /** How long `dlq redrive` holds a batch between receiving it and deleting it. */
 const REDRIVE_HOLD_SECONDS = 60;
 
@@ -211,7 +213,9 @@ export interface RedriveOptions {
  * Moves up to `count` messages back to the source queue (body, key and other attributes as they
  * were; the dead-letter attributes dropped), deleting each from the DLQ only once it is sent, and
  * counting as moved only what DeleteMessageBatch really deleted. Stops between batches when the
- * signal fires.
+ * signal fires. Moves each message at most once, and only those sent to the dead-letter queue
+ * before it started (SentTimestamp): a poison message a running worker dead-letters again is left
+ * there, instead of going round until `count` (a DLQ of 3 was once reported as 100 moved).
  */
 export async function redriveDeadLetters(
   q: DeadLetterQueues,
@@ -219,22 +223,45 @@ export async function redriveDeadLetters(
   options: RedriveOptions = {},
 ): Promise<RedriveReport> {
   const report: RedriveReport = { moved: 0, notSent: 0, notDeleted: [] };
+  const startedAt = Date.now();
+  const seen = new Set<string>();
+  // Held invisible until the end, so the loop does not meet them again: what was not sent, and
+  // what came in after the start (a worker dead-lettering a redriven poison message again).
+  const held: Message[] = [];
   let handled = 0;
-  while (handled < count && options.signal?.aborted !== true) {
-    const batch = await receive(q, count - handled, REDRIVE_HOLD_SECONDS);
-    if (batch.length === 0) break;
-    handled += batch.length;
-    const reopened = await reopenAll(q, batch);
-    const sent = reopened.length === 0 ? [] : await resend(q, reopened);
-    const unsent = batch.filter((m) => !sent.includes(m));
-    report.notSent += unsent.length;
-    await release(q, unsent).catch(() => {});
-    const refused = await deleteAll(q, sent);
-    report.moved += sent.length - refused.length;
-    report.notDeleted.push(...refused);
-    options.onProgress?.(report, handled);
+  let stale = 0;
+  try {
+    while (handled < count && options.signal?.aborted !== true) {
+      const received = await receive(q, count - handled, REDRIVE_HOLD_SECONDS);
+      const batch = received.filter((m) => isOld(m, startedAt) && !seen.has(m.MessageId ?? ''));
+      held.push(...received.filter((m) => !batch.includes(m)));
+      // Empty: done. Only messages already seen or newer than the start, three times running:
+      // what is left is not ours to move (a sampled receive can miss older ones once or twice).
+      stale = batch.length === 0 ? stale + 1 : 0;
+      if (received.length === 0 || stale === STALE_RECEIVES) break;
+      if (batch.length === 0) continue;
+      for (const m of batch) seen.add(m.MessageId ?? '');
+      handled += batch.length;
+      const reopened = await reopenAll(q, batch);
+      const sent = reopened.length === 0 ? [] : await resend(q, reopened);
+      const unsent = batch.filter((m) => !sent.includes(m));
+      report.notSent += unsent.length;
+      held.push(...unsent);
+      const refused = await deleteAll(q, sent);
+      report.moved += sent.length - refused.length;
+      report.notDeleted.push(...refused);
+      options.onProgress?.(report, handled);
+    }
+  } finally {
+    await release(q, held).catch(() => {});
   }
   return report;
+}
+
+/** Sent to the dead-letter queue before the redrive started (SQS's SentTimestamp; unknown counts as old). */
+function isOld(m: Message, startedAt: number): boolean {
+  const sent = Number(m.Attributes?.SentTimestamp);
+  return !Number.isFinite(sent) || sent <= startedAt;
 }
 
 /**

@@ -129,4 +129,19 @@ describe('the dlq commands read and reopen the keys’ records', () => {
     const report = await redriveDeadLetters(broken, 10);
     expect(report).toMatchObject({ moved: 0, notSent: 1 });
   });
+
+  it('redrive moves each message once, and not what arrives after it started (issue 21, item 1)', async () => {
+    for (const key of ['p1', 'p2', 'p3']) await send(f.dlqUrl, key);
+    let again = 0;
+    const report = await redriveDeadLetters(queues(), 100, {
+      // A running worker dead-letters the poison messages again as soon as they are back.
+      onProgress: () => {
+        again += 1;
+        void send(f.dlqUrl, `p-again-${again}`);
+      },
+    });
+    expect(report).toMatchObject({ moved: 3, notSent: 0 });
+    const [left] = await showDeadLetters(queues(), 10);
+    expect(left?.key).toMatch(/^p-again-/);
+  });
 });
