@@ -398,20 +398,26 @@ describe('toWorkerMessage with an envelope', () => {
 });
 
 describe('processMessage with a rejected message', () => {
-  it('dead-letters it with INVALID_ENVELOPE before any claim or handler', async () => {
+  it('dead-letters it with INVALID_ENVELOPE without running the handler, its key left DEAD_LETTERED', async () => {
     const store = new MemoryIdempotencyStore();
     const clock = new ManualClock();
     let runs = 0;
     const deps = pipelineDeps(service(store, clock), () => void (runs += 1), clock);
     const m = toWorkerMessage(received(eventWith('detail', 'x')), 'IdempotencyKey', 'eventbridge');
     const result = await processMessage(m, deps);
-    expect(result).toEqual({
-      outcome: 'dead_lettered',
-      action: 'dead_letter',
-      reason: { code: 'INVALID_ENVELOPE', message: 'EventBridge event: detail is missing or not an object' },
-    });
+    const why = {
+      code: 'INVALID_ENVELOPE',
+      message: 'EventBridge event: detail is missing or not an object',
+    };
+    expect(result).toMatchObject({ outcome: 'dead_lettered', action: 'dead_letter', reason: why });
     expect(runs).toBe(0);
-    expect(store.calls.claim).toBe(0);
+    // Recorded before the copy goes, so a redelivery after a failed delete only deletes.
+    expect(store.calls).toMatchObject({ claim: 1, fail: 1, complete: 0 });
+    expect(await store.get(deps.idempotency.pk(m.key), clock.now())).toMatchObject({
+      status: 'DEAD_LETTERED',
+      deadLetterReason: 'INVALID_ENVELOPE',
+      lastError: why.message,
+    });
   });
 });
 
