@@ -235,6 +235,45 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     expect(t.changes.made.length).toBe(changes);
   });
 
+  it.each([
+    [V_S * 500 - M - 1, undefined],
+    // The second renewal is sent when the first comes back (P + L) and answered at P + 2L, just
+    // as the first one's lease runs out (P + V - 2M): too late.
+    [V_S * 500 - M, P + V_S * 1000 - 2 * M],
+  ])(
+    'at the bound: renewals that each take L never abort while L < V/2 - M (L = %d ms)',
+    async (latency, firstAbortAt) => {
+      const t = hold();
+      t.renewals.state.autoMs = latency;
+      grant(t.h);
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(t.aborts[0]?.at).toBe(firstAbortAt);
+      expect(t.renewals.maxOpen()).toBe(1);
+      t.h.end();
+    },
+  );
+
+  it.each([
+    [Math.floor((V_S * 1000 - 2 * M - (P - 1)) / 2), false],
+    [Math.floor((V_S * 1000 - 2 * M - (P - 1)) / 2) + 1, true],
+  ])(
+    'at the bound: a claim just before a visibility change, then renewals, each taking L = %d ms',
+    async (latency, aborted) => {
+      // The claim's lease ends with the visibility the receipt set (V - M from monotonic 0), so
+      // the claim's answer and the first renewal's share it: P - 1 + 2L < V - 2M.
+      const t = hold();
+      t.renewals.state.autoMs = latency;
+      await jest.advanceTimersByTimeAsync(P - 1);
+      const terms = t.h.terms();
+      expect(terms.leaseExpiresAtMs).toBe(T0 + V_S * 1000 - M);
+      await jest.advanceTimersByTimeAsync(latency);
+      expect(t.h.granted(CLAIM, terms)).toBe(true);
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(t.aborts.length > 0).toBe(aborted);
+      t.h.end();
+    },
+  );
+
   it('the watchdog runs on the monotonic clock: a wall clock stepped back does not delay it', async () => {
     const t = hold();
     t.renewals.state.autoMs = undefined;
