@@ -2,8 +2,10 @@ import { jest } from '@jest/globals';
 import type { Clock } from '../../src/core/clock.js';
 import { MemoryQueues, type MemoryQueue } from '../../src/core/memory-queue.js';
 import type { Claim } from '../../src/core/idempotency-store.js';
-import type { VisibilityChange } from '../../src/core/queue.js';
+import type { Queue, VisibilityChange } from '../../src/core/queue.js';
 import { Hold, LeaseExpiredError, LeaseLostError } from '../../src/worker/lease.js';
+import { Faults } from '../helpers/faults.js';
+import { delay } from '../helpers/runtime-twin.js';
 
 /**
  * The hold's two schedules on fake timers, at the bound docs/guarantees.md states. V = 5 s and
@@ -111,6 +113,39 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     expect(t.aborts.map((a) => [a.at, a.reason.constructor])).toEqual([[4000, LeaseExpiredError]]);
     t.h.end();
   });
+
+  it.each([
+    [V_S * 500 - 1, true],
+    [V_S * 500, false],
+  ])(
+    'at the bound: visibility changes that each take S keep the message invisible while S < V/2 (S = %d ms)',
+    async (latency, invisible) => {
+      // Worst case: one change lands at once and is answered S later; the next, sent then, lands
+      // only S after that. Each landing must come before the visibility the last one set runs out.
+      const memory = new MemoryQueues().create('q', { visibilityTimeoutSeconds: V_S });
+      await memory.send({ body: 'x' });
+      const [message] = await memory.receive({
+        maxMessages: 1,
+        waitTimeSeconds: 0,
+        visibilityTimeoutSeconds: V_S,
+      });
+      const queue = new Faults<Queue>(memory);
+      let calls = 0;
+      const margins: number[] = [];
+      queue.before('changeVisibility', async () => {
+        calls += 1;
+        if (calls % 2 === 0) await delay(latency);
+        margins.push((memory.peek()[0]?.visibleAt ?? 0) - Date.now());
+      });
+      queue.after('changeVisibility', async () => {
+        if (calls % 2 === 1) await delay(latency);
+      });
+      const t = hold({ queue: queue.subject, receiptHandle: message?.receiptHandle ?? '' });
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(Math.min(...margins) > 0).toBe(invisible);
+      t.h.end();
+    },
+  );
 
   it('(b) visibility changes that take 2 s (a batch flush delay) abort no handler whose renewals succeed', async () => {
     const t = hold();
