@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { Clock } from '../../src/core/clock.js';
-import { MemoryQueues, type MemoryQueue } from '../../src/core/memory-queue.js';
+import { MemoryQueues } from '../../src/core/memory-queue.js';
 import type { Claim } from '../../src/core/idempotency-store.js';
 import type { Queue, VisibilityChange } from '../../src/core/queue.js';
 import { Hold, LeaseExpiredError, LeaseLostError } from '../../src/worker/lease.js';
@@ -60,7 +60,7 @@ function calls<T>() {
   return { made, call, state, maxOpen: () => maxOpen };
 }
 
-function hold(options: { queue?: MemoryQueue; receiptHandle?: string } = {}) {
+function hold(options: { queue?: Pick<Queue, 'changeVisibility'>; receiptHandle?: string } = {}) {
   const renewals = calls<number>();
   const changes = calls<VisibilityChange>();
   renewals.state.autoMs = 0;
