@@ -126,9 +126,10 @@ export class SqsConsumerPoller implements MessageSource {
   async #roomForBatch(capacity: RoomGate, full: number): Promise<number> {
     let room = await capacity.waitForRoom();
     const waitMs = this.#o.fullBatchWaitMs ?? FULL_BATCH_WAIT_MS;
-    // Wall time, not the injected clock: a mechanism's wait, like sqs-consumer's own timers.
-    const until = Date.now() + waitMs;
-    while (room > 0 && room < full && !this.#stopping && Date.now() < until) {
+    // An interval: on the monotonic clock, which no step of the wall clock stretches or cuts.
+    const { clock } = this.#o;
+    const until = clock.monotonic() + waitMs;
+    while (room > 0 && room < full && !this.#stopping && clock.monotonic() < until) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(ROOM_CHECK_MS, waitMs)));
       room = capacity.room;
     }

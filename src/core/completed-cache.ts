@@ -18,19 +18,24 @@ export function cacheQuietMs(skewMs: number): number {
  * - it answers only while its view of the namespace's records generation is fresh (read at most
  *   every CACHE_CHECK_MS, lazily, and trusted for two of those), and it empties when the generation
  *   changes: `records clear` and `forget` bump it, wait cacheQuietMs(), delete, bump and wait again;
+ *   that freshness is measured on the monotonic clock, so a wall clock stepped back cannot keep an
+ *   old read looking fresh (expiry, a stored time, stays on the wall clock);
  * - a completion is remembered only if the generation did not change since its claim began.
  */
 export class CompletedKeyCache {
   readonly capacity: number;
   readonly #entries = new Map<string, IdempotencyRecord>();
   readonly #readGeneration: () => Promise<number>;
+  readonly #monotonic: () => number;
   #generation: number | undefined;
   #checkedAt = Number.NEGATIVE_INFINITY;
   #checking = false;
 
-  constructor(capacity: number, readGeneration: () => Promise<number>) {
+  /** `monotonic`: Clock.monotonic, for the freshness of the generation read. */
+  constructor(capacity: number, readGeneration: () => Promise<number>, monotonic: () => number) {
     this.capacity = capacity;
     this.#readGeneration = readGeneration;
+    this.#monotonic = monotonic;
   }
 
   /** The generation this cache knows now: pass it back to add() when the delivery completes. */
@@ -38,8 +43,9 @@ export class CompletedKeyCache {
     return this.#generation;
   }
 
+  /** `now`: wall time (epoch ms), against the record's expiry. */
   get(pk: string, payloadHash: string, now: number): IdempotencyRecord | undefined {
-    if (this.capacity <= 0 || !this.#fresh(now)) return undefined;
+    if (this.capacity <= 0 || !this.#fresh(this.#monotonic())) return undefined;
     const record = this.#entries.get(pk);
     if (!record) return undefined;
     if (isExpired(record, now)) {
@@ -69,9 +75,9 @@ export class CompletedKeyCache {
   }
 
   /** True while the last generation read started less than two checks ago; starts a read when due. */
-  #fresh(now: number): boolean {
-    if (now - this.#checkedAt >= CACHE_CHECK_MS) void this.#check(now);
-    return now - this.#checkedAt < 2 * CACHE_CHECK_MS;
+  #fresh(mono: number): boolean {
+    if (mono - this.#checkedAt >= CACHE_CHECK_MS) void this.#check(mono);
+    return mono - this.#checkedAt < 2 * CACHE_CHECK_MS;
   }
 
   async #check(startedAt: number): Promise<void> {

@@ -39,8 +39,10 @@ export class IdempotencyService {
 
   constructor(options: IdempotencyOptions) {
     this.#o = options;
-    this.#cache = new CompletedKeyCache(options.cacheSize ?? 0, () =>
-      options.store.generation(options.namespace),
+    this.#cache = new CompletedKeyCache(
+      options.cacheSize ?? 0,
+      () => options.store.generation(options.namespace),
+      () => options.clock.monotonic(),
     );
   }
 

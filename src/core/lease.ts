@@ -3,7 +3,7 @@ import type { LeaseTerms } from './idempotency.js';
 
 /**
  * A delivery's hold on its message and its key, as the pipeline sees it; worker/lease.ts keeps it
- * (visibility, lease, heartbeat, watchdog). Every answer is checked against the clock when it
+ * (visibility, lease, their schedules, watchdog). Every answer is checked against the clock when it
  * arrives, not when the question was asked.
  */
 export interface LeaseControl {
@@ -19,7 +19,15 @@ export interface LeaseControl {
    * `leaseExpiresAtMs` is worth trying again; false when the worker is stopping (release instead).
    */
   waitForOther(leaseExpiresAtMs: number): Promise<boolean>;
-  /** The handler is done: renewals stop, and one answered after this is not a lost lease. */
+  /**
+   * The pipeline calls the handler right after this (HANDLER_TIMEOUT counts from here, not from
+   * the wait for another worker's claim).
+   */
+  startHandler(): void;
+  /**
+   * The handler is done: the watchdog stops, and a renewal refused after this is the delivery's
+   * own complete/fail, not a lost lease. Visibility and renewals go on until the delivery ends.
+   */
   settle(): void;
   /**
    * Waits before the `attempt`th retry of recording a finished handler's result, keeping the

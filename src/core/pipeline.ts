@@ -222,6 +222,7 @@ async function runHandler(
   deps: PipelineDeps,
 ): Promise<Processed> {
   const started = deps.now();
+  deps.lease?.startHandler();
   let result: unknown;
   try {
     deps.signal.throwIfAborted();

@@ -26,15 +26,19 @@ interface Pending<T> {
 }
 
 /**
- * Gathers entries of one kind and sends them as batch calls: at once when 10 are waiting, else
- * after `delayMs`. Each caller's promise settles with its own entry's result: a failed entry is
- * never reported as done, and one failure does not fail the others.
+ * Gathers entries of one kind and sends them as batch calls: at once when 10 are waiting (or once
+ * the queue stops delaying), else after `delayMs`. Each caller's promise settles with its own
+ * entry's result: a failed entry is never reported as done, and one failure does not fail the
+ * others.
  */
 class Batcher<T> {
   readonly #send: (entries: readonly T[]) => Promise<BatchResult>;
   readonly #delayMs: number;
   #pending: Pending<T>[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** Batch calls sent and not yet answered. */
+  readonly #sending = new Set<Promise<void>>();
+  #delaying = true;
 
   constructor(send: (entries: readonly T[]) => Promise<BatchResult>, delayMs: number) {
     this.#send = send;
@@ -44,16 +48,27 @@ class Batcher<T> {
   add(entry: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#pending.push({ entry, resolve, reject });
-      if (this.#pending.length >= QUEUE_LIMITS.maxBatch) this.flush();
-      else this.#timer ??= setTimeout(() => this.flush(), this.#delayMs);
+      if (this.#pending.length >= QUEUE_LIMITS.maxBatch || !this.#delaying) void this.flush();
+      else this.#timer ??= setTimeout(() => void this.flush(), this.#delayMs);
     });
   }
 
-  /** Sends what is waiting now. */
-  flush(): void {
+  /** Sends what is waiting now; resolves once every batch call sent so far has its answer. */
+  async flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    while (this.#pending.length > 0) void this.#sendBatch(this.#pending.splice(0, QUEUE_LIMITS.maxBatch));
+    while (this.#pending.length > 0) {
+      const sending = this.#sendBatch(this.#pending.splice(0, QUEUE_LIMITS.maxBatch));
+      this.#sending.add(sending);
+      void sending.finally(() => this.#sending.delete(sending));
+    }
+    await Promise.allSettled(this.#sending);
+  }
+
+  /** From now on nothing waits for the delay; what waits now is sent. */
+  stopDelaying(): void {
+    this.#delaying = false;
+    void this.flush();
   }
 
   async #sendBatch(batch: Pending<T>[]): Promise<void> {
@@ -121,9 +136,20 @@ export class BatchingQueue implements Queue {
     return this.#inner.send(message);
   }
 
-  /** Sends whatever is waiting now (at shutdown). */
-  flush(): void {
-    this.#deletes.flush();
-    this.#changes.flush();
+  /**
+   * Sends whatever is waiting now; resolves once every batch call sent so far has its answer
+   * (each entry's own promise says how it went). Never rejects.
+   */
+  async flush(): Promise<void> {
+    await Promise.all([this.#deletes.flush(), this.#changes.flush()]);
+  }
+
+  /**
+   * At stop: what waits is sent now, and every later delete or visibility change goes out at once,
+   * so the drain never waits out SQS_BATCH_FLUSH_DELAY (nor does a release at stop).
+   */
+  stopDelaying(): void {
+    this.#deletes.stopDelaying();
+    this.#changes.stopDelaying();
   }
 }

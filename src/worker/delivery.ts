@@ -34,12 +34,15 @@ export interface DeliveryOptions {
 
 /**
  * One received message from receipt to a `Processed` result. Its hold (lease.ts: visibility,
- * lease, heartbeat, watchdog) starts at receipt, so a message waiting in its lane does not time
- * out; `run()` claims the key, runs the handler under its timeout, the shutdown signal and the
- * lease, and records the result; `end()` stops the heartbeat.
+ * lease, their schedules, watchdog) starts at receipt, so a message waiting in its lane does not
+ * time out; `run()` claims the key, runs the handler under its timeout, the shutdown signal and
+ * the lease, and records the result; `end()` stops the hold. HANDLER_TIMEOUT counts from when the
+ * pipeline starts the handler (LeaseControl.startHandler), not from the claim: a wait for another
+ * worker's lease is not the handler's time.
  *
- *   receipt ── heartbeat every visibility/3 ───────────────────────────────────────── end()
- *              run(): validate ── claim ── handler (signal: timeout | shutdown | lease) ── complete/fail
+ *   receipt ── visibility every V/3 ───────────────────────────────────────────────── end()
+ *              run(): validate ── claim (waits) ── handler (signal: timeout | shutdown | lease) ── complete/fail
+ *                                                  └ HANDLER_TIMEOUT from here
  */
 export class Delivery {
   readonly received: ReceivedMessage;
@@ -51,6 +54,9 @@ export class Delivery {
   readonly #o: DeliveryOptions;
   readonly #controller = new AbortController();
   readonly #hold: Hold;
+  /** HANDLER_TIMEOUT's timer, armed when the handler starts; cleared when run() returns. */
+  #timeout: NodeJS.Timeout | undefined;
+  #running = false;
 
   constructor(received: ReceivedMessage, message: WorkerMessage, logger: Logger, options: DeliveryOptions) {
     this.received = received;
@@ -81,6 +87,7 @@ export class Delivery {
       abort: (reason) => this.#controller.abort(reason),
       onLeaseLost: () => options.onLeaseLost(message),
       onError: (error) => options.onHeartbeatError(message, error),
+      onHandlerStart: () => this.#startHandlerTimeout(),
     });
   }
 
@@ -93,11 +100,7 @@ export class Delivery {
     if (this.#o.stopping.aborted) return released(reason('SHUTDOWN'));
     const onShutdown = () => this.#controller.abort(this.#o.shutdown.reason);
     this.#o.shutdown.addEventListener('abort', onShutdown, { once: true });
-    const timeoutMs = this.#o.handlerTimeoutMs;
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(() => this.#controller.abort(new HandlerTimeoutError(timeoutMs)), timeoutMs)
-        : undefined;
+    this.#running = true;
     try {
       return await processMessage(this.message, {
         idempotency: this.#o.idempotency,
@@ -113,12 +116,20 @@ export class Delivery {
       // A fault in our own code: leave the message for redelivery, and say so loudly.
       return { ...released(reason('INTERNAL_ERROR', describeError(error))), error };
     } finally {
-      clearTimeout(timer);
+      this.#running = false;
+      clearTimeout(this.#timeout);
       this.#o.shutdown.removeEventListener('abort', onShutdown);
     }
   }
 
-  /** The delivery is settled: no more heartbeats. */
+  /** The handler starts now: its HANDLER_TIMEOUT starts with it (once per run). */
+  #startHandlerTimeout(): void {
+    const timeoutMs = this.#o.handlerTimeoutMs;
+    if (timeoutMs <= 0 || !this.#running || this.#timeout !== undefined) return;
+    this.#timeout = setTimeout(() => this.#controller.abort(new HandlerTimeoutError(timeoutMs)), timeoutMs);
+  }
+
+  /** The delivery is settled: no more visibility changes or renewals. */
   end(): void {
     this.#hold.end();
   }

@@ -4,6 +4,7 @@ import type { Claim } from '../core/idempotency-store.js';
 import type { IdempotencyService, LeaseTerms } from '../core/idempotency.js';
 import type { LeaseControl } from '../core/lease.js';
 import type { Queue } from '../core/queue.js';
+import { Every } from './schedule.js';
 
 /** The lease ran out without a confirmed renewal: the handler's signal fires with this. */
 export class LeaseExpiredError extends WorkerError {
@@ -25,9 +26,9 @@ export function leaseClockSkewMs(configured: number | undefined, visibilityTimeo
 }
 
 export interface HoldOptions {
-  readonly queue: Queue;
+  readonly queue: Pick<Queue, 'changeVisibility'>;
   readonly receiptHandle: string;
-  readonly idempotency: IdempotencyService;
+  readonly idempotency: Pick<IdempotencyService, 'renew'>;
   readonly clock: Clock;
   readonly visibilityTimeoutSeconds: number;
   /** LEASE_CLOCK_SKEW, resolved (leaseClockSkewMs). */
@@ -40,63 +41,92 @@ export interface HoldOptions {
   readonly abort: (reason: Error) => void;
   readonly onLeaseLost: () => void;
   readonly onError: (error: unknown) => void;
+  /** The pipeline is about to call the handler (LeaseControl.startHandler). */
+  readonly onHandlerStart?: () => void;
 }
 
 /**
- * One delivery's hold on its message and its key. With V the visibility timeout and M the skew
- * margin, all on this worker's clock:
+ * One delivery's hold on its message and its key: two schedules that never wait on each other,
+ * each every P = V/3 (V the visibility timeout), one call at a time, on the monotonic clock.
  *
- *   visibility  receipt ─────────────── visibleUntil        (extended to beat + V by each heartbeat)
- *   lease       claim ────────── visibleUntil - M            (a taker needs lease + M <= its now)
- *   ours until  ──────── lease - M                           (the watchdog aborts the handler here)
+ *   visibility  receipt ── change ── change ── change ──  …  ── end()     visibleUntil = sent + V
+ *   lease           grant ── renew ── renew ── renew ──  …  ── end()      asks sent + V - M
+ *   watchdog        ours until (last confirmed lease) - M: then the handler's signal fires
  *
- * So a crashed worker's message and lease lapse together (the next receive takes the key over at
- * once), clocks may differ by up to 2M before a lapsing lease could be held twice, and a grant or a
- * renewal counts only from when its answer arrives. The heartbeat runs every V/3, one beat at a
- * time; a renewal refused after settle() is the delivery's own complete/fail, not a lost lease.
+ * A claim asks for the lease to end with the message's visibility, less M, so a crashed worker's
+ * message and lease lapse together; a renewal asks sent + V - M whatever the visibility does (an
+ * SQS stall or a batch flush delay must not cost the lease). A grant or renewal counts only if its
+ * answer arrives, by the wall clock then, before its lease - M: another worker takes over at
+ * lease + M on its own clock, so clocks may differ by up to 2M. A renewal refused while the
+ * handler runs is a lost lease (LeaseLostError); one that fails or comes late only leaves the
+ * watchdog where it is. After settle() the watchdog is off, and both schedules go on until end():
+ * the message stays invisible and the key ours while a finished handler's complete is retried; a
+ * renewal refused then is the delivery's own complete/fail, and renewing stops. The bound under
+ * which no handler runs twice is in docs/guarantees.md.
  */
 export class Hold implements LeaseControl {
   readonly #o: HoldOptions;
   readonly #visibilityMs: number;
-  readonly #timer: NodeJS.Timeout;
+  /** P: both schedules' period, and the cap of the waits (the visibility is extended meanwhile). */
+  readonly #periodMs: number;
+  readonly #visibility: Every;
+  #renewals: Every | undefined;
+  /** Monotonic ms until which the message is surely invisible (the receive, then each change sent). */
   #visibleUntil: number;
   #claim: Claim | undefined;
   /** The lease last asked for or confirmed: what the record may carry. */
   #leaseExpiresAt: number | undefined;
   #watchdog: NodeJS.Timeout | undefined;
-  #beating = false;
   #settled = false;
+  #ended = false;
 
   constructor(options: HoldOptions) {
     this.#o = options;
+    const { clock } = options;
     this.#visibilityMs = options.visibilityTimeoutSeconds * 1000;
-    this.#visibleUntil = options.receivedAt + this.#visibilityMs;
-    this.#timer = setInterval(() => void this.#beat(), Math.max(100, this.#visibilityMs / 3));
-    this.#timer.unref();
+    this.#periodMs = Math.max(100, Math.floor(this.#visibilityMs / 3));
+    const receivedAt = clock.monotonic() - (clock.now() - options.receivedAt);
+    this.#visibleUntil = receivedAt + this.#visibilityMs;
+    this.#visibility = new Every(
+      clock,
+      this.#periodMs,
+      () => this.#extendVisibility(),
+      receivedAt + this.#periodMs,
+    );
   }
 
   terms(): LeaseTerms {
-    const leaseExpiresAtMs = this.#visibleUntil - this.#o.skewMs;
+    const { clock, skewMs } = this.#o;
+    const now = clock.now();
+    const leaseExpiresAtMs = now + (this.#visibleUntil - clock.monotonic()) - skewMs;
     this.#leaseExpiresAt = Math.max(this.#leaseExpiresAt ?? 0, leaseExpiresAtMs);
-    return { leaseExpiresAtMs, lapsedBefore: this.#o.clock.now() - this.#o.skewMs };
+    return { leaseExpiresAtMs, lapsedBefore: now - skewMs };
   }
 
   granted(claim: Claim, terms: LeaseTerms): boolean {
-    if (this.#o.clock.now() >= terms.leaseExpiresAtMs - this.#o.skewMs) return false;
+    if (!this.#confirm(terms.leaseExpiresAtMs)) return false;
     this.#claim = claim;
-    this.#confirm(terms.leaseExpiresAtMs);
+    const { clock, skewMs } = this.#o;
+    // Renew one period after a renewal would have asked for this lease (at lease - V + M).
+    const askedAt = clock.monotonic() + (terms.leaseExpiresAtMs - this.#visibilityMs + skewMs - clock.now());
+    this.#renewals?.stop();
+    this.#renewals = new Every(clock, this.#periodMs, () => this.#renew(), askedAt + this.#periodMs);
     return true;
+  }
+
+  startHandler(): void {
+    this.#o.onHandlerStart?.();
   }
 
   waitForOther(leaseExpiresAtMs: number): Promise<boolean> {
     const { clock, skewMs } = this.#o;
-    // Try again just after the other lease can be taken over, or after a third of V if it is renewed.
-    return this.#wait(Math.min(leaseExpiresAtMs + skewMs + 1 - clock.now(), this.#visibilityMs / 3));
+    // Try again just after the other lease can be taken over, or after a period if it is renewed.
+    return this.#wait(Math.min(leaseExpiresAtMs + skewMs + 1 - clock.now(), this.#periodMs));
   }
 
   waitToRetry(attempt: number): Promise<boolean> {
-    // 1 s, 2 s, 4 s ... up to a third of V: the heartbeat keeps the message invisible meanwhile.
-    return this.#wait(Math.min(1000 * 2 ** Math.min(attempt - 1, 20), this.#visibilityMs / 3));
+    // 1 s, 2 s, 4 s ... up to a period: the visibility is extended meanwhile.
+    return this.#wait(Math.min(1000 * 2 ** Math.min(attempt - 1, 20), this.#periodMs));
   }
 
   /** Resolves true after `ms` (at least 100), false at once or as soon as the worker stops. */
@@ -125,48 +155,69 @@ export class Hold implements LeaseControl {
     return lease === undefined ? 0 : Math.max(0, lease + this.#o.skewMs - this.#o.clock.now());
   }
 
-  /** The delivery is over: no more beats. */
+  /** The delivery is over: no more visibility changes or renewals. */
   end(): void {
     this.settle();
-    clearInterval(this.#timer);
+    this.#ended = true;
+    this.#visibility.stop();
+    this.#renewals?.stop();
   }
 
-  /** The lease until `leaseExpiresAtMs` is confirmed: it is ours until that less the margin. */
-  #confirm(leaseExpiresAtMs: number): void {
+  /**
+   * A lease until `leaseExpiresAtMs` was granted or renewed just now: false when less than the
+   * margin of it is left by the clock now (it may be someone else's). Otherwise it is ours until
+   * that less the margin, and the watchdog (monotonic) is moved there while the handler runs.
+   */
+  #confirm(leaseExpiresAtMs: number): boolean {
+    const { clock, skewMs } = this.#o;
+    const leftMs = leaseExpiresAtMs - skewMs - clock.now();
+    if (leftMs <= 0) return false;
     this.#leaseExpiresAt = Math.max(this.#leaseExpiresAt ?? 0, leaseExpiresAtMs);
-    if (this.#settled) return;
+    if (this.#settled) return true;
     clearTimeout(this.#watchdog);
-    const ms = leaseExpiresAtMs - this.#o.skewMs - this.#o.clock.now();
-    this.#watchdog = setTimeout(() => {
-      if (!this.#settled) this.#o.abort(new LeaseExpiredError());
-    }, ms);
+    // settle() clears it: once armed, it fires only while the handler runs.
+    this.#watchdog = setTimeout(() => this.#o.abort(new LeaseExpiredError()), leftMs);
     this.#watchdog.unref();
+    return true;
   }
 
-  async #beat(): Promise<void> {
-    if (this.#beating) return;
-    this.#beating = true;
-    const sentAt = this.#o.clock.now();
-    const visibleUntil = sentAt + this.#visibilityMs;
-    const lease = visibleUntil - this.#o.skewMs;
-    const claim = this.#settled ? undefined : this.#claim;
-    if (claim) this.#leaseExpiresAt = Math.max(this.#leaseExpiresAt ?? 0, lease);
-    const [visibility, renewal] = await Promise.allSettled([
-      this.#o.queue.changeVisibility({
+  async #extendVisibility(): Promise<void> {
+    const sentAt = this.#o.clock.monotonic();
+    try {
+      await this.#o.queue.changeVisibility({
         receiptHandle: this.#o.receiptHandle,
         visibilityTimeoutSeconds: this.#o.visibilityTimeoutSeconds,
-      }),
-      claim ? this.#o.idempotency.renew(claim, lease) : Promise.resolve(true),
-    ]);
-    this.#beating = false;
-    if (visibility.status === 'fulfilled') this.#visibleUntil = Math.max(this.#visibleUntil, visibleUntil);
-    else this.#o.onError(visibility.reason);
-    if (!claim || this.#settled) return;
-    if (renewal.status === 'rejected') this.#o.onError(renewal.reason);
-    else if (renewal.value) this.#confirm(lease);
-    else {
-      this.#o.onLeaseLost();
-      this.#o.abort(new LeaseLostError());
+      });
+    } catch (error) {
+      if (!this.#ended) this.#o.onError(error);
+      return;
     }
+    // SQS counts the new timeout from when the change arrives, no earlier than it was sent (and
+    // changes go out one at a time, so each was sent after the last).
+    this.#visibleUntil = sentAt + this.#visibilityMs;
+  }
+
+  async #renew(): Promise<void> {
+    const claim = this.#claim;
+    if (!claim || this.#ended) return;
+    const lease = this.#o.clock.now() + this.#visibilityMs - this.#o.skewMs;
+    // Asked for: the record may carry it from now on, whatever the answer.
+    this.#leaseExpiresAt = Math.max(this.#leaseExpiresAt ?? 0, lease);
+    let kept: boolean;
+    try {
+      kept = await this.#o.idempotency.renew(claim, lease);
+    } catch (error) {
+      if (!this.#ended) this.#o.onError(error);
+      return;
+    }
+    if (this.#ended) return;
+    if (kept) {
+      this.#confirm(lease);
+      return;
+    }
+    this.#renewals?.stop();
+    if (this.#settled) return;
+    this.#o.onLeaseLost();
+    this.#o.abort(new LeaseLostError());
   }
 }

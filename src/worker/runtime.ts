@@ -11,6 +11,7 @@ import type { PipelineDeps, Processed } from '../core/pipeline.js';
 import type { Queue, ReceivedMessage } from '../core/queue.js';
 import { reason } from '../core/reasons.js';
 import { queueNameOf, type Tracing } from '../core/tracing.js';
+import { BatchingQueue } from './batching-queue.js';
 import { Capacity } from './capacity.js';
 import { Delivery } from './delivery.js';
 import { Lanes, scheduleBatch } from './lanes.js';
@@ -127,7 +128,9 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
    * started are released at once; handlers in flight get `timeoutMs` to finish. Then their signals
    * fire, and they get STOP_GRACE_MS more to return and be settled (claim failed, message visible
    * at once). A handler still running after that keeps its key: its message is left alone, and
-   * its lease and visibility lapse once the process is gone. Resolves within timeoutMs +
+   * its lease and visibility lapse once the process is gone. Batched deletes and visibility
+   * changes go out at once from the start of the stop (no SQS_BATCH_FLUSH_DELAY), and after the
+   * drain stop() waits for their answers, within the same budget. Resolves within timeoutMs +
    * STOP_GRACE_MS (plus the poller's stop, an aborted request).
    */
   async stop(timeoutMs: number): Promise<void> {
@@ -138,17 +141,33 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
   }
 
   async #stop(timeoutMs: number): Promise<void> {
+    const { clock, queue } = this.#o;
+    const flushBy = clock.monotonic() + timeoutMs + STOP_GRACE_MS;
+    const batching = queue instanceof BatchingQueue ? queue : undefined;
+    // Settles made while draining (and releases at stop) are sent at once, not after the delay.
+    batching?.stopDelaying();
     this.#stoppingSignal.abort(new Error('worker stopping'));
     this.#capacity.close();
-    await this.#o.source.stop();
-    if (await this.#drainedWithin(timeoutMs)) return;
-    this.#o.logger.warn({ inFlight: this.inFlight }, 'shutdown timeout reached: aborting handlers');
-    this.#shutdown.abort(new Error('worker shutting down'));
-    if (await this.#drainedWithin(STOP_GRACE_MS)) return;
-    this.#o.logger.warn(
-      { inFlight: this.inFlight },
-      'handlers still running after their signal: their messages and keys are left to lapse',
-    );
+    try {
+      await this.#o.source.stop();
+      if (await this.#drainedWithin(timeoutMs)) return;
+      this.#o.logger.warn({ inFlight: this.inFlight }, 'shutdown timeout reached: aborting handlers');
+      this.#shutdown.abort(new Error('worker shutting down'));
+      if (await this.#drainedWithin(STOP_GRACE_MS)) return;
+      this.#o.logger.warn(
+        { inFlight: this.inFlight },
+        'handlers still running after their signal: their messages and keys are left to lapse',
+      );
+    } finally {
+      // Whatever is still waiting goes out now; its answers are waited for within the budget.
+      if (batching) {
+        let timer: NodeJS.Timeout | undefined;
+        const budgetMs = Math.max(0, flushBy - clock.monotonic());
+        const outOfTime = new Promise<void>((resolve) => (timer = setTimeout(resolve, budgetMs)));
+        await Promise.race([batching.flush(), outOfTime]);
+        clearTimeout(timer);
+      }
+    }
   }
 
   /** True once nothing is in flight, false if `ms` pass first. */

@@ -8,13 +8,24 @@ import type { ReceivedMessage } from '../../src/core/queue.js';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
 import type { PipelineDeps } from '../../src/core/pipeline.js';
 
-/** A clock tests move by hand. */
+/**
+ * A clock tests move by hand. advance() moves wall and monotonic time together (time passing);
+ * stepWall() moves only the wall clock (NTP or an operator stepping it), as a real one can.
+ */
 export class ManualClock implements Clock {
+  #mono = 0;
   constructor(private time = 1_750_000_000_000) {}
   now(): number {
     return this.time;
   }
+  monotonic(): number {
+    return this.#mono;
+  }
   advance(ms: number): void {
+    this.time += ms;
+    this.#mono += ms;
+  }
+  stepWall(ms: number): void {
     this.time += ms;
   }
 }

@@ -109,7 +109,9 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
     batchFlushMs,
     ...rest
   } = options;
-  const clock: Clock = { now: () => Date.now() + skewAheadMs };
+  // jest's fake timers move performance.now() with timers but not with setSystemTime(): a test
+  // steps a worker's wall clock apart from its monotonic one with jest.setSystemTime().
+  const clock: Clock = { now: () => Date.now() + skewAheadMs, monotonic: () => performance.now() };
   const visibility = options.visibilityTimeoutSeconds ?? VISIBILITY_SECONDS;
   const plain: Queue = options.queue ?? w.queue;
   const queue = batchFlushMs === undefined ? plain : new BatchingQueue(plain, batchFlushMs);

@@ -87,4 +87,68 @@ describe('BatchingQueue', () => {
     expect((await results).map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(queue.peek()).toHaveLength(2);
   });
+
+  it('flush() sends what waits at once and resolves only when the batch call is answered', async () => {
+    const { queue, handles } = await received(2);
+    queue.intercept('deleteBatch', () => new Promise((resolve) => setTimeout(resolve, 3000)));
+    const batching = new BatchingQueue(queue, 8000);
+    const deleted = Promise.all(handles.map((h) => batching.delete(h)));
+    let flushed = false;
+    void batching.flush().then(() => (flushed = true));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(queue.calls.deleteBatch).toBe(1);
+    await jest.advanceTimersByTimeAsync(2999);
+    expect(flushed).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(flushed).toBe(true);
+    await deleted;
+    expect(queue.peek()).toEqual([]);
+  });
+
+  it('flush() also waits for a batch its timer sent earlier, and never rejects', async () => {
+    const { queue, handles } = await received(1);
+    queue.intercept('deleteBatch', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      throw new Error('connect ECONNREFUSED');
+    });
+    const batching = new BatchingQueue(queue, 50);
+    const deleted = batching.delete(handles[0] as string).catch((error: unknown) => error);
+    await jest.advanceTimersByTimeAsync(50); // sent by the timer, answer 1 s later
+    let flushed = false;
+    void batching.flush().then(() => (flushed = true));
+    await jest.advanceTimersByTimeAsync(999);
+    expect(flushed).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(flushed).toBe(true);
+    expect(await deleted).toBeInstanceOf(Error);
+  });
+
+  it('after stopDelaying(), what waits and every later entry goes out at once', async () => {
+    const { queue, handles } = await received(2);
+    const batching = new BatchingQueue(queue, 8000);
+    const first = batching.delete(handles[0] as string);
+    batching.stopDelaying();
+    await first;
+    expect(queue.calls.deleteBatch).toBe(1);
+    await batching.changeVisibility({ receiptHandle: handles[1] as string, visibilityTimeoutSeconds: 0 });
+    expect(queue.calls).toMatchObject({ deleteBatch: 1, changeVisibilityBatch: 1 });
+    expect(queue.counts().visible).toBe(1);
+  });
+
+  it('after a flush, the next lone entry waits its own full delay', async () => {
+    const { queue, handles } = await received(3);
+    const batching = new BatchingQueue(queue, 1000);
+    void batching.delete(handles[0] as string);
+    await batching.flush();
+    await jest.advanceTimersByTimeAsync(500);
+    void batching.delete(handles[1] as string);
+    await jest.advanceTimersByTimeAsync(999);
+    expect(queue.calls.deleteBatch).toBe(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(queue.calls.deleteBatch).toBe(2);
+    void batching.delete(handles[2] as string);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(queue.calls.deleteBatch).toBe(3);
+    expect(queue.peek()).toEqual([]);
+  });
 });

@@ -39,6 +39,7 @@ function leaseControl(clock: ManualClock): LeaseControl {
       clock.advance(Math.max(0, leaseExpiresAtMs - clock.now()));
       return true;
     },
+    startHandler: () => undefined,
     settle: () => undefined,
     waitToRetry: async () => false,
     msUntilTakeable: () => 0,

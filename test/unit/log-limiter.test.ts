@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { FailureLogLimiter } from '../../src/observability/observe.js';
 
 describe('FailureLogLimiter', () => {
-  const clock = { now: () => Date.now() };
+  const clock = { now: () => Date.now(), monotonic: () => performance.now() };
   let lines: string[];
   let limiter: FailureLogLimiter;
   const fail = (kind: string, what: string) =>

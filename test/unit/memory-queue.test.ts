@@ -69,7 +69,10 @@ describe('MemoryQueue visibility', () => {
     let reads = 0;
     let counting = false;
     const queue = new MemoryQueues({
-      clock: { now: () => Date.now() + (counting && ++reads > 2 ? 1 : 0) },
+      clock: {
+        now: () => Date.now() + (counting && ++reads > 2 ? 1 : 0),
+        monotonic: () => performance.now(),
+      },
     }).create('q');
     await queue.send({ body: 'm' });
     await receiveOne(queue, 1);

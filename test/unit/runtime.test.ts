@@ -240,6 +240,24 @@ describe('WorkerRuntime on the in-memory queue and store (fake timers)', () => {
     expect(t.queue.counts()).toEqual({ visible: 1, inFlight: 0, delayed: 0 });
   });
 
+  it('sends pending batched deletes at stop: stop() resolves only once they are answered', async () => {
+    const t = twin(() => {}, { batchFlushMs: 8000 });
+    await t.send([{ key: 'a' }]);
+    await t.runtime.start();
+    await until(() => t.store.calls.complete === 1, 'handled');
+    expect(t.queue.calls.deleteBatch).toBe(0); // waiting out its 8 s flush delay
+    let stoppedAt: number | undefined;
+    const stopAt = performance.now();
+    void t.runtime.stop(1000).then(() => (stoppedAt = performance.now()));
+    await until(() => stoppedAt !== undefined, 'stopped');
+    expect(t.queue.calls.deleteBatch).toBe(1);
+    expect(t.queue.peek()).toEqual([]);
+    expect(t.outcomes()).toEqual(['success']);
+    // The drain did not wait out the flush delay (nor abort a handler that was done): the delete
+    // went out when the stop began. stoppedAt - stopAt is virtual time.
+    expect((stoppedAt ?? Infinity) - stopAt).toBeLessThan(1000);
+  });
+
   it('stops receiving after receiveLimit messages, asking for no more than are left', async () => {
     const t = twin(() => {}, { receiveLimit: 12 });
     const asked: number[] = [];

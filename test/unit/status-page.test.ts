@@ -21,7 +21,7 @@ const HOSTILE = `<script>alert("k")</script><img src=x onerror='alert(1)'>&amp;`
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 
 function clockAt(start: number) {
-  const clock = { ms: start, now: () => clock.ms };
+  const clock = { ms: start, now: () => clock.ms, monotonic: () => clock.ms - start };
   return clock;
 }
 

@@ -1,0 +1,65 @@
+import { createSqsClient } from '../../src/aws/clients.js';
+import { SqsConsumerPoller } from '../../src/aws/sqs-consumer-poller.js';
+import type { ReceivedMessage } from '../../src/core/queue.js';
+import { Capacity } from '../../src/worker/capacity.js';
+import { fixture, send, startTestAws, type TestAws } from '../helpers/aws.js';
+import { eventually } from '../helpers/process.js';
+
+/**
+ * The poller's wait for room for a whole batch (fullBatchWaitMs) is an interval: it is measured
+ * on the injected clock's monotonic time, not on Date.now(), whose steps (NTP, an operator) would
+ * stretch or cut it. Here the monotonic clock jumps past a wait that wall time never reaches.
+ */
+describe('SqsConsumerPoller: its waits on the monotonic clock', () => {
+  let aws: TestAws;
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+  });
+
+  afterAll(async () => {
+    await aws.close();
+  });
+
+  it('ends the wait for a full batch when the monotonic clock says so', async () => {
+    const f = await fixture(aws);
+    await send(
+      aws,
+      f.queueUrl,
+      Array.from({ length: 20 }, (_, i) => ({ body: `{"n":${i}}`, key: `k${i}` })),
+    );
+    let jumpedMs = 0;
+    const sqs = createSqsClient(aws.settings);
+    const source = new SqsConsumerPoller({
+      sqs,
+      queueUrl: f.queueUrl,
+      batchSize: 10,
+      waitTimeSeconds: 1,
+      visibilityTimeoutSeconds: 30,
+      clock: { now: () => Date.now(), monotonic: () => performance.now() + jumpedMs },
+      failureBackoff: { baseMs: 1000, maxMs: 1000 },
+      fullBatchWaitMs: 600_000,
+    });
+    // Room for 15: after the first 10, the poller waits (up to fullBatchWaitMs) for room for 10.
+    const capacity = new Capacity(15);
+    const held: ReceivedMessage[] = [];
+    source.start({
+      capacity,
+      received: (messages) => {
+        capacity.take(messages.length);
+        held.push(...messages);
+      },
+      succeeded: () => {},
+      empty: () => {},
+      failed: () => {},
+    });
+    await eventually(async () => (held.length === 10 ? true : undefined));
+    jumpedMs = 600_001;
+    // The wait is over: the next receive asks for the 5 that fit.
+    await eventually(async () => (held.length === 15 ? true : undefined));
+    expect(capacity.inFlight).toBe(15);
+    capacity.close();
+    await source.stop();
+    sqs.destroy();
+  });
+});
