@@ -49,6 +49,8 @@ export class Delivery {
   readonly message: WorkerMessage;
   readonly logger: Logger;
   readonly receivedAt: number;
+  /** The same instant on the monotonic clock: what heldMs() counts from. */
+  readonly #receivedAtMono: number;
   /** This delivery's span, from receipt; the runtime ends it once the message is settled. */
   readonly trace: DeliveryTrace;
   readonly #o: DeliveryOptions;
@@ -63,6 +65,7 @@ export class Delivery {
     this.message = message;
     this.#o = options;
     this.receivedAt = options.clock.now();
+    this.#receivedAtMono = options.clock.monotonic();
     this.trace = (options.tracing ?? noTracing).startDelivery({
       received,
       attributes: message.attributes,
@@ -127,6 +130,11 @@ export class Delivery {
     const timeoutMs = this.#o.handlerTimeoutMs;
     if (timeoutMs <= 0 || !this.#running || this.#timeout !== undefined) return;
     this.#timeout = setTimeout(() => this.#controller.abort(new HandlerTimeoutError(timeoutMs)), timeoutMs);
+  }
+
+  /** How long since receipt, on the monotonic clock (a step of the wall clock does not move it). */
+  heldMs(): number {
+    return this.#o.clock.monotonic() - this.#receivedAtMono;
   }
 
   /** The delivery is settled: no more visibility changes or renewals. */

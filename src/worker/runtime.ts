@@ -245,13 +245,15 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       delivery.end();
     }
     const { received, message } = delivery;
+    const now = this.#o.clock.now();
     const decided = decideSettlement(received, message, result, {
       hasDeadLetterQueue: this.#settler.hasDeadLetterQueue,
       shuttingDown: this.#shutdown.signal.aborted,
       backoff: this.#o.backoff,
       keyAttribute: this.#o.keyAttribute,
-      now: this.#o.clock.now(),
-      receivedAt: delivery.receivedAt,
+      now,
+      // SQS's 12 hours count from the receive: the time held, measured on the monotonic clock.
+      receivedAt: now - delivery.heldMs(),
       ...(this.#o.random ? { random: this.#o.random } : {}),
     });
     const { plan } = decided;
@@ -272,7 +274,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
     this.emit('message_settled', {
       message,
       processed,
-      durationMs: this.#o.clock.now() - delivery.receivedAt,
+      durationMs: delivery.heldMs(),
       logger: delivery.logger,
     });
     return processed;

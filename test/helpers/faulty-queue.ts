@@ -24,6 +24,8 @@ export class FaultyQueue implements Queue {
   readonly faults: QueueFaults = {};
   /** Sends the inner queue accepted. */
   sent = 0;
+  /** Every visibility change asked for, single or batched. */
+  readonly changes: VisibilityChange[] = [];
   readonly #inner: Queue;
 
   constructor(inner: Queue) {
@@ -62,10 +64,12 @@ export class FaultyQueue implements Queue {
   }
 
   changeVisibility(change: VisibilityChange): Promise<void> {
+    this.changes.push(change);
     return this.#inner.changeVisibility(change);
   }
 
   changeVisibilityBatch(changes: readonly VisibilityChange[]): Promise<BatchResult> {
+    this.changes.push(...changes);
     return this.#inner.changeVisibilityBatch(changes);
   }
 

@@ -1,8 +1,12 @@
+import { jest } from '@jest/globals';
+import { RetryableError } from '../../src/core/errors.js';
 import type { Processed } from '../../src/core/pipeline.js';
 import type { ReceivedMessage } from '../../src/core/queue.js';
 import { reason } from '../../src/core/reasons.js';
 import { decideSettlement, type PolicyContext } from '../../src/worker/settle-policy.js';
 import { message, receivedMessage } from '../helpers/fakes.js';
+import { FaultyQueue } from '../helpers/faulty-queue.js';
+import { delay, until, world, worker } from '../helpers/runtime-twin.js';
 
 const HOUR = 3_600_000;
 /** 12 hours less the 5-minute margin: SQS's limit on a visibility counted from the receive. */
@@ -92,5 +96,35 @@ describe('a producer cannot dress its attributes as the worker’s dead-letter r
         'tenant',
       ].sort(),
     );
+  });
+});
+
+describe('the time held counts on the monotonic clock (items 6 and 7)', () => {
+  beforeEach(() => {
+    jest.useFakeTimers({ now: 1_750_000_000_000 });
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('caps a retry after a 1 h run by what is left of the 12 h, though the wall clock stepped back 2 h', async () => {
+    const w = world();
+    const source = new FaultyQueue(w.queue);
+    const one = worker(
+      w,
+      async () => {
+        await delay(HOUR);
+        jest.setSystemTime(Date.now() - 2 * HOUR);
+        throw new RetryableError('later', { retryAfterMs: 11.5 * HOUR });
+      },
+      { queue: source },
+    );
+    await w.send([{ key: 'k' }]);
+    await one.runtime.start();
+    await until(() => one.settled.length === 1, 'released', 2 * HOUR);
+    const release = source.changes.at(-1);
+    expect(release?.visibilityTimeoutSeconds).toBe((LIMIT_MS - HOUR) / 1000);
+    await one.runtime.stop(1000);
   });
 });
