@@ -3,6 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { describeError } from '../core/errors.js';
 import {
   CorruptRecordError,
+  MAX_COUNTER,
   PAYLOAD_HASH_VERSION,
   RECORD_FORMAT,
   parseRecord,
@@ -65,6 +66,16 @@ export const WELL_FORMED = {
   values: { ':typeS': { S: 'S' }, ':typeN': { S: 'N' } } satisfies Item,
 };
 
+/**
+ * The counters a claim grows (ADD fence, attempts) must be whole and in 1..MAX_COUNTER - 1 for the
+ * grown value to stay in range: a well-typed but corrupt count (0, 1e30) refuses the claim, which
+ * then rejects with CorruptRecordError having written nothing (before, it wrote, then threw, and
+ * with 1e30 wrote again at every claim). A fractional count is the one corruption no condition can
+ * see (DynamoDB has no integer test): it is still written, then rejected on reading.
+ */
+const COUNTERS_IN_RANGE =
+  'fence >= :one AND fence < :maxCounter AND attempts >= :one AND attempts < :maxCounter';
+
 /** The claim's conditional upsert: see the timeline in dynamodb-store.ts and WELL_FORMED. */
 export function claimCommand(table: string, request: ClaimRequest): UpdateItemCommand {
   return new UpdateItemCommand({
@@ -79,7 +90,7 @@ export function claimCommand(table: string, request: ClaimRequest): UpdateItemCo
     // A stored hash of an earlier version (no `v2:` prefix), or in a record of a newer format, is
     // not compared: see samePayload.
     ConditionExpression:
-      `attribute_not_exists(pk) OR (${WELL_FORMED.condition} AND expiresAt > :nowS AND ` +
+      `attribute_not_exists(pk) OR (${WELL_FORMED.condition} AND ${COUNTERS_IN_RANGE} AND expiresAt > :nowS AND ` +
       `(payloadHash = :hash OR NOT begins_with(payloadHash, :hashVersion) OR #${FORMAT_ATTRIBUTE} > :format) AND ` +
       '(#status = :failed OR (#status = :inProgress AND leaseExpiresAtMs <= :lapsed)))',
     ExpressionAttributeNames: WELL_FORMED.names,
@@ -98,6 +109,7 @@ export function claimCommand(table: string, request: ClaimRequest): UpdateItemCo
       ':nowS': num(request.now / 1000),
       ':one': num(1),
       ':format': num(RECORD_FORMAT),
+      ':maxCounter': num(MAX_COUNTER),
     },
     ReturnValues: 'ALL_OLD',
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',

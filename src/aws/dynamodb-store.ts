@@ -13,6 +13,7 @@ import { StoreUnavailableError, describeError } from '../core/errors.js';
 import {
   CorruptRecordError,
   MARKER_PREFIX,
+  assertCanGrow,
   generationPk,
   isClaimable,
   isExpired,
@@ -94,6 +95,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
         if (fresh) return fresh;
         continue;
       }
+      assertCanGrow(record);
       const own = ownClaim(record, request);
       if (own) {
         // Our own earlier attempt took it (applied, answered with an error): see OwnWrite.
