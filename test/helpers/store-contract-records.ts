@@ -207,8 +207,8 @@ export function describePlantedRecords(
         payloadHash: newer.payloadHash,
       });
       await raw().put(item);
-      const { fv: _fv, ...rest } = item;
-      const record = { ...rest, formatVersion: newer.formatVersion };
+      const record: Record<string, unknown> = { ...item, formatVersion: newer.formatVersion };
+      delete record.fv;
       expect(await storeOf().get(pk, T0)).toEqual(record);
       expect(await storeOf().claim(claimAt(pk, T0, OTHER_HASH))).toEqual({ kind: 'duplicate', record });
     });

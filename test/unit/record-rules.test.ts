@@ -66,8 +66,25 @@ describe('record statuses and format', () => {
   });
 
   it('reads counts up to MAX_COUNTER (one below MAX_SAFE_INTEGER), and refuses to grow them past it', () => {
-    expect(parseRecord(record({ fence: Number.MAX_SAFE_INTEGER - 1 })).fence).toBe(
-      Number.MAX_SAFE_INTEGER - 1,
+    expect(MAX_COUNTER).toBe(Number.MAX_SAFE_INTEGER - 1);
+    expect(parseRecord(record({ fence: MAX_COUNTER })).fence).toBe(MAX_COUNTER);
+    expect(() => assertCanGrow(record({ fence: MAX_COUNTER - 1, attempts: MAX_COUNTER - 1 }))).not.toThrow();
+    expect(() => assertCanGrow(record({ fence: MAX_COUNTER }))).toThrow(CorruptRecordError);
+    let caught: unknown;
+    try {
+      assertCanGrow(record({ fence: MAX_COUNTER, attempts: MAX_COUNTER }));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({
+      pk: 'q#k',
+      problems: [
+        `fence: ${MAX_COUNTER} cannot grow past ${MAX_COUNTER}`,
+        `attempts: ${MAX_COUNTER} cannot grow past ${MAX_COUNTER}`,
+      ],
+    });
+    expect(() => assertCanGrow(record({ attempts: MAX_COUNTER }))).toThrow(
+      /^idempotency record q#k is malformed: attempts: /,
     );
   });
 });
