@@ -84,7 +84,12 @@ export async function recordsForget(ctx: CommandContext): Promise<CommandResult>
   });
 }
 
-/** `records clear`: asks on a terminal; elsewhere refuses without --yes. */
+/**
+ * `records clear`: asks on a terminal; elsewhere refuses without --yes. Live claims (IN_PROGRESS,
+ * lease not lapsed) are kept unless `--force`, as `records forget` keeps them: deleting one lets a
+ * copy of the key be claimed afresh while its handler still runs. Says how many it kept; running
+ * it again deletes what has lapsed since.
+ */
 export async function recordsClear(ctx: CommandContext): Promise<CommandResult> {
   return withDynamo(ctx, async (clients, namespace) => {
     if (flag(ctx, 'yes') !== true) {
@@ -108,6 +113,12 @@ export async function recordsClear(ctx: CommandContext): Promise<CommandResult> 
       cacheProtocol(ctx),
     );
     ctx.out.item({ deleted, skipped });
+    if (skipped > 0) {
+      ctx.streams.stderr.write(
+        `records clear: kept ${skipped} live claim${skipped === 1 ? '' : 's'} (a worker's handler still runs); ` +
+          'run it again once they end, or pass --force to delete them anyway\n',
+      );
+    }
     return 0;
   });
 }

@@ -146,8 +146,11 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   }),
   printing({
     name: 'records clear',
-    summary: "delete this namespace's idempotency records (asks on a terminal)",
-    flags: { yes: YES_FLAG },
+    summary: "delete this namespace's idempotency records except live claims (asks on a terminal)",
+    flags: {
+      yes: YES_FLAG,
+      force: { type: 'boolean', summary: 'delete live claims too (their handlers may then run twice)' },
+    },
     example: 'records clear --yes',
   }),
   printing({
