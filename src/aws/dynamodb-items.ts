@@ -1,6 +1,6 @@
 import { PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { describeError } from '../core/errors.js';
+import { StoreUnavailableError, describeError } from '../core/errors.js';
 import {
   CorruptRecordError,
   MAX_COUNTER,
@@ -180,4 +180,20 @@ export function fromItem(item: Item): IdempotencyRecord {
     plain = { ...rest, formatVersion };
   }
   return parseRecord(plain);
+}
+
+/** The error of a store call that failed for another reason than its condition. */
+export function unavailable(operation: string, error: unknown): StoreUnavailableError {
+  return new StoreUnavailableError(`idempotency store ${operation} failed: ${describeError(error)}`, {
+    cause: error,
+  });
+}
+
+/** An unconditional request: any failure means the store is unavailable. */
+export async function call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    throw unavailable(operation, error);
+  }
 }

@@ -3,7 +3,13 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { skewMs } from '../app.js';
 import { cacheQuietMs, clearWithCaches } from '../core/completed-cache.js';
 import { systemClock } from '../core/clock.js';
-import { RECORD_STATUSES, isRecordStatus, namespacePrefix, namespacedPk } from '../core/idempotency-store.js';
+import {
+  RECORD_STATUSES,
+  isLiveClaim,
+  isRecordStatus,
+  namespacePrefix,
+  namespacedPk,
+} from '../core/idempotency-store.js';
 import { DynamoDbIdempotencyStore } from '../aws/dynamodb-store.js';
 import { listRecords } from '../seeding/seed.js';
 import { UsageError } from './args.js';
@@ -67,7 +73,7 @@ export async function recordsForget(ctx: CommandContext): Promise<CommandResult>
     const pk = namespacedPk(namespace, key);
     const now = systemClock.now();
     const record = await store.get(pk, now).catch(() => undefined);
-    if (record?.status === 'IN_PROGRESS' && record.leaseExpiresAtMs > now && flag(ctx, 'force') !== true) {
+    if (record && isLiveClaim(record, now) && flag(ctx, 'force') !== true) {
       ctx.streams.stderr.write(
         `key ${JSON.stringify(key)} is claimed by ${record.owner} until ${new Date(record.leaseExpiresAtMs).toISOString()}; ` +
           'forgetting it now may run it twice (--force to do it anyway)\n',
