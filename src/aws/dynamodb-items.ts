@@ -26,12 +26,11 @@ export const OWNER_NAMES: Readonly<Record<string, string>> = { '#s': 'status', '
 export const FORMAT_ATTRIBUTE = 'fv';
 
 /**
- * The DynamoDB type of each attribute of a record ('?': optional); formatVersion is stored as
- * FORMAT_ATTRIBUTE. A claim's condition requires
- * them (WELL_FORMED) so that it never builds on a record it cannot read: without that, a FAILED
- * record that lost its fence would be claimed with `ADD fence :one` and fencing would restart at 1.
- * Such a record fails the condition instead, is read back, and the claim rejects with
- * CorruptRecordError having written nothing.
+ * The DynamoDB type of each attribute of a record ('?': optional; formatVersion is stored as
+ * FORMAT_ATTRIBUTE). A claim's condition requires them (WELL_FORMED) so that it never builds on a
+ * record it cannot read: without that, a FAILED record that lost its fence would be claimed with
+ * `ADD fence :one` and fencing would restart at 1. Such a record fails the condition instead, is
+ * read back, and the claim rejects with CorruptRecordError having written nothing.
  */
 export const ATTRIBUTE_TYPES = {
   status: 'S',
@@ -67,8 +66,8 @@ export const WELL_FORMED = {
 };
 
 /**
- * The counters a claim grows (ADD fence, attempts) must be whole and in 1..MAX_COUNTER - 1 for the
- * grown value to stay in range: a well-typed but corrupt count (0, 1e30) refuses the claim, which
+ * The counters a claim grows (ADD fence, attempts) must be in 1..MAX_COUNTER - 1 for the grown
+ * value to stay in range: a well-typed but corrupt count (0, 1e30) refuses the claim, which
  * then rejects with CorruptRecordError having written nothing (before, it wrote, then threw, and
  * with 1e30 wrote again at every claim). A fractional count is the one corruption no condition can
  * see (DynamoDB has no integer test): it is still written, then rejected on reading.
