@@ -107,7 +107,6 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
         if (fresh) return fresh;
         continue;
       }
-      assertCanGrow(record);
       const own = ownClaim(record, request);
       if (own) {
         // Our own earlier attempt took it (applied, answered with an error): see OwnWrite.
@@ -117,7 +116,11 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
         if (held) return { kind: 'acquired', claim: own.claim, takeover: false };
         continue;
       }
-      if (isClaimable(record, request)) continue;
+      if (isClaimable(record, request)) {
+        // Refused though claimable: its counts cannot grow (the condition's range), or it changed.
+        assertCanGrow(record);
+        continue;
+      }
       return refusal(record, request);
     }
     throw new StoreUnavailableError(`claim of ${request.pk} kept racing with other writers`);

@@ -196,6 +196,15 @@ export function describePlantedRecords(
     }
   });
 
+  it('a COMPLETED record at the largest fence still answers duplicate: only a claim would grow it', async () => {
+    const pk = key('counter-done');
+    await raw().put(planted(pk, { status: 'COMPLETED', fence: MAX_COUNTER }));
+    expect(await storeOf().claim(claimAt(pk, T0))).toMatchObject({
+      kind: 'duplicate',
+      record: { fence: MAX_COUNTER },
+    });
+  });
+
   describe('a record of a newer format than this code writes', () => {
     const newer = { formatVersion: RECORD_FORMAT + 1, payloadHash: 'v3:something-else' };
 
