@@ -111,6 +111,37 @@ function describeAmbiguousWrites(
       }
     });
 
+    it('the fresh put over an expired record: acquired with the next fence, attempt 1', async () => {
+      const pk = `wire#${randomUUID()}`;
+      await store.complete(acquired(await store.claim(claimAt(pk, T0))), T0);
+      const later = T0 + 3_600_000; // the record expired, and is still stored
+      const request = claimAt(pk, later);
+      proxy.reset();
+      proxy.failAfterApply('PutItem');
+      expect(await store.claim(request)).toEqual({
+        kind: 'acquired',
+        takeover: false,
+        claim: { pk, owner: request.owner, fence: 2, attempt: 1 },
+      });
+      expect(proxy.log).toContain('PutItem!');
+      expect(await stored(pk)).toMatchObject({
+        status: 'IN_PROGRESS',
+        owner: request.owner,
+        fence: 2,
+        attempts: 1,
+      });
+    });
+
+    it('markDeadLettered: true, and the copy id is stored once', async () => {
+      const claim = acquired(await store.claim(claimAt(`wire#${randomUUID()}`, T0)));
+      await store.fail(claim, T0 + 1, 'bad', 'PERMANENT_ERROR');
+      proxy.reset();
+      proxy.failAfterApply('UpdateItem');
+      expect(await store.markDeadLettered(claim.pk, 'copy-1', T0 + 2)).toBe(true);
+      expect(proxy.log.slice(0, 2)).toEqual(['UpdateItem!', 'UpdateItem']);
+      expect(await stored(claim.pk)).toMatchObject({ status: 'DEAD_LETTERED', deadLetterId: 'copy-1' });
+    });
+
     it("someone else's record is still refused: a claim of a key held by another owner is in_progress", async () => {
       const pk = `wire#${randomUUID()}`;
       acquired(await store.claim(claimAt(pk, T0)));
