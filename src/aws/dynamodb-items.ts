@@ -1,8 +1,9 @@
 import { PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { describeError } from '../core/errors.js';
+import { StoreUnavailableError, describeError } from '../core/errors.js';
 import {
   CorruptRecordError,
+  MAX_COUNTER,
   PAYLOAD_HASH_VERSION,
   RECORD_FORMAT,
   parseRecord,
@@ -25,12 +26,11 @@ export const OWNER_NAMES: Readonly<Record<string, string>> = { '#s': 'status', '
 export const FORMAT_ATTRIBUTE = 'fv';
 
 /**
- * The DynamoDB type of each attribute of a record ('?': optional); formatVersion is stored as
- * FORMAT_ATTRIBUTE. A claim's condition requires
- * them (WELL_FORMED) so that it never builds on a record it cannot read: without that, a FAILED
- * record that lost its fence would be claimed with `ADD fence :one` and fencing would restart at 1.
- * Such a record fails the condition instead, is read back, and the claim rejects with
- * CorruptRecordError having written nothing.
+ * The DynamoDB type of each attribute of a record ('?': optional; formatVersion is stored as
+ * FORMAT_ATTRIBUTE). A claim's condition requires them (WELL_FORMED) so that it never builds on a
+ * record it cannot read: without that, a FAILED record that lost its fence would be claimed with
+ * `ADD fence :one` and fencing would restart at 1. Such a record fails the condition instead, is
+ * read back, and the claim rejects with CorruptRecordError having written nothing.
  */
 export const ATTRIBUTE_TYPES = {
   status: 'S',
@@ -65,6 +65,16 @@ export const WELL_FORMED = {
   values: { ':typeS': { S: 'S' }, ':typeN': { S: 'N' } } satisfies Item,
 };
 
+/**
+ * The counters a claim grows (ADD fence, attempts) must be in 1..MAX_COUNTER - 1 for the grown
+ * value to stay in range: a well-typed but corrupt count (0, 1e30) refuses the claim, which
+ * then rejects with CorruptRecordError having written nothing (before, it wrote, then threw, and
+ * with 1e30 wrote again at every claim). A fractional count is the one corruption no condition can
+ * see (DynamoDB has no integer test): it is still written, then rejected on reading.
+ */
+const COUNTERS_IN_RANGE =
+  'fence >= :one AND fence < :maxCounter AND attempts >= :one AND attempts < :maxCounter';
+
 /** The claim's conditional upsert: see the timeline in dynamodb-store.ts and WELL_FORMED. */
 export function claimCommand(table: string, request: ClaimRequest): UpdateItemCommand {
   return new UpdateItemCommand({
@@ -79,7 +89,7 @@ export function claimCommand(table: string, request: ClaimRequest): UpdateItemCo
     // A stored hash of an earlier version (no `v2:` prefix), or in a record of a newer format, is
     // not compared: see samePayload.
     ConditionExpression:
-      `attribute_not_exists(pk) OR (${WELL_FORMED.condition} AND expiresAt > :nowS AND ` +
+      `attribute_not_exists(pk) OR (${WELL_FORMED.condition} AND ${COUNTERS_IN_RANGE} AND expiresAt > :nowS AND ` +
       `(payloadHash = :hash OR NOT begins_with(payloadHash, :hashVersion) OR #${FORMAT_ATTRIBUTE} > :format) AND ` +
       '(#status = :failed OR (#status = :inProgress AND leaseExpiresAtMs <= :lapsed)))',
     ExpressionAttributeNames: WELL_FORMED.names,
@@ -98,6 +108,7 @@ export function claimCommand(table: string, request: ClaimRequest): UpdateItemCo
       ':nowS': num(request.now / 1000),
       ':one': num(1),
       ':format': num(RECORD_FORMAT),
+      ':maxCounter': num(MAX_COUNTER),
     },
     ReturnValues: 'ALL_OLD',
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -168,4 +179,20 @@ export function fromItem(item: Item): IdempotencyRecord {
     plain = { ...rest, formatVersion };
   }
   return parseRecord(plain);
+}
+
+/** The error of a store call that failed for another reason than its condition. */
+export function unavailable(operation: string, error: unknown): StoreUnavailableError {
+  return new StoreUnavailableError(`idempotency store ${operation} failed: ${describeError(error)}`, {
+    cause: error,
+  });
+}
+
+/** An unconditional request: any failure means the store is unavailable. */
+export async function call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    throw unavailable(operation, error);
+  }
 }

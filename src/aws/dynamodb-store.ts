@@ -1,18 +1,14 @@
 import {
-  BatchWriteItemCommand,
   ConditionalCheckFailedException,
-  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
-  ScanCommand,
   UpdateItemCommand,
-  type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { StoreUnavailableError, describeError } from '../core/errors.js';
+import { StoreUnavailableError } from '../core/errors.js';
 import {
   CorruptRecordError,
-  MARKER_PREFIX,
+  assertCanGrow,
   generationPk,
   isClaimable,
   isExpired,
@@ -31,15 +27,17 @@ import {
 } from '../core/idempotency-store.js';
 import {
   OWNER_NAMES,
+  call,
   claimCommand,
   freshItem,
-  fromItem,
   insertCommand,
   num,
   readItem,
   status,
+  unavailable,
   type Item,
 } from './dynamodb-items.js';
+import { clearRecords, forgetRecord, listRecords } from './dynamodb-records.js';
 
 /**
  * IdempotencyStore and RecordStore on a DynamoDB table whose partition key is the string `pk`.
@@ -59,13 +57,28 @@ import {
  * short claim writes only where nothing is stored, so it never replaces a record, live or not:
  * whatever it finds is handled as the full claim would handle it, from the record it returned.
  *
+ * An ambiguous answer: the write lands, the answer is lost (a 500, or later than the request
+ * timeout), and the SDK (or the caller, with the same owner token) sends it again:
+ *
+ *   worker A: claim(k, owner a1) ── PutItem applied ──╳ 500 (A does not know)
+ *   worker A: the same PutItem (SDK retry) ── condition "absent" fails: ALL_OLD is IN_PROGRESS,
+ *             owner a1 ── our own write (ownClaim): acquired, fence=1, attempt=1
+ *   worker A: handler runs ...... complete(k, a1) ── applied ──╳ 500
+ *   worker A: the same UpdateItem ── "owner = a1 and IN_PROGRESS" fails: ALL_OLD is COMPLETED,
+ *             owner a1 ── our own write (isOwnWrite): true, not lease_lost
+ *
+ * A refusal is ours only when the record carries this request's owner token and the state it was
+ * writing; owner tokens are unique per delivery, so another worker's record never matches. Where
+ * the store returns no ALL_OLD (dynalite) a consistent GetItem reads the record instead.
+ *
  * Calls per message: a new key 2 (claim, complete; the short claim when the worker gives the
  * first-delivery hint, which it does on receive count 1); handler failure 2 (claim, fail);
  * duplicate, or a key in progress elsewhere, 1 (claim refused; plus a consistent GetItem where the
  * store ignores ALL_OLD, as dynalite does); retry of a FAILED key or takeover of a lapsed lease 2
  * (claim, complete), but 3 when met with the hint (short claim refused, full claim, complete; plus
  * the GetItem on dynalite); an expired record still present 3 (claim refused, fresh PutItem,
- * complete). The store contract suite (test/helpers/store-contract.ts) asserts these by counting
+ * complete). A refused renew, complete or fail (lease lost, or an own write met again) 1, plus the
+ * GetItem on dynalite. The store contract suite (test/helpers/store-contract.ts) asserts these by counting
  * the client's requests, with and without the hint, on dynalite and on DynamoDB Local.
  *
  * Every item read is checked (parseRecord): a malformed one rejects with CorruptRecordError.
@@ -103,7 +116,11 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
         if (held) return { kind: 'acquired', claim: own.claim, takeover: false };
         continue;
       }
-      if (isClaimable(record, request)) continue;
+      if (isClaimable(record, request)) {
+        // Refused though claimable: its counts cannot grow (the condition's range), or it changed.
+        assertCanGrow(record);
+        continue;
+      }
       return refusal(record, request);
     }
     throw new StoreUnavailableError(`claim of ${request.pk} kept racing with other writers`);
@@ -319,7 +336,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
 
   /** Whatever is stored under pk, expired or not: one consistent GetItem. */
   async #read(pk: string): Promise<IdempotencyRecord | undefined> {
-    const out = await this.#call('get', () =>
+    const out = await call('get', () =>
       this.#client.send(
         new GetItemCommand({ TableName: this.#table, Key: { pk: { S: pk } }, ConsistentRead: true }),
       ),
@@ -328,7 +345,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
   }
 
   async generation(namespace: string): Promise<number> {
-    const out = await this.#call('generation', () =>
+    const out = await call('generation', () =>
       this.#client.send(
         new GetItemCommand({
           TableName: this.#table,
@@ -341,7 +358,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
   }
 
   async bumpGeneration(namespace: string): Promise<number> {
-    const out = await this.#call('bumpGeneration', () =>
+    const out = await call('bumpGeneration', () =>
       this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
@@ -355,128 +372,20 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
     return Number(out.Attributes?.generation?.N ?? 0);
   }
 
-  async list(query: ListQuery): Promise<ListPage> {
-    // Markers (the records generation) are not records.
-    const filters = ['expiresAt > :nowS', 'NOT begins_with(pk, :marker)'];
-    const values: Item = { ':nowS': num(query.now / 1000), ':marker': { S: MARKER_PREFIX } };
-    if (query.prefix !== undefined) {
-      filters.push('begins_with(pk, :prefix)');
-      values[':prefix'] = { S: query.prefix };
-    }
-    if (query.status !== undefined) {
-      filters.push('#status = :status');
-      values[':status'] = status(query.status);
-    }
-    const records: IdempotencyRecord[] = [];
-    let startKey: Item | undefined = query.cursor === undefined ? undefined : { pk: { S: query.cursor } };
-    do {
-      const out = await this.#call('list', () =>
-        this.#client.send(
-          new ScanCommand({
-            TableName: this.#table,
-            FilterExpression: filters.join(' AND '),
-            ExpressionAttributeValues: values,
-            ...(query.status === undefined ? {} : { ExpressionAttributeNames: { '#status': 'status' } }),
-            ExclusiveStartKey: startKey,
-            ConsistentRead: true,
-          }),
-        ),
-      );
-      for (const item of out.Items ?? []) {
-        records.push(fromItem(item));
-        if (records.length === query.limit) {
-          return { records, cursor: records[records.length - 1]?.pk as string };
-        }
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return { records };
+  list(query: ListQuery): Promise<ListPage> {
+    return listRecords(this.#client, this.#table, query);
   }
 
-  async forget(pk: string): Promise<boolean> {
-    const out = await this.#call('forget', () =>
-      this.#client.send(
-        new DeleteItemCommand({ TableName: this.#table, Key: { pk: { S: pk } }, ReturnValues: 'ALL_OLD' }),
-      ),
-    );
-    return out.Attributes !== undefined;
+  forget(pk: string): Promise<boolean> {
+    return forgetRecord(this.#client, this.#table, pk);
   }
 
-  /**
-   * Reads only the keys (and what tells a live claim), so it deletes malformed records as well:
-   * the way out of a corrupt one. Unless forced, each delete is conditional on the record not
-   * being a live claim at `now`, so a key claimed between the scan and the delete is kept too.
-   */
-  async clear(
+  /** Reads only the keys (and what tells a live claim): see clearRecords. */
+  clear(
     prefix?: string,
     options?: { readonly force?: boolean; readonly now: number },
   ): Promise<{ deleted: number; skipped: number }> {
-    const spare = options?.force === true ? undefined : options?.now;
-    let deleted = 0;
-    let skipped = 0;
-    let startKey: Item | undefined;
-    do {
-      const out = await this.#call('clear', () =>
-        this.#client.send(clearScan(this.#table, prefix, startKey)),
-      );
-      const items = out.Items ?? [];
-      for (let i = 0; i < items.length; i += 25) {
-        const chunk = items.slice(i, i + 25);
-        if (spare === undefined) {
-          await this.#deleteBatch(chunk.map((item) => ({ pk: item.pk as AttributeValue })));
-          deleted += chunk.length;
-        } else {
-          const done = await Promise.all(chunk.map((item) => this.#deleteUnlessLive(item, spare)));
-          const count = done.filter(Boolean).length;
-          deleted += count;
-          skipped += chunk.length - count;
-        }
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return { deleted, skipped };
-  }
-
-  /** Deletes the item unless it is (or has meanwhile become) a live claim at `now`. */
-  async #deleteUnlessLive(item: Item, now: number): Promise<boolean> {
-    if (isLiveItem(item, now)) return false;
-    try {
-      await this.#client.send(
-        new DeleteItemCommand({
-          TableName: this.#table,
-          Key: { pk: item.pk as AttributeValue },
-          ConditionExpression: 'NOT (#s = :p AND leaseExpiresAtMs > :now AND expiresAt > :nowS)',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':p': IN_PROGRESS, ':now': num(now), ':nowS': num(now / 1000) },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw unavailable('clear', error);
-    }
-  }
-
-  async #deleteBatch(keys: Item[]): Promise<void> {
-    let pending = keys.map((Key) => ({ DeleteRequest: { Key } }));
-    for (let round = 0; pending.length > 0; round += 1) {
-      if (round === 10) throw new StoreUnavailableError('BatchWriteItem kept leaving items unprocessed');
-      const out = await this.#call('clear', () =>
-        this.#client.send(new BatchWriteItemCommand({ RequestItems: { [this.#table]: pending } })),
-      );
-      pending = (out.UnprocessedItems?.[this.#table] ?? []).flatMap((r) =>
-        r.DeleteRequest?.Key ? [{ DeleteRequest: { Key: r.DeleteRequest.Key } }] : [],
-      );
-    }
-  }
-
-  /** An unconditional request: any failure means the store is unavailable. */
-  async #call<T>(operation: string, send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      throw unavailable(operation, error);
-    }
+    return clearRecords(this.#client, this.#table, prefix, options);
   }
 }
 
@@ -484,34 +393,3 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore, RecordStore {
 const WITH_RESULT: Readonly<Record<string, string>> = { ...OWNER_NAMES, '#r': 'result' };
 const IN_PROGRESS = status('IN_PROGRESS');
 const DEAD_LETTERED = status('DEAD_LETTERED');
-
-/** One page of clear's scan: the keys, and what tells a live claim (see isLiveItem). */
-function clearScan(table: string, prefix: string | undefined, startKey: Item | undefined): ScanCommand {
-  return new ScanCommand({
-    TableName: table,
-    ProjectionExpression: 'pk, #s, leaseExpiresAtMs, expiresAt',
-    ExpressionAttributeNames: { '#s': 'status' },
-    ExclusiveStartKey: startKey,
-    // As list() does: an eventually consistent scan can miss records written just before.
-    ConsistentRead: true,
-    ...(prefix === undefined
-      ? {}
-      : {
-          FilterExpression: 'begins_with(pk, :prefix)',
-          ExpressionAttributeValues: { ':prefix': { S: prefix } },
-        }),
-  });
-}
-
-/** A projected item (clearScan) that is a live claim at `now`; a malformed one never is. */
-function isLiveItem(item: Item, now: number): boolean {
-  const lease = Number(item.leaseExpiresAtMs?.N);
-  const expiresAt = Number(item.expiresAt?.N);
-  return item.status?.S === 'IN_PROGRESS' && lease > now && expiresAt * 1000 > now;
-}
-
-function unavailable(operation: string, error: unknown): StoreUnavailableError {
-  return new StoreUnavailableError(`idempotency store ${operation} failed: ${describeError(error)}`, {
-    cause: error,
-  });
-}

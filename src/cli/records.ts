@@ -3,7 +3,13 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { skewMs } from '../app.js';
 import { cacheQuietMs, clearWithCaches } from '../core/completed-cache.js';
 import { systemClock } from '../core/clock.js';
-import { RECORD_STATUSES, isRecordStatus, namespacePrefix, namespacedPk } from '../core/idempotency-store.js';
+import {
+  RECORD_STATUSES,
+  isLiveClaim,
+  isRecordStatus,
+  namespacePrefix,
+  namespacedPk,
+} from '../core/idempotency-store.js';
 import { DynamoDbIdempotencyStore } from '../aws/dynamodb-store.js';
 import { listRecords } from '../seeding/seed.js';
 import { UsageError } from './args.js';
@@ -67,7 +73,7 @@ export async function recordsForget(ctx: CommandContext): Promise<CommandResult>
     const pk = namespacedPk(namespace, key);
     const now = systemClock.now();
     const record = await store.get(pk, now).catch(() => undefined);
-    if (record?.status === 'IN_PROGRESS' && record.leaseExpiresAtMs > now && flag(ctx, 'force') !== true) {
+    if (record && isLiveClaim(record, now) && flag(ctx, 'force') !== true) {
       ctx.streams.stderr.write(
         `key ${JSON.stringify(key)} is claimed by ${record.owner} until ${new Date(record.leaseExpiresAtMs).toISOString()}; ` +
           'forgetting it now may run it twice (--force to do it anyway)\n',
@@ -84,7 +90,12 @@ export async function recordsForget(ctx: CommandContext): Promise<CommandResult>
   });
 }
 
-/** `records clear`: asks on a terminal; elsewhere refuses without --yes. */
+/**
+ * `records clear`: asks on a terminal; elsewhere refuses without --yes. Live claims (IN_PROGRESS,
+ * lease not lapsed) are kept unless `--force`, as `records forget` keeps them: deleting one lets a
+ * copy of the key be claimed afresh while its handler still runs. Says how many it kept; running
+ * it again deletes what has lapsed since.
+ */
 export async function recordsClear(ctx: CommandContext): Promise<CommandResult> {
   return withDynamo(ctx, async (clients, namespace) => {
     if (flag(ctx, 'yes') !== true) {
@@ -108,6 +119,12 @@ export async function recordsClear(ctx: CommandContext): Promise<CommandResult> 
       cacheProtocol(ctx),
     );
     ctx.out.item({ deleted, skipped });
+    if (skipped > 0) {
+      ctx.streams.stderr.write(
+        `records clear: kept ${skipped} live claim${skipped === 1 ? '' : 's'} (a worker's handler still runs); ` +
+          'run it again once they end, or pass --force to delete them anyway\n',
+      );
+    }
     return 0;
   });
 }

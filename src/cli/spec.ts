@@ -3,6 +3,8 @@
  * command's `--help` and the README's command table (test/unit/readme-commands) all come from it.
  */
 
+import { RECORD_STATUSES } from '../core/idempotency-store.js';
+
 export type FlagType = 'string' | 'integer' | 'number' | 'boolean';
 
 export interface FlagSpec {
@@ -117,7 +119,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
     name: 'records show',
     summary: 'list this namespace\'s idempotency records (a last line {"next"} gives the next page)',
     flags: {
-      status: { type: 'string', value: 'S', summary: 'only IN_PROGRESS, COMPLETED or FAILED' },
+      status: { type: 'string', value: 'S', summary: `only ${RECORD_STATUSES.join(', ')}` },
       limit: {
         type: 'integer',
         value: 'N',
@@ -146,8 +148,11 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   }),
   printing({
     name: 'records clear',
-    summary: "delete this namespace's idempotency records (asks on a terminal)",
-    flags: { yes: YES_FLAG },
+    summary: "delete this namespace's idempotency records except live claims (asks on a terminal)",
+    flags: {
+      yes: YES_FLAG,
+      force: { type: 'boolean', summary: 'delete live claims too (their handlers may then run twice)' },
+    },
     example: 'records clear --yes',
   }),
   printing({

@@ -266,7 +266,12 @@ export class CorruptRecordError extends WorkerError {
 
 /** Epoch times; not required to be whole, since the clock is injected. */
 const time = z.number().nonnegative();
-const counter = z.number().int().positive();
+/**
+ * The largest fence or attempt count a record may hold: one below Number.MAX_SAFE_INTEGER, so
+ * every stored count is exact in JavaScript. A claim grows a count only while it is below this.
+ */
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER - 1;
+const counter = z.number().int().positive().max(MAX_COUNTER);
 
 const recordSchema = z.object({
   pk: z.string().min(1),
@@ -358,6 +363,17 @@ export function ownClaim(
     claim: { pk: record.pk, owner: record.owner, fence: record.fence, attempt: record.attempts },
     extend: record.leaseExpiresAtMs < request.leaseExpiresAtMs,
   };
+}
+
+/**
+ * Throws CorruptRecordError when a claim could not grow the record's fence or attempts and stay
+ * within MAX_COUNTER: such a record is refused by the claim's condition and must not be retried.
+ */
+export function assertCanGrow(record: Pick<IdempotencyRecord, 'pk' | 'fence' | 'attempts'>): void {
+  const problems = (['fence', 'attempts'] as const)
+    .filter((name) => record[name] >= MAX_COUNTER)
+    .map((name) => `${name}: ${record[name]} cannot grow past ${MAX_COUNTER}`);
+  if (problems.length > 0) throw new CorruptRecordError(record.pk, problems);
 }
 
 /** True when a record no longer counts: past its expiry, whether or not TTL has deleted it. */

@@ -187,7 +187,8 @@ export type BodyHash = { readonly hash: string } | { readonly invalid: Reason };
 /**
  * The payload hash of a raw message body: `v2:` and the hex SHA-256 of the UTF-8 of
  * `json:<canonical form>` when the body is JSON (core/canonical-json.ts: every digit as sent, keys
- * sorted, no whitespace), else `text:<the body as sent>`. So `"hello"` (JSON) and `hello` (text)
+ * sorted, no whitespace), else `text:<the body as sent>` (or, for a text body with a lone
+ * surrogate, `text16:` and its UTF-16LE code units: see LONE_SURROGATE). So `"hello"` (JSON) and `hello` (text)
  * differ, and so do 9007199254740993 and 9007199254740992. A JSON body nested deeper than
  * MAX_JSON_DEPTH is refused (BODY_TOO_DEEP).
  */
@@ -196,9 +197,21 @@ export function hashBody(rawBody: string): BodyHash {
   if (read.kind === 'too_deep') {
     return { invalid: reason('BODY_TOO_DEEP', `the body's JSON nests deeper than ${read.depth - 1} levels`) };
   }
-  const form = read.kind === 'json' ? `json:${read.canonical}` : `text:${rawBody}`;
-  return { hash: `${PAYLOAD_HASH_VERSION}${createHash('sha256').update(form, 'utf8').digest('hex')}` };
+  const hash = createHash('sha256');
+  if (read.kind === 'json') hash.update(`json:${read.canonical}`, 'utf8');
+  else if (LONE_SURROGATE.test(rawBody)) hash.update('text16:', 'utf8').update(rawBody, 'utf16le');
+  else hash.update(`text:${rawBody}`, 'utf8');
+  return { hash: `${PAYLOAD_HASH_VERSION}${hash.digest('hex')}` };
 }
+
+/**
+ * A UTF-16 code unit of a surrogate pair standing alone. UTF-8 encodes it as U+FFFD, so a text
+ * body holding one would hash like the same body with U+FFFD: such bodies (and only those) are
+ * hashed from their exact code units instead, after `text16:`. Every well-formed body keeps the
+ * hash it always had, so records already stored still match their redeliveries; JSON bodies never
+ * need it, since their canonical form writes a lone surrogate as a `\udxxx` escape.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** hashBody's hash; throws for a body hashBody refuses. */
 export function payloadHash(rawBody: string): string {

@@ -20,7 +20,8 @@ export type StoreListener = (operation: StoreOperation, outcome: string, error?:
 /**
  * Times calls into `sqs_worker_idempotency_store_duration_seconds{operation,outcome}` and tells
  * the listener. Outcomes are a small fixed set: claim by its result kind (acquired, takeover,
- * duplicate, in_progress, payload_mismatch), the conditional updates as ok or lost, get as found
+ * duplicate, in_progress, payload_mismatch, dead_lettered), the conditional updates (renew,
+ * complete, fail, markDeadLettered, reopen) as ok or lost, get as found
  * or absent, list and clear as ok, and error whenever the store threw.
  */
 class StoreTimer {

@@ -155,7 +155,8 @@ describe('sqs-worker consume / records / queue / table', () => {
       });
     });
 
-    it('records forget refuses a key a worker holds a live claim on, unless --force', async () => {
+    /** A live claim of `key` in this test's namespace, as a worker running its handler holds it. */
+    async function holdLiveClaim(key: string): Promise<void> {
       const dynamodb = createDynamoClient({
         region: 'us-east-1',
         sqsEndpoint: undefined,
@@ -167,7 +168,7 @@ describe('sqs-worker consume / records / queue / table', () => {
         const now = Date.now();
         const namespace = (env.SQS_QUEUE_URL as string).split('/').at(-1) as string;
         const claimed = await store.claim({
-          pk: namespacedPk(namespace, 'busy'),
+          pk: namespacedPk(namespace, key),
           payloadHash: 'h',
           owner: 'other-worker:token',
           now,
@@ -178,6 +179,10 @@ describe('sqs-worker consume / records / queue / table', () => {
       } finally {
         dynamodb.destroy();
       }
+    }
+
+    it('records forget refuses a key a worker holds a live claim on, unless --force', async () => {
+      await holdLiveClaim('busy');
       const refused = await run(['records', 'forget', 'busy']);
       expect(refused.code).toBe(1);
       expect(refused.err).toContain('is claimed by other-worker:token');
@@ -185,6 +190,28 @@ describe('sqs-worker consume / records / queue / table', () => {
       const forced = await run(['records', 'forget', 'busy', '--force']);
       expect(forced.out).toEqual([{ key: 'busy', forgotten: true }]);
     });
+
+    it('records clear keeps live claims unless --force, says how many it kept, and can run twice', async () => {
+      await holdLiveClaim('running');
+      await produceKeys('done-1');
+      expect((await run(['consume', '--count', '1'])).code).toBe(0);
+      const before = (await run(['records', 'show'])).out.length; // this one, done-1, and earlier tests'
+      // No clock-skew margin: each clear waits out the caches' quiet time twice (cacheQuietMs).
+      const clear = (...more: string[]) =>
+        run(['records', 'clear', '--yes', ...more], { LEASE_CLOCK_SKEW: '0' });
+      const cleared = await clear();
+      expect(cleared.code).toBe(0);
+      expect(cleared.out).toEqual([{ deleted: before - 1, skipped: 1 }]);
+      expect(cleared.err).toContain('records clear: kept 1 live claim');
+      expect((await run(['records', 'get', 'running'])).out[0]).toMatchObject({ status: 'IN_PROGRESS' });
+      expect((await run(['records', 'get', 'done-1'])).code).toBe(1);
+      const again = await clear();
+      expect(again.out).toEqual([{ deleted: 0, skipped: 1 }]);
+      const forced = await clear('--force');
+      expect(forced.out).toEqual([{ deleted: 1, skipped: 0 }]);
+      expect(forced.err).not.toContain('kept');
+      expect((await run(['records', 'get', 'running'])).code).toBe(1);
+    }, 90_000);
 
     it('records forget of a key with no record says so', async () => {
       expect((await run(['records', 'forget', 'never-seen'])).out).toEqual([

@@ -61,7 +61,7 @@ describe('sqs-worker produce / consume / records', () => {
 
   it('records clear --yes deletes them', async () => {
     const cleared = await run(['records', 'clear', '--yes']);
-    expect(cleared.out[0]).toEqual({ deleted: 3 });
+    expect(cleared.out[0]).toEqual({ deleted: 3, skipped: 0 });
     expect((await run(['records', 'show'])).out).toHaveLength(0);
   });
 

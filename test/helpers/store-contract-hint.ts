@@ -150,7 +150,7 @@ export function describeFirstDeliveryHint(
 
     if (wire) {
       // The point of the hint (issue 11): the bytes the SDK serialises and signs, the socket
-      // carries and DynamoDB parses. The full claim's condition checks 13 attributes' types.
+      // carries and DynamoDB parses. The full claim's condition checks 16 attributes' types and the counters' range.
       it("sends a new key's claim in under a third of the full claim's bytes", async () => {
         const { store, requests } = parts();
         if (!requests) throw new Error('this store does not report its requests');

@@ -26,6 +26,7 @@ import {
 import { describeFirstDeliveryHint } from './store-contract-hint.js';
 import { describeKeysAndHashes } from './store-contract-keys.js';
 import { describeOwnWrites } from './store-contract-own-writes.js';
+import { describePlantedRecords, describeRecordStates } from './store-contract-records.js';
 
 export type {
   ContractOptions,
@@ -417,6 +418,7 @@ export function describeStoreContract(
 
     describeKeysAndHashes(store, prefix.slice(0, -1), () => key('k').slice(prefix.length));
     describeOwnWrites(store, key);
+    describeRecordStates(store, key);
 
     if (options.firstDelivery) describeFirstDeliveryHint(() => subject, key, options.wire !== undefined);
 
@@ -424,6 +426,7 @@ export function describeStoreContract(
       const { refusedClaimReads } = options.wire;
       describeRequestCosts(store, () => subject, key, refusedClaimReads, options.firstDelivery === true);
       describeMalformedItems(store, () => subject, key);
+      describePlantedRecords(store, () => subject, key);
     }
   });
 }
