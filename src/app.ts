@@ -168,7 +168,16 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     const instruments = instrument(config, opened, { metrics, health, logger, store: overrides.store });
     ({ tableWatch, queueDepth, store, records } = instruments);
     circuit = storeCircuit(store, opened.namespace, clock);
-    runtime = createRuntime(config, opened, { handler, validate, logger, clock, instanceId, store, tracing, circuit });
+    runtime = createRuntime(config, opened, {
+      handler,
+      validate,
+      logger,
+      clock,
+      instanceId,
+      store,
+      tracing,
+      circuit,
+    });
     observeRuntime(runtime, metrics, logger, clock);
     observeStoreCircuit(circuit, metrics, logger);
     watchStoreCircuit(circuit, health);

@@ -81,5 +81,8 @@ export interface ObservableStoreCircuit {
   readonly openedAt: number | undefined;
   /** The error that opened it, or the latest probe's, while open. */
   readonly lastError: unknown;
-  on<K extends keyof StoreCircuitEvents>(event: K, listener: (...args: StoreCircuitEvents[K]) => void): unknown;
+  on<K extends keyof StoreCircuitEvents>(
+    event: K,
+    listener: (...args: StoreCircuitEvents[K]) => void,
+  ): unknown;
 }

@@ -142,7 +142,10 @@ export class HealthMonitor implements TableStatusSink {
 
   #storeCheck(circuit: ObservableStoreCircuit): Check {
     if (!circuit.open) return { ok: true };
-    const since = circuit.openedAt === undefined ? '' : ` for ${Math.round((this.#o.clock.now() - circuit.openedAt) / 1000)} s`;
+    const since =
+      circuit.openedAt === undefined
+        ? ''
+        : ` for ${Math.round((this.#o.clock.now() - circuit.openedAt) / 1000)} s`;
     const last = circuit.lastError === undefined ? '' : ` (last: ${describeError(circuit.lastError)})`;
     return {
       ok: false,

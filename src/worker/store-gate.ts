@@ -43,7 +43,10 @@ export interface StoreCircuitOptions {
  * the state it started in: a call that began before a change (an answer arriving late) says
  * nothing about the store since. Timers are unref'd; stop() ends them.
  */
-export class StoreCircuit extends EventEmitter<StoreCircuitEvents> implements ReceiveGate, ObservableStoreCircuit {
+export class StoreCircuit
+  extends EventEmitter<StoreCircuitEvents>
+  implements ReceiveGate, ObservableStoreCircuit
+{
   readonly #o: StoreCircuitOptions;
   readonly #failuresToOpen: number;
   /** Bumped at every change of state: outcomes of calls begun in an older epoch are ignored. */
