@@ -144,4 +144,20 @@ describe('a store outage much longer than the visibility timeout (twins, fake ti
     await t.runtime.stop(1000);
     t.circuit.stop();
   });
+
+  it('stops at once while receiving is paused: stop() ends the wait at the gate', async () => {
+    const t = await setup();
+    await t.w.send([{ key: 'k' }]);
+    t.setDown(true);
+    await t.runtime.start();
+    await until(() => t.circuit.open, 'the breaker opens');
+    await jest.advanceTimersByTimeAsync(60_000);
+    let stopped = false;
+    const stopping = t.runtime.stop(1000).then(() => (stopped = true));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(stopped).toBe(true);
+    await stopping;
+    expect(t.circuit.open).toBe(true);
+    t.circuit.stop();
+  });
 });
