@@ -25,10 +25,10 @@ import { IdempotencyService } from './core/idempotency.js';
 import { loadBodyCheck, type BodyCheck } from './core/message-schema.js';
 import { checkListenAddresses, listenError } from './config/machine.js';
 import type { PipelineDeps } from './core/pipeline.js';
-import { HealthMonitor, watchRuntime } from './observability/health.js';
+import { HealthMonitor, watchRuntime, watchStoreCircuit } from './observability/health.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { observeRuntime } from './observability/observe.js';
+import { observeRuntime, observeStoreCircuit } from './observability/observe.js';
 import { startTracing } from './observability/tracing.js';
 import { noTracing, queueNameOf, type Tracing } from './core/tracing.js';
 import { RecentActivity } from './observability/recent.js';
@@ -42,6 +42,7 @@ import { TimedIdempotencyStore, TimedRecordStore } from './observability/timed-s
 import { BatchingQueue } from './worker/batching-queue.js';
 import { leaseClockSkewMs } from './worker/lease.js';
 import { WorkerRuntime } from './worker/runtime.js';
+import { StoreCircuit } from './worker/store-gate.js';
 
 export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -101,6 +102,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
 
   let connection: Connection | undefined;
   let runtime: WorkerRuntime | undefined;
+  let circuit: StoreCircuit | undefined;
   let store: IdempotencyStore | undefined;
   let records: RecordStore | undefined;
   let tableWatch: TableWatch | undefined;
@@ -165,8 +167,20 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     const { queueUrl, dlqUrl } = opened;
     const instruments = instrument(config, opened, { metrics, health, logger, store: overrides.store });
     ({ tableWatch, queueDepth, store, records } = instruments);
-    runtime = createRuntime(config, opened, { handler, validate, logger, clock, instanceId, store, tracing });
+    circuit = storeCircuit(store, opened.namespace, clock);
+    runtime = createRuntime(config, opened, {
+      handler,
+      validate,
+      logger,
+      clock,
+      instanceId,
+      store,
+      tracing,
+      circuit,
+    });
     observeRuntime(runtime, metrics, logger, clock);
+    observeStoreCircuit(circuit, metrics, logger);
+    watchStoreCircuit(circuit, health);
     activity.watch(runtime);
     watchRuntime(runtime, health);
 
@@ -246,6 +260,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     logger.info({ inFlight: runtime?.inFlight ?? 0 }, 'stopping: draining in-flight messages');
     const drainCap = deadline - Date.now() - STOP_TAIL_MS;
     await step('drain', () => runtime?.stop(config.shutdownTimeoutMs), drainCap);
+    circuit?.stop();
     await step('tracing', () => tracing.shutdown(TRACE_FLUSH_MS), STOP_STEP_MS);
     await step('http server', () => server.close(), STOP_STEP_MS);
     if (overran.includes('http server')) server.server.closeAllConnections();
@@ -427,6 +442,13 @@ export interface RuntimeParts {
   readonly receiveLimit?: number;
   /** Spans per delivery (core/tracing.ts); default none. */
   readonly tracing?: Tracing;
+  /** The store's circuit breaker, on `store` (default: one made here, probing that store). */
+  readonly circuit?: StoreCircuit;
+}
+
+/** A circuit breaker on a store: receiving pauses while it fails; probes read its generation. */
+export function storeCircuit(store: IdempotencyStore, namespace: string, clock: Clock): StoreCircuit {
+  return new StoreCircuit({ probe: () => store.generation(namespace), clock });
 }
 
 /** The leases' clock-skew margin of this config (LEASE_CLOCK_SKEW or its default). */
@@ -438,13 +460,15 @@ export function skewMs(config: Config): number {
 const POLL_FAILURE_BACKOFF = { baseMs: 1000, maxMs: 20_000 };
 
 /**
- * A WorkerRuntime on a connection's queue: the SQS adapter, sqs-consumer as the poller, the
- * idempotency service on the store. Shared by `start` (createApp), `consume`, and the tests.
+ * A WorkerRuntime on a connection's queue: the SQS adapter, sqs-consumer as the poller (which
+ * pauses while the store's circuit breaker is open), the idempotency service on the store. Shared by `start` (createApp), `consume`, and the tests.
  */
 export function createRuntime(config: Config, connection: Connection, parts: RuntimeParts): WorkerRuntime {
   const validate = parts.validate ?? (config.messageSchema ? loadBodyCheck(config.messageSchema) : undefined);
+  const store = parts.store ?? createStore(config, connection);
+  const circuit = parts.circuit ?? storeCircuit(store, connection.namespace, parts.clock);
   const idempotency = new IdempotencyService({
-    store: parts.store ?? createStore(config, connection),
+    store: circuit.watch(store),
     clock: parts.clock,
     namespace: connection.namespace,
     instanceId: parts.instanceId,
@@ -464,6 +488,7 @@ export function createRuntime(config: Config, connection: Connection, parts: Run
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
       clock: parts.clock,
       failureBackoff: POLL_FAILURE_BACKOFF,
+      gate: circuit,
     }),
     probe: () => probeQueue(sqs, queueUrl),
     idempotency,

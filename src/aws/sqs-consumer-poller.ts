@@ -7,6 +7,7 @@ import {
   type FailureBackoff,
   type MessageSource,
   type PollSink,
+  type ReceiveGate,
   type RoomGate,
 } from '../core/message-source.js';
 import { RECEIVED_SYSTEM_ATTRIBUTES, toReceivedMessage } from './sqs-queue.js';
@@ -21,6 +22,8 @@ export interface SqsConsumerPollerOptions {
   readonly failureBackoff: FailureBackoff;
   /** How long a receive may wait for room for a full batch (default FULL_BATCH_WAIT_MS). */
   readonly fullBatchWaitMs?: number;
+  /** Waited at before each receive: the store's circuit breaker (worker/store-gate.ts); default none. */
+  readonly gate?: ReceiveGate;
 }
 
 /**
@@ -37,7 +40,8 @@ const ROOM_CHECK_MS = 5;
  * events and methods. It never starts a receive before `handleMessageBatch` has resolved, so the
  * handler hands the batch over, waits for room, and sets `batchSize` (updateOption) to that room
  * before it returns: every receive asks for at most what fits under MAX_IN_FLIGHT, and for a
- * whole batch whenever one fits within FULL_BATCH_WAIT_MS (fewer, fuller receives). Messages are
+ * whole batch whenever one fits within FULL_BATCH_WAIT_MS (fewer, fuller receives). Before each
+ * receive it waits at the gate (preReceiveMessageCallback), if there is one. Messages are
  * settled by the runtime, not by sqs-consumer (shouldDeleteMessages: false). stop() aborts the
  * long poll in progress (stop({ abort: true })).
  *
@@ -51,6 +55,8 @@ export class SqsConsumerPoller implements MessageSource {
   #quietUntil = 0;
   #failures = 0;
   #stopping = false;
+  /** Ends a wait at the gate when stop() is called. */
+  readonly #stopped = new AbortController();
 
   constructor(options: SqsConsumerPollerOptions) {
     this.#o = options;
@@ -81,6 +87,9 @@ export class SqsConsumerPoller implements MessageSource {
       strictReturn: true,
       pollingWaitTimeMs: 0,
       preReceiveMessageCallback: async () => {
+        // sqs-consumer awaits this before every ReceiveMessage: while the gate is shut no receive
+        // is sent. After a stop the receive goes out with the aborted signal and fails unsent.
+        if (this.#o.gate?.paused) await this.#o.gate.whenReceiving(this.#stopped.signal);
         this.#pollStartedAt = this.#o.clock.now();
       },
       postReceiveMessageCallback: async () => {
@@ -108,6 +117,7 @@ export class SqsConsumerPoller implements MessageSource {
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#stopped.abort(new Error('poller stopped'));
     const consumer = this.#consumer;
     if (!consumer?.status.isRunning) return;
     if (this.#pollStartedAt !== undefined) {

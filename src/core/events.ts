@@ -58,3 +58,31 @@ export interface TableStatusSink {
 
 /** Told about every idempotency store call, after it ends: how it ended, and the error when it threw. */
 export type StoreListener = (operation: string, outcome: string, error?: unknown) => void;
+
+/**
+ * The idempotency store's circuit breaker (worker/store-gate.ts): receiving pauses while the store
+ * fails, so an outage spends no receive counts. Logs and metrics come from these events
+ * (observability/observe.ts), readiness from its state (observability/health.ts).
+ */
+export interface StoreCircuitEvents {
+  /** Receiving paused: `failures` store calls in a row failed, the last with `error`. */
+  store_circuit_opened: [failures: number, error: unknown];
+  /** Receiving resumes after `pausedMs`: a probe answered, or a store call made meanwhile succeeded. */
+  store_circuit_closed: [pausedMs: number, by: 'probe' | 'call'];
+  /** A probe made while open failed or timed out; the next waits longer. */
+  store_probe_failed: [error: unknown];
+}
+
+/** The breaker as observers see it: its state and its events. */
+export interface ObservableStoreCircuit {
+  /** True while receiving is paused because the store fails. */
+  readonly open: boolean;
+  /** Epoch ms at which it opened, while open. */
+  readonly openedAt: number | undefined;
+  /** The error that opened it, or the latest probe's, while open. */
+  readonly lastError: unknown;
+  on<K extends keyof StoreCircuitEvents>(
+    event: K,
+    listener: (...args: StoreCircuitEvents[K]) => void,
+  ): unknown;
+}

@@ -8,6 +8,18 @@ export interface RoomGate {
   waitForRoom(): Promise<number>;
 }
 
+/**
+ * Whether receives may start: the sources wait here before each one (after waiting for room).
+ * The store's circuit breaker (worker/store-gate.ts) holds receiving while the store fails; a
+ * receive already under way when it closes goes on.
+ */
+export interface ReceiveGate {
+  /** True while no receive may start. */
+  readonly paused: boolean;
+  /** Resolves at once unless paused; otherwise once receiving may go on, or once `signal` aborts. */
+  whenReceiving(signal: AbortSignal): Promise<void>;
+}
+
 /** Where a poller hands what it receives, and reports how receives went. */
 export interface PollSink {
   readonly capacity: RoomGate;

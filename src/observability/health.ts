@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
-import type { ObservableRuntime } from '../core/events.js';
+import { describeError } from '../core/errors.js';
+import type { ObservableRuntime, ObservableStoreCircuit } from '../core/events.js';
 import { pollErrorReason } from './observe.js';
 import type { TableStatus, TableStatusSink } from '../core/events.js';
 
@@ -56,6 +57,7 @@ export class HealthMonitor implements TableStatusSink {
   #lastCycleAt: number | undefined;
   #failuresInARow = 0;
   #lastFailureReason: string | undefined;
+  #circuit: ObservableStoreCircuit | undefined;
 
   constructor(options: HealthOptions) {
     this.#o = options;
@@ -67,6 +69,16 @@ export class HealthMonitor implements TableStatusSink {
 
   setConsumer(consumer: ConsumerState): void {
     this.#consumer = consumer;
+  }
+
+  /** The store's circuit breaker: while open, receiving is paused (readiness fails, liveness holds). */
+  setStoreCircuit(circuit: ObservableStoreCircuit): void {
+    this.#circuit = circuit;
+  }
+
+  /** Receiving resumes after a pause: the stall bound counts from now, not from the last receive. */
+  receivingResumed(): void {
+    if (this.#lastCycleAt !== undefined) this.#lastCycleAt = this.#o.clock.now();
   }
 
   setPhase(phase: Phase): void {
@@ -106,6 +118,8 @@ export class HealthMonitor implements TableStatusSink {
     if (!consumer?.running || this.#lastCycleAt === undefined) return { ok: true };
     const silentMs = this.#o.clock.now() - this.#lastCycleAt;
     if (silentMs <= this.stallBoundMs()) return { ok: true };
+    // Paused on purpose: a restart would not bring the store back.
+    if (this.#circuit?.open) return { ok: true, detail: 'receiving paused: the idempotency store fails' };
     if (this.#o.handlerTimeoutMs === 0 && consumer.inFlight >= this.#o.maxInFlight) {
       // Without a handler timeout a full consumer may wait on its handlers for as long as they run.
       return { ok: true, detail: `saturated: ${consumer.inFlight} messages in flight, no handler timeout` };
@@ -121,8 +135,22 @@ export class HealthMonitor implements TableStatusSink {
       lifecycle: this.#phase === 'running' ? { ok: true } : { ok: false, detail: this.#phase },
       table: this.#table.ok ? { ok: true } : { ok: false, detail: this.#table.detail },
       poll: this.#pollCheck(),
+      ...(this.#circuit ? { store: this.#storeCheck(this.#circuit) } : {}),
     };
     return { ok: Object.values(checks).every((c) => c.ok), checks };
+  }
+
+  #storeCheck(circuit: ObservableStoreCircuit): Check {
+    if (!circuit.open) return { ok: true };
+    const since =
+      circuit.openedAt === undefined
+        ? ''
+        : ` for ${Math.round((this.#o.clock.now() - circuit.openedAt) / 1000)} s`;
+    const last = circuit.lastError === undefined ? '' : ` (last: ${describeError(circuit.lastError)})`;
+    return {
+      ok: false,
+      detail: `receiving paused${since}: the idempotency store fails, probing until it answers${last}`,
+    };
   }
 
   #pollCheck(): Check {
@@ -137,6 +165,12 @@ export class HealthMonitor implements TableStatusSink {
     }
     return { ok: true };
   }
+}
+
+/** Feeds a monitor from the store's circuit breaker. */
+export function watchStoreCircuit(circuit: ObservableStoreCircuit, health: HealthMonitor): void {
+  health.setStoreCircuit(circuit);
+  circuit.on('store_circuit_closed', () => health.receivingResumed());
 }
 
 /** Feeds a monitor from the runtime's events. */

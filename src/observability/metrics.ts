@@ -52,6 +52,10 @@ export interface Metrics {
   readonly heartbeatFailures: Counter<'reason'>;
   /** Permanent failures parked for 12 hours because the queue has no dead-letter queue. */
   readonly parkedWithoutDlq: Counter<'reason'>;
+  /** 1 while receiving is paused because the idempotency store fails (the circuit is open). */
+  readonly storeCircuitOpen: Gauge;
+  /** Times receiving was paused because the idempotency store failed. */
+  readonly storeCircuitOpenings: Counter;
   /** The in-flight gauge reads this at scrape time (the runtime's own count, never a drifting copy). */
   setInFlightSource(read: () => number): void;
 }
@@ -170,6 +174,16 @@ function awsMetrics(on: On) {
       name: 'sqs_worker_poll_errors_total',
       help: 'ReceiveMessage calls that failed, by reason (auth, queue_missing, network, throttled, other).',
       labelNames: ['reason'],
+      ...on,
+    }),
+    storeCircuitOpen: new Gauge({
+      name: 'sqs_worker_store_circuit_open',
+      help: '1 while receiving is paused because the idempotency store fails (circuit breaker open), else 0.',
+      ...on,
+    }),
+    storeCircuitOpenings: new Counter({
+      name: 'sqs_worker_store_circuit_openings_total',
+      help: 'Times receiving was paused because idempotency store calls failed in a row.',
       ...on,
     }),
     lastPoll: new Gauge({

@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { MessageEvent, ObservableRuntime } from '../core/events.js';
+import type { MessageEvent, ObservableRuntime, ObservableStoreCircuit } from '../core/events.js';
 import { OUTCOMES, type Metrics, type POLL_ERROR_REASONS } from './metrics.js';
 
 /** Failure logs of one kind (receive, heartbeat, settle, store) write at most one line this often. */
@@ -140,6 +140,30 @@ export function observeRuntime(
         limiter.text('settling a message failed', more),
       ),
     );
+  });
+}
+
+/**
+ * The store's circuit breaker as metrics and log lines: warn when receiving pauses, info when it
+ * resumes (with how long it was paused), debug for each failed probe (the gauge and /readyz say
+ * the state meanwhile; at most one probe per 30 s once the backoff is at its cap).
+ */
+export function observeStoreCircuit(circuit: ObservableStoreCircuit, metrics: Metrics, logger: Logger): void {
+  metrics.storeCircuitOpen.set(circuit.open ? 1 : 0);
+  circuit.on('store_circuit_opened', (failures, error) => {
+    metrics.storeCircuitOpen.set(1);
+    metrics.storeCircuitOpenings.inc();
+    logger.warn(
+      { failures, error: describeError(error) },
+      'receiving paused: the idempotency store fails (store calls failed in a row); probing it until it answers',
+    );
+  });
+  circuit.on('store_circuit_closed', (pausedMs, by) => {
+    metrics.storeCircuitOpen.set(0);
+    logger.info({ pausedMs, by }, 'receiving resumed: the idempotency store answers again');
+  });
+  circuit.on('store_probe_failed', (error) => {
+    logger.debug({ error: describeError(error) }, 'idempotency store probe failed: receiving stays paused');
   });
 }
 

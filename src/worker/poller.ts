@@ -6,6 +6,7 @@ import {
   type FailureBackoff,
   type MessageSource,
   type PollSink,
+  type ReceiveGate,
 } from '../core/message-source.js';
 
 export interface PollerOptions {
@@ -15,9 +16,14 @@ export interface PollerOptions {
   readonly clock: Clock;
   /** Pause after a failed receive: base * 2^(failures-1), at most max. */
   readonly failureBackoff: FailureBackoff;
+  /** Waited at before each receive: the store's circuit breaker (store-gate.ts); default none. */
+  readonly gate?: ReceiveGate;
 }
 
-/** A receive loop over any Queue: wait for room, receive at most that much, hand it over, repeat. */
+/**
+ * A receive loop over any Queue: wait for room and for the gate, receive at most that much, hand
+ * it over, repeat.
+ */
 export class QueuePoller implements MessageSource {
   readonly #queue: Queue;
   readonly #o: PollerOptions;
@@ -53,6 +59,11 @@ export class QueuePoller implements MessageSource {
     while (!signal.aborted) {
       const room = await sink.capacity.waitForRoom();
       if (room <= 0 || signal.aborted) return;
+      if (this.#o.gate?.paused) {
+        // Room can only grow meanwhile; it is asked for again once the gate lets receives start.
+        await this.#o.gate.whenReceiving(signal);
+        continue;
+      }
       let messages: ReceivedMessage[];
       this.#pollStartedAt = this.#o.clock.now();
       try {

@@ -11,6 +11,7 @@ import type { MessageAttributes, Queue } from '../../src/core/queue.js';
 import { BatchingQueue } from '../../src/worker/batching-queue.js';
 import { QueuePoller } from '../../src/worker/poller.js';
 import { WorkerRuntime, type RuntimeOptions } from '../../src/worker/runtime.js';
+import type { StoreCircuit } from '../../src/worker/store-gate.js';
 
 /**
  * The runtime on its in-memory twins: a MemoryQueue (with a dead-letter queue) and a
@@ -62,6 +63,8 @@ export interface WorkerOptions extends Partial<Omit<RuntimeOptions, 'source' | '
   readonly cacheSize?: number;
   /** Batch deletes and visibility changes (BatchingQueue) with this flush delay. */
   readonly batchFlushMs?: number;
+  /** The store's circuit breaker: it watches this worker's store and gates its receives. */
+  readonly circuit?: StoreCircuit;
 }
 
 export const VISIBILITY_SECONDS = 30;
@@ -107,6 +110,7 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
     waitTimeSeconds,
     cacheSize,
     batchFlushMs,
+    circuit,
     ...rest
   } = options;
   // jest's fake timers move performance.now() with timers but not with setSystemTime(): a test
@@ -115,8 +119,9 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
   const visibility = options.visibilityTimeoutSeconds ?? VISIBILITY_SECONDS;
   const plain: Queue = options.queue ?? w.queue;
   const queue = batchFlushMs === undefined ? plain : new BatchingQueue(plain, batchFlushMs);
+  const view = store ?? w.store;
   const idempotency = new IdempotencyService({
-    store: store ?? w.store,
+    store: circuit ? circuit.watch(view) : view,
     clock,
     namespace: 'work',
     instanceId: instanceId ?? 'a',
@@ -130,6 +135,7 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
     visibilityTimeoutSeconds: visibility,
     clock,
     failureBackoff: { baseMs: 1000, maxMs: 8000 },
+    ...(circuit ? { gate: circuit } : {}),
   });
   const runtime = new WorkerRuntime({
     deadLetters: w.dlq,

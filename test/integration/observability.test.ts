@@ -59,7 +59,7 @@ describe('the running app: metrics, records, readiness and logs', () => {
     const ready = await fetch(`${running.http}/readyz`);
     expect(await ready.json()).toEqual({
       status: 'ok',
-      checks: { lifecycle: { ok: true }, table: { ok: true }, poll: { ok: true } },
+      checks: { lifecycle: { ok: true }, table: { ok: true }, poll: { ok: true }, store: { ok: true } },
     });
   });
 

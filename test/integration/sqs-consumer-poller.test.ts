@@ -3,7 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../src/aws/clients.js';
 import { SqsConsumerPoller } from '../../src/aws/sqs-consumer-poller.js';
 import { systemClock } from '../../src/core/clock.js';
-import { failurePauseMs } from '../../src/core/message-source.js';
+import { failurePauseMs, type ReceiveGate } from '../../src/core/message-source.js';
 import type { ReceivedMessage } from '../../src/core/queue.js';
 import { Capacity } from '../../src/worker/capacity.js';
 import { fixture, send, startTestAws, type TestAws } from '../helpers/aws.js';
@@ -49,7 +49,34 @@ function recordingClient(aws: TestAws, inFlight: () => number) {
   return { sqs, receives, ended };
 }
 
-const poller = (sqs: SQSClient, queueUrl: string, waitTimeSeconds: number, fullBatchWaitMs?: number) =>
+/** A gate the test shuts and opens by hand, counting the waits at it. */
+function manualGate() {
+  let open: () => void = () => {};
+  const gate = {
+    paused: true,
+    waits: 0,
+    whenReceiving(signal: AbortSignal): Promise<void> {
+      gate.waits += 1;
+      return new Promise<void>((resolve) => {
+        open = resolve;
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+    },
+    open(): void {
+      gate.paused = false;
+      open();
+    },
+  };
+  return gate;
+}
+
+const poller = (
+  sqs: SQSClient,
+  queueUrl: string,
+  waitTimeSeconds: number,
+  fullBatchWaitMs?: number,
+  gate?: ReceiveGate,
+) =>
   new SqsConsumerPoller({
     sqs,
     queueUrl,
@@ -59,6 +86,7 @@ const poller = (sqs: SQSClient, queueUrl: string, waitTimeSeconds: number, fullB
     clock: systemClock,
     failureBackoff: { baseMs: 1000, maxMs: 1000 },
     ...(fullBatchWaitMs === undefined ? {} : { fullBatchWaitMs }),
+    ...(gate === undefined ? {} : { gate }),
   });
 
 /** Starts `source` with a sink that takes a slot per message received and holds the messages. */
@@ -174,6 +202,32 @@ describe('SqsConsumerPoller (sqs-consumer) on fauxqs', () => {
     // Had the abort not reached the request, it would have ended 'ok' after its 20 s wait.
     expect(receives.map((r) => r.outcome)).toEqual(['AbortError']);
     expect(source.quietUntil).toBeGreaterThan(0);
+    sqs.destroy();
+  });
+
+  it('sends no receive while the gate is shut, receives once it opens, and stop() ends a wait at it', async () => {
+    const f = await fixture(aws);
+    await send(aws, f.queueUrl, [{ body: '{"n":1}', key: 'k' }]);
+    const capacity = new Capacity(10);
+    const { sqs, receives } = recordingClient(aws, () => capacity.inFlight);
+    const gate = manualGate();
+    const source = poller(sqs, f.queueUrl, 1, undefined, gate);
+    const held = startHolding(source, capacity);
+    await eventually(async () => (gate.waits === 1 ? true : undefined));
+    // sqs-consumer is inside preReceiveMessageCallback: the ReceiveMessage is not sent yet.
+    expect(receives).toEqual([]);
+    gate.open();
+    await eventually(async () => (held.length === 1 ? true : undefined));
+    expect(receives[0]?.outcome).toBe('ok');
+    // Shut again: the next receive waits at the gate until stop() ends the wait.
+    gate.paused = true;
+    await eventually(async () => (gate.waits === 2 ? true : undefined));
+    const sentBefore = receives.length;
+    capacity.close();
+    await source.stop();
+    // Whatever went out after the wait ended carried the aborted signal and was never answered.
+    expect(receives.slice(sentBefore).every((r) => r.outcome !== 'ok')).toBe(true);
+    expect(held).toHaveLength(1);
     sqs.destroy();
   });
 });

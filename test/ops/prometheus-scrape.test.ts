@@ -50,7 +50,7 @@ describe('a real Prometheus scraping the running app', () => {
         data: { groups: { rules: { name: string; health: string; lastError?: string; state: string }[] }[] };
       };
       const all = body.data.groups.flatMap((g) => g.rules);
-      return all.length === 6 && all.every((r) => r.health !== 'unknown') ? all : undefined;
+      return all.length === 7 && all.every((r) => r.health !== 'unknown') ? all : undefined;
     }, 30_000);
     expect(rules.map((r) => [r.name, r.health, r.lastError ?? ''])).toEqual(
       rules.map((r) => [r.name, 'ok', '']),

@@ -12,7 +12,7 @@ describe('promtool', () => {
 
   it('accepts the alert rules', () => {
     const result = promtool(['check', 'rules', 'ops/prometheus/alerts.yml']);
-    expect(result.output).toContain('SUCCESS: 6 rules found');
+    expect(result.output).toContain('SUCCESS: 7 rules found');
     expect(result.status).toBe(0);
   });
 
@@ -24,7 +24,7 @@ describe('promtool', () => {
 
   it('accepts the Prometheus configuration and the rule files it names', () => {
     const result = promtool(['check', 'config', 'ops/prometheus/prometheus.yml']);
-    expect(result.output).toContain('SUCCESS: 6 rules found');
+    expect(result.output).toContain('SUCCESS: 7 rules found');
     expect(result.status).toBe(0);
   });
 

@@ -1,0 +1,131 @@
+import { createApp } from '../../src/app.js';
+import { createDynamoClient, createSqsClient } from '../../src/aws/clients.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { WorkerMessage } from '../../src/core/message.js';
+import { FAILURES_TO_OPEN } from '../../src/worker/store-gate.js';
+import { MemoryLog, sample } from '../helpers/app.js';
+import { fixture, queueCounts, receiveAll, send, startTestAws, type TestAws } from '../helpers/aws.js';
+import { eventually } from '../helpers/process.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+
+const VISIBILITY_SECONDS = 2;
+const MAX_RECEIVE_COUNT = 5;
+/** Failed probes waited for: at 1, 3, 7 and 15 s after opening, so the outage outlasts 7 visibility timeouts. */
+const PROBES_FAILED = 4;
+
+interface ReadyBody {
+  checks: Record<string, { ok: boolean; detail?: string }>;
+}
+
+/** Waits until /readyz answers `status` with a body that `holds`; resolves with the body. */
+async function readiness(
+  http: string,
+  status: number,
+  holds: (body: ReadyBody) => boolean = () => true,
+): Promise<ReadyBody> {
+  return eventually(async () => {
+    const response = await fetch(`${http}/readyz`);
+    const body = (await response.json()) as ReadyBody;
+    return response.status === status && holds(body) ? body : undefined;
+  }, 60_000);
+}
+
+describe('the store circuit breaker on the real emulators (DynamoDB behind a refusing proxy)', () => {
+  let aws: TestAws;
+  let proxy: TcpProxy;
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+    proxy = await TcpProxy.start(aws.emulators.dynamodbEndpoint);
+  });
+
+  afterAll(async () => {
+    await proxy.close();
+    await aws.close();
+  });
+
+  it('keeps a good message’s receive count small over an outage of many visibility timeouts, then handles it once', async () => {
+    const f = await fixture(aws, { visibility: VISIBILITY_SECONDS, maxReceiveCount: MAX_RECEIVE_COUNT });
+    const config = loadConfig({
+      SQS_QUEUE_URL: f.queueUrl,
+      AWS_ENDPOINT_URL_SQS: aws.emulators.sqsEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: proxy.url,
+      IDEMPOTENCY_TABLE: f.table,
+      IDEMPOTENCY_NAMESPACE: f.name,
+      SQS_WAIT_TIME_SECONDS: '1',
+      SQS_VISIBILITY_TIMEOUT: String(VISIBILITY_SECONDS),
+      RETRY_BACKOFF_BASE: '0.2',
+      RETRY_BACKOFF_MAX: '0.5',
+      AWS_CONNECT_TIMEOUT: '0.5',
+      DYNAMODB_REQUEST_TIMEOUT: '0.5',
+      AWS_MAX_ATTEMPTS: '2',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      SHUTDOWN_TIMEOUT: '5',
+      QUEUE_METRICS_INTERVAL: '0',
+      LOG_LEVEL: 'debug',
+    });
+    const settings = { ...config, credentials: aws.settings.credentials };
+    const sqs = createSqsClient(settings);
+    const dynamodb = createDynamoClient(settings);
+    const log = new MemoryLog();
+    const handled: WorkerMessage[] = [];
+    const app = createApp(config, {
+      logDestination: log,
+      handler: (m) => void handled.push(m),
+      sqs,
+      dynamodb,
+    });
+    try {
+      const { http } = await app.start();
+      await readiness(http, 200);
+      await proxy.refuse();
+      await send(aws, f.queueUrl, [{ body: '{"n":1}', key: 'good' }]);
+
+      // The table check fails too (store calls failing in a row); the store check says why nothing is received.
+      const paused = await readiness(http, 503, (body) => body.checks.store?.ok === false);
+      expect(paused.checks.store).toEqual({
+        ok: false,
+        detail: expect.stringMatching(/^receiving paused .*: the idempotency store fails.*ECONNREFUSED/),
+      });
+      const opened = log.lines().filter((l) => String(l.msg).startsWith('receiving paused'));
+      expect(opened).toHaveLength(1);
+      expect(opened[0]).toMatchObject({ level: 'warn', failures: FAILURES_TO_OPEN });
+      // The outage goes on while the probes fail: 1 + 2 + 4 + 8 s, over 7 visibility timeouts.
+      await eventually(async () => {
+        const failed = log.lines().filter((l) => String(l.msg).startsWith('idempotency store probe failed'));
+        return failed.length >= PROBES_FAILED ? true : undefined;
+      }, 60_000);
+      const metrics = await app.metrics.registry.metrics();
+      expect(sample(metrics, 'sqs_worker_store_circuit_open')).toBe(1);
+      expect(sample(metrics, 'sqs_worker_store_circuit_openings_total')).toBe(1);
+      expect(handled).toEqual([]);
+      // Received 3 times, each released at once: still in the queue (fauxqs counts a message whose
+      // visibility timeout ran out as in flight until the next receive looks at it).
+      const during = await queueCounts(aws, f.queueUrl);
+      expect(during.visible + during.inFlight).toBe(1);
+      expect(sample(metrics, 'sqs_worker_messages_received_total')).toBeLessThanOrEqual(FAILURES_TO_OPEN + 1);
+
+      await proxy.pass();
+      await eventually(async () => (handled.length > 0 ? true : undefined), 60_000);
+      await eventually(async () => {
+        const counts = await queueCounts(aws, f.queueUrl);
+        return counts.visible === 0 && counts.inFlight === 0 ? true : undefined;
+      });
+      expect(handled.map((m) => m.key)).toEqual(['good']);
+      // The deliveries that opened the breaker, perhaps one taken by the long poll already under
+      // way then, and the one after recovery: never the outage's 7+ visibility timeouts' worth.
+      expect(handled[0]?.receiveCount).toBeLessThanOrEqual(FAILURES_TO_OPEN + 2);
+      expect(await receiveAll(aws, f.dlqUrl)).toEqual([]);
+      const resumed = log.lines().find((l) => String(l.msg).startsWith('receiving resumed'));
+      expect(resumed).toMatchObject({ level: 'info', by: expect.stringMatching(/^(probe|call)$/) });
+      expect(sample(await app.metrics.registry.metrics(), 'sqs_worker_store_circuit_open')).toBe(0);
+      await readiness(http, 200);
+    } finally {
+      await app.stop();
+      sqs.destroy();
+      dynamodb.destroy();
+      await proxy.pass();
+    }
+  }, 120_000);
+});
