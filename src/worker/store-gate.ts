@@ -53,6 +53,8 @@ export class StoreCircuit
   #epoch = 0;
   #open = false;
   #openedAt: number | undefined;
+  /** When it opened, on the monotonic clock: what pausedMs counts from. */
+  #openedAtMono = 0;
   #failuresInARow = 0;
   /** Closed by a probe and no call has succeeded since: one failure reopens. */
   #onTrial = false;
@@ -146,12 +148,13 @@ export class StoreCircuit
     this.#open = true;
     this.#onTrial = false;
     this.#openedAt = this.#o.clock.now();
+    this.#openedAtMono = this.#o.clock.monotonic();
     this.emit('store_circuit_opened', this.#failuresInARow, this.#lastError);
     this.#scheduleProbe();
   }
 
   #resume(by: 'probe' | 'call'): void {
-    const pausedMs = this.#o.clock.now() - (this.#openedAt ?? this.#o.clock.now());
+    const pausedMs = this.#openedAt === undefined ? 0 : this.#o.clock.monotonic() - this.#openedAtMono;
     this.#epoch += 1;
     this.#open = false;
     this.#openedAt = undefined;
@@ -234,8 +237,12 @@ class WatchedStore implements IdempotencyStore {
     return this.#watched(() => this.#inner.complete(claim, now, result, expiresAt));
   }
 
-  fail(claim: Claim, now: number, error: string): Promise<boolean> {
-    return this.#watched(() => this.#inner.fail(claim, now, error));
+  fail(claim: Claim, now: number, error: string, deadLetterReason?: string): Promise<boolean> {
+    return this.#watched(() => this.#inner.fail(claim, now, error, deadLetterReason));
+  }
+
+  markDeadLettered(pk: string, copyId: string, now: number): Promise<boolean> {
+    return this.#watched(() => this.#inner.markDeadLettered(pk, copyId, now));
   }
 
   /** Not watched: the completed-key cache's read, not part of a delivery's writes. */

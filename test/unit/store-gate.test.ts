@@ -18,7 +18,7 @@ function circuit(probeAnswers: () => Promise<unknown> = () => Promise.reject(dow
   const probes: number[] = [];
   const events: string[] = [];
   const c = new StoreCircuit({
-    clock: { now: () => Date.now() },
+    clock: { now: () => Date.now(), monotonic: () => performance.now() },
     probe: () => {
       probes.push(Date.now());
       return probeAnswers();
@@ -177,6 +177,7 @@ describe('StoreCircuit.watch', () => {
       renew: () => Promise.reject(down()),
       complete: () => Promise.reject(down()),
       fail: () => Promise.reject(down()),
+      markDeadLettered: () => Promise.reject(down()),
       generation: () => Promise.reject(down()),
     };
     const watched = c.watch(failing);
@@ -193,5 +194,30 @@ describe('StoreCircuit.watch', () => {
     await expect(store.renew(claim, 1, 1)).resolves.toBe(false);
     expect(c.open).toBe(false);
     c.stop();
+  });
+});
+
+describe('StoreCircuit.watch passes every argument through', () => {
+  it('a fail with a dead-letter reason leaves the record DEAD_LETTERED, and the copy is noted', async () => {
+    const { c } = circuit();
+    const inner = new MemoryIdempotencyStore();
+    const watched = c.watch(inner);
+    const now = Date.now();
+    const claimed = await watched.claim({
+      pk: 'q#k',
+      payloadHash: 'v2:h',
+      owner: 'w:1',
+      now,
+      leaseExpiresAtMs: now + 30_000,
+      expiresAt: now / 1000 + 3600,
+    });
+    if (claimed.kind !== 'acquired') throw new Error(claimed.kind);
+    expect(await watched.fail(claimed.claim, now, 'PermanentError: bad', 'PERMANENT_ERROR')).toBe(true);
+    expect(await watched.markDeadLettered('q#k', 'copy-1', now)).toBe(true);
+    expect(await inner.get('q#k', now)).toMatchObject({
+      status: 'DEAD_LETTERED',
+      deadLetterReason: 'PERMANENT_ERROR',
+      deadLetterId: 'copy-1',
+    });
   });
 });

@@ -34,7 +34,7 @@ async function setup() {
       if (down) throw new StoreUnavailableError(`idempotency store ${method} failed: ECONNREFUSED`);
     });
   }
-  const clock = { now: () => Date.now() };
+  const clock = { now: () => Date.now(), monotonic: () => performance.now() };
   const probes: number[] = [];
   const circuit = new StoreCircuit({
     clock,
