@@ -26,17 +26,21 @@ interface Findings {
 declare const window: { __findings?: Findings };
 
 const ATTACK = `<!doctype html><title>cute cats</title><script>
+const call = (url, init) => fetch(url, init).then(
+  async (r) => ({ status: r.status, body: await r.text() }),
+  (e) => ({ status: -1, body: String(e) }),
+);
 (async () => {
-  const records = await fetch('/records');
-  const seed = await fetch('/seed', {
+  const records = await call('/records');
+  const seed = await call('/seed', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ messages: [{ body: 'planted', key: 'planted-by-evil' }] }),
   });
-  const status = await fetch('/status.json');
-  const page = await fetch('/');
+  const status = await call('/status.json');
+  const page = await call('/');
   window.__findings = {
-    records: records.status, recordsBody: await records.text(), seed: seed.status,
+    records: records.status, recordsBody: records.body, seed: seed.status,
     status: status.status, page: page.status,
   };
 })();
@@ -63,6 +67,11 @@ beforeAll(async () => {
       '--disable-sync',
       // The attacker's DNS: evil.example now resolves to this machine.
       '--host-resolver-rules=MAP evil.example 127.0.0.1',
+      // Chromium 150's Local Network Access checks block this page's calls on their own: the page
+      // is fulfilled by the test, with no address, so it counts as public. They are off so that
+      // the test sees what the sidecar answers: a rebound page loaded from a loopback address,
+      // and browsers without the checks, reach the sidecar (the issue's case).
+      '--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults,BlockInsecurePrivateNetworkRequests',
     ],
   });
 });
