@@ -165,7 +165,8 @@ const fields = {
     }),
     ratePerMinute: env('SEED_RATE_LIMIT', int(1, 100000), {
       default: '60',
-      description: 'Requests per minute per client accepted by POST /seed and GET /records.',
+      description:
+        'Requests per minute per client address accepted by POST /seed, GET /records and the status page routes that carry credentials or act, one budget across all of them.',
     }),
   }),
   /** 0: off. */
@@ -290,7 +291,7 @@ const fields = {
     maxConnections: env('HTTP_MAX_CONNECTIONS', int(1, 65535), {
       default: '256',
       description:
-        'Open connections to the sidecar at most; further ones are closed as soon as they are accepted.',
+        'Open connections to the sidecar at most. A new one over the cap replaces the oldest connection the server is not answering on (still sending its request, or idle), so stalled clients never keep the probes out; it is closed only when every connection carries a request being answered.',
     }),
   }),
   logLevel: env('LOG_LEVEL', oneOf(LOG_LEVELS), { default: 'info', description: 'pino log level.' }),
