@@ -303,6 +303,7 @@ function buildSidecar(config: Config, parts: SidecarParts): FastifyInstance {
     maxEventLoopDelayMs: config.health.maxEventLoopDelayMs,
     logger,
     limits: config.http,
+    allowedHosts: config.http.allowedHosts,
     status: {
       activity,
       queueGauge: metrics.queueMessages,

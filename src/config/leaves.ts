@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { credentialFreeUrl, hasUserinfo } from './url.js';
 
 /**
  * The kinds of leaf the config schema is made of. A leaf is a zod schema over the field's value
@@ -21,12 +22,16 @@ export interface VariableDoc {
   readonly secret?: boolean;
 }
 
+/** How a rejected value is shown in the error (default: as JSON); a URL is shown without credentials. */
+export type Shown = (raw: string) => string;
+
 /** The metadata every leaf of the config schema carries. */
 export interface LeafMeta extends VariableDoc {
   /** The rule in Config's terms (milliseconds for `*Ms`), printed when an override is rejected. */
   readonly fieldRule: string;
   /** Syntax only: the variable's string as a value of the field's type (seconds -> ms...). */
   readonly fromEnv: EnvReader;
+  readonly shown?: Shown;
 }
 
 /** Reads an environment string, or says in a few words what is wrong with it. */
@@ -51,6 +56,7 @@ export interface Kind<S extends z.ZodType> {
   readonly rule: string;
   readonly fieldRule: string;
   readonly fromEnv: EnvReader;
+  readonly shown?: Shown;
 }
 
 export interface LeafDoc {
@@ -62,8 +68,8 @@ export interface LeafDoc {
 
 /** The Config field set by the environment variable `name`. */
 export function env<S extends z.ZodType>(name: string, kind: Kind<S>, doc: LeafDoc): S {
-  const { schema, rule, fieldRule, fromEnv } = kind;
-  leafRegistry.add(schema, { name, rule, fieldRule, fromEnv, ...doc });
+  const { schema, rule, fieldRule, fromEnv, shown } = kind;
+  leafRegistry.add(schema, { name, rule, fieldRule, fromEnv, ...(shown ? { shown } : {}), ...doc });
   return schema;
 }
 
@@ -172,10 +178,14 @@ function durationKind(spec: {
   };
 }
 
-/** A string of at least `minLength` characters. */
+/** A string of at least `minLength` characters, not only whitespace (a name or path made of spaces is a typo). */
 export function text(rule: string, minLength = 1): Kind<z.ZodString> {
   const problem = minLength === 1 ? 'empty' : `shorter than ${minLength} characters`;
-  return { schema: z.string().min(minLength, problem), rule, fieldRule: rule, fromEnv: verbatim };
+  const schema = z
+    .string()
+    .min(minLength, problem)
+    .refine((value) => value.trim() !== '', { error: 'only whitespace', params: LEAF });
+  return { schema, rule, fieldRule: rule, fromEnv: verbatim };
 }
 
 /** A string matching `pattern`; `problem` says what a mismatch is not. */
@@ -183,10 +193,50 @@ export function pattern(regex: RegExp, problem: string, rule: string): Kind<z.Zo
   return { schema: z.string().regex(regex, problem), rule, fieldRule: rule, fromEnv: verbatim };
 }
 
-export function httpUrl(): Kind<z.ZodURL> {
-  const rule = 'an http(s) URL';
-  const schema = z.url({ protocol: /^https?$/, error: 'not an http(s) URL' });
-  return { schema, rule, fieldRule: rule, fromEnv: verbatim };
+/**
+ * An http(s) URL without a user name or password: credentials never travel in URLs (they end up
+ * in log lines and error messages, and Node's fetch refuses such URLs). `instead` says where they
+ * go. A rejected value is shown without userinfo or query values.
+ */
+export function httpUrl(instead = 'credentials come from a header setting, never the URL'): Kind<z.ZodURL> {
+  const rule = `an http(s) URL without user name or password (${instead})`;
+  const schema = z
+    .url({ protocol: /^https?$/, error: 'not an http(s) URL' })
+    .refine((url) => !hasUserinfo(url), { error: 'it carries a user name or password', params: LEAF });
+  return {
+    schema,
+    rule,
+    fieldRule: rule,
+    fromEnv: verbatim,
+    shown: showUrl,
+  };
+}
+
+/** A rejected URL as shown: without credentials; text that is no URL as given unless it has an `@`. */
+function showUrl(raw: string): string {
+  if (URL.canParse(raw)) return JSON.stringify(credentialFreeUrl(raw));
+  return raw.includes('@') ? '<not a URL, not shown: it contains @>' : JSON.stringify(raw);
+}
+
+/**
+ * A comma-separated list of host names or addresses (no port, no scheme), read lower-cased:
+ * names a client may use in its `Host` header. Spaces around the commas are allowed.
+ */
+export function hostList(rule: string): Kind<z.ZodArray<z.ZodString>> {
+  const name = z
+    .string()
+    .refine(isHostOrAddress, { error: 'not a host name or an IP address', params: LEAF });
+  return {
+    schema: z.array(name).min(1, 'empty'),
+    rule,
+    fieldRule: rule,
+    fromEnv: (raw) => {
+      const names = raw.split(',').map((item) => item.trim().toLowerCase());
+      const bad = names.find((item) => !isHostOrAddress(item));
+      if (bad !== undefined) return { problem: bad === '' ? 'an empty name' : 'not a list of host names' };
+      return { value: names };
+    },
+  };
 }
 
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T) {

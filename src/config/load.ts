@@ -91,7 +91,7 @@ function readVariable(variable: LeafMeta, text: string, profile?: string): unkno
 
 /** `HTTP_PORT="x" is invalid (...)`, after `<file>: ` when a profile set it. */
 function envError(variable: LeafMeta, text: string, problem: string, profile?: string): ConfigError {
-  const shown = variable.secret ? '<redacted>' : JSON.stringify(text);
+  const shown = variable.secret ? '<redacted>' : (variable.shown?.(text) ?? JSON.stringify(text));
   const where = profile === undefined ? '' : `${profile}: `;
   return new ConfigError(
     variable.name,
@@ -122,7 +122,11 @@ function issueError(issue: z.core.$ZodIssue, input: unknown, envText: EnvText): 
   const source = envText.get(variable.field);
   if (source?.text !== undefined) return envError(variable, source.text, issue.message, source.profile);
   const value = valueAt(input, path);
-  const shown = variable.secret ? '<redacted>' : show(value);
+  const shown = variable.secret
+    ? '<redacted>'
+    : typeof value === 'string' && variable.shown
+      ? variable.shown(value)
+      : show(value);
   return new ConfigError(
     variable.name,
     `${variable.field} (${variable.name}) = ${shown} is invalid: must be ${variable.fieldRule}`,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ENVELOPE_MODES } from '../core/envelope.js';
+import { crossRules } from './rules.js';
 import {
   bearerToken,
   duration,
@@ -7,6 +8,7 @@ import {
   env,
   flag,
   host,
+  hostList,
   httpUrl,
   int,
   maybe,
@@ -42,19 +44,35 @@ function ratio(): Kind<z.ZodNumber> {
 }
 
 const fields = {
-  region: env('AWS_REGION', text('a non-empty AWS region name'), {
-    default: 'us-east-1',
-    description: 'AWS region of the queue and the table. Credentials come from the default AWS chain.',
-  }),
-  sqsEndpoint: env('AWS_ENDPOINT_URL_SQS', maybe(httpUrl()), {
-    description:
-      'SQS endpoint override (ElasticMQ, fauxqs). When set, requests go to it instead of the queue URL host.',
-  }),
-  dynamodbEndpoint: env('AWS_ENDPOINT_URL_DYNAMODB', maybe(httpUrl()), {
-    description: 'DynamoDB endpoint override (DynamoDB Local, dynalite).',
-  }),
+  region: env(
+    'AWS_REGION',
+    pattern(
+      /^(?=.{1,63}$)[a-z][a-z0-9]*(-[a-z0-9]+)*$/,
+      'not an AWS region name',
+      'an AWS region name such as us-east-1: lower-case letters, digits and single hyphens, starting with a letter, at most 63',
+    ),
+    {
+      default: 'us-east-1',
+      description: 'AWS region of the queue and the table. Credentials come from the default AWS chain.',
+    },
+  ),
+  sqsEndpoint: env(
+    'AWS_ENDPOINT_URL_SQS',
+    maybe(httpUrl('AWS credentials come from the default AWS chain')),
+    {
+      description:
+        'SQS endpoint override (ElasticMQ, fauxqs). When set, requests go to it instead of the queue URL host.',
+    },
+  ),
+  dynamodbEndpoint: env(
+    'AWS_ENDPOINT_URL_DYNAMODB',
+    maybe(httpUrl('AWS credentials come from the default AWS chain')),
+    {
+      description: 'DynamoDB endpoint override (DynamoDB Local, dynalite).',
+    },
+  ),
   /** undefined means embedded mode: the queue is created in the in-process emulator. */
-  queueUrl: env('SQS_QUEUE_URL', maybe(httpUrl()), {
+  queueUrl: env('SQS_QUEUE_URL', maybe(httpUrl('AWS credentials come from the default AWS chain')), {
     description: 'The queue to consume. Unset: embedded mode, with in-process SQS and DynamoDB emulators.',
   }),
   waitTimeSeconds: env('SQS_WAIT_TIME_SECONDS', int(0, 20), {
@@ -111,9 +129,25 @@ const fields = {
       'Bodies arrive in an envelope to open first: `sns` (SNS subscription, no raw delivery), `eventbridge` (EventBridge rule target), `auto` (by shape) or `none`. The handler gets the inner message, the default key is the envelope id; a malformed envelope is dead-lettered.',
   }),
   webhook: group({
-    url: env('WEBHOOK_URL', maybe(httpUrl()), {
-      description: 'HANDLER=webhook: where each message is POSTed.',
+    url: env('WEBHOOK_URL', maybe(httpUrl('credentials go in WEBHOOK_HEADERS')), {
+      description:
+        'HANDLER=webhook: where each message is POSTed. No user name or password in it (refused: put credentials in WEBHOOK_HEADERS); query values are redacted wherever the URL is logged or stored.',
     }),
+    headers: env(
+      'WEBHOOK_HEADERS',
+      maybe(
+        pattern(
+          /^[!#$%&'*+.^_`|~0-9A-Za-z-]+=[^,\r\n\0]*(,[!#$%&'*+.^_`|~0-9A-Za-z-]+=[^,\r\n\0]*)*$/,
+          'not name=value pairs',
+          'name=value pairs, comma-separated (header names, values without commas)',
+        ),
+      ),
+      {
+        description:
+          'HANDLER=webhook: headers sent with every POST, e.g. `authorization=Bearer <token>`: where credentials go (never in WEBHOOK_URL). Never logged.',
+        secret: true,
+      },
+    ),
     timeoutMs: env('WEBHOOK_TIMEOUT', duration(0.001, 3600), {
       default: '10',
       description: 'HANDLER=webhook: timeout of one POST, in seconds.',
@@ -131,7 +165,8 @@ const fields = {
     }),
     ratePerMinute: env('SEED_RATE_LIMIT', int(1, 100000), {
       default: '60',
-      description: 'Requests per minute per client accepted by POST /seed and GET /records.',
+      description:
+        'Requests per minute per client address accepted by POST /seed, GET /records and the status page routes that carry credentials or act, one budget across all of them.',
     }),
   }),
   /** 0: off. */
@@ -190,9 +225,9 @@ const fields = {
     keyAttribute: env(
       'IDEMPOTENCY_KEY_ATTRIBUTE',
       pattern(
-        /^[a-zA-Z0-9_.-]{1,256}$/,
-        'not a message attribute name',
-        '1 to 256 characters of a-z, A-Z, 0-9, _, - and .',
+        /^(?!(aws|amazon)\.)(?!\.)(?!.*\.\.)(?!.*\.$)[a-zA-Z0-9_.-]{1,256}$/i,
+        'not a name SQS allows for a message attribute',
+        "1 to 256 characters of a-z, A-Z, 0-9, _, - and . (SQS's rule): not starting or ending with ., no .., not starting with AWS. or Amazon. in any case",
       ),
       {
         default: 'IdempotencyKey',
@@ -236,6 +271,14 @@ const fields = {
       default: '8080',
       description: 'Port of the sidecar.',
     }),
+    allowedHosts: env(
+      'HTTP_ALLOWED_HOSTS',
+      maybe(hostList('host names or addresses, comma-separated (no port, no scheme)')),
+      {
+        description:
+          'Names besides localhost, 127.0.0.1 and [::1] that a request to /seed, /records or the status page may carry in its Host header (any port); every other Host is refused with 403, so a page of another site rebound to this address (DNS rebinding) reaches nothing. Probes and /metrics answer any Host.',
+      },
+    ),
     requestTimeoutMs: env('HTTP_REQUEST_TIMEOUT', duration(1, 300), {
       default: '10',
       description:
@@ -248,7 +291,7 @@ const fields = {
     maxConnections: env('HTTP_MAX_CONNECTIONS', int(1, 65535), {
       default: '256',
       description:
-        'Open connections to the sidecar at most; further ones are closed as soon as they are accepted.',
+        'Open connections to the sidecar at most. A new one over the cap replaces the oldest connection the server is not answering on (still sending its request, or idle), so stalled clients never keep the probes out; it is closed only when every connection carries a request being answered.',
     }),
   }),
   logLevel: env('LOG_LEVEL', oneOf(LOG_LEVELS), { default: 'info', description: 'pino log level.' }),
@@ -310,14 +353,22 @@ const fields = {
       description:
         'otlp: traces are exported over OTLP/HTTP (JSON); none: no tracing. Default: otlp when an OTLP endpoint below is set, else tracing is off.',
     }),
-    endpoint: env('OTEL_EXPORTER_OTLP_ENDPOINT', maybe(httpUrl()), {
-      description:
-        'Base URL of the OTLP/HTTP collector; spans go to `<url>/v1/traces`. Setting it turns tracing on. Default with OTEL_TRACES_EXPORTER=otlp: http://localhost:4318.',
-    }),
-    tracesEndpoint: env('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', maybe(httpUrl()), {
-      description:
-        'Full URL spans are POSTed to, used as given; wins over OTEL_EXPORTER_OTLP_ENDPOINT. Setting it turns tracing on.',
-    }),
+    endpoint: env(
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      maybe(httpUrl('credentials go in OTEL_EXPORTER_OTLP_HEADERS')),
+      {
+        description:
+          'Base URL of the OTLP/HTTP collector; spans go to `<url>/v1/traces`. Setting it turns tracing on. Default with OTEL_TRACES_EXPORTER=otlp: http://localhost:4318.',
+      },
+    ),
+    tracesEndpoint: env(
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+      maybe(httpUrl('credentials go in OTEL_EXPORTER_OTLP_HEADERS')),
+      {
+        description:
+          'Full URL spans are POSTed to, used as given; wins over OTEL_EXPORTER_OTLP_ENDPOINT. Setting it turns tracing on.',
+      },
+    ),
     headers: env(
       'OTEL_EXPORTER_OTLP_HEADERS',
       maybe(
@@ -370,50 +421,6 @@ const fields = {
     }),
   }),
 };
-
-/**
- * Rules that involve more than one field. Each issue sits on the field to change; its message
- * names fields as `{path}`, which loadConfig() renders as the variable (`RETRY_BACKOFF_BASE`)
- * or, when the value came from an override, as the field and its variable.
- */
-function crossRules(config: z.output<z.ZodObject<typeof fields>>, ctx: z.RefinementCtx): void {
-  if (config.backoff.baseMs > config.backoff.maxMs) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['backoff', 'baseMs'],
-      message: '{backoff.baseMs} must not exceed {backoff.maxMs}',
-    });
-  }
-  if (config.handler === 'webhook' && config.webhook.url === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['webhook', 'url'],
-      message: '{webhook.url} is required when {handler}=webhook',
-    });
-  }
-  if (config.idempotency.retentionSeconds <= config.visibilityTimeoutSeconds) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['idempotency', 'retentionSeconds'],
-      message: '{idempotency.retentionSeconds} must be longer than {visibilityTimeoutSeconds}',
-    });
-  }
-  const skew = config.idempotency.clockSkewMs;
-  if (skew !== undefined && skew * 6 > config.visibilityTimeoutSeconds * 1000) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['idempotency', 'clockSkewMs'],
-      message: '{idempotency.clockSkewMs} must be at most a sixth of {visibilityTimeoutSeconds}',
-    });
-  }
-  if (config.queueUrl !== undefined && config.seed.enabled === true && config.seed.token === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['seed', 'token'],
-      message: '{seed.token} is required when {seed.enabled}=true outside embedded mode ({queueUrl} set)',
-    });
-  }
-}
 
 /**
  * The whole configuration: every leaf is a field in Config's units, registered with the variable

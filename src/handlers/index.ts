@@ -6,7 +6,11 @@ import { logHandler } from './log.js';
 import { webhookHandler } from './webhook.js';
 
 export interface HandlerSettings {
-  readonly webhook: { readonly url: string | undefined; readonly timeoutMs: number };
+  readonly webhook: {
+    readonly url: string | undefined;
+    readonly timeoutMs: number;
+    readonly headers?: string | undefined;
+  };
   /** LOG_MESSAGE_BODIES: the log handler writes bodies and attribute values too. */
   readonly logMessageBodies?: boolean;
 }
@@ -15,7 +19,7 @@ const BUILT_IN: Readonly<Record<string, (settings: HandlerSettings) => Handler>>
   log: ({ logMessageBodies }) => logHandler({ bodies: logMessageBodies === true }),
   webhook: ({ webhook }) => {
     if (!webhook.url) throw new ConfigError('WEBHOOK_URL', 'WEBHOOK_URL is required when HANDLER=webhook');
-    return webhookHandler({ url: webhook.url, timeoutMs: webhook.timeoutMs });
+    return webhookHandler({ url: webhook.url, timeoutMs: webhook.timeoutMs, headers: webhook.headers });
   },
 };
 

@@ -1,9 +1,12 @@
+import { credentialFreeUrl } from '../config/url.js';
 import { PermanentError, RetryableError } from '../core/errors.js';
 import type { Handler } from '../core/handler.js';
 
 export interface WebhookOptions {
   readonly url: string;
   readonly timeoutMs: number;
+  /** WEBHOOK_HEADERS: `name=value` pairs, comma-separated, sent with every POST (credentials go here). */
+  readonly headers?: string | undefined;
 }
 
 const MAX_RETRY_AFTER_MS = 12 * 60 * 60 * 1000;
@@ -15,6 +18,8 @@ const MAX_RETRY_AFTER_MS = 12 * 60 * 60 * 1000;
  * and dead-letter the message.
  */
 export function webhookHandler(options: WebhookOptions): Handler {
+  const extra = parseHeaders(options.headers);
+  const shownUrl = credentialFreeUrl(options.url);
   return async (message, context) => {
     const json = typeof message.body !== 'string';
     let response: Response;
@@ -22,6 +27,7 @@ export function webhookHandler(options: WebhookOptions): Handler {
       response = await fetch(options.url, {
         method: 'POST',
         headers: {
+          ...extra,
           'content-type': json ? 'application/json' : 'text/plain; charset=utf-8',
           'idempotency-key': message.key,
           'x-sqs-message-id': message.messageId,
@@ -32,7 +38,9 @@ export function webhookHandler(options: WebhookOptions): Handler {
         signal: AbortSignal.any([context.signal, AbortSignal.timeout(options.timeoutMs)]),
       });
     } catch (error) {
-      throw new RetryableError(`webhook request failed: ${(error as Error).message}`, { cause: error });
+      // The message is logged and stored as the record's lastError: never the URL's credentials.
+      const reason = withoutUrl((error as Error).message, options.url, shownUrl);
+      throw new RetryableError(`webhook POST to ${shownUrl} failed: ${reason}`, { cause: error });
     }
     // Read (and so release) the body; a short excerpt helps when the call failed.
     const excerpt = (await response.text().catch(() => '')).slice(0, 200);
@@ -44,6 +52,22 @@ export function webhookHandler(options: WebhookOptions): Handler {
     }
     throw new PermanentError(detail);
   };
+}
+
+/** `a=1,b=2` as headers; the config checked the syntax (a value may hold `=`, never a comma). */
+export function parseHeaders(text: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of text === undefined || text === '' ? [] : text.split(',')) {
+    const equals = pair.indexOf('=');
+    if (equals > 0) headers[pair.slice(0, equals).trim().toLowerCase()] = pair.slice(equals + 1).trim();
+  }
+  return headers;
+}
+
+/** An error text with the URL (as given, or as fetch normalised it) replaced by its shown form. */
+function withoutUrl(text: string, url: string, shown: string): string {
+  const normalised = URL.canParse(url) ? new URL(url).href : url;
+  return text.split(url).join(shown).split(normalised).join(shown);
 }
 
 /** Retry-After as delay-seconds or an HTTP date; undefined when absent or unreadable. */

@@ -7,8 +7,13 @@ import { sendError } from './errors.js';
 export interface SeedAccess {
   /** Bearer token every request must carry; undefined: loopback clients only, no token. */
   readonly token: string | undefined;
-  /** Requests per minute per client address. */
+  /** Requests per minute per client address, one budget across every protected route. */
   readonly ratePerMinute: number;
+  /**
+   * Embedded mode: messages go to the in-process emulator, which refuses characters above U+FFFF
+   * that real SQS accepts; /seed says so with a 400 instead of a 503 after the failed send.
+   */
+  readonly embedded?: boolean;
 }
 
 /**
@@ -22,10 +27,10 @@ export function seedAccess(config: Pick<Config, 'queueUrl' | 'seed'>): SeedAcces
   const embedded = config.queueUrl === undefined;
   if (!(config.seed.enabled ?? embedded)) return undefined;
   if (!embedded && config.seed.token === undefined) return undefined;
-  return { token: config.seed.token, ratePerMinute: config.seed.ratePerMinute };
+  return { token: config.seed.token, ratePerMinute: config.seed.ratePerMinute, embedded };
 }
 
-/** A preParsing hook: runs after the rate limit and before the body is read. */
+/** A preParsing hook: runs after the Host rule and the rate limit, before the body is read. */
 export function authorize(access: SeedAccess) {
   const expected = access.token === undefined ? undefined : digest(access.token);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {

@@ -1,4 +1,3 @@
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeError } from '../core/errors.js';
 import { CorruptRecordError } from '../core/idempotency-store.js';
@@ -13,6 +12,8 @@ import { cursorProblem, messagesProblem } from '../seeding/validate.js';
 import { authorize, type SeedAccess } from './access.js';
 import { sendError } from './errors.js';
 import { auditFields } from './audit.js';
+import { hostRule } from './host-rule.js';
+import { seedMessagesProblem } from './seed-checks.js';
 import {
   SEED_BODY_LIMIT,
   recordsQuery,
@@ -30,13 +31,16 @@ export interface SeedRoutesDeps {
   readonly records: (query: RecordsQuery) => Promise<RecordsPage>;
   /** The idempotency key's attribute, which explicit messages may not set as an attribute. */
   readonly keyAttribute?: string;
+  /** HTTP_ALLOWED_HOSTS: names besides the loopback ones these routes answer at (host-rule.ts). */
+  readonly allowedHosts?: readonly string[];
 }
 
 const DISABLED =
   'disabled: on by default in embedded mode only; elsewhere set SEED_ENABLED=true and SEED_TOKEN';
 
 /**
- * POST /seed and GET /records. Per request: rate limit (onRequest), then authorization
+ * POST /seed and GET /records. Per request: the Host rule, then the rate limit (onRequest; one
+ * budget per client across every protected route, registered by buildServer), then authorization
  * (preParsing, so an unauthorized body is never read), then body size (413) and schema (400).
  */
 export async function seedRoutes(app: FastifyInstance, deps: SeedRoutesDeps): Promise<void> {
@@ -46,15 +50,7 @@ export async function seedRoutes(app: FastifyInstance, deps: SeedRoutesDeps): Pr
     app.get('/records', async (_request, reply) => sendError(reply, 404, `GET /records is ${DISABLED}`));
     return;
   }
-  await app.register(rateLimit, {
-    global: false,
-    hook: 'onRequest',
-    errorResponseBuilder: (_request, context) =>
-      Object.assign(new Error(`over ${context.max} requests per minute: retry in ${context.after}`), {
-        statusCode: 429,
-      }),
-  });
-  const shared = protection(access);
+  const shared = protection(access, deps.allowedHosts ?? []);
   const rules = deps.keyAttribute === undefined ? {} : { keyAttribute: deps.keyAttribute };
 
   app.post<{ Body: SeedBody }>(
@@ -63,7 +59,9 @@ export async function seedRoutes(app: FastifyInstance, deps: SeedRoutesDeps): Pr
     async (request, reply) => {
       const shape = seedShapeError(request.body);
       if (shape) return sendError(reply, 400, shape.message, shape.field);
-      const problem = messagesProblem(request.body.messages ?? [], rules);
+      const messages = request.body.messages ?? [];
+      const problem =
+        messagesProblem(messages, rules) ?? seedMessagesProblem(messages, access.embedded === true);
       if (problem) return sendError(reply, 400, problem.message, problem.field);
       return answer(reply, 202, () => deps.send(request.body as SeedRequest));
     },
@@ -82,9 +80,10 @@ export async function seedRoutes(app: FastifyInstance, deps: SeedRoutesDeps): Pr
   );
 }
 
-/** Route options both routes share: the rate limit, authorization, and an audit log line. */
-function protection(access: SeedAccess) {
+/** Route options both routes share: the Host rule, rate limit, authorization, an audit log line. */
+function protection(access: SeedAccess, allowedHosts: readonly string[]) {
   return {
+    onRequest: [hostRule(allowedHosts, (reply, message) => sendError(reply, 403, message, 'host'))],
     config: { rateLimit: { max: access.ratePerMinute, timeWindow: 60_000 } },
     preParsing: authorize(access),
     onResponse: async (request: FastifyRequest, reply: FastifyReply) => {

@@ -1,3 +1,4 @@
+import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import Fastify, {
   LogController,
@@ -9,6 +10,9 @@ import type { Registry } from 'prom-client';
 import type { Check, HealthReport } from '../observability/health.js';
 import { handleError, sendError } from './errors.js';
 import { safeUrl } from './audit.js';
+import { capConnections } from './connections.js';
+import { sharedRateStore } from './rate-store.js';
+import { frameworkErrors, requestHygiene, strictJson } from './request-guard.js';
 import { seedRoutes, type SeedRoutesDeps } from './seed-routes.js';
 import { statusRoutes, type StatusPageDeps } from './status-page.js';
 
@@ -37,6 +41,11 @@ export interface ServerDeps {
   readonly logger?: FastifyBaseLogger;
   /** Timeouts and the connection cap; each one left out takes its DEFAULT_LIMITS value. */
   readonly limits?: Partial<HttpLimits>;
+  /**
+   * HTTP_ALLOWED_HOSTS: names besides localhost, 127.0.0.1 and [::1] at which /seed, /records and
+   * the status page answer (host-rule.ts). Probes and /metrics answer at any name.
+   */
+  readonly allowedHosts?: readonly string[] | undefined;
 }
 
 /**
@@ -51,7 +60,10 @@ export interface HttpLimits {
   readonly headersTimeoutMs: number;
   /** An idle keep-alive connection is closed after this, ms. */
   readonly keepAliveTimeoutMs: number;
-  /** Open connections at most; Node closes further ones as soon as they are accepted. */
+  /**
+   * Open connections at most. A new one over the cap replaces the oldest connection the server is
+   * not answering on (connections.ts), so stalled clients never keep probes out.
+   */
   readonly maxConnections: number;
   /** How often Node looks for requests past their timeouts, ms (Node's default: 30 s). */
   readonly timeoutCheckIntervalMs: number;
@@ -106,8 +118,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, allowUnionTypes: true },
     },
+    // A malformed URL is answered without echoing it (query values may be credentials).
+    frameworkErrors,
   });
-  app.server.maxConnections = limits.maxConnections;
+  capConnections(app.server, limits.maxConnections);
+  app.addHook('onRequest', requestHygiene);
+  strictJson(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, 404, `no route ${request.method} ${safeUrl(request.url)}`),
@@ -117,9 +133,21 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const body = await deps.registry.metrics();
     return reply.header('content-type', deps.registry.contentType).send(body);
   });
-  void app.register(seedRoutes, deps.seed);
+  // One rate-limit budget per client address across every protected route (rate-store.ts).
+  void app.register(rateLimit, {
+    global: false,
+    hook: 'onRequest',
+    store: sharedRateStore(),
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(new Error(`over ${context.max} requests per minute: retry in ${context.after}`), {
+        statusCode: 429,
+      }),
+  });
+  const allowedHosts = deps.allowedHosts ?? [];
+  const seed = { ...deps.seed, allowedHosts };
+  void app.register(seedRoutes, seed);
   if (deps.status) {
-    void app.register(statusRoutes, { ...deps.status, readiness: deps.readiness, seed: deps.seed });
+    void app.register(statusRoutes, { ...deps.status, readiness: deps.readiness, seed, allowedHosts });
   }
   return app;
 }

@@ -1,4 +1,4 @@
-import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
+import type { RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Gauge } from 'prom-client';
 import { describeError } from '../core/errors.js';
@@ -6,7 +6,9 @@ import type { HealthReport } from '../observability/health.js';
 import type { ActivitySource } from '../observability/recent.js';
 import { SeedInputError } from '../seeding/seed.js';
 import { auditFields } from './audit.js';
-import { handleError } from './errors.js';
+import { handleError, sendError } from './errors.js';
+import { hostRule } from './host-rule.js';
+import { decodeUtf8 } from './request-guard.js';
 import { MAX_SEED_COUNT, seedShapeError } from './schemas.js';
 import type { SeedRoutesDeps } from './seed-routes.js';
 import { HTML_HEADERS } from './status-assets.js';
@@ -31,6 +33,8 @@ export interface StatusPageDeps {
 export interface StatusRoutesDeps extends StatusPageDeps {
   readonly readiness: () => HealthReport;
   readonly seed: SeedRoutesDeps;
+  /** HTTP_ALLOWED_HOSTS: every route here answers only at a loopback name or one of these. */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** The form's body is two small numbers. */
@@ -47,16 +51,12 @@ export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDep
   const { access } = deps.seed;
   const pollMs = deps.pollMs ?? 2000;
   const sources: StatusSources = { ...deps, now: deps.now ?? Date.now };
-  if (access !== undefined) {
-    await scope.register(rateLimit, {
-      global: false,
-      hook: 'onRequest',
-      errorResponseBuilder: (_request, context) =>
-        Object.assign(new Error(`over ${context.max} requests per minute: retry in ${context.after}`), {
-          statusCode: 429,
-        }),
-    });
-  }
+  // The Host rule first, as on /seed and /records: a rebound name reaches nothing here either.
+  const allowed = deps.allowedHosts ?? [];
+  const pageHost = hostRule(allowed, (reply, message) =>
+    html(reply, 403, renderMessage('Not allowed', message, true)),
+  );
+  const jsonHost = hostRule(allowed, (reply, message) => sendError(reply, 403, message, 'host'));
   const perMinute: RateLimitOptions | undefined =
     access === undefined ? undefined : { max: access.ratePerMinute, timeWindow: 60_000 };
   const limit: { rateLimit?: RateLimitOptions } = perMinute ? { rateLimit: perMinute } : {};
@@ -68,13 +68,17 @@ export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDep
   );
   scope.addContentTypeParser(
     'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
-    (_request, body, done) => done(null, new URLSearchParams(body as string)),
+    { parseAs: 'buffer', bodyLimit: FORM_BODY_LIMIT },
+    (_request, body, done) => {
+      const text = decodeUtf8(body as Buffer);
+      if (typeof text === 'string') done(null, new URLSearchParams(text));
+      else done(text, undefined);
+    },
   );
 
   scope.get<{ Querystring: Record<string, string | undefined> }>(
     '/',
-    { config: limitWithCredentials },
+    { onRequest: pageHost, config: limitWithCredentials },
     async (request, reply) => {
       const who = viewer(access, request);
       const snap = await snapshot(sources, recentFor(who));
@@ -92,21 +96,26 @@ export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDep
     },
   );
 
-  scope.get('/status.json', { config: limitWithCredentials }, async (request, reply) => {
+  scope.get('/status.json', { onRequest: jsonHost, config: limitWithCredentials }, async (request, reply) => {
     const snap = await snapshot(sources, recentFor(viewer(access, request)));
     return reply.header('cache-control', 'no-store').send(snap);
   });
 
-  scope.get('/status/login', { config: limit, onResponse: audit }, async (request, reply) => {
-    const who = viewer(access, request);
-    if (who.allowed) return reply.redirect('/', 303);
-    return refuse(reply, who);
-  });
+  scope.get(
+    '/status/login',
+    { onRequest: pageHost, config: limit, onResponse: audit },
+    async (request, reply) => {
+      const who = viewer(access, request);
+      if (who.allowed) return reply.redirect('/', 303);
+      return refuse(reply, who);
+    },
+  );
 
   if (!deps.embedded || access === undefined) return;
   scope.post<{ Body: unknown }>(
     '/status/seed',
     {
+      onRequest: pageHost,
       config: limit,
       bodyLimit: FORM_BODY_LIMIT,
       onResponse: audit,

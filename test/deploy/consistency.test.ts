@@ -340,10 +340,10 @@ describe('compose and ElasticMQ agree on the queue', () => {
     expect(service('table').environment?.['IDEMPOTENCY_TABLE']).toBe(worker['IDEMPOTENCY_TABLE']);
   });
 
-  it('every image is pinned to an exact version', () => {
+  it('every image is pinned to an exact version and by digest (issue 20)', () => {
     const images = Object.values(compose.services).flatMap((s) => (s.image ? [s.image] : []));
     expect(images.length).toBe(4);
-    for (const image of images) expect(image).toMatch(/:v?\d+\.\d+\.\d+$/);
+    for (const image of images) expect(image).toMatch(/:v?\d+\.\d+\.\d+@sha256:[0-9a-f]{64}$/);
   });
 });
 

@@ -189,7 +189,11 @@ interface ExpectedConfig {
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
   readonly messageSchema: string | undefined;
   readonly messageEnvelope: 'none' | 'sns' | 'eventbridge' | 'auto';
-  readonly webhook: { readonly url: string | undefined; readonly timeoutMs: number };
+  readonly webhook: {
+    readonly url: string | undefined;
+    readonly headers: string | undefined;
+    readonly timeoutMs: number;
+  };
   readonly seed: {
     readonly enabled: boolean | undefined;
     readonly token: string | undefined;
@@ -218,6 +222,7 @@ interface ExpectedConfig {
   readonly http: {
     readonly host: string;
     readonly port: number;
+    readonly allowedHosts: string[] | undefined;
     readonly requestTimeoutMs: number;
     readonly keepAliveTimeoutMs: number;
     readonly maxConnections: number;

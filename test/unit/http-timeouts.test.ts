@@ -99,7 +99,7 @@ describe('sidecar timeouts and limits (real sockets)', () => {
     expect(received()).toMatch(/^HTTP\/1\.1 200 /);
   });
 
-  it('refuses connections over the cap and serves again once they are gone', async () => {
+  it('over the cap, a new connection replaces the oldest stalled one (issue 20), and all serve again', async () => {
     await listen({ ...SHORT, requestTimeoutMs: 60_000, headersTimeoutMs: 60_000 });
     const held = [];
     for (let i = 0; i < 4; i += 1) {
@@ -107,9 +107,12 @@ describe('sidecar timeouts and limits (real sockets)', () => {
       socket.write(STALLED_POST('/seed'));
       held.push(socket);
     }
-    // Node accepts the fifth connection and closes it at once.
-    const { socket: fifth } = await open();
+    // The fifth connection is served; the oldest stalled one gave way to it.
+    const { socket: fifth, received } = await open();
+    fifth.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    expect(await closedByServer(held[0] as Socket)).toBe(true);
     expect(await closedByServer(fifth)).toBe(true);
+    expect(received()).toMatch(/^HTTP\/1\.1 200 /);
     for (const socket of held) socket.destroy();
     const status = await eventually(async () => {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);

@@ -5,11 +5,17 @@ const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders';
 
 describe('seedAccess', () => {
   it.each([
-    ['embedded, defaults: open on loopback', undefined, undefined, undefined, { token: undefined }],
-    ['embedded, with a token: token required', undefined, undefined, TOKEN, { token: TOKEN }],
+    [
+      'embedded, defaults: open on loopback',
+      undefined,
+      undefined,
+      undefined,
+      { token: undefined, embedded: true },
+    ],
+    ['embedded, with a token: token required', undefined, undefined, TOKEN, { token: TOKEN, embedded: true }],
     ['embedded, SEED_ENABLED=false: off', undefined, false, undefined, undefined],
     ['real queue, defaults: off', QUEUE, undefined, TOKEN, undefined],
-    ['real queue, SEED_ENABLED=true with a token', QUEUE, true, TOKEN, { token: TOKEN }],
+    ['real queue, SEED_ENABLED=true with a token', QUEUE, true, TOKEN, { token: TOKEN, embedded: false }],
     ['real queue, SEED_ENABLED=true without a token: never open', QUEUE, true, undefined, undefined],
   ])('%s', (_name, queueUrl, enabled, token, expected) => {
     const access = seedAccess({ queueUrl, seed: { enabled, token, ratePerMinute: 60 } });
