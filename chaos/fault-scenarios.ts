@@ -126,14 +126,13 @@ export const FAULT_SCENARIOS: readonly Scenario[] = [
     env: POISON_ENV,
     extraRuns: 'none',
     fault: async (ctx) => {
-      let down: { from: number; to: number } | undefined;
+      const from = Date.now() + Math.round(ctx.form.loadMs / 2);
+      const down = { from, to: from + 8000 };
       const rule = sqsErrors({
         errors: 0.1,
         failedEntries: 0.25,
-        deletesDown: () => down !== undefined && Date.now() >= down.from && Date.now() < down.to,
+        deletesDown: () => Date.now() >= down.from && Date.now() < down.to,
       });
-      const start = Date.now() + Math.round(ctx.form.loadMs / 2);
-      down = { from: start, to: start + 8000 };
       await httpWindow(ctx, 'sqs', rule, ctx.form.loadMs + 4000);
       ctx.note('every delete failed for 8000 ms from the middle of the load');
     },
