@@ -190,7 +190,11 @@ export function evaluate(o: Observation, x: Expectations): { counters: Counters;
       fences.length === 0,
       `${fences.length} runs with a fence not above the previous run's`,
     ),
-    criterion('0 records left IN_PROGRESS', o.inProgressRecords === 0, `${o.inProgressRecords} IN_PROGRESS`),
+    criterion(
+      '0 records left IN_PROGRESS',
+      o.inProgressRecords === 0,
+      `${o.inProgressRecords} IN_PROGRESS: ${sample([...o.records].filter(([, r]) => r.status === 'IN_PROGRESS').map(([k]) => k))}`,
+    ),
     ...deadLetterCriteria(o, dlq),
     criterion(
       'each PermanentError handler run once',

@@ -98,13 +98,13 @@ export const FAULT_SCENARIOS: readonly Scenario[] = [
   {
     name: 'dynamodb-throttle',
     injects:
-      'DynamoDB answers 25 % of requests 400 (ProvisionedThroughputExceededException / ThrottlingException) and 5 % 500, itself, through the load; poison mixed in',
+      'DynamoDB answers 35 % of requests 400 (ProvisionedThroughputExceededException / ThrottlingException) and 10 % 500, itself, through the load; poison mixed in',
     via: 'http',
     poison: true,
     env: POISON_ENV,
     extraRuns: 'none',
     fault: (ctx) =>
-      httpWindow(ctx, 'dynamodb', dynamoThrottle({ throttled: 0.25, errors: 0.05 }), ctx.form.loadMs),
+      httpWindow(ctx, 'dynamodb', dynamoThrottle({ throttled: 0.35, errors: 0.1 }), ctx.form.loadMs),
   },
   {
     name: 'dynamodb-applied-500',
@@ -153,14 +153,15 @@ export const FAULT_SCENARIOS: readonly Scenario[] = [
   {
     name: 'sqs-cut-one',
     injects:
-      "one worker's SQS refused for 15 s (60 s long), its own proxy; two healthy workers; 2 s handlers",
+      "one worker's SQS stalled for 15 s (60 s long), its own proxy, DynamoDB healthy; two healthy workers; 6 s handlers living on renewals; poison mixed in",
     workers: 2,
-    messages: half,
-    env: { CHAOS_HANDLER_MS: '2000' },
-    extraRuns: 'retries',
+    messages: quarter,
+    poison: true,
+    env: { ...POISON_ENV, CHAOS_HANDLER_MS: LONG_HANDLER_MS },
+    extraRuns: 'none',
     fault: async (ctx) => {
       const proxy = await victim(ctx, 'sqs');
-      await cut(ctx, proxy, { kind: 'refuse' }, sqsCutMs(ctx.form), "the victim's SQS");
+      await cut(ctx, proxy, { kind: 'stall' }, sqsCutMs(ctx.form), "the victim's SQS");
     },
   },
   {
