@@ -157,7 +157,8 @@ export const FAULT_SCENARIOS: readonly Scenario[] = [
     workers: 2,
     messages: quarter,
     poison: true,
-    env: { ...POISON_ENV, CHAOS_HANDLER_MS: LONG_HANDLER_MS },
+    // Poison handlers short: an always-failing key needs four receives before SQS's redrive.
+    env: { ...POISON_ENV, CHAOS_HANDLER_MS: LONG_HANDLER_MS, CHAOS_POISON_HANDLER_MS: '150' },
     extraRuns: 'none',
     fault: async (ctx) => {
       const proxy = await victim(ctx, 'sqs');
