@@ -100,8 +100,6 @@ export interface Scenario {
   readonly workers?: number;
   /** `http`: the workers reach both emulators through the per-request proxies (http-proxy.ts). */
   readonly via?: 'tcp' | 'http';
-  /** Only in this form (default: both). */
-  readonly only?: Form['name'];
   readonly fault: (ctx: FaultContext) => Promise<void>;
 }
 
