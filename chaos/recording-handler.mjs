@@ -11,6 +11,10 @@ import { PermanentError } from 'sqs-idempotent-worker';
 const LOG = process.env.CHAOS_RUN_LOG;
 const MS = Number(process.env.CHAOS_HANDLER_MS ?? 100);
 const POISON_MS = Number(process.env.CHAOS_POISON_HANDLER_MS ?? MS);
+// A worker started under faketime logs true times: its offset taken off, so the harness compares
+// the runs of every worker on one clock.
+const OFFSET_MS = Number(process.env.CHAOS_CLOCK_OFFSET_MS ?? 0);
+const now = () => Date.now() - OFFSET_MS;
 let runs = 0;
 
 function record(line) {
@@ -41,7 +45,7 @@ export async function handle(message, context) {
     fence: context.fencingToken,
     attempt: context.attempt,
   };
-  record({ type: 'start', ...base, at: Date.now(), receiveCount: message.receiveCount });
+  record({ type: 'start', ...base, at: now(), receiveCount: message.receiveCount });
   let outcome = 'ok';
   try {
     const poison = message.key.startsWith('permanent-') || message.key.startsWith('throw-');
@@ -60,6 +64,6 @@ export async function handle(message, context) {
     else if (outcome === 'ok') outcome = 'error';
     throw error;
   } finally {
-    record({ type: 'end', ...base, at: Date.now(), outcome });
+    record({ type: 'end', ...base, at: now(), outcome });
   }
 }
