@@ -6,7 +6,7 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { DeadLetter } from './counters.js';
+import type { DeadLetter, RecordState } from './counters.js';
 
 /** The harness's own clients, straight to the emulators (never through the fault proxies). */
 export interface Aws {
@@ -112,13 +112,15 @@ export async function drainDeadLetters(aws: Aws, dlqUrl: string): Promise<DeadLe
   return found;
 }
 
-/** Records of one namespace by status (a full scan: the chaos table is small). */
-export async function recordStatuses(
+/** Records of one namespace: how many of each status, and each key's status and fence (a full scan: the chaos table is small). */
+export async function recordStates(
   aws: Aws,
   table: string,
   namespace: string,
-): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
+): Promise<{ statuses: Record<string, number>; records: Map<string, RecordState> }> {
+  const statuses: Record<string, number> = {};
+  const records = new Map<string, RecordState>();
+  const prefix = `${namespace}#`;
   let start: Record<string, AttributeValue> | undefined;
   for (let page = 0; page < 10_000; page++) {
     const out = await aws.dynamodb.send(
@@ -126,18 +128,20 @@ export async function recordStatuses(
         TableName: table,
         ConsistentRead: true,
         FilterExpression: 'begins_with(pk, :ns)',
-        ExpressionAttributeValues: { ':ns': { S: `${namespace}#` } },
-        ProjectionExpression: '#s',
+        ExpressionAttributeValues: { ':ns': { S: prefix } },
+        ProjectionExpression: 'pk, #s, fence',
         ExpressionAttributeNames: { '#s': 'status' },
         ExclusiveStartKey: start,
       }),
     );
     for (const item of out.Items ?? []) {
       const status = item.status?.S ?? '?';
-      counts[status] = (counts[status] ?? 0) + 1;
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      const pk = item.pk?.S ?? '';
+      records.set(pk.slice(prefix.length), { status, fence: Number(item.fence?.N ?? NaN) });
     }
     start = out.LastEvaluatedKey;
     if (!start) break;
   }
-  return counts;
+  return { statuses, records };
 }

@@ -144,13 +144,24 @@ export function countRuns(runs: readonly Run[], onceKeys: Iterable<string>): Run
 
 /**
  * Runs of a key that started after a run of that key had succeeded: the key handled twice, not
- * merely retried after an aborted or failed run.
+ * merely retried after an aborted or failed run. `killedAt` (pid -> when SIGKILL ended it): a
+ * success whose process was killed before it could `complete` is re-run by design (README,
+ * "Reliability"), so runs that start after that kill are left to the kills' own bound.
  */
-export function runsAfterSuccess(runs: readonly Run[]): Run[] {
+export function runsAfterSuccess(
+  runs: readonly Run[],
+  killedAt: ReadonlyMap<number, number> = new Map(),
+): Run[] {
   const found: Run[] = [];
   for (const list of byKey(runs).values()) {
     const firstOk = list.find((r) => r.outcome === 'ok');
-    if (firstOk) found.push(...list.filter((r) => r.start >= firstOk.end && r !== firstOk));
+    if (!firstOk) continue;
+    const killed = killedAt.get(firstOk.pid);
+    found.push(
+      ...list.filter(
+        (r) => r.start >= firstOk.end && r !== firstOk && (killed === undefined || r.start < killed),
+      ),
+    );
   }
   return found;
 }
@@ -304,4 +315,78 @@ export function badTermExits(exits: readonly Exit[], limitMs: number, bootMs = N
   return exits.filter(
     (e) => e.signal === 'SIGTERM' && !boot.has(e) && (e.code !== 0 || e.ms === null || e.ms > limitMs),
   );
+}
+
+/** A worker's log line with `outcome: "lease_lost"` (the delivery's settled outcome). */
+export interface LeaseLostLine {
+  readonly worker: string;
+  readonly key: string;
+  /** The fencing token of the claim that reported it (absent when the line carries none). */
+  readonly fence: number | undefined;
+  /** The line's time as logged (ISO). */
+  readonly at: string | undefined;
+}
+
+/** A record at the end of a scenario: its status and fencing token. */
+export interface RecordState {
+  readonly status: string;
+  readonly fence: number;
+}
+
+/** The `lease_lost` outcome lines of one worker's log (pino JSON lines; other lines skipped). */
+export function parseLeaseLostLines(text: string, worker: string): LeaseLostLine[] {
+  const found: LeaseLostLine[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes('lease_lost')) continue;
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    if (parsed.outcome !== 'lease_lost' || typeof parsed.key !== 'string') continue;
+    found.push({
+      worker,
+      key: parsed.key,
+      fence: typeof parsed.fence === 'number' ? parsed.fence : undefined,
+      at: typeof parsed.time === 'string' ? parsed.time : undefined,
+    });
+  }
+  return found;
+}
+
+/**
+ * `lease_lost` outcomes that were not: the key's record ended COMPLETED with the fencing token of
+ * the very claim that reported the loss. Nobody else took the key over (a takeover raises the
+ * fence) and only that claim's owner can complete it, so the worker's own write went through and
+ * its answer (an error, a timeout, a retry refused by its own effect) was taken for a loss.
+ */
+export function falseLeaseLost(
+  lines: readonly LeaseLostLine[],
+  records: ReadonlyMap<string, RecordState>,
+): LeaseLostLine[] {
+  return lines.filter((l) => {
+    const record = records.get(l.key);
+    return record !== undefined && record.status === 'COMPLETED' && record.fence === l.fence;
+  });
+}
+
+/**
+ * PermanentError keys whose handler did not run exactly once. With `retriesAllowed`, runs cut
+ * short on purpose (aborted by a lost lease, killed) are retried by design and not counted.
+ */
+export function permanentRunsNotOnce(
+  runs: readonly Run[],
+  permanentKeys: Iterable<string>,
+  retriesAllowed: boolean,
+): { key: string; runs: number }[] {
+  const grouped = byKey(runs);
+  const cutShort = new Set<Run['outcome']>(['aborted', 'killed', 'open']);
+  const found: { key: string; runs: number }[] = [];
+  for (const key of permanentKeys) {
+    const list = grouped.get(key) ?? [];
+    const n = retriesAllowed ? list.filter((r) => !cutShort.has(r.outcome)).length : list.length;
+    if (n !== 1) found.push({ key, runs: n });
+  }
+  return found;
 }

@@ -7,17 +7,24 @@ import {
   bootTermExits,
   checkDeadLetters,
   countRuns,
+  falseLeaseLost,
   fenceRegressions,
   findOverlaps,
   lostKeys,
+  permanentRunsNotOnce,
   readyThroughOutage,
   readyTransitions,
   runsAfterSuccess,
   type DeadLetter,
   type Exit,
+  type LeaseLostLine,
   type ReadySample,
+  type RecordState,
   type Run,
 } from './counters.js';
+
+/** The DeadLetterReason of a PermanentError: those keys' handlers must run exactly once. */
+export const PERMANENT_REASON = 'PERMANENT_ERROR';
 
 export interface Criterion {
   readonly name: string;
@@ -54,6 +61,12 @@ export interface Observation {
   /** Windows in which /readyz must turn 503 (and 200 after). */
   readonly outages: readonly { from: number; to: number }[];
   readonly endedAt: number;
+  /** The workers' `lease_lost` outcome lines. */
+  readonly leaseLost: readonly LeaseLostLine[];
+  /** The namespace's records at the end, by key. */
+  readonly records: ReadonlyMap<string, RecordState>;
+  /** SIGKILLed workers: pid -> when the process was seen dead. */
+  readonly killedAt: ReadonlyMap<number, number>;
 }
 
 export interface Expectations {
@@ -91,6 +104,11 @@ export interface Counters {
   /** SIGTERMs during Node's boot that ended the process by signal (accepted). */
   readonly termDuringBoot: number;
   readonly killedRuns: number;
+  /** `lease_lost` outcomes logged, and those whose own claim had completed the key. */
+  readonly leaseLost: number;
+  readonly falseLeaseLost: number;
+  /** PermanentError keys whose handler ran other than once. */
+  readonly permanentNotOnce: number;
 }
 
 /** The counters and the PASS/FAIL criteria of one scenario. */
@@ -105,7 +123,14 @@ export function evaluate(o: Observation, x: Expectations): { counters: Counters;
   const fences = fenceRegressions(o.runs);
   const dlq = checkDeadLetters(o.deadLetters, o.poison);
   const allowed = x.extraRuns === 'none' ? 0 : x.extraRuns === 'kills' ? o.inFlightAtKills : null;
-  const afterSuccess = runsAfterSuccess(o.runs.filter((r) => o.goodKeys.includes(r.key)));
+  const good = new Set(o.goodKeys);
+  const afterSuccess = runsAfterSuccess(
+    o.runs.filter((r) => good.has(r.key)),
+    o.killedAt,
+  );
+  const permanentKeys = [...o.poison].filter(([, reason]) => reason === PERMANENT_REASON).map(([k]) => k);
+  const permanent = permanentRunsNotOnce(o.runs, permanentKeys, x.extraRuns !== 'none');
+  const falseLost = falseLeaseLost(o.leaseLost, o.records);
   const badExits = badTermExits(o.exits, x.termExitLimitMs);
   const termMs = o.exits.filter((e) => e.signal === 'SIGTERM' && e.ms !== null).map((e) => e.ms as number);
   const exitsByCode: Record<string, number> = {};
@@ -134,6 +159,9 @@ export function evaluate(o: Observation, x: Expectations): { counters: Counters;
     termExitMaxMs: termMs.length === 0 ? null : Math.max(...termMs),
     termDuringBoot: bootTermExits(o.exits).length,
     killedRuns: o.runs.filter((r) => r.outcome === 'killed').length,
+    leaseLost: o.leaseLost.length,
+    falseLeaseLost: falseLost.length,
+    permanentNotOnce: permanent.length,
   };
   const criteria: Criterion[] = [
     criterion('0 lost', lost.length === 0, `${lost.length} lost: ${sample(lost)}`),
@@ -142,51 +170,90 @@ export function evaluate(o: Observation, x: Expectations): { counters: Counters;
       overlaps.length === 0,
       `${overlaps.length} overlaps: ${sample(overlaps.map((v) => `${v.key} (pids ${v.first.pid}/${v.second.pid})`))}`,
     ),
-    allowed === null
-      ? criterion(
-          '0 runs after a successful run',
-          afterSuccess.length === 0,
-          `${afterSuccess.length} runs after success: ${sample(afterSuccess.map((r) => r.key))}; ` +
-            `${counts.extraRuns} extra runs in all, retries of aborted or failed runs`,
-        )
-      : criterion(
-          x.extraRuns === 'none' ? '0 extra runs' : 'extra runs <= in flight at kills',
-          counts.extraRuns <= allowed,
-          `${counts.extraRuns} extra (allowed ${allowed}): ${sample(counts.keysRunMoreThanOnce)}`,
-        ),
+    ...(allowed === null
+      ? []
+      : [
+          criterion(
+            x.extraRuns === 'none' ? '0 extra runs' : 'extra runs <= in flight at kills',
+            counts.extraRuns <= allowed,
+            `${counts.extraRuns} extra (allowed ${allowed}): ${sample(counts.keysRunMoreThanOnce)}`,
+          ),
+        ]),
+    criterion(
+      '0 handler runs after a success',
+      afterSuccess.length === 0,
+      `${afterSuccess.length} runs after success: ${sample(afterSuccess.map((r) => `${r.key} (pid ${r.pid})`))}; ` +
+        `${counts.extraRuns} extra runs in all`,
+    ),
     criterion(
       'fencing tokens grow',
       fences.length === 0,
       `${fences.length} runs with a fence not above the previous run's`,
     ),
-    criterion('0 records left IN_PROGRESS', o.inProgressRecords === 0, `${o.inProgressRecords} IN_PROGRESS`),
+    criterion(
+      '0 records left IN_PROGRESS',
+      o.inProgressRecords === 0,
+      `${o.inProgressRecords} IN_PROGRESS: ${sample([...o.records].filter(([, r]) => r.status === 'IN_PROGRESS').map(([k]) => k))}`,
+    ),
+    ...deadLetterCriteria(o, dlq),
+    criterion(
+      'each PermanentError handler run once',
+      permanent.length === 0,
+      `${permanentKeys.length} PermanentError keys; ${permanent.length} not run once: ` +
+        sample(permanent.map((p) => `${p.key} x${p.runs}`)),
+    ),
+    criterion(
+      '0 false lease_lost',
+      falseLost.length === 0,
+      `${o.leaseLost.length} lease_lost outcomes logged, ${falseLost.length} of them for a claim that completed the key: ` +
+        sample(falseLost.map((l) => `${l.key} fence ${l.fence ?? '?'} (${l.worker})`)),
+    ),
+    ...exitCriteria(o, x, badExits, counters.termDuringBoot),
+    ...readinessCriteria(o),
+  ];
+  return { counters, criteria };
+}
+
+function deadLetterCriteria(o: Observation, dlq: ReturnType<typeof checkDeadLetters>): Criterion[] {
+  return [
+    criterion(
+      'each poison message in the DLQ exactly once',
+      dlq.missing.length + dlq.duplicated.length === 0,
+      `expected ${o.poison.size}; missing ${sample(dlq.missing)}; more than once ${sample(dlq.duplicated)}`,
+    ),
     criterion(
       'dead letters as expected',
-      dlq.missing.length + dlq.duplicated.length + dlq.wrongReason.length + dlq.unexpected.length === 0,
-      `expected ${o.poison.size}; missing ${sample(dlq.missing)}; twice ${sample(dlq.duplicated)}; ` +
-        `wrong reason ${sample(dlq.wrongReason)}; not poison ${sample(dlq.unexpected)}`,
+      dlq.wrongReason.length + dlq.unexpected.length === 0,
+      `wrong reason ${sample(dlq.wrongReason)}; not poison ${sample(dlq.unexpected)}`,
     ),
   ];
-  if (o.exits.some((e) => e.signal === 'SIGTERM')) {
-    criteria.push(
-      criterion(
-        `SIGTERM exits 0 within ${x.termExitLimitMs} ms`,
-        badExits.length === 0,
-        `${badExits.length} of ${o.exits.filter((e) => e.signal === 'SIGTERM').length} bad ` +
-          `(${counters.termDuringBoot} while Node was still booting, by signal, accepted): ` +
-          sample(badExits.map((e) => `${e.worker} code=${e.code} signal=${e.bySignal} ${e.ms ?? '-'}ms`)),
-      ),
-    );
-  }
-  for (const outage of o.outages) {
+}
+
+function exitCriteria(
+  o: Observation,
+  x: Expectations,
+  badExits: readonly Exit[],
+  duringBoot: number,
+): Criterion[] {
+  if (!o.exits.some((e) => e.signal === 'SIGTERM')) return [];
+  return [
+    criterion(
+      `SIGTERM exits 0 within ${x.termExitLimitMs} ms`,
+      badExits.length === 0,
+      `${badExits.length} of ${o.exits.filter((e) => e.signal === 'SIGTERM').length} bad ` +
+        `(${duringBoot} while Node was still booting, by signal, accepted): ` +
+        sample(badExits.map((e) => `${e.worker} code=${e.code} signal=${e.bySignal} ${e.ms ?? '-'}ms`)),
+    ),
+  ];
+}
+
+function readinessCriteria(o: Observation): Criterion[] {
+  return o.outages.map((outage) => {
     const r = readyThroughOutage(o.readySamples, outage, o.endedAt);
-    criteria.push(
-      criterion(
-        '/readyz 503 during the outage, 200 after',
-        r.notUnready.length + r.notReadyAgain.length === 0,
-        `never 503: ${sample(r.notUnready)}; not 200 after: ${sample(r.notReadyAgain)}`,
-      ),
+    return criterion(
+      '/readyz 503 during the outage, 200 after',
+      r.notUnready.length + r.notReadyAgain.length === 0,
+      `never 503: ${sample(r.notUnready)}; not 200 after: ${sample(r.notReadyAgain)}`,
     );
-  }
-  return { counters, criteria };
+  });
 }

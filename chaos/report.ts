@@ -29,18 +29,18 @@ export function markdown(report: Report): string {
     '',
     `Emulators: ${report.emulators}`,
     '',
-    '| scenario | keys | lost | runs/key | extra (allowed) | after success | aborted | overlaps | IN_PROGRESS left | in queue | dead-lettered | /readyz changes | exits | max SIGTERM exit ms |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| scenario | keys | lost | runs/key | extra (allowed) | after success | aborted | overlaps | IN_PROGRESS left | in queue | dead-lettered | PermanentError not run once | lease_lost (false) | /readyz changes | exits | max SIGTERM exit ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const s of report.scenarios) {
     const c = s.counters;
     if (!c) {
-      lines.push(`| ${s.name} | ${s.error ?? 'no result'} | | | | | | | | | | | | |`);
+      lines.push(`| ${s.name} | ${s.error ?? 'no result'} | | | | | | | | | | | | | | |`);
       continue;
     }
     lines.push(
       `| ${s.name} | ${c.keys} | ${c.lost} | ${fmt(c.runsPerKey)} | ${c.extraRuns} (${c.extraRunsAllowed ?? 'retries'}) | ${c.runsAfterSuccess} | ${c.abortedRuns} | ${c.overlaps} | ` +
-        `${c.inProgressRecords} | ${c.leftInQueue} | ${fmt(c.deadLettered)} | ${c.readyTransitions} | ${fmt(c.exits)} | ${c.termExitMaxMs ?? '-'} |`,
+        `${c.inProgressRecords} | ${c.leftInQueue} | ${fmt(c.deadLettered)} | ${c.permanentNotOnce} | ${c.leaseLost} (${c.falseLeaseLost}) | ${c.readyTransitions} | ${fmt(c.exits)} | ${c.termExitMaxMs ?? '-'} |`,
     );
   }
   lines.push('', '| scenario | criterion | result | detail |', '| --- | --- | --- | --- |');

@@ -8,18 +8,23 @@
  *
  * Options: --short, --only name[,name], --keep-going is the default (every scenario runs).
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
-import { awsClients, drainDeadLetters, queueDepth, recordStatuses, sendMessages, type Aws } from './aws.js';
-import { pairRuns, parseRunLog } from './counters.js';
+import { awsClients, drainDeadLetters, queueDepth, recordStates, sendMessages, type Aws } from './aws.js';
+import { pairRuns, parseLeaseLostLines, parseRunLog, type LeaseLostLine } from './counters.js';
 import { evaluate, type Counters, type Criterion } from './criteria.js';
+import { FAULT_SCENARIOS } from './fault-scenarios.js';
 import { Fleet } from './fleet.js';
+import { PASS, startHttpProxy, type HttpFaultProxy } from './http-proxy.js';
 import { ROOT, pause, runNode, startDynamo, startFauxqs, stopAll, type Emulator } from './processes.js';
 import { startProxy, type FaultProxy } from './proxy.js';
 import { markdown } from './report.js';
-import { FORMS, POISON_KINDS, SCENARIOS, type Form, type Scenario } from './scenarios.js';
+import { FORMS, POISON_KINDS, SCENARIOS as BASE_SCENARIOS, type Form, type Scenario } from './scenarios.js';
+
+/** Every scenario, in the order they run. */
+const SCENARIOS: readonly Scenario[] = [...BASE_SCENARIOS, ...FAULT_SCENARIOS];
 
 const SHUTDOWN_TIMEOUT_S = 5;
 /** README, "Worker runtime": SHUTDOWN_TIMEOUT plus "a few seconds for the releases and the log flush". */
@@ -45,6 +50,8 @@ interface Env {
   readonly dynamo: Emulator;
   readonly sqsProxy: FaultProxy;
   readonly dynamoProxy: FaultProxy;
+  readonly sqsHttp: HttpFaultProxy;
+  readonly dynamoHttp: HttpFaultProxy;
   readonly runId: string;
   readonly deadline: number;
 }
@@ -125,8 +132,8 @@ async function runScenario(env: Env, scenario: Scenario, index: number): Promise
   const fleet = new Fleet(
     {
       SQS_QUEUE_URL: queueUrl,
-      AWS_ENDPOINT_URL_SQS: env.sqsProxy.url,
-      AWS_ENDPOINT_URL_DYNAMODB: env.dynamoProxy.url,
+      AWS_ENDPOINT_URL_SQS: scenario.via === 'http' ? env.sqsHttp.url : env.sqsProxy.url,
+      AWS_ENDPOINT_URL_DYNAMODB: scenario.via === 'http' ? env.dynamoHttp.url : env.dynamoProxy.url,
       IDEMPOTENCY_TABLE: TABLE,
       IDEMPOTENCY_NAMESPACE: name,
       HANDLER: join(ROOT, 'chaos', 'recording-handler.mjs'),
@@ -149,6 +156,7 @@ async function runScenario(env: Env, scenario: Scenario, index: number): Promise
   );
   const { all, goodKeys, poison } = buildMessages(env, scenario);
   const outages: { from: number; to: number }[] = [];
+  const atEnd: (() => Promise<void>)[] = [];
   try {
     for (let i = 0; i < (scenario.workers ?? env.form.workers); i++) await fleet.spawn();
     await fleet.allReady(60_000);
@@ -163,6 +171,10 @@ async function runScenario(env: Env, scenario: Scenario, index: number): Promise
         sqsProxy: env.sqsProxy,
         dynamoProxy: env.dynamoProxy,
         dynamo: env.dynamo,
+        fauxqs: env.fauxqs,
+        sqsHttp: env.sqsHttp,
+        dynamoHttp: env.dynamoHttp,
+        onEnd: (fn) => atEnd.push(fn),
         termLimitMs,
         outages,
         note,
@@ -195,12 +207,15 @@ async function runScenario(env: Env, scenario: Scenario, index: number): Promise
     await fleet.stopAll(termLimitMs + 10_000);
     await env.sqsProxy.set({ kind: 'pass' });
     await env.dynamoProxy.set({ kind: 'pass' });
+    env.sqsHttp.set(PASS);
+    env.dynamoHttp.set(PASS);
+    for (const fn of atEnd) await fn().catch(() => undefined);
   }
   const endedAt = Date.now();
   const runs = pairRuns(parseRunLog(readFileSync(runLog, 'utf8')), fleet.deaths, endedAt);
   const deadLetters = await drainDeadLetters(env.aws, dlqUrl);
   const leftInQueue = await queueDepth(env.aws, queueUrl);
-  const statuses = await recordStatuses(env.aws, TABLE, name);
+  const { statuses, records } = await recordStates(env.aws, TABLE, name);
   const killedRunsByPid = new Map<number, number>();
   for (const r of runs)
     if (r.outcome === 'killed') killedRunsByPid.set(r.pid, (killedRunsByPid.get(r.pid) ?? 0) + 1);
@@ -222,6 +237,14 @@ async function runScenario(env: Env, scenario: Scenario, index: number): Promise
       inFlightAtKills,
       outages,
       endedAt,
+      leaseLost: leaseLostLines(dir),
+      records,
+      killedAt: new Map(
+        fleet.kills.flatMap((k) => {
+          const at = fleet.deaths.get(k.pid);
+          return at === undefined ? [] : [[k.pid, at] as const];
+        }),
+      ),
     },
     { extraRuns: scenario.extraRuns, termExitLimitMs: termLimitMs },
   );
@@ -237,6 +260,13 @@ async function runScenario(env: Env, scenario: Scenario, index: number): Promise
   };
 }
 
+/** The `lease_lost` outcome lines of every worker log of a scenario (w1.log, w2.log, ...). */
+function leaseLostLines(dir: string): LeaseLostLine[] {
+  return readdirSync(dir)
+    .filter((f) => /^w\d+\.log$/.test(f))
+    .flatMap((f) => parseLeaseLostLines(readFileSync(join(dir, f), 'utf8'), f.replace(/\.log$/, '')));
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: { short: { type: 'boolean', default: false }, only: { type: 'string' } },
@@ -244,8 +274,10 @@ async function main(): Promise<number> {
   });
   const form = FORMS[values.short ? 'short' : 'long'];
   const only = values.only?.split(',');
+  const unknown = only?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
+  if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
   const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.name));
-  const globalMs = form.name === 'short' ? 8 * 60_000 : 40 * 60_000;
+  const globalMs = form.name === 'short' ? 14 * 60_000 : 60 * 60_000;
   const startedAt = Date.now();
   const deadline = startedAt + globalMs;
   // The global deadline: whatever hangs, the harness stops everything it started and exits.
@@ -267,7 +299,7 @@ async function main(): Promise<number> {
   const results: ScenarioResult[] = [];
   let emulators: string;
   let aws: Aws | undefined;
-  const proxies: FaultProxy[] = [];
+  const proxies: { close(): Promise<void> }[] = [];
   try {
     const fauxqs = await startFauxqs();
     const dynamo = await startDynamo(join(RESULTS, 'dynamodb.log'), log);
@@ -275,7 +307,9 @@ async function main(): Promise<number> {
     log(`emulators: ${emulators}`);
     const sqsProxy = await startProxy(fauxqs.port);
     const dynamoProxy = await startProxy(dynamo.port);
-    proxies.push(sqsProxy, dynamoProxy);
+    const sqsHttp = await startHttpProxy(fauxqs.port);
+    const dynamoHttp = await startHttpProxy(dynamo.port);
+    proxies.push(sqsProxy, dynamoProxy, sqsHttp, dynamoHttp);
     aws = awsClients(fauxqs.port, dynamo.port);
     await runNode([join(ROOT, 'dist', 'main.js'), 'table', 'create'], {
       AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${dynamo.port}`,
@@ -289,6 +323,8 @@ async function main(): Promise<number> {
       dynamo,
       sqsProxy,
       dynamoProxy,
+      sqsHttp,
+      dynamoHttp,
       runId: startedAt.toString(36),
       deadline,
     };

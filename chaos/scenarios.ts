@@ -1,6 +1,7 @@
 import type { Emulator } from './processes.js';
 import { pause } from './processes.js';
 import type { Fleet } from './fleet.js';
+import type { HttpFaultProxy } from './http-proxy.js';
 import type { FaultProxy } from './proxy.js';
 
 /** Sizes of a run: `--short` for CI, the long form for a soak. */
@@ -66,6 +67,12 @@ export interface FaultContext {
   readonly sqsProxy: FaultProxy;
   readonly dynamoProxy: FaultProxy;
   readonly dynamo: Emulator;
+  readonly fauxqs: Emulator;
+  /** The per-request proxies (scenarios with `via: 'http'` point the workers at them). */
+  readonly sqsHttp: HttpFaultProxy;
+  readonly dynamoHttp: HttpFaultProxy;
+  /** Runs `fn` once the scenario's workers have stopped (a victim's own proxy is closed there). */
+  readonly onEnd: (fn: () => Promise<void>) => void;
   /** SIGTERM's allowed time to exit: SHUTDOWN_TIMEOUT + margin. */
   readonly termLimitMs: number;
   /** Windows in which /readyz must turn 503. */
@@ -91,6 +98,8 @@ export interface Scenario {
   readonly poison?: boolean;
   /** Workers besides the fault's own (start-up kills use two steady workers). */
   readonly workers?: number;
+  /** `http`: the workers reach both emulators through the per-request proxies (http-proxy.ts). */
+  readonly via?: 'tcp' | 'http';
   readonly fault: (ctx: FaultContext) => Promise<void>;
 }
 
@@ -111,7 +120,7 @@ async function restarts(ctx: FaultContext, signal: 'SIGTERM' | 'SIGKILL'): Promi
 }
 
 /** Holds a fault for `ms` (default faultMs), starting a quarter into the load. */
-async function window(
+export async function window(
   ctx: FaultContext,
   on: () => Promise<void>,
   off: () => Promise<void>,

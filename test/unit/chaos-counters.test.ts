@@ -1,8 +1,11 @@
 import {
   checkDeadLetters,
+  falseLeaseLost,
   findOverlaps,
   pairRuns,
+  parseLeaseLostLines,
   parseRunLog,
+  permanentRunsNotOnce,
   readyThroughOutage,
   readyTransitions,
   runsAfterSuccess,
@@ -48,6 +51,9 @@ function clean(overrides: Partial<Observation> = {}): Observation {
     inFlightAtKills: 0,
     outages: [],
     endedAt: 1000,
+    leaseLost: [],
+    records: new Map(),
+    killedAt: new Map(),
     ...overrides,
   };
 }
@@ -134,11 +140,19 @@ describe('chaos counters', () => {
       new Map(),
       1000,
     );
-    expect(failed(clean({ runs }))).toEqual(['0 extra runs']);
+    expect(failed(clean({ runs }))).toEqual(['0 extra runs', '0 handler runs after a success']);
     expect(failed(clean({ runs, inFlightAtKills: 0 }), 'kills')).toEqual([
       'extra runs <= in flight at kills',
+      '0 handler runs after a success',
     ]);
-    expect(failed(clean({ runs, inFlightAtKills: 1 }), 'kills')).toEqual([]);
+    // The successful run's process was SIGKILLed (before its complete, say) and the key ran again
+    // after that: the kills' bound covers it.
+    const killedAt = new Map([[1, 250]]);
+    expect(failed(clean({ runs, inFlightAtKills: 1, killedAt }), 'kills')).toEqual([]);
+    // Run again while that process still lived: a second run after a success all the same.
+    expect(failed(clean({ runs, inFlightAtKills: 1, killedAt: new Map([[1, 350]]) }), 'kills')).toEqual([
+      '0 handler runs after a success',
+    ]);
   });
 
   it('with retries expected, pass a run after an aborted one and fail a run after a successful one', () => {
@@ -167,14 +181,14 @@ describe('chaos counters', () => {
       1000,
     );
     expect(runsAfterSuccess(twice).map((r) => [r.key, r.pid])).toEqual([['a', 2]]);
-    expect(failed(clean({ runs: twice }), 'retries')).toEqual(['0 runs after a successful run']);
+    expect(failed(clean({ runs: twice }), 'retries')).toEqual(['0 handler runs after a success']);
   });
 
   it('fail when a later run of a key has no larger fencing token', () => {
     const runs = pairRuns(
       parseRunLog(
         log([
-          ['a', 1, 1, 100, 200],
+          ['a', 1, 1, 100, 200, 'aborted'],
           ['a', 2, 1, 300, 400],
           ['b', 2, 1, 150, 250],
         ]),
@@ -213,13 +227,13 @@ describe('chaos counters', () => {
     });
     // Only the wrong reason: still a FAIL.
     const wrong = clean({
-      poison: new Map([['p2', 'PERMANENT_ERROR']]),
+      poison: new Map([['p2', 'INVALID_JSON']]),
       deadLetters: [{ key: 'p2', reason: 'SCHEMA_VIOLATION' }],
     });
     expect(failed(wrong)).toEqual(['dead letters as expected']);
     const right = clean({
-      poison: new Map([['p2', 'PERMANENT_ERROR']]),
-      deadLetters: [{ key: 'p2', reason: 'PERMANENT_ERROR' }],
+      poison: new Map([['p2', 'INVALID_JSON']]),
+      deadLetters: [{ key: 'p2', reason: 'INVALID_JSON' }],
     });
     expect(failed(right)).toEqual([]);
   });
@@ -275,5 +289,80 @@ describe('chaos counters', () => {
       [600, 503],
     ]);
     expect(failed(clean({ readySamples: stuck, outages: [outage] }))).toEqual([name]);
+  });
+
+  it('fail when a poison message reaches the dead-letter queue twice, or never', () => {
+    const name = 'each poison message in the DLQ exactly once';
+    const poison = new Map([['p1', 'INVALID_JSON']]);
+    const once = [{ key: 'p1', reason: 'INVALID_JSON' }];
+    expect(failed(clean({ poison, deadLetters: once }))).toEqual([]);
+    // The issue's dead-lettering that is not final: the same poison message sent to the DLQ 3 times.
+    expect(failed(clean({ poison, deadLetters: [...once, ...once, ...once] }))).toEqual([name]);
+    expect(failed(clean({ poison, deadLetters: [] }))).toEqual(['0 lost', name]);
+  });
+
+  it('fail when a PermanentError handler runs more than once, or never', () => {
+    const name = 'each PermanentError handler run once';
+    const poison = new Map([['permanent-0', 'PERMANENT_ERROR']]);
+    const deadLetters = [{ key: 'permanent-0', reason: 'PERMANENT_ERROR' }];
+    const withRuns = (extra: Parameters<typeof log>[0]) =>
+      pairRuns(parseRunLog(log([['a', 1, 1, 100, 200], ['b', 2, 1, 150, 250], ...extra])), new Map(), 1000);
+    const once = withRuns([['permanent-0', 1, 1, 100, 200, 'permanent']]);
+    expect(failed(clean({ runs: once, poison, deadLetters }))).toEqual([]);
+    // A fail applied, answered with an error, taken for a lost lease: the redelivery runs it again.
+    const twice = withRuns([
+      ['permanent-0', 1, 1, 100, 200, 'permanent'],
+      ['permanent-0', 2, 2, 5300, 5400, 'permanent'],
+    ]);
+    expect(permanentRunsNotOnce(twice, ['permanent-0'], false)).toEqual([{ key: 'permanent-0', runs: 2 }]);
+    expect(failed(clean({ runs: twice, poison, deadLetters }))).toEqual([name]);
+    expect(failed(clean({ runs: twice, poison, deadLetters }), 'retries')).toEqual([name]);
+    expect(failed(clean({ runs: withRuns([]), poison, deadLetters }))).toEqual([name]);
+    // Where lost leases are retried by design, a run aborted by one does not count.
+    const retried = withRuns([
+      ['permanent-0', 1, 1, 100, 200, 'aborted'],
+      ['permanent-0', 2, 2, 300, 400, 'permanent'],
+    ]);
+    expect(failed(clean({ runs: retried, poison, deadLetters }), 'retries')).toEqual([]);
+  });
+
+  it('fail on a lease_lost outcome logged for a claim that completed the key', () => {
+    const name = '0 false lease_lost';
+    const workerLog = [
+      '{"level":30,"time":"2026-12-07T02:00:00.000Z","msg":"worker started"}',
+      JSON.stringify({
+        level: 40,
+        time: '2026-12-07T02:00:01.000Z',
+        key: 'a',
+        messageId: 'm-1',
+        outcome: 'lease_lost',
+        action: 'leave',
+        attempt: 1,
+        fence: 1,
+        reason: 'LEASE_LOST',
+        msg: 'message lease_lost',
+      }),
+      '{"level":40,"key":"b","msg":"lease lost while the handler ran: another worker took the key over"}',
+      '{"level":40,"outcome":"lease_lost","key":"b","fence":1,"msg":"message lease_lost"}',
+      '{"torn',
+    ].join('\n');
+    const lines = parseLeaseLostLines(workerLog, 'w1');
+    expect(lines.map((l) => [l.worker, l.key, l.fence])).toEqual([
+      ['w1', 'a', 1],
+      ['w1', 'b', 1],
+    ]);
+    // a: the record is COMPLETED with the fence of the claim that said it lost the lease (its own
+    // complete went through). b: another worker took it over (fence 2): a real loss.
+    const records = new Map([
+      ['a', { status: 'COMPLETED', fence: 1 }],
+      ['b', { status: 'COMPLETED', fence: 2 }],
+    ]);
+    expect(falseLeaseLost(lines, records).map((l) => l.key)).toEqual(['a']);
+    expect(failed(clean({ leaseLost: lines, records }))).toEqual([name]);
+    const real = new Map([
+      ['a', { status: 'COMPLETED', fence: 2 }],
+      ['b', { status: 'COMPLETED', fence: 2 }],
+    ]);
+    expect(failed(clean({ leaseLost: lines, records: real }))).toEqual([]);
   });
 });
