@@ -16,7 +16,7 @@ import { Capacity } from './capacity.js';
 import { Delivery } from './delivery.js';
 import { Lanes, scheduleBatch } from './lanes.js';
 import { decideSettlement, type SettlePlan } from './settle-policy.js';
-import { DeadLetterCopyError, Settler } from './settle.js';
+import { DeadLetterCopyError, Settler, deleteRetryDelays } from './settle.js';
 
 export interface RuntimeOptions {
   readonly queue: Queue;
@@ -82,8 +82,11 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
   constructor(options: RuntimeOptions) {
     super();
     this.#o = options;
-    this.#settler = new Settler(options.queue, options.deadLetters, (pk, copyId) =>
-      options.idempotency.markDeadLettered(pk, copyId),
+    this.#settler = new Settler(
+      options.queue,
+      options.deadLetters,
+      (pk, copyId) => options.idempotency.markDeadLettered(pk, copyId),
+      deleteRetryDelays(options.visibilityTimeoutSeconds),
     );
     this.#capacity = new Capacity(options.maxInFlight, options.receiveLimit);
   }

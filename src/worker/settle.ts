@@ -25,11 +25,24 @@ export class Settler {
   readonly #queue: Queue;
   readonly #deadLetters: Queue | undefined;
   readonly #mark: MarkDeadLettered;
+  readonly #deleteRetriesMs: readonly number[];
 
-  constructor(queue: Queue, deadLetters: Queue | undefined, mark: MarkDeadLettered = async () => false) {
+  /**
+   * `deleteRetriesMs`: the waits before each retry of a delete that failed (a 5xx, a failed batch
+   * entry). A message whose delete keeps failing comes back, and each receive spends one of its
+   * receive counts: SQS's redrive would in the end move a message that was handled to the
+   * dead-letter queue. Keep their sum well inside the visibility timeout (deleteRetryDelays).
+   */
+  constructor(
+    queue: Queue,
+    deadLetters: Queue | undefined,
+    mark: MarkDeadLettered = async () => false,
+    deleteRetriesMs: readonly number[] = [],
+  ) {
     this.#queue = queue;
     this.#deadLetters = deadLetters;
     this.#mark = mark;
+    this.#deleteRetriesMs = deleteRetriesMs;
   }
 
   get hasDeadLetterQueue(): boolean {
@@ -40,7 +53,7 @@ export class Settler {
     const receiptHandle = received.receiptHandle;
     switch (plan.action) {
       case 'delete':
-        return this.#queue.delete(receiptHandle);
+        return this.#delete(receiptHandle);
       case 'release':
         return this.#queue.changeVisibility({
           receiptHandle,
@@ -74,8 +87,21 @@ export class Settler {
         (error: unknown) => error ?? new Error('marking the record failed'),
       );
     }
-    await this.#queue.delete(received.receiptHandle);
+    await this.#delete(received.receiptHandle);
     if (marking !== undefined) throw marking;
+  }
+
+  /** Deletes, trying again after each of the delete retry waits while SQS fails (not for a stale handle). */
+  async #delete(receiptHandle: string): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.#queue.delete(receiptHandle);
+      } catch (error) {
+        const waitMs = this.#deleteRetriesMs[attempt];
+        if (waitMs === undefined || staleHandle(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
   }
 
   /** Sends the copy; resolves with the MessageId the dead-letter queue gave it. */
@@ -114,4 +140,22 @@ export class Settler {
 function refusedAsInvalid(error: unknown): boolean {
   const name = error instanceof Error ? error.name : '';
   return name === 'InvalidParameterValue' || name === 'InvalidMessageContents' || name === 'MessageTooLong';
+}
+
+/** A receipt handle SQS no longer takes: trying again cannot help. */
+function staleHandle(error: unknown): boolean {
+  const name = error instanceof Error ? error.name : '';
+  return name === 'ReceiptHandleIsInvalid' || name === 'InvalidReceiptHandle';
+}
+
+/**
+ * The waits before each retry of a failed delete: 250 ms doubling, all of them within half the
+ * visibility timeout (what is left of the message's visibility after its last extension, at the
+ * least, is two thirds of it).
+ */
+export function deleteRetryDelays(visibilityTimeoutSeconds: number): number[] {
+  const budget = (visibilityTimeoutSeconds * 1000) / 2;
+  const delays: number[] = [];
+  for (let wait = 250, total = 250; total <= budget; wait *= 2, total += wait) delays.push(wait);
+  return delays;
 }
