@@ -116,6 +116,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     clock,
     waitTimeSeconds: config.waitTimeSeconds,
     handlerTimeoutMs: config.handlerTimeoutMs,
+    visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     maxInFlight: config.maxInFlight,
     maxPollFailures: config.health.maxPollFailures,
   });

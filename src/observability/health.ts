@@ -29,6 +29,8 @@ export interface HealthOptions {
   readonly waitTimeSeconds: number;
   /** 0: handlers have no time limit. */
   readonly handlerTimeoutMs: number;
+  /** SQS_VISIBILITY_TIMEOUT: the longest another worker's lease lasts past its handler; default 0. */
+  readonly visibilityTimeoutSeconds?: number;
   readonly maxInFlight: number;
   readonly maxPollFailures: number;
 }
@@ -54,6 +56,7 @@ export class HealthMonitor implements TableStatusSink {
   #consumer: ConsumerState | undefined;
   #phase: Phase = 'starting';
   #table: TableStatus = { ok: false, reason: 'unreachable', detail: 'not checked yet' };
+  /** When the last receive finished, on the monotonic clock (a wall-clock step is no stall). */
   #lastCycleAt: number | undefined;
   #failuresInARow = 0;
   #lastFailureReason: string | undefined;
@@ -78,7 +81,7 @@ export class HealthMonitor implements TableStatusSink {
 
   /** Receiving resumes after a pause: the stall bound counts from now, not from the last receive. */
   receivingResumed(): void {
-    if (this.#lastCycleAt !== undefined) this.#lastCycleAt = this.#o.clock.now();
+    if (this.#lastCycleAt !== undefined) this.#lastCycleAt = this.#o.clock.monotonic();
   }
 
   setPhase(phase: Phase): void {
@@ -90,22 +93,26 @@ export class HealthMonitor implements TableStatusSink {
   }
 
   pollSucceeded(): void {
-    this.#lastCycleAt = this.#o.clock.now();
+    this.#lastCycleAt = this.#o.clock.monotonic();
     this.#failuresInARow = 0;
   }
 
   pollFailed(error: unknown): void {
-    this.#lastCycleAt = this.#o.clock.now();
+    this.#lastCycleAt = this.#o.clock.monotonic();
     this.#failuresInARow += 1;
     this.#lastFailureReason = pollErrorReason(error);
   }
 
   /**
-   * Longest a running consumer may go without finishing a receive: one long poll, plus one
-   * handler run (a full consumer waits for a slot before it receives again), plus STALL_GRACE_MS.
+   * Longest a running consumer may go without finishing a receive: one long poll, plus what a
+   * full consumer waits for a slot (a delivery may first wait for another worker's claim, which
+   * lasts at most that worker's handler run and a lease, and then runs its own handler, whose
+   * HANDLER_TIMEOUT starts only then), plus STALL_GRACE_MS.
    */
   stallBoundMs(): number {
-    return this.#o.waitTimeSeconds * 1000 + this.#o.handlerTimeoutMs + STALL_GRACE_MS;
+    const { waitTimeSeconds, handlerTimeoutMs, visibilityTimeoutSeconds = 0 } = this.#o;
+    const slotMs = handlerTimeoutMs > 0 ? 2 * handlerTimeoutMs + visibilityTimeoutSeconds * 1000 : 0;
+    return waitTimeSeconds * 1000 + slotMs + STALL_GRACE_MS;
   }
 
   liveness(): HealthReport {
@@ -116,7 +123,7 @@ export class HealthMonitor implements TableStatusSink {
   #consumerCheck(): Check {
     const consumer = this.#consumer;
     if (!consumer?.running || this.#lastCycleAt === undefined) return { ok: true };
-    const silentMs = this.#o.clock.now() - this.#lastCycleAt;
+    const silentMs = this.#o.clock.monotonic() - this.#lastCycleAt;
     if (silentMs <= this.stallBoundMs()) return { ok: true };
     // Paused on purpose: a restart would not bring the store back.
     if (this.#circuit?.open) return { ok: true, detail: 'receiving paused: the idempotency store fails' };

@@ -8,6 +8,7 @@ function setup(options: { handlerTimeoutMs?: number; maxInFlight?: number } = {}
     clock,
     waitTimeSeconds: 20,
     handlerTimeoutMs: options.handlerTimeoutMs ?? 300_000,
+    visibilityTimeoutSeconds: 30,
     maxInFlight: options.maxInFlight ?? 10,
     maxPollFailures: 3,
   });
@@ -81,9 +82,11 @@ describe('readiness', () => {
 });
 
 describe('liveness', () => {
-  it('derives the stall bound from the wait time and the handler timeout', () => {
+  it('derives the stall bound from the wait time, the handler timeout and the visibility timeout', () => {
+    // One long poll; a wait for another worker's claim (its handler run and a lease), then our
+    // own handler run, whose timeout starts only then; the grace.
     expect(setup({ handlerTimeoutMs: 300_000 }).health.stallBoundMs()).toBe(
-      20_000 + 300_000 + STALL_GRACE_MS,
+      20_000 + 2 * 300_000 + 30_000 + STALL_GRACE_MS,
     );
     expect(setup({ handlerTimeoutMs: 0 }).health.stallBoundMs()).toBe(20_000 + STALL_GRACE_MS);
   });
@@ -102,7 +105,14 @@ describe('liveness', () => {
     clock.advance(1000);
     const report = health.liveness();
     expect(report.ok).toBe(false);
-    expect(report.checks.consumer?.detail).toBe('stalled: no receive finished for 381 s (bound 380 s)');
+    expect(report.checks.consumer?.detail).toBe('stalled: no receive finished for 711 s (bound 710 s)');
+  });
+
+  it('measures silence on the monotonic clock: a wall-clock step forward is no stall', () => {
+    const { health, clock, start } = setup();
+    start();
+    clock.stepWall(24 * 3600_000);
+    expect(health.liveness().ok).toBe(true);
   });
 
   it('counts a failed receive as a finished cycle: an SQS outage is not a reason to restart', () => {
