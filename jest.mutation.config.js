@@ -27,7 +27,7 @@ export default {
     'timed-store',
   ]
     .map((name) => `<rootDir>/test/unit/${name}.test.ts`)
-    .concat('<rootDir>/test/integration/store-contract.test.ts'),
+    .concat(['store-contract', 'dynamodb-claim'].map((name) => `<rootDir>/test/integration/${name}.test.ts`)),
   // Stryker runs one jest at a time in each of its workers.
   maxWorkers: 1,
 };
