@@ -182,6 +182,7 @@ describe('parseRecord', () => {
     const error = catchCorrupt(() => parseRecord(bad));
     expect(error.code).toBe('ERR_CORRUPT_RECORD');
     expect(error.pk).toBe('q#k');
+    expect(error.cause).toBeInstanceOf(Error);
     expect(error.problems.map((problem) => problem.split(':')[0]).sort()).toEqual([
       'attempts',
       'expiresAt',
