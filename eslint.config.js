@@ -49,7 +49,7 @@ function layerRules() {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', '.emulators/'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', '.emulators/', 'reports/', '.stryker-tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

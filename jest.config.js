@@ -20,6 +20,8 @@ export default {
     '<rootDir>/test/deploy/',
     '<rootDir>/test/browser/',
   ],
+  // Stryker's sandbox (npm run test:mutation) is a copy of the project: not a second package.
+  modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
   testTimeout: 30000,
   // The integration suites each start their own emulators on random ports; two workers fit two cores.
   maxWorkers: 2,

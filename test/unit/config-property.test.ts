@@ -175,24 +175,46 @@ function expectValidConfig(config: Config): void {
   expect(() => withOverrides(config, {})).not.toThrow();
 }
 
-/** A duration written non-zero is never read as 0 ("off", "no limit"): it is refused instead. */
-function expectNoValueLost(env: Environment): void {
+/** The variables of duration fields (Config names them `...Ms`): where a fraction could round to 0. */
+const DURATIONS = fieldVariables.filter((variable) => variable.field.endsWith('Ms'));
+
+/**
+ * Positive numbers as an operator might write them: mostly a few seconds or less, which most
+ * durations accept, and tiny fractions of a second, which must be refused or read as 1 ms or more.
+ */
+const positiveNumber = fc.oneof(
+  fc.constantFrom('0.0004', '0.0001', '1e-7', '0.001', '0.0015', '0.01', '1', '2.5', '0x3'),
+  fc.stringMatching(/^0\.0{0,6}[1-9]\d{0,3}$/),
+  fc.double({ min: 0.001, max: 5, noNaN: true }).map(String),
+  fc.integer({ min: 1, max: 5 }).map(String),
+);
+
+/**
+ * A duration written non-zero is never read as 0 ("off", "no limit"): it is read as at least 1 ms,
+ * or refused with a ConfigError that names a variable. Asserts on every environment.
+ */
+function expectNoValueLost(env: Environment): 'config' | 'config error' {
+  const written = DURATIONS.filter((variable) => env[variable.name] !== undefined);
+  expect(written.length).toBeGreaterThan(0);
   let config: Config;
   try {
     config = loadConfig(env, { configDir: dir });
-  } catch {
-    return;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(KNOWN).toContain((error as ConfigError).variable);
+    return 'config error';
   }
-  for (const variable of fieldVariables) {
+  for (const variable of written) {
     const text = env[variable.name];
-    if (!variable.field.endsWith('Ms') || text === undefined || !(Number(text) > 0)) continue;
     const value = variable.path.reduce<unknown>(
       (node, key) => (node as Record<string, unknown>)[key],
       config,
     );
     expect({ [variable.name]: text, ms: value }).toEqual({ [variable.name]: text, ms: expect.any(Number) });
-    expect(value).not.toBe(0);
+    expect({ [variable.name]: text, ms: value }).not.toEqual({ [variable.name]: text, ms: 0 });
+    expect(value).toBeGreaterThanOrEqual(1);
   }
+  return 'config';
 }
 
 function keysOf(value: unknown): string[] {
@@ -229,10 +251,27 @@ describe('loadConfig under random and hostile input', () => {
     fc.assert(
       fc.property(ours, (env) => {
         seen.add(outcome(() => loadConfig(env, { configDir: dir }), Object.keys(env)));
-        if (seen.has('config')) expectNoValueLost(env);
       }),
       { seed: SEED, numRuns: RUNS },
     );
+    expect([...seen].sort()).toEqual(['config', 'config error']);
+  });
+
+  it('positive durations, one to four at a time: never read as 0', () => {
+    const seen = new Set<string>();
+    const durations = fc
+      .array(fc.tuple(fc.constantFrom(...DURATIONS.map(({ name }) => name)), positiveNumber), {
+        minLength: 1,
+        maxLength: 4,
+      })
+      .map((entries) => withOwnEntries(entries) as Environment);
+    fc.assert(
+      fc.property(durations, (env) => {
+        seen.add(expectNoValueLost(env));
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+    // Both outcomes are reached: the read values are checked in many cases, not a few.
     expect([...seen].sort()).toEqual(['config', 'config error']);
   });
 

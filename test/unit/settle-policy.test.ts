@@ -6,6 +6,7 @@ import {
   PARK_MARGIN_MS,
   decideSettlement,
   deadLetterAttributes,
+  sqsText,
   type PolicyContext,
 } from '../../src/worker/settle-policy.js';
 import { message } from '../helpers/fakes.js';
@@ -61,11 +62,15 @@ describe('decideSettlement (the settle policy)', () => {
       receivedAt: context.now - 60_000,
     });
     expect(processed.outcome).toBe('retry');
+    expect(processed.action).toBe('release');
     expect(processed.reason?.code).toBe('NO_DEAD_LETTER_QUEUE');
     expect(processed.reason?.original).toBe('PERMANENT_ERROR');
     expect(processed.reason?.message).toContain('PERMANENT_ERROR: bad order');
-    // 12 hours from the receive a minute ago, less the margin for SQS's earlier clock.
-    expect(plan).toEqual({ action: 'release', delayMs: MAX_VISIBILITY_MS - PARK_MARGIN_MS - 60_000 });
+    // 12 hours from the receive a minute ago, less the 5-minute margin for SQS's earlier clock:
+    // 43,200,000 - 300,000 - 60,000 ms. Literal numbers: an expectation computed from the
+    // constants under test would follow them wherever they went.
+    expect(plan).toEqual({ action: 'release', delayMs: 42_840_000 });
+    expect([MAX_VISIBILITY_MS, PARK_MARGIN_MS]).toEqual([43_200_000, 300_000]);
   });
 
   it('without a dead-letter queue, parks even while shutting down, and never past 12 hours', () => {
@@ -89,6 +94,21 @@ describe('decideSettlement (the settle policy)', () => {
       const attributes = deadLetterAttributes(received(), message('k'), failed, context);
       expect(attributes.DeadLetterMessage?.stringValue).toBe(expected);
     }
+  });
+
+  it('without a reason, a failure is parked as INTERNAL_ERROR, and a retry still backs off', () => {
+    const bare: Processed = { outcome: 'dead_lettered', action: 'dead_letter' };
+    const { processed } = decideSettlement(received(), message('k'), bare, {
+      ...context,
+      hasDeadLetterQueue: false,
+    });
+    expect(processed.reason?.original).toBe('INTERNAL_ERROR');
+    expect(processed.reason?.message).toMatch(/^INTERNAL_ERROR: permanent failure; /);
+    const retry: Processed = { outcome: 'retry', action: 'release' };
+    expect(decideSettlement(received(), message('k'), retry, context).plan).toEqual({
+      action: 'release',
+      delayMs: 1000,
+    });
   });
 
   it('releases a retry after the exponential backoff of its receive count', () => {
@@ -149,5 +169,28 @@ describe('deadLetterAttributes', () => {
     expect(out.DeadLetterAttempts).toEqual({ dataType: 'Number', stringValue: '1' });
     expect(out.FirstReceiveTimestamp?.stringValue).toBe('123');
     expect(out.OriginalMessageId?.stringValue).toBe('id-k');
+  });
+});
+
+describe('dead-letter attributes without a reason', () => {
+  it('say INTERNAL_ERROR, with "-" for a message SQS would refuse empty', () => {
+    const bare: Processed = { outcome: 'dead_lettered', action: 'dead_letter' };
+    const out = deadLetterAttributes(received(), message('k'), bare, context);
+    expect(out.DeadLetterReason).toEqual({ dataType: 'String', stringValue: 'INTERNAL_ERROR' });
+    expect(out.DeadLetterMessage).toEqual({ dataType: 'String', stringValue: '-' });
+  });
+});
+
+describe('sqsText', () => {
+  it('cuts before a pair the limit would split, and keeps a whole pair that ends at the limit', () => {
+    const x = 'x'.repeat(1023);
+    expect(sqsText(`${x}\uD800\uDC00 more`, 1024)).toBe(x); // U+10000: the lowest high surrogate
+    expect(sqsText(`${x}\uDBFF\uDFFF more`, 1024)).toBe(x); // U+10FFFF: the highest
+    expect(sqsText(`${'x'.repeat(1022)}😀 more`, 1024)).toBe(`${'x'.repeat(1022)}😀`);
+  });
+
+  it('replaces a lone high surrogate that ends a text short enough not to be cut', () => {
+    expect(sqsText('ab\uD800', 10)).toBe('ab\uFFFD');
+    expect(sqsText('ab\uDBFF', 3)).toBe('ab\uFFFD');
   });
 });

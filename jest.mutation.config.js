@@ -1,0 +1,33 @@
+import base from './jest.config.js';
+
+/**
+ * The jest run Stryker repeats for every mutant (`npm run test:mutation`, stryker.config.js): only
+ * the suites that exercise the guarantee core it mutates, so that its first run (every test, with
+ * per-test coverage) and the static mutants (which run every test here) stay short. The store
+ * contract runs on dynalite in-process: it is what checks dynamodb-items.ts' condition expressions.
+ */
+export default {
+  ...base,
+  testMatch: [
+    'batching-queue',
+    'cache-clear',
+    'canonical-json',
+    'completed-cache',
+    'dynamodb-items',
+    'envelope',
+    'first-delivery-hint',
+    'hostile-messages',
+    'idempotency-store',
+    'lease-hold',
+    'leases',
+    'message-key',
+    'pipeline',
+    'runtime',
+    'settle-policy',
+    'timed-store',
+  ]
+    .map((name) => `<rootDir>/test/unit/${name}.test.ts`)
+    .concat(['store-contract', 'dynamodb-claim'].map((name) => `<rootDir>/test/integration/${name}.test.ts`)),
+  // Stryker runs one jest at a time in each of its workers.
+  maxWorkers: 1,
+};
