@@ -39,6 +39,7 @@ const FRESH: Item = {
   payloadHash: { S: 'v2:aaaa' },
   firstSeenAtMs: { N: '1000500' },
   updatedAtMs: { N: '1000500' },
+  fv: { N: '2' },
 };
 
 describe('item builders', () => {
@@ -99,9 +100,12 @@ describe('item builders', () => {
       '(attribute_not_exists(#lastError) OR attribute_type(#lastError, :typeS))',
       '(attribute_not_exists(#result) OR attribute_type(#result, :typeS))',
       '(attribute_not_exists(#key) OR attribute_type(#key, :typeS))',
+      '(attribute_not_exists(#deadLetterReason) OR attribute_type(#deadLetterReason, :typeS))',
+      '(attribute_not_exists(#deadLetterId) OR attribute_type(#deadLetterId, :typeS))',
+      '(attribute_not_exists(#fv) OR attribute_type(#fv, :typeN))',
     ]);
     expect(WELL_FORMED.names).toMatchObject({ '#status': 'status', '#key': 'key', '#fence': 'fence' });
-    expect(Object.keys(WELL_FORMED.names)).toHaveLength(13);
+    expect(Object.keys(WELL_FORMED.names)).toHaveLength(16);
     expect(WELL_FORMED.values).toEqual({ ':typeS': { S: 'S' }, ':typeN': { S: 'N' } });
   });
 });

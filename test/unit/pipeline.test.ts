@@ -175,6 +175,7 @@ function recordingLease(options: { stopAfterWaits?: number; takeableInMs?: numbe
       return retryAttempts.length <= (options.stopAfterWaits ?? 0);
     },
     msUntilTakeable: () => options.takeableInMs ?? 4_321,
+    startHandler: () => void calls.push('startHandler'),
   };
   return { lease, calls, retryAttempts };
 }
@@ -197,6 +198,7 @@ function storeAnswering(
     renew: (...args) => store.renew(...args),
     complete: method === 'complete' ? answer : (...args) => store.complete(...args),
     fail: method === 'fail' ? answer : (...args) => store.fail(...args),
+    markDeadLettered: (...args) => store.markDeadLettered(...args),
     generation: (namespace) => store.generation(namespace),
     get answered() {
       return answered;
@@ -288,7 +290,7 @@ describe('processMessage: retry hints and store faults after the handler', () =>
     expect(result).toMatchObject({ outcome: 'success', action: 'delete' });
     expect(retryAttempts).toEqual([1, 2]);
     expect(flaky.answered).toBe(3);
-    expect(calls).toEqual(['settle']);
+    expect(calls).toEqual(['startHandler', 'settle']);
     expect(runs).toBe(1);
   });
 
