@@ -7,7 +7,10 @@ import type { LeaseTerms } from './idempotency.js';
  * arrives, not when the question was asked.
  */
 export interface LeaseControl {
-  /** The lease to ask for when claiming now: it ends with the message's visibility, less the margin. */
+  /**
+   * The lease to ask for when claiming now: it ends V + P - M from now (V the visibility timeout,
+   * P = V/3, M the clock-skew margin), like every renewal's, whatever the message's visibility.
+   */
   terms(): LeaseTerms;
   /**
    * The store granted a claim on these terms. false when the grant came too late to use: the lease

@@ -49,30 +49,34 @@ export interface HoldOptions {
  * One delivery's hold on its message and its key: two schedules that never wait on each other,
  * each every P = V/3 (V the visibility timeout), one call at a time, on the monotonic clock.
  *
- *   visibility  receipt ── change ── change ── change ──  …  ── end()     visibleUntil = sent + V
- *   lease           grant ── renew ── renew ── renew ──  …  ── end()      asks sent + V - M
+ *   visibility  receipt ── change ── change ── change ──  …  ── end()     visible until sent + V
+ *   lease           claim ── renew ── renew ── renew ──  …  ── end()      each asks sent + V + P - M
  *   watchdog        ours until (last confirmed lease) - M: then the handler's signal fires
  *
- * A claim asks for the lease to end with the message's visibility, less M, so a crashed worker's
- * message and lease lapse together; a renewal asks sent + V - M whatever the visibility does (an
- * SQS stall or a batch flush delay must not cost the lease). A grant or renewal counts only if its
- * answer arrives, by the wall clock then, before its lease - M: another worker takes over at
- * lease + M on its own clock, so clocks may differ by up to 2M. A renewal refused while the
- * handler runs is a lost lease (LeaseLostError); one that fails or comes late only leaves the
- * watchdog where it is. After settle() the watchdog is off, and both schedules go on until end():
- * the message stays invisible and the key ours while a finished handler's complete is retried; a
- * renewal refused then is the delivery's own complete/fail, and renewing stops. The bound under
- * which no handler runs twice is in docs/guarantees.md.
+ * Every lease asked, the claim's and each renewal's, ends V + P - M after it is asked, whatever the
+ * visibility does (an SQS stall or a batch flush delay must not cost the lease). The next renewal
+ * goes out by max(P, L) later and is answered L after that (L the longest a store call takes), so
+ * no healthy handler is aborted while max(P, L) + L < V + P - 2M, i.e. L < 2V/3 - M. The price: a
+ * crashed worker's lease outlives its message's visibility by up to about P, and the next receiver
+ * waits for it in place. A grant or renewal counts only if its answer arrives, by the wall clock
+ * then, before its lease - M: another worker takes over at lease + M on its own clock, so clocks
+ * may differ by up to 2M. A renewal refused while the handler runs is a lost lease
+ * (LeaseLostError); one that fails or comes late only leaves the watchdog where it is. After
+ * settle() the watchdog is off, and both schedules go on until end(): the message stays invisible
+ * and the key ours while a finished handler's complete is retried; a renewal refused then is the
+ * delivery's own complete/fail, and renewing stops. The bound under which no handler runs twice
+ * is in docs/guarantees.md.
  */
 export class Hold implements LeaseControl {
   readonly #o: HoldOptions;
-  readonly #visibilityMs: number;
   /** P: both schedules' period, and the cap of the waits (the visibility is extended meanwhile). */
   readonly #periodMs: number;
   readonly #visibility: Every;
   #renewals: Every | undefined;
-  /** Monotonic ms until which the message is surely invisible (the receive, then each change sent). */
-  #visibleUntil: number;
+  /** How long each lease asked runs from when it is asked: V + P - M. */
+  readonly #leaseMs: number;
+  /** Monotonic ms when the message was received: the visibility schedule's first tick is P later. */
+  readonly #receivedAt: number;
   #claim: Claim | undefined;
   /** The lease last asked for or confirmed: what the record may carry. */
   #leaseExpiresAt: number | undefined;
@@ -83,34 +87,38 @@ export class Hold implements LeaseControl {
   constructor(options: HoldOptions) {
     this.#o = options;
     const { clock } = options;
-    this.#visibilityMs = options.visibilityTimeoutSeconds * 1000;
-    this.#periodMs = Math.max(100, Math.floor(this.#visibilityMs / 3));
-    const receivedAt = clock.monotonic() - (clock.now() - options.receivedAt);
-    this.#visibleUntil = receivedAt + this.#visibilityMs;
+    const visibilityMs = options.visibilityTimeoutSeconds * 1000;
+    this.#periodMs = Math.max(100, Math.floor(visibilityMs / 3));
+    this.#leaseMs = visibilityMs + this.#periodMs - options.skewMs;
+    this.#receivedAt = clock.monotonic() - (clock.now() - options.receivedAt);
     this.#visibility = new Every(
       clock,
       this.#periodMs,
       () => this.#extendVisibility(),
-      receivedAt + this.#periodMs,
+      this.#receivedAt + this.#periodMs,
     );
   }
 
   terms(): LeaseTerms {
-    const { clock, skewMs } = this.#o;
-    const now = clock.now();
-    const leaseExpiresAtMs = now + (this.#visibleUntil - clock.monotonic()) - skewMs;
+    const now = this.#o.clock.now();
+    const leaseExpiresAtMs = now + this.#leaseMs;
     this.#leaseExpiresAt = Math.max(this.#leaseExpiresAt ?? 0, leaseExpiresAtMs);
-    return { leaseExpiresAtMs, lapsedBefore: now - skewMs };
+    return { leaseExpiresAtMs, lapsedBefore: now - this.#o.skewMs };
   }
 
   granted(claim: Claim, terms: LeaseTerms): boolean {
     if (!this.#confirm(terms.leaseExpiresAtMs)) return false;
     this.#claim = claim;
-    const { clock, skewMs } = this.#o;
-    // Renew one period after a renewal would have asked for this lease (at lease - V + M).
-    const askedAt = clock.monotonic() + (terms.leaseExpiresAtMs - this.#visibilityMs + skewMs - clock.now());
+    const { clock } = this.#o;
+    // When this lease was asked for (lease - (V + P - M)), on the monotonic clock.
+    const askedAt = clock.monotonic() + (terms.leaseExpiresAtMs - this.#leaseMs - clock.now());
+    // The first renewal goes with the first visibility change after that (at most P later, or at
+    // once if the grant came later): a crashed worker's lease then outlives its message's
+    // visibility by about P, not by P plus however long after the receipt the claim was asked.
+    const ticks = Math.floor((askedAt - this.#receivedAt) / this.#periodMs) + 1;
+    const firstAt = this.#receivedAt + ticks * this.#periodMs;
     this.#renewals?.stop();
-    this.#renewals = new Every(clock, this.#periodMs, () => this.#renew(), askedAt + this.#periodMs);
+    this.#renewals = new Every(clock, this.#periodMs, () => this.#renew(), firstAt);
     return true;
   }
 
@@ -182,7 +190,6 @@ export class Hold implements LeaseControl {
   }
 
   async #extendVisibility(): Promise<void> {
-    const sentAt = this.#o.clock.monotonic();
     try {
       await this.#o.queue.changeVisibility({
         receiptHandle: this.#o.receiptHandle,
@@ -190,17 +197,13 @@ export class Hold implements LeaseControl {
       });
     } catch (error) {
       if (!this.#ended) this.#o.onError(error);
-      return;
     }
-    // SQS counts the new timeout from when the change arrives, no earlier than it was sent (and
-    // changes go out one at a time, so each was sent after the last).
-    this.#visibleUntil = sentAt + this.#visibilityMs;
   }
 
   async #renew(): Promise<void> {
     const claim = this.#claim;
     if (!claim || this.#ended) return;
-    const lease = this.#o.clock.now() + this.#visibilityMs - this.#o.skewMs;
+    const lease = this.#o.clock.now() + this.#leaseMs;
     // Asked for: the record may carry it from now on, whatever the answer.
     this.#leaseExpiresAt = Math.max(this.#leaseExpiresAt ?? 0, lease);
     let kept: boolean;

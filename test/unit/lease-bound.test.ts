@@ -62,6 +62,35 @@ describe('visibility and lease apart, on the twins', () => {
     await Promise.all([workerA.runtime.stop(0), workerB.runtime.stop(0)]);
   });
 
+  it('every store answer 2 s late (L = 2 s, under 2V/3 - M): no 6 s handler is aborted, each key runs once', async () => {
+    const w = world(V);
+    const store = new Faults<IdempotencyStore>(w.store);
+    // The writes land at once and their answers come 2 s later, as through the slow-store proxy.
+    for (const method of ['claim', 'renew', 'complete', 'fail', 'generation', 'markDeadLettered'] as const) {
+      store.after(method, () => delay(2000));
+    }
+    const runs = new Map<string, number>();
+    const aborts: unknown[] = [];
+    const handler = async (message: { key: string }, { signal }: { signal: AbortSignal }) => {
+      runs.set(message.key, (runs.get(message.key) ?? 0) + 1);
+      await Promise.race([delay(6000), aborted(signal)]).catch((error: unknown) => {
+        aborts.push(error);
+        throw error;
+      });
+    };
+    const one = worker(w, handler, { ...V, store: store.subject });
+    const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    await w.send(keys.map((key) => ({ key })));
+    await one.runtime.start();
+    await until(() => one.settled.length >= keys.length && w.queue.peek().length === 0, 'all settled');
+    expect({ aborts: aborts.length, runs: [...runs.values()], outcomes: one.outcomes() }).toEqual({
+      aborts: 0,
+      runs: keys.map(() => 1),
+      outcomes: keys.map(() => 'success'),
+    });
+    await one.runtime.stop(0);
+  });
+
   it('a 2 s batch flush delay (over V/3) aborts no handler whose renewals succeed', async () => {
     const w = world(V);
     const h = timed(30_000);

@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { systemClock } from '../../src/core/clock.js';
 import { MemoryQueues } from '../../src/core/memory-queue.js';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
-import { Hold, leaseClockSkewMs } from '../../src/worker/lease.js';
+import { Hold, leaseClockSkewMs, type HoldOptions } from '../../src/worker/lease.js';
 import { service } from '../helpers/fakes.js';
 
 const T0 = 1_750_000_000_000;
@@ -15,7 +15,9 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
-async function held() {
+async function held(
+  idempotency: HoldOptions['idempotency'] = service(new MemoryIdempotencyStore(), systemClock),
+) {
   const queue = new MemoryQueues().create('q', { visibilityTimeoutSeconds: 30 });
   await queue.send({ body: 'x' });
   const [message] = await queue.receive({ maxMessages: 1, waitTimeSeconds: 0, visibilityTimeoutSeconds: 30 });
@@ -23,7 +25,7 @@ async function held() {
   const hold = new Hold({
     queue,
     receiptHandle: message?.receiptHandle ?? '',
-    idempotency: service(new MemoryIdempotencyStore(), systemClock),
+    idempotency,
     clock: systemClock,
     visibilityTimeoutSeconds: 30,
     skewMs: 1000,
@@ -36,18 +38,18 @@ async function held() {
   return { hold, aborts };
 }
 
-describe('Hold: the lease follows the message visibility, less the clock-skew margin', () => {
-  it('asks for a lease that ends the margin before the visibility, and a cut-off the margin back', async () => {
+describe('Hold: every lease counts from when it is asked, V + P - M, whatever the visibility', () => {
+  it('asks for a lease of V + P - M (30 + 10 - 1 s), and a cut-off the margin back', async () => {
     const { hold } = await held();
-    expect(hold.terms()).toEqual({ leaseExpiresAtMs: T0 + 29_000, lapsedBefore: T0 - 1000 });
+    expect(hold.terms()).toEqual({ leaseExpiresAtMs: T0 + 39_000, lapsedBefore: T0 - 1000 });
     hold.end();
   });
 
-  it('after a wait in its lane, claims a lease that lapses with the visibility the last beat set', async () => {
+  it('after a wait in its lane, claims a lease counted from now, not from the visibility the last beat set', async () => {
     const { hold } = await held();
     await jest.advanceTimersByTimeAsync(15_000);
-    // The beat at 10 s extended visibility to 40 s: the lease ends at 39 s, not 15 + 30 = 45 s.
-    expect(hold.terms().leaseExpiresAtMs).toBe(T0 + 39_000);
+    // The beat at 10 s extended the visibility to 40 s; the lease asked at 15 s ends at 15 + 39 s.
+    expect(hold.terms().leaseExpiresAtMs).toBe(T0 + 54_000);
     hold.end();
   });
 
@@ -61,6 +63,20 @@ describe('Hold: the lease follows the message visibility, less the clock-skew ma
     expect(hold.granted(claim, terms)).toBe(true);
     hold.end();
     expect(aborts).toEqual([]);
+  });
+
+  it('renews with the visibility changes: the first renewal at the first change after the claim was asked', async () => {
+    const renewedAt: number[] = [];
+    const { hold, aborts } = await held({ renew: async () => (renewedAt.push(performance.now()), true) });
+    // Asked 14 s after the receipt (after a wait in its lane): the changes go at 10 s, 20 s, ...
+    await jest.advanceTimersByTimeAsync(14_000);
+    expect(hold.granted({ pk: 'q#k', owner: 'a:1', fence: 1, attempt: 1 }, hold.terms())).toBe(true);
+    await jest.advanceTimersByTimeAsync(30_000);
+    // Not 24 s, 34 s: a crashed worker's lease (sent + 39 s) then outlives the visibility its
+    // last change set (sent + 30 s) by P (10 s), not by P plus the 4 s the claim came after a change.
+    expect(renewedAt).toEqual([20_000, 30_000, 40_000]);
+    expect(aborts).toEqual([]);
+    hold.end();
   });
 
   it('defaults the margin to 1 s, or a tenth of a short visibility timeout', () => {

@@ -9,14 +9,20 @@ import { delay } from '../helpers/runtime-twin.js';
 
 /**
  * The hold's two schedules on fake timers, at the bound docs/guarantees.md states. V = 5 s and
- * M = 500 ms: both schedules run every V/3 (1,667 ms); a lease asked at s is s + V - M; the
- * handler's lease is ours until lease - M; so a grant asked at T0 is ours until T0 + 4,000.
- * Renewals answer after 1 ms of fake time unless a test says otherwise.
+ * M = 500 ms: both schedules run every P = V/3 (1,666 ms); a lease asked at s (the claim's or a
+ * renewal's) is s + V + P - M = s + 6,166; the handler's lease is ours until lease - M; so a grant
+ * asked at T0 is ours until T0 + 5,666. Renewals answer at once unless a test says otherwise.
  */
 const T0 = 1_750_000_000_000;
 const V_S = 5;
 const M = 500;
 const P = Math.floor((V_S * 1000) / 3);
+/** V + P - M: how long every lease asked runs from when it is asked. */
+const LEASE = V_S * 1000 + P - M;
+/** A grant asked at monotonic 0 is ours until then: LEASE - M. */
+const OURS = LEASE - M;
+/** The least L (each store call's latency, over P) that aborts a handler: 2L = V + P - 2M. */
+const EDGE = Math.ceil((V_S * 1000 + P - 2 * M) / 2);
 const CLAIM: Claim = { pk: 'q#k', owner: 'a:1', fence: 1, attempt: 1 };
 
 beforeEach(() => {
@@ -85,10 +91,10 @@ function hold(options: { queue?: Pick<Queue, 'changeVisibility'>; receiptHandle?
   return { h, renewals, changes, aborts, errors, stopping, lost: () => lost };
 }
 
-/** Grants the claim asked for now: ours until T0 + 4,000 (monotonic 4,000). */
+/** Grants the claim asked for now: ours until T0 + 5,666 (monotonic 5,666). */
 function grant(h: Hold) {
   const terms = h.terms();
-  expect(terms.leaseExpiresAtMs).toBe(Date.now() + V_S * 1000 - M);
+  expect(terms.leaseExpiresAtMs).toBe(Date.now() + LEASE);
   expect(h.granted(CLAIM, terms)).toBe(true);
 }
 
@@ -110,7 +116,7 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     }
     expect(queue.calls.changeVisibility).toBe(Math.floor(20_000 / P));
     // The lease could not be confirmed: the handler is told at lease - M, not later.
-    expect(t.aborts.map((a) => [a.at, a.reason.constructor])).toEqual([[4000, LeaseExpiredError]]);
+    expect(t.aborts.map((a) => [a.at, a.reason.constructor])).toEqual([[OURS, LeaseExpiredError]]);
     t.h.end();
   });
 
@@ -171,21 +177,21 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     const t = hold();
     grant(t.h);
     t.renewals.state.autoMs = undefined;
-    await jest.advanceTimersByTimeAsync(P); // the first renewal goes out, asking T0 + P + 4,500
+    await jest.advanceTimersByTimeAsync(P); // the first renewal goes out, asking T0 + P + 6,166
     const [first] = t.renewals.made;
-    expect(first?.arg).toBe(T0 + P + V_S * 1000 - M);
-    // The wall clock steps 4 s ahead while it is out: when its answer arrives, by the clock
+    expect(first?.arg).toBe(T0 + P + LEASE);
+    // The wall clock steps 5.5 s ahead while it is out: when its answer arrives, by the clock
     // then, less than M of that lease is left, so it is not ours to count on.
-    jest.setSystemTime(Date.now() + 4000);
+    jest.setSystemTime(Date.now() + 5500);
     await jest.advanceTimersByTimeAsync(300);
     first?.answer(true);
     await jest.advanceTimersByTimeAsync(0);
     expect(t.aborts).toEqual([]);
-    // The watchdog keeps the grant's deadline (monotonic 4,000): neither sooner nor later.
-    await jest.advanceTimersByTimeAsync(4000 - performance.now() - 1);
+    // The watchdog keeps the grant's deadline (monotonic 5,666): neither sooner nor later.
+    await jest.advanceTimersByTimeAsync(OURS - performance.now() - 1);
     expect(t.aborts).toEqual([]);
     await jest.advanceTimersByTimeAsync(1);
-    expect(t.aborts.map((a) => [a.at, a.reason.constructor])).toEqual([[4000, LeaseExpiredError]]);
+    expect(t.aborts.map((a) => [a.at, a.reason.constructor])).toEqual([[OURS, LeaseExpiredError]]);
     t.h.end();
   });
 
@@ -193,12 +199,12 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     const t = hold();
     grant(t.h);
     t.renewals.state.autoMs = undefined;
-    await jest.advanceTimersByTimeAsync(4000 - 1); // the renewal sent at P is still out
+    await jest.advanceTimersByTimeAsync(OURS - 1); // the renewal sent at P is still out
     t.renewals.made[0]?.answer(true);
     await jest.advanceTimersByTimeAsync(1);
     expect(t.aborts).toEqual([]);
-    // Ours until P + V - 2M; the next renewal (sent when the first came back) hangs.
-    const deadline = P + V_S * 1000 - 2 * M;
+    // Ours until P + V + P - 2M; the next renewal (sent when the first came back) hangs.
+    const deadline = P + OURS;
     await jest.advanceTimersByTimeAsync(deadline - performance.now() - 1);
     expect(t.aborts).toEqual([]);
     await jest.advanceTimersByTimeAsync(1);
@@ -219,22 +225,21 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     t.h.end();
   });
 
-  it('no two visibility changes overlap either, and one that fails extends nothing', async () => {
+  it('no two visibility changes overlap either; a failed one is reported, and no lease asked follows them', async () => {
     const t = hold();
     t.changes.state.autoMs = undefined;
     await jest.advanceTimersByTimeAsync(10_000);
     expect(t.changes.made).toHaveLength(1);
+    // The visibility the receive gave ran out at 5 s; a lease asked now still runs V + P - M.
+    expect(t.h.terms().leaseExpiresAtMs).toBe(Date.now() + LEASE);
     t.changes.made[0]?.fail(new Error('SQS down'));
     await jest.advanceTimersByTimeAsync(0);
     expect(t.errors).toHaveLength(1);
-    // Still the visibility the receive gave: the lease asked now ends with it, less M.
-    expect(t.h.terms().leaseExpiresAtMs).toBe(T0 + V_S * 1000 - M);
     expect(t.changes.made).toHaveLength(2); // the next went out at once: it was due
     await jest.advanceTimersByTimeAsync(1000);
     t.changes.made[1]?.answer();
     await jest.advanceTimersByTimeAsync(0);
-    // Counted from when it was sent (SQS applied it no earlier), not from its answer.
-    expect(t.h.terms().leaseExpiresAtMs).toBe(T0 + 10_000 + V_S * 1000 - M);
+    expect(t.h.terms().leaseExpiresAtMs).toBe(Date.now() + LEASE);
     t.h.end();
   });
 
@@ -271,12 +276,12 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
   });
 
   it.each([
-    [V_S * 500 - M - 1, undefined],
+    [EDGE - 1, undefined],
     // The second renewal is sent when the first comes back (P + L) and answered at P + 2L, just
-    // as the first one's lease runs out (P + V - 2M): too late.
-    [V_S * 500 - M, P + V_S * 1000 - 2 * M],
+    // as the first one's lease runs out (P + V + P - 2M): too late.
+    [EDGE, P + OURS],
   ])(
-    'at the bound: renewals that each take L never abort while L < V/2 - M (L = %d ms)',
+    'at the bound: renewals that each take L never abort while 2L < V + P - 2M, L < 2V/3 - M (L = %d ms)',
     async (latency, firstAbortAt) => {
       const t = hold();
       t.renewals.state.autoMs = latency;
@@ -289,18 +294,19 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
   );
 
   it.each([
-    [Math.floor((V_S * 1000 - 2 * M - (P - 1)) / 2), false],
-    [Math.floor((V_S * 1000 - 2 * M - (P - 1)) / 2) + 1, true],
+    [EDGE - 1, false],
+    [EDGE, true],
   ])(
     'at the bound: a claim just before a visibility change, then renewals, each taking L = %d ms',
     async (latency, aborted) => {
-      // The claim's lease ends with the visibility the receipt set (V - M from monotonic 0), so
-      // the claim's answer and the first renewal's share it: P - 1 + 2L < V - 2M.
+      // The claim's lease counts from when it is asked (P - 1), not from the visibility the
+      // receipt set, so the claim has the renewals' bound: its answer (at P - 1 + L) and the first
+      // renewal's, sent then (L > P), share it: 2L < V + P - 2M.
       const t = hold();
       t.renewals.state.autoMs = latency;
       await jest.advanceTimersByTimeAsync(P - 1);
       const terms = t.h.terms();
-      expect(terms.leaseExpiresAtMs).toBe(T0 + V_S * 1000 - M);
+      expect(terms.leaseExpiresAtMs).toBe(T0 + P - 1 + LEASE);
       await jest.advanceTimersByTimeAsync(latency);
       expect(t.h.granted(CLAIM, terms)).toBe(true);
       await jest.advanceTimersByTimeAsync(60_000);
@@ -314,8 +320,8 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     t.renewals.state.autoMs = undefined;
     grant(t.h);
     jest.setSystemTime(Date.now() - 60_000);
-    await jest.advanceTimersByTimeAsync(4000);
-    expect(t.aborts.map((a) => a.at)).toEqual([4000]);
+    await jest.advanceTimersByTimeAsync(OURS);
+    expect(t.aborts.map((a) => a.at)).toEqual([OURS]);
     t.h.end();
   });
 });

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import type { Handler } from '../../src/core/handler.js';
-import type { IdempotencyStore } from '../../src/core/idempotency-store.js';
+import type { ClaimResult, IdempotencyStore } from '../../src/core/idempotency-store.js';
 import type { WorkerMessage } from '../../src/core/message.js';
 import type { Queue } from '../../src/core/queue.js';
 import { LeaseExpiredError } from '../../src/worker/lease.js';
@@ -335,7 +335,7 @@ describe('leases that hold when the world is slow', () => {
     await Promise.all([workerA.runtime.stop(0), workerB.runtime.stop(0)]);
   });
 
-  it("takes a crashed worker's key over with the first claim once its message is visible again", async () => {
+  it("takes a crashed worker's key over at receive 2, after waiting in place for its lease (up to P past the visibility)", async () => {
     const w = world();
     const log = runLog();
     const a = views(w);
@@ -352,8 +352,11 @@ describe('leases that hold when the world is slow', () => {
     a.queue.cut('receive', 'changeVisibility', 'delete', 'changeVisibilityBatch', 'deleteBatch', 'send');
     a.store.cut('claim', 'renew', 'complete', 'fail');
     const b = views(w);
-    let claimsByB = 0;
-    b.store.before('claim', () => void (claimsByB += 1));
+    const claimsByB: { at: number; kind: string }[] = [];
+    b.store.after(
+      'claim',
+      (result) => void claimsByB.push({ at: Date.now(), kind: (result as ClaimResult).kind }),
+    );
     const workerB = worker(
       w,
       log.handler('b', () => {}),
@@ -363,7 +366,14 @@ describe('leases that hold when the world is slow', () => {
     await until(() => workerB.settled.length === 1, 'B took over');
     expect(workerB.outcomes()).toEqual(['success']);
     expect(workerB.settled[0]?.message.receiveCount).toBe(2);
-    expect(claimsByB).toBe(1);
+    // A's last visibility change and renewal both went at 20 s: the message is visible again at
+    // 50 s, but the lease runs to 20 + V + P - M = 59 s. B's first claim finds it held and waits in
+    // place (no receive count spent), P at most, and takes it once it can be taken over (59 + M s).
+    const T0 = 1_750_000_000_000;
+    expect(claimsByB.map((c) => [c.at - T0, c.kind])).toEqual([
+      [50_000, 'in_progress'],
+      [60_000, 'acquired'],
+    ]);
     expect(log.overlaps()).toEqual([]);
     await workerB.runtime.stop(0);
   });

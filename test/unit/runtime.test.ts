@@ -187,11 +187,12 @@ describe('WorkerRuntime on the in-memory queue and store (fake timers)', () => {
     await t.send([{ key: 'k' }]);
     await t.runtime.start();
     await until(() => t.store.calls.claim === 1, 'claimed');
-    // Another worker takes the key over as if our lease had lapsed.
-    const later = Date.now() + VISIBILITY_SECONDS * 1000 + 1;
+    // Another worker takes the key over as if our lease had lapsed (it runs V + V/3 - M).
+    const record = await t.store.get('work#k', Date.now());
+    const later = (record?.leaseExpiresAtMs ?? 0) + 1;
     await t.store.claim({
       pk: 'work#k',
-      payloadHash: (await t.store.get('work#k', Date.now()))?.payloadHash ?? '',
+      payloadHash: record?.payloadHash ?? '',
       owner: 'b:1',
       now: later,
       leaseExpiresAtMs: later + 30_000,
