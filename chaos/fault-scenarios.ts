@@ -199,7 +199,7 @@ export const FAULT_SCENARIOS: readonly Scenario[] = [
   {
     name: 'clock-skew-past',
     injects:
-      "one worker's clock 2 s ahead (faketime; past 2 x LEASE_CLOCK_SKEW, under 2V/3 = 3.3 s), healthy store, 6 s handlers living on renewals",
+      "one worker's clock 2 s ahead (faketime; past 2 x LEASE_CLOCK_SKEW, well under the nearly V = 5 s that renewed leases tolerate), healthy store, 6 s handlers living on renewals",
     workers: 2,
     messages: quarter,
     env: { CHAOS_HANDLER_MS: LONG_HANDLER_MS },

@@ -29,7 +29,7 @@ export interface HealthOptions {
   readonly waitTimeSeconds: number;
   /** 0: handlers have no time limit. */
   readonly handlerTimeoutMs: number;
-  /** SQS_VISIBILITY_TIMEOUT: the longest another worker's lease lasts past its handler; default 0. */
+  /** SQS_VISIBILITY_TIMEOUT: another worker's lease lasts up to 4/3 of it past its handler; default 0. */
   readonly visibilityTimeoutSeconds?: number;
   readonly maxInFlight: number;
   readonly maxPollFailures: number;
@@ -111,7 +111,9 @@ export class HealthMonitor implements TableStatusSink {
    */
   stallBoundMs(): number {
     const { waitTimeSeconds, handlerTimeoutMs, visibilityTimeoutSeconds = 0 } = this.#o;
-    const slotMs = handlerTimeoutMs > 0 ? 2 * handlerTimeoutMs + visibilityTimeoutSeconds * 1000 : 0;
+    // Another worker's lease lasts at most V + V/3 past its last renewal (worker/lease.ts).
+    const leaseMs = (visibilityTimeoutSeconds * 1000 * 4) / 3;
+    const slotMs = handlerTimeoutMs > 0 ? 2 * handlerTimeoutMs + leaseMs : 0;
     return waitTimeSeconds * 1000 + slotMs + STALL_GRACE_MS;
   }
 
