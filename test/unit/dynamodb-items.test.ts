@@ -123,6 +123,16 @@ describe('reading items', () => {
     expect(notARecord).toThrow(/^idempotency record q#k is malformed: fence: /);
     const undecodable = { pk: { S: 'q#x' }, fence: {} } as unknown as Item;
     expect(() => fromItem(undecodable)).toThrow(/^idempotency record q#x is malformed: /);
+    const error = (() => {
+      try {
+        fromItem(undecodable);
+      } catch (thrown) {
+        return thrown as CorruptRecordError;
+      }
+      throw new Error('decoded without complaint');
+    })();
+    expect(error.problems).toEqual([expect.stringMatching(/.+/)]);
+    expect(error.cause).toBeInstanceOf(Error);
     const noPk = { fence: { Q: '1' } } as unknown as Item;
     expect(() => fromItem(noPk)).toThrow(/^idempotency record \(no pk\) is malformed: /);
   });

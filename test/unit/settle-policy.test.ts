@@ -163,6 +163,8 @@ describe('deadLetterAttributes', () => {
       context,
     );
     expect(Object.keys(out)).toHaveLength(10);
+    // The key first, then the producer's attributes in the message's order, as many as fit.
+    expect(Object.keys(out).slice(0, 5)).toEqual(['IdempotencyKey', 'A0', 'A1', 'A2', 'A3']);
     expect(out.IdempotencyKey?.stringValue).toBe('k');
     expect(out.DeadLetterReason?.stringValue).toBe('PERMANENT_ERROR');
     expect(out.DeadLetterMessage?.stringValue).toHaveLength(1024);
