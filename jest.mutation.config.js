@@ -31,6 +31,7 @@ export default {
     'message-key',
     'own-writes',
     'pipeline',
+    'pipeline-paths',
     'record-rules',
     'runtime',
     'settle-policy',
