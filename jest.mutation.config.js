@@ -26,6 +26,7 @@ export default {
     'idempotency-store',
     'lease-bound',
     'lease-hold',
+    'lease-hold-edges',
     'lease-schedules',
     'leases',
     'message-key',
