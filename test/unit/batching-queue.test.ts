@@ -152,3 +152,11 @@ describe('BatchingQueue', () => {
     expect(queue.peek()).toEqual([]);
   });
 });
+
+describe('BatchingQueue passes what it does not batch through', () => {
+  it('is FIFO exactly when the queue it wraps is', () => {
+    const queues = new MemoryQueues();
+    expect(new BatchingQueue(queues.create('plain'), 10).fifo).toBe(false);
+    expect(new BatchingQueue(queues.create('ordered.fifo'), 10).fifo).toBe(true);
+  });
+});
