@@ -1,4 +1,4 @@
-import { CACHE_CHECK_MS, CompletedKeyCache } from '../../src/core/completed-cache.js';
+import { CACHE_CHECK_MS, CompletedKeyCache, cacheQuietMs } from '../../src/core/completed-cache.js';
 import type { IdempotencyRecord } from '../../src/core/idempotency-store.js';
 
 const T0 = 1_750_000_000_000;
@@ -159,5 +159,24 @@ describe('CompletedKeyCache on its own', () => {
     cache.add(completed('q#k'), cache.generation);
     expect(cache.size).toBe(0);
     expect(cache.get('q#k', HASH, T0)).toBeUndefined();
+  });
+});
+
+describe('CompletedKeyCache: the edges mutation testing found unchecked', () => {
+  it('records clear and forget wait two checks plus the skew margin', () => {
+    expect(cacheQuietMs(500)).toBe(2500);
+    expect(cacheQuietMs(0)).toBe(2 * CACHE_CHECK_MS);
+  });
+
+  it('a cache of size 0 never reads the generation', () => {
+    const { cache, reads } = setup(0);
+    expect(cache.get('q#k', HASH, T0)).toBeUndefined();
+    expect(reads).toHaveLength(0);
+  });
+
+  it('remembers nothing before it has read a generation, even when told none either', () => {
+    const { cache } = setup();
+    cache.add(completed('q#k'), undefined);
+    expect(cache.size).toBe(0);
   });
 });
