@@ -168,7 +168,7 @@ describe('lost answers and late grants', () => {
     const calls: string[] = [];
     const control: LeaseControl = {
       // Every call asks for a later lease, as the real hold does as time passes.
-      terms: () => ({ leaseExpiresAtMs: 1_750_000_030_000 + 1000 * n++, lapsedBefore: 1_750_000_000_000 }),
+      terms: () => ({ leaseExpiresAtMs: 1_750_000_047_000 + 1000 * n++, lapsedBefore: 1_750_000_000_000 }),
       granted: () => true,
       waitForOther: async () => false,
       settle: () => void calls.push('settle'),
