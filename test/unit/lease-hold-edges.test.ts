@@ -166,6 +166,16 @@ describe('worker/lease.ts edges', () => {
     h.end();
   });
 
+  it('a renewal asked after the wall clock stepped back does not lower the lease the record may carry', async () => {
+    const { h } = hold();
+    expect(h.granted(CLAIM, h.terms())).toBe(true);
+    jest.setSystemTime(Date.now() - 20_000);
+    await jest.advanceTimersByTimeAsync(10_000);
+    // The renewal at 10 s asked (10 - 20) + 39 s: less than the 39 s the claim may have written.
+    expect(h.msUntilTakeable()).toBe(39_000 + 1000 - (10_000 - 20_000));
+    h.end();
+  });
+
   it('after settle(), a confirmed renewal arms no watchdog', async () => {
     // One renewal confirmed after the handler returned, then the store fails: nothing to abort.
     let renewals = 0;
