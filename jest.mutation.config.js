@@ -23,6 +23,7 @@ export default {
     'first-delivery-hint',
     'handler-timeout',
     'hostile-messages',
+    'idempotency-service',
     'idempotency-store',
     'lease-bound',
     'lease-hold',
