@@ -19,7 +19,7 @@ export const LAYERS = {
 };
 
 /** Packages a layer must not import: it gets them as interfaces from core instead. */
-const BANNED_PACKAGES = {
+export const BANNED_PACKAGES = {
   core: ['@aws-sdk/*', 'fastify', 'pino', 'sqs-consumer', 'sqs-producer', 'prom-client', '@opentelemetry/*'],
   worker: ['@aws-sdk/*', 'sqs-consumer', 'sqs-producer', '@opentelemetry/*'],
 };

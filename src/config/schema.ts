@@ -111,7 +111,7 @@ const fields = {
     baseMs: env('RETRY_BACKOFF_BASE', durationOrZero('retried at once', 0.001, 43200), {
       default: '1',
       description:
-        'After a retryable failure the message is hidden for base * 2^(receives-1) seconds, with full jitter.',
+        'After a retryable failure the message is hidden for base * 2^(receives-1) seconds (at most RETRY_BACKOFF_MAX), with equal jitter: half of it fixed, half random.',
     }),
     maxMs: env('RETRY_BACKOFF_MAX', durationOrZero('retried at once', 0.001, 43200), {
       default: '300',

@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { variables } from '../../src/config/variables.js';
+import { commandTableRows } from '../../src/cli/args.js';
+import { REASONS, REASON_CODES } from '../../src/core/reasons.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { backoffMs } from '../../src/worker/backoff.js';
+
+interface Table {
+  readonly header: string[];
+  readonly rows: string[][];
+}
+
+/** scripts/doc-tables.mjs is plain JavaScript, shared with the script that writes the tables. */
+const renderPath = '../../scripts/doc-tables.mjs';
+const render = (await import(renderPath)) as {
+  TABLE_PAGES: Record<string, string>;
+  configTable(v: typeof variables): Table;
+  commandTable(rows: ReturnType<typeof commandTableRows>): Table;
+  reasonTable(reasons: typeof REASONS, codes: typeof REASON_CODES): Table;
+  metricTable(metrics: { name: string; type: string; help: string }[], labelsOf: (name: string) => string[]): Table;
+  layerTable(layers: unknown, banned: unknown): Table;
+  readTable(page: string, name: string): Table | undefined;
+};
+const lintConfig = '../../eslint.config.js';
+const lint = (await import(lintConfig)) as { LAYERS: unknown; BANNED_PACKAGES: unknown };
+
+/** What the page holds between the table's markers, next to what the code makes. */
+function compare(name: string, expected: Table): { page: Table | undefined; code: Table } {
+  const path = render.TABLE_PAGES[name] as string;
+  return { page: render.readTable(readFileSync(path, 'utf8'), name), code: expected };
+}
+
+async function metricsTable(): Promise<Table> {
+  const { registry } = createMetrics('0.0.0');
+  const metrics = await registry.getMetricsAsJSON();
+  const labelsOf = (name: string): string[] => {
+    const metric = registry.getSingleMetric(name) as unknown as { labelNames?: string[] } | undefined;
+    return metric?.labelNames ?? [];
+  };
+  return render.metricTable(metrics as { name: string; type: string; help: string }[], labelsOf);
+}
+
+// Each: the table the code makes, row for row. On a difference run `npm run docs:tables`.
+describe('docs tables are the code, row for row (npm run docs:tables)', () => {
+  it('configuration variables: src/config/schema.ts -> docs/configuration.md', () => {
+    const { page, code } = compare('config-table', render.configTable(variables));
+    expect(page).toEqual(code);
+  });
+
+  it('commands: src/cli/spec.ts -> docs/operations.md', () => {
+    const { page, code } = compare('command-table', render.commandTable(commandTableRows()));
+    expect(page).toEqual(code);
+  });
+
+  it('reason codes: src/core/reasons.ts -> docs/architecture.md', () => {
+    const { page, code } = compare('reasons', render.reasonTable(REASONS, REASON_CODES));
+    expect(page).toEqual(code);
+  });
+
+  it('metrics: the registry of src/observability/metrics.ts -> docs/operations.md', async () => {
+    const { page, code } = compare('metrics', await metricsTable());
+    expect(code.rows.length).toBeGreaterThan(10);
+    expect(page).toEqual(code);
+  });
+
+  it('layers: eslint.config.js (LAYERS, BANNED_PACKAGES) -> docs/architecture.md', () => {
+    const { page, code } = compare('layers', render.layerTable(lint.LAYERS, lint.BANNED_PACKAGES));
+    expect(page).toEqual(code);
+  });
+});
+
+describe('the backoff as the docs word it', () => {
+  it('is equal jitter (half fixed, half random), as RETRY_BACKOFF_BASE says', () => {
+    const base = variables.find((v) => v.name === 'RETRY_BACKOFF_BASE');
+    expect(base?.description).toMatch(/equal jitter/);
+    expect(base?.description).not.toMatch(/full jitter/);
+    // receive 3: ceiling 4 s; random 0 -> the fixed half, random ~1 -> the whole ceiling.
+    expect(backoffMs(3, 1000, 60_000, () => 0)).toBe(2000);
+    expect(backoffMs(3, 1000, 60_000, () => 0.999_999)).toBe(4000);
+  });
+});
