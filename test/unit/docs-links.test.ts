@@ -12,7 +12,9 @@ const PAGES = ['README.md', ...readdirSync('docs').flatMap((f) => (f.endsWith('.
 
 /** Top-level entries of the repository a backticked path may start with (dist/ maps to src/). */
 const ROOTS = new Set(
-  readdirSync('.').filter((name) => !['node_modules', '.git', 'dist', '.emulators', 'coverage'].includes(name)),
+  readdirSync('.').filter(
+    (name) => !['node_modules', '.git', 'dist', '.emulators', 'coverage'].includes(name),
+  ),
 );
 const SRC_FOLDERS = new Set(readdirSync('src').filter((name) => statSync(join('src', name)).isDirectory()));
 
@@ -45,7 +47,7 @@ function prose(text: string): string {
 const lineAt = (text: string, offset: number): number => text.slice(0, offset).split('\n').length;
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
-export function slug(heading: string): string {
+function slug(heading: string): string {
   const text = heading
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') // links: their text
     .replace(/<[^>]+>/g, '') // inline HTML
@@ -58,7 +60,7 @@ export function slug(heading: string): string {
 }
 
 /** The anchors of a page, duplicates numbered as GitHub numbers them (x, x-1, x-2). */
-export function anchors(text: string): Set<string> {
+function anchors(text: string): Set<string> {
   const seen = new Map<string, number>();
   const found = new Set<string>();
   for (const line of prose(text).split('\n')) {
@@ -106,7 +108,11 @@ function exists(path: string): boolean {
 }
 
 /** Every reference of one page that does not resolve, as `page:line: what`. */
-export function brokenReferences(page: string, text: string, read = (p: string) => readFileSync(p, 'utf8')): string[] {
+function brokenReferences(
+  page: string,
+  text: string,
+  read = (p: string) => readFileSync(p, 'utf8'),
+): string[] {
   const broken: string[] = [];
   const body = prose(text);
   for (const { target, line: n } of links(body)) {
@@ -143,6 +149,23 @@ describe('links and paths in README.md and docs/', () => {
 
   it('lists no path as not in the checkout that is in it (then the list is stale)', () => {
     expect([...NOT_IN_CHECKOUT].filter((p) => existsSync(p))).toEqual([]);
+  });
+});
+
+describe('.ci/run', () => {
+  it('names only pages of docs/ that exist, and headings they have', () => {
+    const comments = readFileSync('.ci/run', 'utf8').replace(/\n#\s*/g, ' ');
+    const refs = [...comments.matchAll(/\((docs\/[\w-]+\.md)(?:, "([^"]+)")?\)/g)];
+    expect(refs.length).toBeGreaterThan(5);
+    for (const [, page = '', heading] of refs) {
+      expect(`${page}: ${existsSync(page)}`).toBe(`${page}: true`);
+      if (heading === undefined) continue;
+      const headings = [...anchors(readFileSync(page, 'utf8'))];
+      expect(`${page}, "${heading}": ${headings.some((a) => a.startsWith(slug(heading)))}`).toBe(
+        `${page}, "${heading}": true`,
+      );
+    }
+    expect(comments).not.toMatch(/README, "/);
   });
 });
 

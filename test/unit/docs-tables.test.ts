@@ -17,7 +17,10 @@ const render = (await import(renderPath)) as {
   configTable(v: typeof variables): Table;
   commandTable(rows: ReturnType<typeof commandTableRows>): Table;
   reasonTable(reasons: typeof REASONS, codes: typeof REASON_CODES): Table;
-  metricTable(metrics: { name: string; type: string; help: string }[], labelsOf: (name: string) => string[]): Table;
+  metricTable(
+    metrics: { name: string; type: string; help: string }[],
+    labelsOf: (name: string) => string[],
+  ): Table;
   layerTable(layers: unknown, banned: unknown): Table;
   readTable(page: string, name: string): Table | undefined;
 };
