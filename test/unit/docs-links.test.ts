@@ -152,6 +152,39 @@ describe('links and paths in README.md and docs/', () => {
   });
 });
 
+/** Every file of the code, tests, scripts and deploy files (not the docs), as one text. */
+function codeText(): string {
+  const walk = (path: string): string[] => {
+    if (statSync(path).isFile()) return [path];
+    return readdirSync(path)
+      .filter((name) => !['node_modules', 'dist', 'results', 'fixtures'].includes(name))
+      .flatMap((name) => walk(join(path, name)));
+  };
+  const roots = ['src', 'test', 'scripts', 'bench', 'chaos', 'k8s', 'ops', 'config', 'Dockerfile'];
+  return [...roots, 'docker-compose.yml', '.ci', 'eslint.config.js']
+    .filter((root) => existsSync(root))
+    .flatMap(walk)
+    .filter((file) => !/\.(png|svg|jar|gz)$/.test(file))
+    .map((file) => readFileSync(file, 'utf8'))
+    .join('\n');
+}
+
+describe('names in README.md and docs/', () => {
+  it('every backticked NAME_IN_CAPITALS (a setting, code, constant) occurs in the code', () => {
+    const code = codeText();
+    const unknown = PAGES.flatMap((page) => {
+      const body = prose(readFileSync(page, 'utf8'));
+      const names = new Set(
+        [...body.matchAll(/`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?:=[^`]*)?`/g)].map((m) => m[1]),
+      );
+      return [...names]
+        .filter((name) => !new RegExp(`(?<![A-Za-z0-9_])${name}(?![A-Za-z0-9_])`).test(code))
+        .map((name) => `${page}: ${name}`);
+    });
+    expect(unknown).toEqual([]);
+  });
+});
+
 describe('.ci/run', () => {
   it('names only pages of docs/ that exist, and headings they have', () => {
     const comments = readFileSync('.ci/run', 'utf8').replace(/\n#\s*/g, ' ');
