@@ -166,7 +166,7 @@ function awsMetrics(on: On) {
     }),
     sqsRequests: new Counter<'operation' | 'outcome'>({
       name: 'sqs_worker_sqs_requests_total',
-      help: 'SQS API calls made by the worker, by operation and outcome (success, error).',
+      help: 'SQS API calls made by the worker, by operation and outcome (success, error, aborted).',
       labelNames: ['operation', 'outcome'],
       ...on,
     }),
