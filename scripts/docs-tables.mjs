@@ -14,6 +14,7 @@ import {
   configTable,
   layerTable,
   metricTable,
+  readTable,
   reasonTable,
   replaceTable,
 } from './doc-tables.mjs';
@@ -32,11 +33,9 @@ const changed = new Set();
 for (const [name, table] of Object.entries(tables)) {
   const path = TABLE_PAGES[name];
   const before = readFileSync(path, 'utf8');
-  const after = replaceTable(before, name, table);
-  if (after !== before) {
-    writeFileSync(path, after);
-    changed.add(path);
-  }
+  if (JSON.stringify(readTable(before, name)) === JSON.stringify(table)) continue;
+  writeFileSync(path, replaceTable(before, name, table));
+  changed.add(path);
 }
 if (changed.size > 0) {
   const prettier = spawnSync('node_modules/.bin/prettier', ['--write', ...changed], { stdio: 'inherit' });
