@@ -1,6 +1,6 @@
 /**
  * Every subcommand of `sqs-worker`, once, as data: the parser (args.ts), the usage text, each
- * command's `--help` and the README's command table (test/unit/readme-commands) all come from it.
+ * command's `--help` and the command table of docs/operations.md (test/unit/docs-tables) all come from it.
  */
 
 import { RECORD_STATUSES } from '../core/idempotency-store.js';
