@@ -4,6 +4,8 @@ import { commandTableRows } from '../../src/cli/args.js';
 import { REASONS, REASON_CODES } from '../../src/core/reasons.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { backoffMs } from '../../src/worker/backoff.js';
+import { SCENARIOS } from '../../chaos/scenarios.js';
+import { FAULT_SCENARIOS } from '../../chaos/fault-scenarios.js';
 
 interface Table {
   readonly header: string[];
@@ -69,6 +71,14 @@ describe('docs tables are the code, row for row (npm run docs:tables)', () => {
   it('layers: eslint.config.js (LAYERS, BANNED_PACKAGES) -> docs/architecture.md', () => {
     const { page, code } = compare('layers', render.layerTable(lint.LAYERS, lint.BANNED_PACKAGES));
     expect(page).toEqual(code);
+  });
+});
+
+describe('tables checked against the code', () => {
+  it('chaos scenarios: docs/reliability.md names every scenario of chaos/, in the order they run', () => {
+    const table = render.readTable(readFileSync('docs/reliability.md', 'utf8'), 'chaos-scenarios');
+    const names = [...SCENARIOS, ...FAULT_SCENARIOS].map(({ name }) => `\`${name}\``);
+    expect(table?.rows.map(([name]) => name)).toEqual(names);
   });
 });
 
