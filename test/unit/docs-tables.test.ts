@@ -4,6 +4,8 @@ import { commandTableRows } from '../../src/cli/args.js';
 import { REASONS, REASON_CODES } from '../../src/core/reasons.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { backoffMs } from '../../src/worker/backoff.js';
+import { ATTRIBUTE_TYPES } from '../../src/aws/dynamodb-items.js';
+import { RECORD_STATUSES } from '../../src/core/idempotency-store.js';
 import { SCENARIOS } from '../../chaos/scenarios.js';
 import { FAULT_SCENARIOS } from '../../chaos/fault-scenarios.js';
 
@@ -79,6 +81,16 @@ describe('tables checked against the code', () => {
     const table = render.readTable(readFileSync('docs/reliability.md', 'utf8'), 'chaos-scenarios');
     const names = [...SCENARIOS, ...FAULT_SCENARIOS].map(({ name }) => `\`${name}\``);
     expect(table?.rows.map(([name]) => name)).toEqual(names);
+  });
+
+  it('the idempotency record: docs/architecture.md lists every attribute the store writes, and every status', () => {
+    const table = render.readTable(readFileSync('docs/architecture.md', 'utf8'), 'record-attributes');
+    const names = (table?.rows ?? []).flatMap(([cell = '']) =>
+      [...cell.matchAll(/`(\w+)`/g)].map((m) => m[1]),
+    );
+    expect(names.sort()).toEqual(['pk', ...Object.keys(ATTRIBUTE_TYPES)].sort());
+    const statusRow = table?.rows.find(([name]) => name === '`status`');
+    expect(statusRow?.[1]).toBe(RECORD_STATUSES.map((s) => `\`${s}\``).join(', '));
   });
 });
 
