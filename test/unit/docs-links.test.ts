@@ -18,17 +18,21 @@ const ROOTS = new Set(
 );
 const SRC_FOLDERS = new Set(readdirSync('src').filter((name) => statSync(join('src', name)).isDirectory()));
 
-/**
- * Paths the docs name that are not in a checkout on purpose: made by a run, or a placeholder.
- * `examples/handler-package/` comes with issue 21's handler change (branch wip-handler).
- */
-const NOT_IN_CHECKOUT = new Set([
+/** Paths the docs name that a run makes (git-ignored or written by a tool), or a placeholder. */
+const MADE_BY_RUNS = new Set([
   'reports/mutation/',
   'config/name.json',
   '.emulators/bin',
   'chaos/results/latest.json',
-  'examples/handler-package/',
 ]);
+
+/**
+ * Paths that come with another change of issue 21, not yet merged here: `examples/handler-package/`
+ * with the handler change (branch wip-handler). A test fails once one exists: then drop it here.
+ */
+const PENDING = new Set(['examples/handler-package/']);
+
+const NOT_IN_CHECKOUT = new Set([...MADE_BY_RUNS, ...PENDING]);
 
 /** The page's text with fenced code blocks blanked out (line numbers kept). */
 function prose(text: string): string {
@@ -147,8 +151,8 @@ describe('links and paths in README.md and docs/', () => {
     for (const page of PAGES.filter((p) => p.startsWith('docs/'))) expect(linked).toContain(page);
   });
 
-  it('lists no path as not in the checkout that is in it (then the list is stale)', () => {
-    expect([...NOT_IN_CHECKOUT].filter((p) => existsSync(p))).toEqual([]);
+  it('lists no path as pending that is in the checkout (then the list is stale)', () => {
+    expect([...PENDING].filter((p) => existsSync(p))).toEqual([]);
   });
 });
 
