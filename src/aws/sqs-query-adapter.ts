@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { describeError } from '../core/errors.js';
 import { QueryProtocolError, readInput, writeError, writeResponse } from './sqs-query-protocol.js';
 import { OPERATIONS, SQS_ACTIONS } from './sqs-query-shapes.js';
 
@@ -19,29 +20,50 @@ import { OPERATIONS, SQS_ACTIONS } from './sqs-query-shapes.js';
  */
 export function acceptQueryProtocol(app: FastifyInstance): void {
   const bodyLimit = app.initialConfig.bodyLimit ?? 1_048_576;
-  app.addHook('preParsing', async (request, reply, payload) => {
+  // A callback hook, not an async one: the JSON protocol's requests go on in the same tick.
+  app.addHook('preParsing', (request, reply, payload, done) => {
     const form = isForm(request.headers['content-type']);
     const query = queryOf(request.originalUrl);
-    if (!form && !/(?:^|&)Action=/.test(query)) return payload;
-    const body = form ? await readBody(payload, bodyLimit) : '';
-    if (body === undefined) {
-      const requestId = randomUUID();
-      const error = { code: 'RequestEntityTooLarge', message: `The request is over ${bodyLimit} bytes.` };
-      void reply
-        .code(413)
-        .header('connection', 'close')
-        .headers(answerHeaders(requestId))
-        .send(writeError({ ...error, type: 'Sender' }, requestId));
-      return undefined;
+    if (!form && !/(?:^|&)Action=/.test(query)) {
+      done(null, payload);
+      return;
     }
-    const params = formParams(query, body);
-    if (!isSqs(params.get('Action'), request.headers.authorization)) {
-      return form ? Readable.from([Buffer.from(body, 'utf8')]) : payload;
-    }
-    const answer = await answerQuery(app, request, params);
-    void reply.code(answer.status).headers(answerHeaders(answer.requestId)).send(answer.xml);
-    return undefined;
+    answerIfSqs(app, request, reply, { payload, form, query, bodyLimit }).then(
+      (next) => done(null, next),
+      (error: Error) => done(error),
+    );
   });
+}
+
+/**
+ * Answers a query-protocol request for SQS and resolves with nothing (the request is done), or
+ * resolves with the body to parse as before when the request is for another service (SNS, STS).
+ */
+async function answerIfSqs(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  incoming: { payload: Readable; form: boolean; query: string; bodyLimit: number },
+): Promise<Readable | undefined> {
+  const { payload, form, query, bodyLimit } = incoming;
+  const body = form ? await readBody(payload, bodyLimit) : '';
+  if (body === undefined) {
+    const requestId = randomUUID();
+    const error = { code: 'RequestEntityTooLarge', message: `The request is over ${bodyLimit} bytes.` };
+    void reply
+      .code(413)
+      .header('connection', 'close')
+      .headers(answerHeaders(requestId))
+      .send(writeError({ ...error, type: 'Sender' }, requestId));
+    return undefined;
+  }
+  const params = formParams(query, body);
+  if (!isSqs(params.get('Action'), request.headers.authorization)) {
+    return form ? Readable.from([Buffer.from(body, 'utf8')]) : payload;
+  }
+  const answer = await answerQuery(app, request, params);
+  void reply.code(answer.status).headers(answerHeaders(answer.requestId)).send(answer.xml);
+  return undefined;
 }
 
 interface Answer {
@@ -85,9 +107,13 @@ async function answerQuery(
     }
     return { status: 200, requestId, xml: writeResponse(action, output, operation.output, requestId) };
   } catch (error) {
-    if (!(error instanceof QueryProtocolError)) throw error;
-    const answer = { code: error.code, message: error.message, type: 'Sender' } as const;
-    return { status: error.status, requestId, xml: writeError(answer, requestId) };
+    // The adapter's own refusals are the sender's fault; anything else (fauxqs closing, a bug here)
+    // is answered as SQS answers its own faults, so that the client sees an error it can retry.
+    const answer =
+      error instanceof QueryProtocolError
+        ? { status: error.status, code: error.code, message: error.message, type: 'Sender' as const }
+        : { status: 500, code: 'InternalError', message: describeError(error), type: 'Receiver' as const };
+    return { status: answer.status, requestId, xml: writeError(answer, requestId) };
   }
 }
 
@@ -153,7 +179,7 @@ function formParams(query: string, body: string): Map<string, string> {
 }
 
 /** The whole body as UTF-8 text, or undefined once it passes `limit` bytes. */
-async function readBody(payload: NodeJS.ReadableStream, limit: number): Promise<string | undefined> {
+async function readBody(payload: Readable, limit: number): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   // Read to the end even past the limit: leaving the loop would destroy the request, and with it
