@@ -4,7 +4,8 @@ receive_message, delete_message), run by test/clients/real-clients.test.ts with 
 
     /usr/bin/python3 boto3-client.py ENDPOINT < request.json
 
-request: {"queue_url": ..., "send": [{"body": ..., "key": ... | null}], "receive": N}
+request: {"queue_url": ..., "send": [{"body": ..., "key": ... | null}], "receive": N,
+          "missing_queue": NAME (asks for its URL, expecting boto3's QueueDoesNotExist)}
 Prints one JSON object: the client's protocol and version, the ids of the messages sent, and the
 messages received (body, attributes, message attributes), each deleted once read.
 """
@@ -64,6 +65,13 @@ def main():
             )
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
+    error = None
+    if request.get("missing_queue") is not None:
+        try:
+            sqs.get_queue_url(QueueName=request["missing_queue"])
+        except sqs.exceptions.QueueDoesNotExist as caught:
+            error = {"exception": "QueueDoesNotExist", "code": caught.response["Error"]["Code"]}
+
     print(
         json.dumps(
             {
@@ -71,6 +79,7 @@ def main():
                 "botocore": botocore.__version__,
                 "sent": sent,
                 "received": received,
+                "error": error,
             }
         )
     )

@@ -55,6 +55,7 @@ interface Boto3Result {
     attributes: Record<string, string>;
     messageAttributes: Record<string, string | null>;
   }[];
+  error: { exception: string; code: string } | null;
 }
 
 describe('real query-protocol clients against sqs-worker start (embedded mode)', () => {
@@ -233,6 +234,14 @@ describe('real query-protocol clients against sqs-worker start (embedded mode)',
     await aws('purge-queue', '--queue-url', ownQueue);
     const empty = await aws('receive-message', '--queue-url', ownQueue);
     expect(empty.Messages).toBeUndefined();
+  });
+
+  it('boto3 raises its own QueueDoesNotExist for a queue that does not exist', async () => {
+    const result = await boto3({ queue_url: queueUrl, missing_queue: `missing-${randomUUID()}` });
+    expect(result.error).toEqual({
+      exception: 'QueueDoesNotExist',
+      code: 'AWS.SimpleQueueService.NonExistentQueue',
+    });
   });
 
   it('the AWS CLI gets SQS errors it understands', async () => {
