@@ -46,7 +46,7 @@ async function answerIfSqs(
   incoming: { payload: Readable; form: boolean; query: string; bodyLimit: number },
 ): Promise<Readable | undefined> {
   const { payload, form, query, bodyLimit } = incoming;
-  const body = form ? await readBody(payload, bodyLimit) : '';
+  const body = form ? await readBody(payload, bodyLimit) : Buffer.alloc(0);
   if (body === undefined) {
     const requestId = randomUUID();
     const error = { code: 'RequestEntityTooLarge', message: `The request is over ${bodyLimit} bytes.` };
@@ -57,9 +57,9 @@ async function answerIfSqs(
       .send(writeError({ ...error, type: 'Sender' }, requestId));
     return undefined;
   }
-  const params = formParams(query, body);
+  const params = formParams(query, body.toString('utf8'));
   if (!isSqs(params.get('Action'), request.headers.authorization)) {
-    return form ? Readable.from([Buffer.from(body, 'utf8')]) : payload;
+    return form ? Readable.from([body]) : payload; // the bytes as they came
   }
   const answer = await answerQuery(app, request, params);
   void reply.code(answer.status).headers(answerHeaders(answer.requestId)).send(answer.xml);
@@ -178,8 +178,8 @@ function formParams(query: string, body: string): Map<string, string> {
   return params;
 }
 
-/** The whole body as UTF-8 text, or undefined once it passes `limit` bytes. */
-async function readBody(payload: Readable, limit: number): Promise<string | undefined> {
+/** The whole body, or undefined when it passes `limit` bytes. */
+async function readBody(payload: Readable, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   // Read to the end even past the limit: leaving the loop would destroy the request, and with it
@@ -189,7 +189,7 @@ async function readBody(payload: Readable, limit: number): Promise<string | unde
     size += buffer.length;
     if (size <= limit) chunks.push(buffer);
   }
-  return size > limit ? undefined : Buffer.concat(chunks).toString('utf8');
+  return size > limit ? undefined : Buffer.concat(chunks);
 }
 
 function parseJson(text: string): Record<string, unknown> {

@@ -165,6 +165,20 @@ describe('embedded SQS, query protocol: queues and errors', () => {
     expect(message).toContain('MaxNumberOfMessages');
   });
 
+  it("refuses a request over the emulator's body limit with RequestEntityTooLarge, 413", async () => {
+    const huge = 'x'.repeat(12 * 1024 * 1024);
+    const message = assertError(
+      await query(endpoint, {
+        Action: 'SendMessage',
+        QueueUrl: 'http://x/000000000000/q',
+        MessageBody: huge,
+      }),
+      413,
+      'RequestEntityTooLarge',
+    );
+    expect(message).toContain('bytes');
+  });
+
   it('leaves the JSON protocol (the worker) and query requests for SNS to fauxqs', async () => {
     const queueUrl = text(
       (await query(endpoint, { Action: 'CreateQueue', QueueName: `j-${randomUUID()}` })).xml,
