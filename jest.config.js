@@ -12,13 +12,15 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   // test/ops needs Prometheus' own tools (npm run test:ops), test/deploy kubectl, yamllint and
-  // docker-compose (npm run test:deploy), test/browser Chromium (npm run test:browser): .ci/run
+  // docker-compose (npm run test:deploy), test/browser Chromium (npm run test:browser), test/clients
+  // Debian's awscli and python3-boto3 (npm run test:clients): .ci/run
   // installs them and runs each.
   testPathIgnorePatterns: [
     '/node_modules/',
     '<rootDir>/test/ops/',
     '<rootDir>/test/deploy/',
     '<rootDir>/test/browser/',
+    '<rootDir>/test/clients/',
   ],
   // Stryker's sandbox (npm run test:mutation) is a copy of the project: not a second package.
   modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],

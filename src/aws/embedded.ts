@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type * as FauxqsTypes from 'fauxqs';
 import { EmbeddedUnavailableError, describeError } from '../core/errors.js';
+import { acceptQueryProtocol } from './sqs-query-adapter.js';
 
 type FauxqsModule = typeof FauxqsTypes;
 
@@ -40,6 +41,9 @@ export async function startEmulators(
   // Queue URLs name the host sqs.<region>.localhost, which clients never resolve: they are given
   // the endpoint explicitly.
   const sqs = fauxqs.buildApp({ logger: false, host: 'localhost' });
+  // fauxqs speaks only SQS's JSON protocol; clients on the query protocol (Debian's awscli and
+  // boto3, the Java SDK 1.x) are translated on the same port.
+  acceptQueryProtocol(sqs);
   let sqsPort: number;
   try {
     await sqs.listen({ port: ports.sqs, host: '127.0.0.1' });
