@@ -37,7 +37,7 @@ function handlerNotSet(): ConfigError {
     'HANDLER',
     'HANDLER is not set: with SQS_QUEUE_URL set (a real queue) the worker does not guess what to do with ' +
       'its messages. Set HANDLER to the path of your module exporting handle(message, context) ' +
-      '(e.g. HANDLER=/app/handler/handler.js in an image built FROM the worker image), or to a built-in: ' +
+      '(e.g. HANDLER=/app/handler/dist/handler.js in an image built FROM the worker image), or to a built-in: ' +
       `${Object.keys(BUILT_IN).join(', ')} (HANDLER=log logs and deletes every message; webhook POSTs each to WEBHOOK_URL). ` +
       'See docs/deploy.md, "Your handler in production".',
   );
