@@ -4,7 +4,10 @@
 #
 #   docker build -t sqs-idempotent-worker .
 #   docker run --init --read-only --tmpfs /tmp -p 127.0.0.1:8080:8080 \
-#     -e SQS_QUEUE_URL=... -e AWS_REGION=... sqs-idempotent-worker
+#     -e SQS_QUEUE_URL=... -e AWS_REGION=... -e HANDLER=... sqs-idempotent-worker
+#
+# HANDLER is required with SQS_QUEUE_URL: a built-in (log, webhook) or the path of your module,
+# which an image FROM this one brings (examples/handler-package/Dockerfile).
 #
 # Signals: CMD is the exec form, so node is PID 1 and SIGTERM/SIGINT reach the worker itself,
 # which installs its handlers first thing and drains (README, "Graceful drain"). Node as PID 1
@@ -65,6 +68,11 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY config ./config
+# Your handler goes into an image FROM this one (examples/handler-package/Dockerfile), with HANDLER
+# set to its path; this image sets none, so on a real queue it exits 2 until one is named. The link
+# makes `import ... from 'sqs-idempotent-worker'` in such a handler resolve to this very copy, whose
+# PermanentError is the class the worker checks with instanceof.
+RUN ln -s /app /app/node_modules/sqs-idempotent-worker
 # The image's `node` user (uid 1000), numeric so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 8080

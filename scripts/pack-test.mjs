@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 // The package as a user gets it: packed from a fresh clone of the last commit (prepack builds
-// dist/), installed into an empty folder with --omit=dev, and its `sqs-worker` binary run against
-// SQS and DynamoDB in processes of their own: fauxqs (scripts/fauxqs-server.mjs) and AWS's
-// DynamoDB Local (scripts/dynamodb-local.sh, needs Java). Produces messages, sees them handled,
-// stops the worker with SIGTERM and expects exit 0. About a minute; run by .ci/run.
+// dist/) and installed into an empty folder with --omit=dev. The example handler package
+// (examples/handler-package) is built as its Dockerfile builds it: its TypeScript compiled by tsc
+// against the packed worker's types, found in node_modules (and a wrong use of them must fail to
+// compile); then it is packed and installed next to the worker. The installed `sqs-worker` binary
+// runs against SQS and DynamoDB in processes of their own: fauxqs (scripts/fauxqs-server.mjs) and
+// AWS's DynamoDB Local (scripts/dynamodb-local.sh, needs Java): without HANDLER it refuses the
+// queue (exit 2); with HANDLER set to the installed handler it handles the messages produced (seen
+// in the handler's own log lines), dead-letters the one its PermanentError rejects, and exits 0
+// on SIGTERM. About a minute and a half; run by .ci/run.
 //
 //   npm run test:pack        (runs on the project's Node 24: the installed binary needs it)
 //
 // Exits 0 when every check passed, 1 when one failed; skipped (exit 0, saying so) without Java.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +24,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Guard against a hang, not a measure of speed. */
 const GUARD_MS = 120_000;
 const MESSAGES = 5;
+const HANDLER_PACKAGE = 'example-order-handler';
+const NPM_QUIET = ['--no-audit', '--no-fund', '--prefer-offline'];
 
 const log = (text) => process.stderr.write(`pack-test: ${text}\n`);
 function fail(text) {
@@ -83,6 +90,67 @@ function start(command, args, options) {
   return { child, lines, exited, waitFor, stderr: () => stderr };
 }
 
+function npm(args, cwd) {
+  execFileSync('npm', args, { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Runs the handler package's TypeScript compiler in `dir`; returns its exit status and output. */
+function tsc(dir, project) {
+  const compiler = join(dir, 'node_modules', 'typescript', 'bin', 'tsc');
+  const run = spawnSync(process.execPath, [compiler, '-p', project], { cwd: dir, encoding: 'utf8' });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+/**
+ * examples/handler-package built as its Dockerfile builds it: its own dev dependencies from its
+ * lockfile (peers left out), the worker as installed in `workerDir` linked into node_modules, tsc.
+ * A handler that misuses the worker's types must fail to compile: proof that they resolved (a
+ * missing declaration would make them `any` or fail with TS2307 instead). Returns its tarball.
+ */
+function buildHandlerPackage(workerDir) {
+  log('building examples/handler-package: tsc against the packed worker in node_modules');
+  const dir = join(work, 'handler-package');
+  cpSync(join(ROOT, 'examples', 'handler-package'), dir, {
+    recursive: true,
+    filter: (source) => !/[\\/](node_modules|dist)$/.test(source),
+  });
+  npm(['ci', '--legacy-peer-deps', ...NPM_QUIET], dir);
+  symlinkSync(workerDir, join(dir, 'node_modules', 'sqs-idempotent-worker'));
+  const built = tsc(dir, 'tsconfig.json');
+  if (built.status !== 0)
+    fail(`the handler package does not compile against the packed worker:\n${built.output}`);
+
+  writeFileSync(
+    join(dir, 'misuse.ts'),
+    "import type { Handler } from 'sqs-idempotent-worker';\n" +
+      'export const handle: Handler = (message, context) => message.noSuchField ?? context.fencingToken;\n',
+  );
+  writeFileSync(
+    join(dir, 'tsconfig.misuse.json'),
+    JSON.stringify({
+      extends: './tsconfig.json',
+      compilerOptions: { noEmit: true, rootDir: '.' },
+      include: ['misuse.ts'],
+    }),
+  );
+  const misuse = tsc(dir, 'tsconfig.misuse.json');
+  if (
+    misuse.status === 0 ||
+    !/TS2339.*noSuchField/.test(misuse.output) ||
+    /TS2307|TS7016/.test(misuse.output)
+  ) {
+    fail(
+      `a handler misusing the worker's types: tsc exit ${misuse.status}, expected only TS2339:\n${misuse.output}`,
+    );
+  }
+  npm(['pack', '--pack-destination', work], dir);
+  const tarball = readdirSync(work).find(
+    (name) => name.startsWith(`${HANDLER_PACKAGE}-`) && name.endsWith('.tgz'),
+  );
+  if (!tarball) fail('npm pack made no tarball of the handler package');
+  return join(work, tarball);
+}
+
 const work = mkdtempSync(join(tmpdir(), 'sqs-worker-pack-'));
 const cleanups = [];
 try {
@@ -97,27 +165,29 @@ try {
   const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'));
   if (!tarball) fail('npm pack made no tarball');
   const listing = execFileSync('tar', ['-tzf', join(work, tarball)], { encoding: 'utf8' });
-  for (const file of ['package/dist/main.js', 'package/dist/index.js', 'package/config/example.json']) {
+  const shipped = [
+    'package/dist/main.js',
+    'package/dist/index.js',
+    'package/dist/index.d.ts',
+    'package/config/example.json',
+  ];
+  for (const file of shipped) {
     if (!listing.split('\n').includes(file)) fail(`${tarball} lacks ${file}`);
   }
 
   log(`installing ${tarball} with --omit=dev`);
   const app = join(work, 'app');
-  execFileSync(
-    'npm',
-    [
-      'install',
-      '--omit=dev',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      '--prefix',
-      app,
-      join(work, tarball),
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+  npm(['install', '--omit=dev', ...NPM_QUIET, join(work, tarball)], app);
   const bin = join(app, 'node_modules', '.bin', 'sqs-worker');
+
+  const handlerTarball = buildHandlerPackage(join(app, 'node_modules', 'sqs-idempotent-worker'));
+  log(`installing ${handlerTarball} next to the worker`);
+  npm(['install', '--omit=dev', ...NPM_QUIET, handlerTarball], app);
+  const handlerModule = join(app, 'node_modules', HANDLER_PACKAGE, 'dist', 'handler.js');
+  const worker2 = join(app, 'node_modules', HANDLER_PACKAGE, 'node_modules', 'sqs-idempotent-worker');
+  if (spawnSync('test', ['-e', worker2]).status === 0) fail(`npm installed a second worker under ${worker2}`);
 
   log('starting fauxqs and DynamoDB Local as processes of their own');
   const fauxqs = start(process.execPath, [join(ROOT, 'scripts', 'fauxqs-server.mjs')]);
@@ -160,21 +230,54 @@ try {
   const [{ queueUrl }] = cli(['queue', 'create', '--name', name]);
   cli(['table', 'create']);
 
-  log('running the installed sqs-worker start, producing messages');
-  const worker = start(bin, ['start'], { cwd: work, env: { ...env, SQS_QUEUE_URL: queueUrl } });
+  const unnamed = spawnSync(bin, ['start'], {
+    cwd: work,
+    env: { ...env, SQS_QUEUE_URL: queueUrl },
+    encoding: 'utf8',
+  });
+  if (unnamed.status !== 2 || !unnamed.stderr.includes('HANDLER is not set')) {
+    fail(`start on a real queue without HANDLER: exit ${unnamed.status}, stderr ${unnamed.stderr}`);
+  }
+
+  log('running the installed sqs-worker start with HANDLER set to the installed handler package');
+  const worker = start(bin, ['start'], {
+    cwd: work,
+    env: { ...env, SQS_QUEUE_URL: queueUrl, HANDLER: handlerModule },
+  });
   cleanups.push(async () => {
     if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
     await worker.exited;
   });
   await worker.waitFor('"worker started"', (l) => l.msg === 'worker started');
   // The installed package finds the config/ it ships from any working directory.
-  cli(['produce', '--count', String(MESSAGES)], { SQS_QUEUE_URL: queueUrl, CONFIG_PROFILE: 'example' });
-  await worker.waitFor(`${MESSAGES} handled messages`, (l) => l.msg === 'message success', MESSAGES);
+  const orders = join(work, 'orders.jsonl');
+  const lines = Array.from({ length: MESSAGES }, (_, i) => ({
+    body: { orderId: i + 1 },
+    key: `order-${i + 1}`,
+  }));
+  lines.push({ body: { order: 'no id' }, key: 'order-bad' });
+  writeFileSync(orders, lines.map((line) => JSON.stringify(line)).join('\n'));
+  cli(['produce', '--file', orders], { SQS_QUEUE_URL: queueUrl, CONFIG_PROFILE: 'example' });
+  const accepted = await worker.waitFor(
+    `${MESSAGES} orders accepted by the handler package`,
+    (l) => l.msg === 'example-order-handler: order accepted',
+    MESSAGES,
+  );
+  const ids = accepted.map((l) => l.orderId).sort((a, b) => a - b);
+  if (ids.join() !== '1,2,3,4,5') fail(`the handler accepted orders ${ids.join()}`);
+  // Its PermanentError is the worker's own class (one copy of the package): dead-lettered at once.
+  await worker.waitFor(
+    'the bad order dead-lettered as PERMANENT_ERROR',
+    (l) => l.msg === 'message dead_lettered' && l.reason === 'PERMANENT_ERROR' && l.key === 'order-bad',
+  );
   worker.child.kill('SIGTERM');
   const exit = await worker.exited;
   if (exit.code !== 0)
     fail(`the worker exited ${JSON.stringify(exit)} on SIGTERM; stderr: ${worker.stderr()}`);
-  log(`passed: ${MESSAGES} messages handled by the installed package, clean exit on SIGTERM`);
+  log(
+    `passed: the handler package compiled against the packed types, ${MESSAGES} orders handled by it ` +
+      'and one dead-lettered by its PermanentError in the installed worker, clean exit on SIGTERM',
+  );
 } catch (error) {
   if (process.exitCode !== 1) log(`FAILED: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;

@@ -11,6 +11,7 @@
  */
 import { createApp, type App, type AppOverrides } from './app.js';
 import { loadConfig, type Config, type DeepPartial, type Environment } from './config/load.js';
+import { WorkerError } from './core/errors.js';
 import type { Handler } from './core/handler.js';
 
 export interface CreateWorkerOptions {
@@ -24,8 +25,26 @@ export interface CreateWorkerOptions {
   readonly overrides?: Omit<AppOverrides, 'handler'>;
 }
 
+/** The oldest Node the worker runs on (package.json's engines; fauxqs needs node:sqlite). */
+const MIN_NODE_MAJOR = 24;
+
+/**
+ * Refuses an older Node with that reason, before anything else: on Node 20 the first thing to
+ * break used to be the embedded emulator, reported as "fauxqs is not installed".
+ */
+function checkNodeVersion(): void {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major >= MIN_NODE_MAJOR) return;
+  throw new WorkerError(
+    'ERR_NODE_VERSION',
+    `sqs-idempotent-worker needs Node >= ${MIN_NODE_MAJOR}, this is ${process.version} (${process.execPath}): ` +
+      `run your program with Node ${MIN_NODE_MAJOR} (nvm install ${MIN_NODE_MAJOR}, or the node:${MIN_NODE_MAJOR} image)`,
+  );
+}
+
 /** A worker with its sidecar, configured like the daemon; start() resolves once it polls. */
 export function createWorker(options: CreateWorkerOptions): App {
+  checkNodeVersion();
   const config = loadConfig(options.env ?? process.env, { overrides: options.config });
   return createApp(config, { ...options.overrides, handler: options.handler });
 }

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 /** The fields the cross-field rules read (the schema's output has them all). */
 export interface RuleInput {
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
-  readonly handler: string;
+  readonly handler: string | undefined;
   readonly webhook: { readonly url?: string | undefined };
   readonly idempotency: { readonly retentionSeconds: number; readonly clockSkewMs?: number | undefined };
   readonly visibilityTimeoutSeconds: number;

@@ -316,8 +316,15 @@ const fields = {
   ),
   handler: env(
     'HANDLER',
-    text('a built-in handler name (log) or a path to a module exporting handle(message, context)'),
-    { default: 'log', description: 'What is done with each message.' },
+    maybe(
+      text(
+        'a built-in handler name (log, webhook) or a path to a module exporting handle(message, context); required when SQS_QUEUE_URL is set',
+      ),
+    ),
+    {
+      description:
+        'What is done with each message: the path of your module exporting handle(message, context), or `log` (logs and deletes each message) or `webhook` (POSTs each to WEBHOOK_URL). Required with SQS_QUEUE_URL (a real queue): without it the worker exits 2. Unset in embedded mode: `log`.',
+    },
   ),
   embedded: group({
     sqsPort: env('EMBEDDED_SQS_PORT', port('0 picks a free port'), {

@@ -13,6 +13,8 @@ export interface HandlerSettings {
   };
   /** LOG_MESSAGE_BODIES: the log handler writes bodies and attribute values too. */
   readonly logMessageBodies?: boolean;
+  /** SQS_QUEUE_URL: set means a real queue, where HANDLER must be named; unset is embedded mode. */
+  readonly queueUrl?: string | undefined;
 }
 
 const BUILT_IN: Readonly<Record<string, (settings: HandlerSettings) => Handler>> = {
@@ -23,8 +25,33 @@ const BUILT_IN: Readonly<Record<string, (settings: HandlerSettings) => Handler>>
   },
 };
 
-/** HANDLER is a built-in name or a path to a module exporting `handle(message, context)`. */
-export async function resolveHandler(spec: string, settings: HandlerSettings): Promise<Handler> {
+/** What embedded mode runs when HANDLER is unset: a demo that logs each message and deletes it. */
+const EMBEDDED_DEFAULT = 'log';
+
+/**
+ * The error for a real queue (SQS_QUEUE_URL set) without HANDLER. It used to mean `log`, which
+ * logs and deletes every message of a production queue; now a handler is chosen explicitly there.
+ */
+function handlerNotSet(): ConfigError {
+  return new ConfigError(
+    'HANDLER',
+    'HANDLER is not set: with SQS_QUEUE_URL set (a real queue) the worker does not guess what to do with ' +
+      'its messages. Set HANDLER to the path of your module exporting handle(message, context) ' +
+      '(e.g. HANDLER=/app/handler/dist/handler.js in an image built FROM the worker image), or to a built-in: ' +
+      `${Object.keys(BUILT_IN).join(', ')} (HANDLER=log logs and deletes every message; webhook POSTs each to WEBHOOK_URL). ` +
+      'See docs/deploy.md, "Your handler in production".',
+  );
+}
+
+/**
+ * HANDLER is a built-in name or a path to a module exporting `handle(message, context)`. Unset, it
+ * is `log` in embedded mode and a ConfigError on a real queue.
+ */
+export async function resolveHandler(spec: string | undefined, settings: HandlerSettings): Promise<Handler> {
+  if (spec === undefined) {
+    if (settings.queueUrl !== undefined) throw handlerNotSet();
+    return resolveHandler(EMBEDDED_DEFAULT, settings);
+  }
   const builtIn = BUILT_IN[spec];
   if (builtIn) return builtIn(settings);
   if (!/[/\\.]/.test(spec)) {

@@ -47,6 +47,8 @@ export async function startCliFixture(extra: Record<string, string> = {}): Promi
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     SQS_WAIT_TIME_SECONDS: '1',
+    // SQS_QUEUE_URL is set, so `consume` and `start` need a handler named (issue 21).
+    HANDLER: 'log',
     ...extra,
   };
   const sqs = createSqsClient({

@@ -15,7 +15,7 @@ describe('loadConfig', () => {
       keepAliveTimeoutMs: 5_000,
       maxConnections: 256,
     });
-    expect(config.handler).toBe('log');
+    expect(config.handler).toBeUndefined();
     expect(config.region).toBe('us-east-1');
     expect(config.maxReceiveCount).toBe(5);
     expect(config.idempotency.retentionSeconds).toBe(86400);
@@ -230,7 +230,7 @@ interface ExpectedConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly logMessageBodies: boolean;
   readonly logRedact: string | undefined;
-  readonly handler: string;
+  readonly handler: string | undefined;
   readonly embedded: { readonly sqsPort: number; readonly dynamodbPort: number; readonly queueName: string };
   readonly maxReceiveCount: number;
   readonly tracing: {
