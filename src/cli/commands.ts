@@ -8,7 +8,7 @@ import { createQueuePair, queueNameFromUrl } from '../aws/queues.js';
 import { createTable } from '../aws/table.js';
 import { UsageError } from './args.js';
 import { flag, withConnection, type Command, type CommandContext, type CommandResult } from './context.js';
-import { deadLetterQueues, redriveDeadLetters, showDeadLetters } from './dlq.js';
+import { deadLetterDepth, deadLetterQueues, redriveDeadLetters, showDeadLetters } from './dlq.js';
 import { Progress } from './output.js';
 import { produce } from './produce.js';
 import { recordsClear, recordsForget, recordsGet, recordsShow } from './records.js';
@@ -134,11 +134,15 @@ async function dlqShow(ctx: CommandContext): Promise<CommandResult> {
   });
 }
 
-/** `dlq redrive [--count N]`: progress on stderr; a stop ends it between batches. */
+/**
+ * `dlq redrive [--count N]`: progress on stderr; a stop ends it between batches. Reports the
+ * distinct messages moved (each at most once, see redriveDeadLetters).
+ */
 async function dlqRedrive(ctx: CommandContext): Promise<CommandResult> {
   return withConnection(ctx, async (c) => {
     const q = deadLetterQueues(c, ctx.config.idempotency.keyAttribute, ctx.config.idempotency.table);
-    const count = flag<number>(ctx, 'count') ?? 100;
+    // Default: the messages in the dead-letter queue now; each is moved at most once anyway.
+    const count = flag<number>(ctx, 'count') ?? (await deadLetterDepth(q));
     const progress = new Progress(ctx.streams.stderr, 'redrive', count);
     const report = await redriveDeadLetters(q, count, {
       signal: ctx.signal,

@@ -190,7 +190,15 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   printing({
     name: 'dlq redrive',
     summary: 'move dead-lettered messages back to the queue (key and attributes kept)',
-    flags: { count: { type: 'integer', value: 'N', summary: 'at most N messages', default: '100', min: 1 } },
+    flags: {
+      count: {
+        type: 'integer',
+        value: 'N',
+        summary: 'at most N messages',
+        default: "the dead-letter queue's depth at start",
+        min: 1,
+      },
+    },
     example: 'dlq redrive --count 1000',
   }),
 ];
