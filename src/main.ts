@@ -6,19 +6,25 @@
 //
 // The sqs-worker binary. Its first statements take over SIGTERM and SIGINT: until a handler is
 // installed a signal kills the process outright, and a supervisor may send one at any moment.
-// So this file has no static imports (ESM evaluates those before this body): the CLI, with the
-// AWS SDK and Fastify, is loaded afterwards, and only on a Node it can run on.
+// So this file statically imports only cli/signals.js, which imports nothing (ESM evaluates
+// imports before this body): the CLI, with the AWS SDK and Fastify, is loaded afterwards, and
+// only on a Node it can run on.
+import { signalMeanings } from './cli/signals.js';
 
 /** Fired by the first SIGTERM or SIGINT; its `reason` is the signal's name. */
 const stop = new AbortController();
+const meaning = signalMeanings(() => performance.now());
 
 function onSignal(signal: NodeJS.Signals): void {
-  if (!stop.signal.aborted) {
+  const seen = meaning(signal);
+  if (seen === 'stop') {
     stop.abort(signal);
     return;
   }
-  // Not a forced exit: npm forwards SIGINT to its child, so Ctrl-C on `npm start` delivers it
-  // twice. The stop is bounded anyway (README, "Exit codes and signals"); SIGKILL ends it at once.
+  // One Ctrl-C delivered twice (the terminal's and npm's forwarded copy): nothing to say.
+  if (seen === 'same') return;
+  // Not a forced exit: the stop is bounded anyway (README, "Exit codes and signals"); SIGKILL
+  // ends it at once.
   process.stderr.write(`${signal}: already stopping; the stop is bounded by SHUTDOWN_TIMEOUT\n`);
 }
 process.on('SIGTERM', onSignal);

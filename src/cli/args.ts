@@ -146,8 +146,9 @@ export function usage(version: string): string {
     ...lines,
     '',
     "Run 'sqs-worker <command> --help' for a command's flags and an example; 'sqs-worker --version'",
-    'prints the version. Without SQS_QUEUE_URL, commands other than start and emulators talk to the',
-    'embedded emulators of a running `sqs-worker start` or `sqs-worker emulators` on this machine.',
+    '(or -v) prints the version. Without SQS_QUEUE_URL, commands other than start and emulators talk',
+    'to the embedded emulators of a running `sqs-worker start` or `sqs-worker emulators` on this',
+    'machine (ports EMBEDDED_SQS_PORT 9324 and EMBEDDED_DYNAMODB_PORT 8000 unless set otherwise).',
     'Configuration comes from environment variables; see README.md.',
   ].join('\n');
 }

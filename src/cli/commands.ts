@@ -65,18 +65,37 @@ async function tableCreate(ctx: CommandContext): Promise<CommandResult> {
   }
 }
 
+/** SQS's longest queue name; the dead-letter queue's name adds `-dlq` (before `.fifo`). */
+const MAX_QUEUE_NAME = 80;
+const DLQ_SUFFIX = '-dlq';
+
+/**
+ * Why `name` cannot be a queue whose dead-letter queue NAME-dlq is one too, or undefined: SQS
+ * takes 1 to 80 characters of a-z, A-Z, 0-9, _ and -, a FIFO queue's ending in `.fifo`.
+ */
+export function queueNameProblem(name: string): string | undefined {
+  const fifo = name.endsWith('.fifo');
+  const base = fifo ? name.slice(0, -'.fifo'.length) : name;
+  const longest = MAX_QUEUE_NAME - DLQ_SUFFIX.length - (fifo ? '.fifo'.length : 0);
+  if (/^[A-Za-z0-9_-]+$/.test(base) && base.length <= longest) return undefined;
+  return (
+    `--name ${JSON.stringify(name)} is not an SQS queue name: 1 to ${MAX_QUEUE_NAME - DLQ_SUFFIX.length} ` +
+    `characters of a-z, A-Z, 0-9, _ and - (a FIFO queue's end in .fifo, ${longest} before it), ` +
+    `so that its dead-letter queue NAME${DLQ_SUFFIX} fits SQS's ${MAX_QUEUE_NAME}`
+  );
+}
+
 /** `queue create --name NAME`: a queue and its dead-letter queue wired by a redrive policy. */
 async function queueCreate(ctx: CommandContext): Promise<CommandResult> {
+  const name = flag<string>(ctx, 'name') ?? ctx.config.embedded.queueName;
+  const problem = queueNameProblem(name);
+  if (problem !== undefined) throw new UsageError(problem, 'queue create');
   const clients = createClients(ctx.config);
   try {
-    const pair = await createQueuePair(
-      clients.sqs,
-      flag<string>(ctx, 'name') ?? ctx.config.embedded.queueName,
-      {
-        maxReceiveCount: ctx.config.maxReceiveCount,
-        visibilityTimeoutSeconds: ctx.config.visibilityTimeoutSeconds,
-      },
-    );
+    const pair = await createQueuePair(clients.sqs, name, {
+      maxReceiveCount: ctx.config.maxReceiveCount,
+      visibilityTimeoutSeconds: ctx.config.visibilityTimeoutSeconds,
+    });
     ctx.out.item(pair);
   } finally {
     clients.destroy();
@@ -113,15 +132,29 @@ async function queueStats(ctx: CommandContext): Promise<CommandResult> {
   });
 }
 
-/** `queue purge --yes [--dlq]`: PurgeQueue (SQS allows one a minute per queue). */
+/**
+ * `queue purge [--yes] [--dlq]`: PurgeQueue (SQS allows one a minute per queue). Asks on a
+ * terminal and refuses without --yes elsewhere, as `records clear` does.
+ */
 async function queuePurge(ctx: CommandContext): Promise<CommandResult> {
-  if (flag(ctx, 'yes') !== true) {
-    throw new UsageError('queue purge deletes every message: pass --yes', 'queue purge');
+  if (flag(ctx, 'yes') !== true && !ctx.interactive) {
+    throw new UsageError(
+      'queue purge deletes every message: pass --yes (nothing asks when not on a terminal)',
+      'queue purge',
+    );
   }
-  await withConnection(ctx, async (c) => {
+  return withConnection(ctx, async (c) => {
     const target = flag(ctx, 'dlq') === true ? deadLetterQueues(c, '').dlqUrl : c.queueUrl;
+    if (flag(ctx, 'yes') !== true) {
+      const asked = await ctx.confirm(`Delete every message of queue ${queueNameFromUrl(target)}?`);
+      if (!asked) {
+        ctx.streams.stderr.write('queue purge: nothing deleted (not confirmed)\n');
+        return 1;
+      }
+    }
     await c.sqs.send(new PurgeQueueCommand({ QueueUrl: target }));
     ctx.out.item({ purged: queueNameFromUrl(target), url: target });
+    return 0;
   });
 }
 

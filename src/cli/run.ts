@@ -68,11 +68,16 @@ function parseLine(
   streams: Streams,
 ): { spec: CommandSpec; parsed: Parsed } | number {
   const [command] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+  // No command at all is a usage error, as in most CLIs: the usage on stderr, exit 2.
+  if (command === undefined) {
+    streams.stderr.write(`${usage(VERSION)}\n`);
+    return EXIT.config;
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
     streams.stdout.write(`${usage(VERSION)}\n`);
     return EXIT.ok;
   }
-  if (command === '--version' || command === '-V' || command === 'version') {
+  if (VERSION_WORDS.has(command)) {
     streams.stdout.write(`${VERSION}\n`);
     return EXIT.ok;
   }
@@ -142,8 +147,16 @@ async function oneShot(
   ]);
 }
 
+/** What prints the version: `-v` too, as most CLIs have it (no command has a verbose flag). */
+const VERSION_WORDS: ReadonlySet<string> = new Set(['--version', '-v', '-V', 'version']);
+
 function unknownCommand(argv: readonly string[]): UsageError {
   const [first = '', second] = argv;
+  if (first.startsWith('-')) {
+    // A flag before any command: only --help and --version go there; a misspelt one is suggested.
+    const near = nearest(first.replace(/^-+/, ''), ['help', 'version']);
+    return new UsageError(`unknown flag ${first}${near ? `; did you mean --${near}?` : ''}`);
+  }
   const actions = groupActions(first);
   if (actions.length > 0) {
     const near = second === undefined ? undefined : nearest(second, actions);
@@ -243,7 +256,8 @@ async function emulators(config: Config, stop: AbortSignal): Promise<number> {
     new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_EMULATORS_MS))),
   ]).catch((error: unknown) => reportStopError(error));
   clearTimeout(timer);
-  if (!closed) process.stderr.write(`the emulators did not close within ${CLOSE_EMULATORS_MS} ms\n`);
+  if (closed) logger.info({ signal: stop.reason as string }, 'emulators stopped');
+  else process.stderr.write(`the emulators did not close within ${CLOSE_EMULATORS_MS} ms\n`);
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return closed ? EXIT.ok : EXIT.failure;
 }

@@ -213,10 +213,11 @@ describe('sqs-worker consume / records / queue / table', () => {
       expect((await run(['records', 'get', 'running'])).code).toBe(1);
     }, 90_000);
 
-    it('records forget of a key with no record says so', async () => {
-      expect((await run(['records', 'forget', 'never-seen'])).out).toEqual([
-        { key: 'never-seen', forgotten: false },
-      ]);
+    it('records forget of a key with no record says so and exits 1, as records get does', async () => {
+      const forgot = await run(['records', 'forget', 'never-seen']);
+      expect(forgot.code).toBe(1);
+      expect(forgot.out).toEqual([]);
+      expect(forgot.err).toMatch(/^no record for key "never-seen" in namespace q\d+\n$/);
     });
   });
 
