@@ -47,12 +47,13 @@ if (nodeMajor < MIN_NODE_MAJOR) {
   // Fastify is most of a start, several times slower without it on a busy machine.
   const { enableCompileCache } = await import('node:module');
   enableCompileCache();
-  const { runCli } = await import('./cli/run.js');
+  const { runCommandLine } = await import('./cli/run.js');
   // One turn of the event loop: a signal that came while the CLI loaded is seen before it starts.
   await new Promise((resolve) => setImmediate(resolve));
-  const code = await runCli(process.argv.slice(2), stop.signal);
-  // A one-shot command cut short by a signal leaves its requests behind: exit at once.
-  if (code > 128) process.exit(code);
+  const { code, abandoned } = await runCommandLine(process.argv.slice(2), stop.signal);
+  // A one-shot command cut short by a signal, or given up on a service that did not answer,
+  // leaves its requests behind: exit at once.
+  if (abandoned) process.exit(code);
   process.exitCode = code;
   // Everything the command opened is closed by now, so the event loop empties and the process
   // exits. If something still holds it (a bug), say what and exit anyway with the same code.

@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand, PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { createClients, createRuntime, defaultInstanceId } from '../app.js';
+import { createRuntime, defaultInstanceId } from '../app.js';
 import { withOverrides } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import type { Outcome } from '../core/pipeline.js';
@@ -7,7 +7,14 @@ import { resolveHandler } from '../handlers/index.js';
 import { createQueuePair, queueNameFromUrl } from '../aws/queues.js';
 import { createTable } from '../aws/table.js';
 import { UsageError } from './args.js';
-import { flag, withConnection, type Command, type CommandContext, type CommandResult } from './context.js';
+import {
+  commandClients,
+  flag,
+  withConnection,
+  type Command,
+  type CommandContext,
+  type CommandResult,
+} from './context.js';
 import { deadLetterDepth, deadLetterQueues, redriveDeadLetters, showDeadLetters } from './dlq.js';
 import { Progress } from './output.js';
 import { produce } from './produce.js';
@@ -56,7 +63,7 @@ async function consume(ctx: CommandContext): Promise<CommandResult> {
 
 /** `table create`: the idempotency table; TTL reported as unsupported where the store has none. */
 async function tableCreate(ctx: CommandContext): Promise<CommandResult> {
-  const clients = createClients(ctx.config);
+  const clients = commandClients(ctx);
   try {
     const created = await createTable(clients.dynamodb, ctx.config.idempotency.table);
     ctx.out.item({ table: ctx.config.idempotency.table, ...created });
@@ -90,7 +97,7 @@ async function queueCreate(ctx: CommandContext): Promise<CommandResult> {
   const name = flag<string>(ctx, 'name') ?? ctx.config.embedded.queueName;
   const problem = queueNameProblem(name);
   if (problem !== undefined) throw new UsageError(problem, 'queue create');
-  const clients = createClients(ctx.config);
+  const clients = commandClients(ctx);
   try {
     const pair = await createQueuePair(clients.sqs, name, {
       maxReceiveCount: ctx.config.maxReceiveCount,

@@ -8,7 +8,8 @@ import { ConfigError, describeError, WorkerError } from '../core/errors.js';
 import { createLogger } from '../observability/logger.js';
 import { awsSettings } from '../aws/connect.js';
 import { commandHelp, nearest, parseCommand, synopsis, usage, UsageError, type Parsed } from './args.js';
-import type { CommandContext } from './context.js';
+import type { Command, CommandContext } from './context.js';
+import { DEFAULT_GIVE_UP_SECONDS, ReachabilityWatch } from './reachability.js';
 import { createOutput, type Streams } from './output.js';
 import { COMMAND_SPECS, findCommand, groupActions, type CommandSpec } from './spec.js';
 
@@ -46,6 +47,34 @@ export async function runCli(
   env: Environment = process.env,
   streams: Streams = process,
 ): Promise<number> {
+  return (await runCommandLine(argv, stop, env, streams)).code;
+}
+
+/**
+ * What runCli resolves to, and whether the command was abandoned with work still open (a stop of
+ * a one-shot command, or a service that did not answer): the process should then exit at once.
+ */
+export interface CliOutcome {
+  readonly code: number;
+  readonly abandoned: boolean;
+}
+
+export async function runCommandLine(
+  argv: readonly string[],
+  stop: AbortSignal,
+  env: Environment = process.env,
+  streams: Streams = process,
+): Promise<CliOutcome> {
+  const code = await runParsed(argv, stop, env, streams);
+  return typeof code === 'number' ? { code, abandoned: code > 128 } : code;
+}
+
+async function runParsed(
+  argv: readonly string[],
+  stop: AbortSignal,
+  env: Environment,
+  streams: Streams,
+): Promise<number | CliOutcome> {
   const line = parseLine(argv, streams);
   if (typeof line === 'number') return line;
   const { spec, parsed } = line;
@@ -108,11 +137,35 @@ async function oneShot(
   config: Config,
   stop: AbortSignal,
   streams: Streams,
-): Promise<number> {
+): Promise<number | CliOutcome> {
   // The one-shot commands (and what only they use) load when one runs: `start` never needs them.
-  const { COMMANDS, STOPPABLE } = await import('./commands.js');
+  const { COMMANDS } = await import('./commands.js');
   const run = COMMANDS[spec.name];
   if (!run) return reportError(new UsageError(`unknown command: ${spec.name}`), config, streams);
+  const watch = new ReachabilityWatch(
+    ((parsed.flags['give-up'] as number | undefined) ?? DEFAULT_GIVE_UP_SECONDS) * 1000,
+  );
+  try {
+    const gaveUp = watch.gaveUp.then((error) => ({
+      code: reportError(error, config, streams),
+      abandoned: true,
+    }));
+    return await Promise.race([runOneShot(spec, run, parsed, config, stop, streams, watch), gaveUp]);
+  } finally {
+    watch.dispose();
+  }
+}
+
+async function runOneShot(
+  spec: CommandSpec,
+  run: Command,
+  parsed: Parsed,
+  config: Config,
+  stop: AbortSignal,
+  streams: Streams,
+  watch: ReachabilityWatch,
+): Promise<number> {
+  const { STOPPABLE } = await import('./commands.js');
   // Commands print results on stdout; their logs go to stderr so the output stays parseable.
   const ctx: CommandContext = {
     config,
@@ -123,6 +176,7 @@ async function oneShot(
     signal: stop,
     interactive: process.stdin.isTTY === true && streams.stderr.isTTY === true,
     confirm: (question) => confirm(question, streams),
+    watch,
   };
   const ran = run(ctx).then(
     (code) => code ?? EXIT.ok,
