@@ -4,6 +4,7 @@ import { skewMs } from '../app.js';
 import { cacheQuietMs, clearWithCaches } from '../core/completed-cache.js';
 import { systemClock } from '../core/clock.js';
 import {
+  CorruptRecordError,
   RECORD_STATUSES,
   isLiveClaim,
   isRecordStatus,
@@ -86,13 +87,17 @@ export async function recordsForget(ctx: CommandContext): Promise<CommandResult>
     const store = storeOf(ctx, clients);
     const pk = namespacedPk(namespace, key);
     const now = systemClock.now();
-    const record = await store.get(pk, now);
+    // A record that cannot be decoded is still forgotten: forget is the way out of CorruptRecordError.
+    const record = await store.get(pk, now).catch((error: unknown) => {
+      if (error instanceof CorruptRecordError) return 'corrupt' as const;
+      throw error;
+    });
     if (!record) {
       // Nothing to forget, so no worker's cache can answer for it: no generation bump, no waits.
       ctx.streams.stderr.write(`no record for key ${JSON.stringify(key)} in namespace ${namespace}\n`);
       return 1;
     }
-    if (isLiveClaim(record, now) && flag(ctx, 'force') !== true) {
+    if (record !== 'corrupt' && isLiveClaim(record, now) && flag(ctx, 'force') !== true) {
       ctx.streams.stderr.write(
         `key ${JSON.stringify(key)} is claimed by ${record.owner} until ${new Date(record.leaseExpiresAtMs).toISOString()}; ` +
           'forgetting it now may run it twice (--force to do it anyway)\n',
