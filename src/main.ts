@@ -6,19 +6,25 @@
 //
 // The sqs-worker binary. Its first statements take over SIGTERM and SIGINT: until a handler is
 // installed a signal kills the process outright, and a supervisor may send one at any moment.
-// So this file has no static imports (ESM evaluates those before this body): the CLI, with the
-// AWS SDK and Fastify, is loaded afterwards, and only on a Node it can run on.
+// So this file statically imports only cli/signals.js, which imports nothing (ESM evaluates
+// imports before this body): the CLI, with the AWS SDK and Fastify, is loaded afterwards, and
+// only on a Node it can run on.
+import { signalMeanings } from './cli/signals.js';
 
 /** Fired by the first SIGTERM or SIGINT; its `reason` is the signal's name. */
 const stop = new AbortController();
+const meaning = signalMeanings(() => performance.now());
 
 function onSignal(signal: NodeJS.Signals): void {
-  if (!stop.signal.aborted) {
+  const seen = meaning(signal);
+  if (seen === 'stop') {
     stop.abort(signal);
     return;
   }
-  // Not a forced exit: npm forwards SIGINT to its child, so Ctrl-C on `npm start` delivers it
-  // twice. The stop is bounded anyway (README, "Exit codes and signals"); SIGKILL ends it at once.
+  // One Ctrl-C delivered twice (the terminal's and npm's forwarded copy): nothing to say.
+  if (seen === 'same') return;
+  // Not a forced exit: the stop is bounded anyway (README, "Exit codes and signals"); SIGKILL
+  // ends it at once.
   process.stderr.write(`${signal}: already stopping; the stop is bounded by SHUTDOWN_TIMEOUT\n`);
 }
 process.on('SIGTERM', onSignal);
@@ -41,12 +47,13 @@ if (nodeMajor < MIN_NODE_MAJOR) {
   // Fastify is most of a start, several times slower without it on a busy machine.
   const { enableCompileCache } = await import('node:module');
   enableCompileCache();
-  const { runCli } = await import('./cli/run.js');
+  const { runCommandLine } = await import('./cli/run.js');
   // One turn of the event loop: a signal that came while the CLI loaded is seen before it starts.
   await new Promise((resolve) => setImmediate(resolve));
-  const code = await runCli(process.argv.slice(2), stop.signal);
-  // A one-shot command cut short by a signal leaves its requests behind: exit at once.
-  if (code > 128) process.exit(code);
+  const { code, abandoned } = await runCommandLine(process.argv.slice(2), stop.signal);
+  // A one-shot command cut short by a signal, or given up on a service that did not answer,
+  // leaves its requests behind: exit at once.
+  if (abandoned) process.exit(code);
   process.exitCode = code;
   // Everything the command opened is closed by now, so the event loop empties and the process
   // exits. If something still holds it (a bug), say what and exit anyway with the same code.

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { WorkerError } from '../core/errors.js';
-import { COMMAND_SPECS, GLOBAL_FLAGS, type CommandSpec, type FlagSpec } from './spec.js';
+import { COMMAND_SPECS, COMMON_FLAGS, GLOBAL_FLAGS, type CommandSpec, type FlagSpec } from './spec.js';
 
 /** A command line that does not fit the command's spec: exit 2, before anything runs. */
 export class UsageError extends WorkerError {
@@ -129,7 +129,7 @@ function editDistance(a: string, b: string): number {
 export function synopsis(spec: CommandSpec): string {
   const words = [spec.name, ...(spec.positionals ?? [])];
   for (const [name, flag] of Object.entries(spec.flags)) {
-    if (name === 'json') continue;
+    if (COMMON_FLAGS.includes(name)) continue;
     words.push(`[--${name}${flag.value ? ` ${flag.value}` : ''}]`);
   }
   return words.join(' ');
@@ -146,8 +146,9 @@ export function usage(version: string): string {
     ...lines,
     '',
     "Run 'sqs-worker <command> --help' for a command's flags and an example; 'sqs-worker --version'",
-    'prints the version. Without SQS_QUEUE_URL, commands other than start and emulators talk to the',
-    'embedded emulators of a running `sqs-worker start` or `sqs-worker emulators` on this machine.',
+    '(or -v) prints the version. Without SQS_QUEUE_URL, commands other than start and emulators talk',
+    'to the embedded emulators of a running `sqs-worker start` or `sqs-worker emulators` on this',
+    'machine (ports EMBEDDED_SQS_PORT 9324 and EMBEDDED_DYNAMODB_PORT 8000 unless set otherwise).',
     'Configuration comes from environment variables; see README.md.',
   ].join('\n');
 }

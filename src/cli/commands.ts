@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand, PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { createClients, createRuntime, defaultInstanceId } from '../app.js';
+import { createRuntime, defaultInstanceId } from '../app.js';
 import { withOverrides } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import type { Outcome } from '../core/pipeline.js';
@@ -7,8 +7,15 @@ import { resolveHandler } from '../handlers/index.js';
 import { createQueuePair, queueNameFromUrl } from '../aws/queues.js';
 import { createTable } from '../aws/table.js';
 import { UsageError } from './args.js';
-import { flag, withConnection, type Command, type CommandContext, type CommandResult } from './context.js';
-import { deadLetterQueues, redriveDeadLetters, showDeadLetters } from './dlq.js';
+import {
+  commandClients,
+  flag,
+  withConnection,
+  type Command,
+  type CommandContext,
+  type CommandResult,
+} from './context.js';
+import { deadLetterDepth, deadLetterQueues, redriveDeadLetters, showDeadLetters } from './dlq.js';
 import { Progress } from './output.js';
 import { produce } from './produce.js';
 import { recordsClear, recordsForget, recordsGet, recordsShow } from './records.js';
@@ -56,7 +63,7 @@ async function consume(ctx: CommandContext): Promise<CommandResult> {
 
 /** `table create`: the idempotency table; TTL reported as unsupported where the store has none. */
 async function tableCreate(ctx: CommandContext): Promise<CommandResult> {
-  const clients = createClients(ctx.config);
+  const clients = commandClients(ctx);
   try {
     const created = await createTable(clients.dynamodb, ctx.config.idempotency.table);
     ctx.out.item({ table: ctx.config.idempotency.table, ...created });
@@ -65,18 +72,37 @@ async function tableCreate(ctx: CommandContext): Promise<CommandResult> {
   }
 }
 
+/** SQS's longest queue name; the dead-letter queue's name adds `-dlq` (before `.fifo`). */
+const MAX_QUEUE_NAME = 80;
+const DLQ_SUFFIX = '-dlq';
+
+/**
+ * Why `name` cannot be a queue whose dead-letter queue NAME-dlq is one too, or undefined: SQS
+ * takes 1 to 80 characters of a-z, A-Z, 0-9, _ and -, a FIFO queue's ending in `.fifo`.
+ */
+export function queueNameProblem(name: string): string | undefined {
+  const fifo = name.endsWith('.fifo');
+  const base = fifo ? name.slice(0, -'.fifo'.length) : name;
+  const longest = MAX_QUEUE_NAME - DLQ_SUFFIX.length - (fifo ? '.fifo'.length : 0);
+  if (/^[A-Za-z0-9_-]+$/.test(base) && base.length <= longest) return undefined;
+  return (
+    `--name ${JSON.stringify(name)} is not an SQS queue name: 1 to ${MAX_QUEUE_NAME - DLQ_SUFFIX.length} ` +
+    `characters of a-z, A-Z, 0-9, _ and - (a FIFO queue's end in .fifo, ${longest} before it), ` +
+    `so that its dead-letter queue NAME${DLQ_SUFFIX} fits SQS's ${MAX_QUEUE_NAME}`
+  );
+}
+
 /** `queue create --name NAME`: a queue and its dead-letter queue wired by a redrive policy. */
 async function queueCreate(ctx: CommandContext): Promise<CommandResult> {
-  const clients = createClients(ctx.config);
+  const name = flag<string>(ctx, 'name') ?? ctx.config.embedded.queueName;
+  const problem = queueNameProblem(name);
+  if (problem !== undefined) throw new UsageError(problem, 'queue create');
+  const clients = commandClients(ctx);
   try {
-    const pair = await createQueuePair(
-      clients.sqs,
-      flag<string>(ctx, 'name') ?? ctx.config.embedded.queueName,
-      {
-        maxReceiveCount: ctx.config.maxReceiveCount,
-        visibilityTimeoutSeconds: ctx.config.visibilityTimeoutSeconds,
-      },
-    );
+    const pair = await createQueuePair(clients.sqs, name, {
+      maxReceiveCount: ctx.config.maxReceiveCount,
+      visibilityTimeoutSeconds: ctx.config.visibilityTimeoutSeconds,
+    });
     ctx.out.item(pair);
   } finally {
     clients.destroy();
@@ -113,15 +139,29 @@ async function queueStats(ctx: CommandContext): Promise<CommandResult> {
   });
 }
 
-/** `queue purge --yes [--dlq]`: PurgeQueue (SQS allows one a minute per queue). */
+/**
+ * `queue purge [--yes] [--dlq]`: PurgeQueue (SQS allows one a minute per queue). Asks on a
+ * terminal and refuses without --yes elsewhere, as `records clear` does.
+ */
 async function queuePurge(ctx: CommandContext): Promise<CommandResult> {
-  if (flag(ctx, 'yes') !== true) {
-    throw new UsageError('queue purge deletes every message: pass --yes', 'queue purge');
+  if (flag(ctx, 'yes') !== true && !ctx.interactive) {
+    throw new UsageError(
+      'queue purge deletes every message: pass --yes (nothing asks when not on a terminal)',
+      'queue purge',
+    );
   }
-  await withConnection(ctx, async (c) => {
+  return withConnection(ctx, async (c) => {
     const target = flag(ctx, 'dlq') === true ? deadLetterQueues(c, '').dlqUrl : c.queueUrl;
+    if (flag(ctx, 'yes') !== true) {
+      const asked = await ctx.confirm(`Delete every message of queue ${queueNameFromUrl(target)}?`);
+      if (!asked) {
+        ctx.streams.stderr.write('queue purge: nothing deleted (not confirmed)\n');
+        return 1;
+      }
+    }
     await c.sqs.send(new PurgeQueueCommand({ QueueUrl: target }));
     ctx.out.item({ purged: queueNameFromUrl(target), url: target });
+    return 0;
   });
 }
 
@@ -134,11 +174,15 @@ async function dlqShow(ctx: CommandContext): Promise<CommandResult> {
   });
 }
 
-/** `dlq redrive [--count N]`: progress on stderr; a stop ends it between batches. */
+/**
+ * `dlq redrive [--count N]`: progress on stderr; a stop ends it between batches. Reports the
+ * distinct messages moved (each at most once, see redriveDeadLetters).
+ */
 async function dlqRedrive(ctx: CommandContext): Promise<CommandResult> {
   return withConnection(ctx, async (c) => {
     const q = deadLetterQueues(c, ctx.config.idempotency.keyAttribute, ctx.config.idempotency.table);
-    const count = flag<number>(ctx, 'count') ?? 100;
+    // Default: the messages in the dead-letter queue now; each is moved at most once anyway.
+    const count = flag<number>(ctx, 'count') ?? (await deadLetterDepth(q));
     const progress = new Progress(ctx.streams.stderr, 'redrive', count);
     const report = await redriveDeadLetters(q, count, {
       signal: ctx.signal,

@@ -1,10 +1,14 @@
-import { createClients, openConnection } from '../app.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { openConnection } from '../app.js';
+import { awsSettings, type Connection } from '../aws/connect.js';
+import { createDynamoClient, createSqsClient } from '../aws/clients.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../core/logger.js';
-import type { Connection } from '../aws/connect.js';
 import { queueNameFromUrl } from '../aws/queues.js';
 import type { Parsed } from './args.js';
 import type { Output, Streams } from './output.js';
+import type { ReachabilityWatch } from './reachability.js';
 
 /** What a command gets: its parsed arguments, the configuration, where to print, the stop. */
 export interface CommandContext {
@@ -19,6 +23,8 @@ export interface CommandContext {
   readonly interactive: boolean;
   /** Asks a yes/no question on the terminal. */
   readonly confirm: (question: string) => Promise<boolean>;
+  /** Watches the services' answers, to give up on one that does not answer (--give-up). */
+  readonly watch?: ReachabilityWatch;
 }
 
 /** What a command resolves to: 0, or 1 when it could not do all it was asked (it said why). */
@@ -30,13 +36,50 @@ export function flag<T extends string | number | boolean>(ctx: CommandContext, n
   return ctx.args.flags[name] as T | undefined;
 }
 
+export interface CommandClients {
+  readonly sqs: SQSClient;
+  readonly dynamodb: DynamoDBClient;
+  destroy(): void;
+}
+
+/**
+ * SQS and DynamoDB clients for a command: the configured AWS settings, or with no SQS_QUEUE_URL
+ * the emulators of a daemon on this machine; each watched (ctx.watch) so that a service that
+ * stops answering makes the command give up. The caller destroys them.
+ */
+export function commandClients(ctx: CommandContext): CommandClients {
+  const settings = awsSettings(ctx.config);
+  const sqs = createSqsClient(settings);
+  const dynamodb = createDynamoClient(settings);
+  const region = ctx.config.region;
+  ctx.watch?.watch(sqs, 'SQS', settings.sqsEndpoint ?? `https://sqs.${region}.amazonaws.com`);
+  ctx.watch?.watch(
+    dynamodb,
+    'DynamoDB',
+    settings.dynamodbEndpoint ?? `https://dynamodb.${region}.amazonaws.com`,
+  );
+  return {
+    sqs,
+    dynamodb,
+    destroy() {
+      sqs.destroy();
+      dynamodb.destroy();
+    },
+  };
+}
+
 /** Runs with the queue (and its DLQ) reached: SQS and DynamoDB clients, closed afterwards. */
 export async function withConnection<T>(ctx: CommandContext, run: (c: Connection) => Promise<T>): Promise<T> {
-  const connection = await openConnection(ctx.config, 'client', ctx.logger);
+  const clients = commandClients(ctx);
   try {
-    return await run(connection);
+    const connection = await openConnection(ctx.config, 'client', ctx.logger, clients);
+    try {
+      return await run(connection);
+    } finally {
+      await connection.close();
+    }
   } finally {
-    await connection.close();
+    clients.destroy();
   }
 }
 
@@ -47,9 +90,9 @@ export async function withConnection<T>(ctx: CommandContext, run: (c: Connection
  */
 export async function withDynamo<T>(
   ctx: CommandContext,
-  run: (clients: ReturnType<typeof createClients>, namespace: string) => Promise<T>,
+  run: (clients: CommandClients, namespace: string) => Promise<T>,
 ): Promise<T> {
-  const clients = createClients(ctx.config);
+  const clients = commandClients(ctx);
   const namespace =
     ctx.config.idempotency.namespace ??
     (ctx.config.queueUrl === undefined

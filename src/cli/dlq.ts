@@ -1,6 +1,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   type Message,
@@ -207,15 +208,25 @@ export interface RedriveReport {
 export interface RedriveOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (report: Readonly<RedriveReport>, handled: number) => void;
+  /** The local clock, read once at the start (default Date.now). */
+  readonly now?: () => number;
 }
 
 /**
  * Moves up to `count` messages back to the source queue (body, key and other attributes as they
  * were; the dead-letter attributes dropped), deleting each from the DLQ only once it is sent, and
  * counting as moved only what DeleteMessageBatch really deleted. Stops between batches when the
- * signal fires. Moves each message at most once, and only those sent to the dead-letter queue
- * before it started (SentTimestamp): a poison message a running worker dead-letters again is left
- * there, instead of going round until `count` (a DLQ of 3 was once reported as 100 moved).
+ * signal fires.
+ *
+ * Each message is moved at most once, recognised by message id: a running worker whose handler
+ * fails again puts a redriven message straight back, and it must not go round until `count` (a
+ * DLQ of 3 was once reported as 100 moved). What comes back is recognised by id, not by time:
+ * - the worker dead-letters it as a new message whose OriginalMessageId is the copy sent here;
+ * - SQS's own redrive (maxReceiveCount) moves that copy as it is, with the copy's MessageId (and
+ *   SentTimestamp: the time this command sent it, not the original's).
+ * Besides, a message SQS says was sent after the start (SentTimestamp, unknown counts as old) is
+ * not moved: it was not there to be redriven. What is not moved is held invisible until the end;
+ * receives that bring only such messages three times running end the redrive.
  */
 export async function redriveDeadLetters(
   q: DeadLetterQueues,
@@ -223,31 +234,32 @@ export async function redriveDeadLetters(
   options: RedriveOptions = {},
 ): Promise<RedriveReport> {
   const report: RedriveReport = { moved: 0, notSent: 0, notDeleted: [] };
-  const startedAt = Date.now();
-  const seen = new Set<string>();
-  // Held invisible until the end, so the loop does not meet them again: what was not sent, and
-  // what came in after the start (a worker dead-lettering a redriven poison message again).
+  const ours = new MovedIds((options.now ?? Date.now)());
   const held: Message[] = [];
   let handled = 0;
   let stale = 0;
   try {
     while (handled < count && options.signal?.aborted !== true) {
       const received = await receive(q, count - handled, REDRIVE_HOLD_SECONDS);
-      const batch = received.filter((m) => isOld(m, startedAt) && !seen.has(m.MessageId ?? ''));
+      const batch = received.filter((m) => ours.movable(m));
       held.push(...received.filter((m) => !batch.includes(m)));
-      // Empty: done. Only messages already seen or newer than the start, three times running:
-      // what is left is not ours to move (a sampled receive can miss older ones once or twice).
+      // Empty: done. Only messages already moved (or back again) or newer than the start, three
+      // times running: what is left is not ours to move (a sampled receive can miss older ones).
       stale = batch.length === 0 ? stale + 1 : 0;
       if (received.length === 0 || stale === STALE_RECEIVES) break;
       if (batch.length === 0) continue;
-      for (const m of batch) seen.add(m.MessageId ?? '');
+      ours.handled(batch);
       handled += batch.length;
       const reopened = await reopenAll(q, batch);
       const sent = reopened.length === 0 ? [] : await resend(q, reopened);
-      const unsent = batch.filter((m) => !sent.includes(m));
+      ours.sent(sent);
+      const unsent = batch.filter((m) => !sent.some((s) => s.message === m));
       report.notSent += unsent.length;
       held.push(...unsent);
-      const refused = await deleteAll(q, sent);
+      const refused = await deleteAll(
+        q,
+        sent.map((s) => s.message),
+      );
       report.moved += sent.length - refused.length;
       report.notDeleted.push(...refused);
       options.onProgress?.(report, handled);
@@ -258,10 +270,42 @@ export async function redriveDeadLetters(
   return report;
 }
 
-/** Sent to the dead-letter queue before the redrive started (SQS's SentTimestamp; unknown counts as old). */
-function isOld(m: Message, startedAt: number): boolean {
-  const sent = Number(m.Attributes?.SentTimestamp);
-  return !Number.isFinite(sent) || sent <= startedAt;
+/** The message ids one redrive has handled, and those of the copies it sent back to the queue. */
+class MovedIds {
+  readonly #startedAt: number;
+  readonly #handled = new Set<string>();
+  readonly #sent = new Set<string>();
+
+  constructor(startedAt: number) {
+    this.#startedAt = startedAt;
+  }
+
+  /** Not handled yet, not a copy this redrive sent (or the worker's dead-letter of one), not new. */
+  movable(m: Message): boolean {
+    const id = m.MessageId ?? '';
+    const original = m.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.originalMessageId]?.StringValue;
+    if (this.#handled.has(id) || this.#sent.has(id)) return false;
+    if (original !== undefined && this.#sent.has(original)) return false;
+    const sentAt = Number(m.Attributes?.SentTimestamp);
+    return !Number.isFinite(sentAt) || sentAt <= this.#startedAt;
+  }
+
+  handled(batch: readonly Message[]): void {
+    for (const m of batch) this.#handled.add(m.MessageId ?? '');
+  }
+
+  sent(copies: readonly Resent[]): void {
+    for (const { copyId } of copies) if (copyId !== undefined) this.#sent.add(copyId);
+  }
+}
+
+/** The message depth of the dead-letter queue (ApproximateNumberOfMessages): `dlq redrive`'s default count. */
+export async function deadLetterDepth(q: DeadLetterQueues): Promise<number> {
+  const out = await q.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: q.dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
+  const depth = Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
+  return Number.isFinite(depth) ? depth : 0;
 }
 
 /**
@@ -287,8 +331,14 @@ async function reopenAll(q: DeadLetterQueues, batch: readonly Message[]): Promis
   return ready;
 }
 
+/** A dead-lettered message sent back to the queue, and the MessageId of that copy. */
+interface Resent {
+  readonly message: Message;
+  readonly copyId: string | undefined;
+}
+
 /** SendMessageBatch of the batch; resolves with the messages SQS took. */
-async function resend(q: DeadLetterQueues, batch: readonly Message[]): Promise<Message[]> {
+async function resend(q: DeadLetterQueues, batch: readonly Message[]): Promise<Resent[]> {
   const out = await q.sqs.send(
     new SendMessageBatchCommand({
       QueueUrl: q.queueUrl,
@@ -309,7 +359,7 @@ async function resend(q: DeadLetterQueues, batch: readonly Message[]): Promise<M
   );
   return (out.Successful ?? []).flatMap((s) => {
     const m = batch[Number(s.Id)];
-    return m ? [m] : [];
+    return m ? [{ message: m, copyId: s.MessageId }] : [];
   });
 }
 

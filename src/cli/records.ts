@@ -4,6 +4,7 @@ import { skewMs } from '../app.js';
 import { cacheQuietMs, clearWithCaches } from '../core/completed-cache.js';
 import { systemClock } from '../core/clock.js';
 import {
+  CorruptRecordError,
   RECORD_STATUSES,
   isLiveClaim,
   isRecordStatus,
@@ -47,6 +48,19 @@ export async function recordsShow(ctx: CommandContext): Promise<CommandResult> {
   });
 }
 
+/**
+ * The record's times as ISO-8601, for a person to read: the `...AtMs` fields (epoch ms) and
+ * `expiresAt` (epoch s, DynamoDB's TTL attribute). JSON output keeps the stored numbers.
+ */
+export function withIsoTimes(record: object): Record<string, unknown> {
+  const iso = (name: string, value: unknown): unknown => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) return value;
+    if (name.endsWith('AtMs')) return new Date(value).toISOString();
+    return name === 'expiresAt' ? new Date(value * 1000).toISOString() : value;
+  };
+  return Object.fromEntries(Object.entries(record).map(([name, value]) => [name, iso(name, value)]));
+}
+
 /** `records get KEY`: the live record, or exit 1 saying there is none. */
 export async function recordsGet(ctx: CommandContext): Promise<CommandResult> {
   const key = ctx.args.positionals[0] as string;
@@ -56,7 +70,8 @@ export async function recordsGet(ctx: CommandContext): Promise<CommandResult> {
       ctx.streams.stderr.write(`no record for key ${JSON.stringify(key)} in namespace ${namespace}\n`);
       return 1;
     }
-    ctx.out.item({ key, ...record });
+    // JSON keeps the stored epoch milliseconds; a person on a terminal reads ISO-8601 times.
+    ctx.out.item(ctx.out.json ? { key, ...record } : { key, ...withIsoTimes(record) });
     return 0;
   });
 }
@@ -72,18 +87,33 @@ export async function recordsForget(ctx: CommandContext): Promise<CommandResult>
     const store = storeOf(ctx, clients);
     const pk = namespacedPk(namespace, key);
     const now = systemClock.now();
-    const record = await store.get(pk, now).catch(() => undefined);
-    if (record && isLiveClaim(record, now) && flag(ctx, 'force') !== true) {
+    // A record that cannot be decoded is still forgotten: forget is the way out of CorruptRecordError.
+    const record = await store.get(pk, now).catch((error: unknown) => {
+      if (error instanceof CorruptRecordError) return 'corrupt' as const;
+      throw error;
+    });
+    if (!record) {
+      // Nothing to forget, so no worker's cache can answer for it: no generation bump, no waits.
+      ctx.streams.stderr.write(`no record for key ${JSON.stringify(key)} in namespace ${namespace}\n`);
+      return 1;
+    }
+    if (record !== 'corrupt' && isLiveClaim(record, now) && flag(ctx, 'force') !== true) {
       ctx.streams.stderr.write(
         `key ${JSON.stringify(key)} is claimed by ${record.owner} until ${new Date(record.leaseExpiresAtMs).toISOString()}; ` +
           'forgetting it now may run it twice (--force to do it anyway)\n',
       );
       return 1;
     }
+    const protocol = cacheProtocol(ctx);
+    if (ctx.streams.stderr.isTTY === true) {
+      ctx.streams.stderr.write(
+        `records forget: about ${Math.ceil((2 * protocol.quietMs) / 1000)} s, so that no worker's cache still answers for the key\n`,
+      );
+    }
     const forgotten = await clearWithCaches(
       () => store.bumpGeneration(namespace),
       () => store.forget(pk),
-      cacheProtocol(ctx),
+      protocol,
     );
     ctx.out.item({ key, forgotten });
     return 0;

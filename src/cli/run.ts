@@ -8,7 +8,8 @@ import { ConfigError, describeError, WorkerError } from '../core/errors.js';
 import { createLogger } from '../observability/logger.js';
 import { awsSettings } from '../aws/connect.js';
 import { commandHelp, nearest, parseCommand, synopsis, usage, UsageError, type Parsed } from './args.js';
-import type { CommandContext } from './context.js';
+import type { Command, CommandContext } from './context.js';
+import { DEFAULT_GIVE_UP_SECONDS, ReachabilityWatch } from './reachability.js';
 import { createOutput, type Streams } from './output.js';
 import { COMMAND_SPECS, findCommand, groupActions, type CommandSpec } from './spec.js';
 
@@ -46,6 +47,34 @@ export async function runCli(
   env: Environment = process.env,
   streams: Streams = process,
 ): Promise<number> {
+  return (await runCommandLine(argv, stop, env, streams)).code;
+}
+
+/**
+ * What runCli resolves to, and whether the command was abandoned with work still open (a stop of
+ * a one-shot command, or a service that did not answer): the process should then exit at once.
+ */
+export interface CliOutcome {
+  readonly code: number;
+  readonly abandoned: boolean;
+}
+
+export async function runCommandLine(
+  argv: readonly string[],
+  stop: AbortSignal,
+  env: Environment = process.env,
+  streams: Streams = process,
+): Promise<CliOutcome> {
+  const code = await runParsed(argv, stop, env, streams);
+  return typeof code === 'number' ? { code, abandoned: code > 128 } : code;
+}
+
+async function runParsed(
+  argv: readonly string[],
+  stop: AbortSignal,
+  env: Environment,
+  streams: Streams,
+): Promise<number | CliOutcome> {
   const line = parseLine(argv, streams);
   if (typeof line === 'number') return line;
   const { spec, parsed } = line;
@@ -68,11 +97,16 @@ function parseLine(
   streams: Streams,
 ): { spec: CommandSpec; parsed: Parsed } | number {
   const [command] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+  // No command at all is a usage error, as in most CLIs: the usage on stderr, exit 2.
+  if (command === undefined) {
+    streams.stderr.write(`${usage(VERSION)}\n`);
+    return EXIT.config;
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
     streams.stdout.write(`${usage(VERSION)}\n`);
     return EXIT.ok;
   }
-  if (command === '--version' || command === '-V' || command === 'version') {
+  if (VERSION_WORDS.has(command)) {
     streams.stdout.write(`${VERSION}\n`);
     return EXIT.ok;
   }
@@ -103,11 +137,35 @@ async function oneShot(
   config: Config,
   stop: AbortSignal,
   streams: Streams,
-): Promise<number> {
+): Promise<number | CliOutcome> {
   // The one-shot commands (and what only they use) load when one runs: `start` never needs them.
-  const { COMMANDS, STOPPABLE } = await import('./commands.js');
+  const { COMMANDS } = await import('./commands.js');
   const run = COMMANDS[spec.name];
   if (!run) return reportError(new UsageError(`unknown command: ${spec.name}`), config, streams);
+  const watch = new ReachabilityWatch(
+    ((parsed.flags['give-up'] as number | undefined) ?? DEFAULT_GIVE_UP_SECONDS) * 1000,
+  );
+  try {
+    const gaveUp = watch.gaveUp.then((error) => ({
+      code: reportError(error, config, streams),
+      abandoned: true,
+    }));
+    return await Promise.race([runOneShot(spec, run, parsed, config, stop, streams, watch), gaveUp]);
+  } finally {
+    watch.dispose();
+  }
+}
+
+async function runOneShot(
+  spec: CommandSpec,
+  run: Command,
+  parsed: Parsed,
+  config: Config,
+  stop: AbortSignal,
+  streams: Streams,
+  watch: ReachabilityWatch,
+): Promise<number> {
+  const { STOPPABLE } = await import('./commands.js');
   // Commands print results on stdout; their logs go to stderr so the output stays parseable.
   const ctx: CommandContext = {
     config,
@@ -118,6 +176,7 @@ async function oneShot(
     signal: stop,
     interactive: process.stdin.isTTY === true && streams.stderr.isTTY === true,
     confirm: (question) => confirm(question, streams),
+    watch,
   };
   const ran = run(ctx).then(
     (code) => code ?? EXIT.ok,
@@ -142,8 +201,16 @@ async function oneShot(
   ]);
 }
 
+/** What prints the version: `-v` too, as most CLIs have it (no command has a verbose flag). */
+const VERSION_WORDS: ReadonlySet<string> = new Set(['--version', '-v', '-V', 'version']);
+
 function unknownCommand(argv: readonly string[]): UsageError {
   const [first = '', second] = argv;
+  if (first.startsWith('-')) {
+    // A flag before any command: only --help and --version go there; a misspelt one is suggested.
+    const near = nearest(first.replace(/^-+/, ''), ['help', 'version']);
+    return new UsageError(`unknown flag ${first}${near ? `; did you mean --${near}?` : ''}`);
+  }
   const actions = groupActions(first);
   if (actions.length > 0) {
     const near = second === undefined ? undefined : nearest(second, actions);
@@ -243,7 +310,8 @@ async function emulators(config: Config, stop: AbortSignal): Promise<number> {
     new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_EMULATORS_MS))),
   ]).catch((error: unknown) => reportStopError(error));
   clearTimeout(timer);
-  if (!closed) process.stderr.write(`the emulators did not close within ${CLOSE_EMULATORS_MS} ms\n`);
+  if (closed) logger.info({ signal: stop.reason as string }, 'emulators stopped');
+  else process.stderr.write(`the emulators did not close within ${CLOSE_EMULATORS_MS} ms\n`);
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return closed ? EXIT.ok : EXIT.failure;
 }

@@ -43,8 +43,25 @@ export const GLOBAL_FLAGS: Readonly<Record<string, FlagSpec>> = {
   help: { type: 'boolean', summary: 'this help' },
 };
 
+/**
+ * The one-shot commands' bound on a service that does not answer (cli/reachability.ts). Like
+ * --json it is every one-shot command's, so the synopsis (and the README's table) leaves it out.
+ */
+const GIVE_UP_FLAG: FlagSpec = {
+  type: 'number',
+  value: 'S',
+  summary:
+    'give up (exit 1, naming the service and its endpoint) once SQS or DynamoDB has not answered for S seconds',
+  default: '30',
+  min: 0.01,
+  max: 86_400,
+};
+
+/** Flags of every one-shot command that the synopsis leaves out. */
+export const COMMON_FLAGS: readonly string[] = ['json', 'give-up'];
+
 function printing(spec: CommandSpec): CommandSpec {
-  return { ...spec, output: true, flags: { ...spec.flags, json: JSON_FLAG } };
+  return { ...spec, output: true, flags: { ...spec.flags, json: JSON_FLAG, 'give-up': GIVE_UP_FLAG } };
 }
 
 export const COMMAND_SPECS: readonly CommandSpec[] = [
@@ -190,7 +207,15 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   printing({
     name: 'dlq redrive',
     summary: 'move dead-lettered messages back to the queue (key and attributes kept)',
-    flags: { count: { type: 'integer', value: 'N', summary: 'at most N messages', default: '100', min: 1 } },
+    flags: {
+      count: {
+        type: 'integer',
+        value: 'N',
+        summary: 'at most N messages',
+        default: "the dead-letter queue's depth at start",
+        min: 1,
+      },
+    },
     example: 'dlq redrive --count 1000',
   }),
 ];

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { createDynamoClient } from '../../src/aws/clients.js';
 import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
@@ -181,6 +182,34 @@ describe('sqs-worker consume / records / queue / table', () => {
       }
     }
 
+    it('records forget deletes a record that cannot be decoded (the way out of CorruptRecordError)', async () => {
+      await holdLiveClaim('corrupt');
+      const dynamodb = createDynamoClient({
+        region: 'us-east-1',
+        sqsEndpoint: undefined,
+        dynamodbEndpoint: f.env.AWS_ENDPOINT_URL_DYNAMODB,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      try {
+        const namespace = (env.SQS_QUEUE_URL as string).split('/').at(-1) as string;
+        // A fractional fence: the one corruption no condition can refuse, rejected on reading.
+        await dynamodb.send(
+          new UpdateItemCommand({
+            TableName: 'sqs-worker-idempotency',
+            Key: { pk: { S: namespacedPk(namespace, 'corrupt') } },
+            UpdateExpression: 'SET fence = :f',
+            ExpressionAttributeValues: { ':f': { N: '1.5' } },
+          }),
+        );
+      } finally {
+        dynamodb.destroy();
+      }
+      expect((await run(['records', 'get', 'corrupt'])).code).toBe(1);
+      const forgotten = await run(['records', 'forget', 'corrupt']);
+      expect(forgotten.out).toEqual([{ key: 'corrupt', forgotten: true }]);
+      expect(forgotten.code).toBe(0);
+    });
+
     it('records forget refuses a key a worker holds a live claim on, unless --force', async () => {
       await holdLiveClaim('busy');
       const refused = await run(['records', 'forget', 'busy']);
@@ -213,10 +242,11 @@ describe('sqs-worker consume / records / queue / table', () => {
       expect((await run(['records', 'get', 'running'])).code).toBe(1);
     }, 90_000);
 
-    it('records forget of a key with no record says so', async () => {
-      expect((await run(['records', 'forget', 'never-seen'])).out).toEqual([
-        { key: 'never-seen', forgotten: false },
-      ]);
+    it('records forget of a key with no record says so and exits 1, as records get does', async () => {
+      const forgot = await run(['records', 'forget', 'never-seen']);
+      expect(forgot.code).toBe(1);
+      expect(forgot.out).toEqual([]);
+      expect(forgot.err).toMatch(/^no record for key "never-seen" in namespace q\d+\n$/);
     });
   });
 

@@ -27,6 +27,20 @@ describe('sqs-worker usage', () => {
     expect(version.stdout.trim()).toBe(pkg.version);
   });
 
+  it('-v prints the version too, as most CLIs have it', async () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    const version = await run(['-v']);
+    expect(version).toMatchObject({ code: 0, stderr: '' });
+    expect(version.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('no command at all prints the usage on stderr and exits 2 (a usage error)', async () => {
+    const bare = await run([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe('');
+    expect(bare.stderr).toContain('usage: sqs-worker <command> [options]');
+  });
+
   it.each(COMMAND_SPECS.map((s) => [s.name]))(
     '%s --help shows its flags and an example, exit 0',
     async (name) => {
@@ -58,6 +72,13 @@ describe('sqs-worker usage', () => {
     [['records', 'get'], 'usage error: records get needs KEY'],
     [['prodcue'], 'usage error: unknown command prodcue; did you mean produce?'],
     [['queue', 'purge'], 'usage error: queue purge deletes every message: pass --yes'],
+    [['--verison'], 'usage error: unknown flag --verison; did you mean --version?'],
+    [['--hlep'], 'usage error: unknown flag --hlep; did you mean --help?'],
+    [
+      ['queue', 'create', '--name', 'bad name!'],
+      'usage error: --name "bad name!" is not an SQS queue name: 1 to 76 characters of a-z, A-Z, 0-9, _ and -',
+    ],
+    [['queue', 'create', '--name', `${'q'.repeat(72)}.fifo`], 'is not an SQS queue name'],
   ])('%j is a usage error: exit 2, one line naming it', async (args, message) => {
     const result = await run(args, { EMBEDDED_SQS_PORT: String(await closedPort()) });
     expect(result.code).toBe(2);

@@ -1,8 +1,13 @@
-import { SendMessageCommand, type MessageAttributeValue } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type MessageAttributeValue,
+} from '@aws-sdk/client-sqs';
 import { deadLetterQueues, redriveDeadLetters, showDeadLetters } from '../../src/cli/dlq.js';
 import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
 import type { Connection } from '../../src/aws/connect.js';
-import { fixture, startTestAws, type Fixture, type TestAws } from '../helpers/aws.js';
+import { fixture, queueCounts, startTestAws, type Fixture, type TestAws } from '../helpers/aws.js';
 
 const text = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
 const NAMESPACE = 'dlqrec';
@@ -143,5 +148,72 @@ describe('the dlq commands read and reopen the keys’ records', () => {
     expect(report).toMatchObject({ moved: 3, notSent: 0 });
     const [left] = await showDeadLetters(queues(), 10);
     expect(left?.key).toMatch(/^p-again-/);
+  });
+
+  /**
+   * Before each receive of the dead-letter queue, `comeBack` runs as a worker would: the copies
+   * redrive sent are taken from the queue and put back into the dead-letter queue. The local clock
+   * is an hour ahead of SQS's, so SentTimestamp cannot tell them from the messages present at the
+   * start: only their ids can.
+   */
+  async function redriveWhileTheyComeBack(comeBack: () => Promise<void>) {
+    type Args = { input: { QueueUrl?: string } };
+    const hook =
+      (next: (args: Args) => Promise<unknown>, context: { commandName?: string }) => async (args: Args) => {
+        if (context.commandName === 'ReceiveMessageCommand' && args.input.QueueUrl === f.dlqUrl) {
+          await comeBack();
+        }
+        return next(args);
+      };
+    aws.sqs.middlewareStack.add(hook as never, { step: 'initialize', name: 'comeBack' });
+    try {
+      return await redriveDeadLetters(queues(), 100, { now: () => Date.now() + 3_600_000 });
+    } finally {
+      aws.sqs.middlewareStack.remove('comeBack');
+    }
+  }
+
+  async function takeFromQueue(visibility?: number) {
+    const out = await aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: f.queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+        ...(visibility === undefined ? {} : { VisibilityTimeout: visibility }),
+      }),
+    );
+    return out.Messages ?? [];
+  }
+
+  it('does not move again what a worker dead-letters anew (its OriginalMessageId is the copy sent)', async () => {
+    for (const key of ['w1', 'w2', 'w3']) await send(f.dlqUrl, key);
+    const report = await redriveWhileTheyComeBack(async () => {
+      for (const m of await takeFromQueue()) {
+        const key = m.MessageAttributes?.IdempotencyKey?.StringValue as string;
+        await send(f.dlqUrl, key, {
+          DeadLetterReason: text('PERMANENT_ERROR'),
+          OriginalMessageId: text(m.MessageId as string),
+        });
+        await aws.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: f.queueUrl, ReceiptHandle: m.ReceiptHandle }),
+        );
+      }
+    });
+    expect(report).toMatchObject({ moved: 3, notSent: 0, notDeleted: [] });
+    expect(await queueCounts(aws, f.dlqUrl)).toEqual({ visible: 3, inFlight: 0 });
+  });
+
+  it('does not move again what SQS’s own redrive brings back (the MessageId of the copy sent)', async () => {
+    f = await fixture(aws, { maxReceiveCount: 1 });
+    for (const key of ['s1', 's2', 's3']) await send(f.dlqUrl, key);
+    const report = await redriveWhileTheyComeBack(async () => {
+      // A receive past maxReceiveCount: SQS moves the copies to the dead-letter queue as they are.
+      await takeFromQueue(0);
+      await takeFromQueue(0);
+    });
+    expect(report).toMatchObject({ moved: 3, notSent: 0, notDeleted: [] });
+    const counts = await queueCounts(aws, f.dlqUrl);
+    expect(counts.visible + counts.inFlight).toBe(3);
   });
 });
