@@ -10,7 +10,7 @@
 # which an image FROM this one brings (examples/handler-package/Dockerfile).
 #
 # Signals: CMD is the exec form, so node is PID 1 and SIGTERM/SIGINT reach the worker itself,
-# which installs its handlers first thing and drains (README, "Graceful drain"). Node as PID 1
+# which installs its handlers first thing and drains (docs/reliability.md, "Worker runtime"). Node as PID 1
 # does not reap orphaned children, so run it with an init: `docker run --init`, compose
 # `init: true` (docker-compose.yml does), or tini; on Kubernetes the kubelet signals node directly
 # and the worker starts no child processes of its own.
@@ -56,12 +56,12 @@ LABEL org.opencontainers.image.title="sqs-idempotent-worker" \
       org.opencontainers.image.base.name="docker.io/library/node:24.21.0-bookworm-slim"
 ENV NODE_ENV=production
 # V8's young generation at most 16 MiB per semi-space (by default it grew to ~128 MB under load):
-# 60-90 MB less peak RSS at no measurable CPU cost (README, Performance, "Memory"). Set in
+# 60-90 MB less peak RSS at no measurable CPU cost (docs/performance.md, "Memory"). Set in
 # NODE_OPTIONS, not on CMD's command line, where it would win over the user's: `docker run -e
 # NODE_OPTIONS=...` replaces it (k8s/base/deployment.yaml repeats it next to its heap bound).
 ENV NODE_OPTIONS=--max-semi-space-size=16
 # The sidecar listens on every interface of the container (the worker's own default is loopback):
-# health probes and scrapes come from outside it. Publish the port with care (README, Security).
+# health probes and scrapes come from outside it. Publish the port with care (docs/security.md).
 ENV HTTP_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

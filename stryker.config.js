@@ -2,7 +2,7 @@
  * Mutation testing of the guarantee core: `npm run test:mutation` (about 40 minutes on two busy
  * cores), or one file: `npm run test:mutation -- --mutate src/worker/settle-policy.ts`. Reports go
  * to reports/mutation/ (HTML and JSON); the score per file and every surviving mutant are printed.
- * Not in .ci/run: too long. See the README's "Mutation testing".
+ * Not in .ci/run: too long. See docs/development.md, "Mutation testing".
  *
  * Jest runs the sources as native ES modules (jest.config.js), hence the Node flag; the jest
  * config names only the suites that cover these files (jest.mutation.config.js).

@@ -145,8 +145,8 @@ export function countRuns(runs: readonly Run[], onceKeys: Iterable<string>): Run
 /**
  * Runs of a key that started after a run of that key had succeeded: the key handled twice, not
  * merely retried after an aborted or failed run. `killedAt` (pid -> when SIGKILL ended it): a
- * success whose process was killed before it could `complete` is re-run by design (README,
- * "Reliability"), so runs that start after that kill are left to the kills' own bound.
+ * success whose process was killed before it could `complete` is re-run by design (docs/reliability.md,
+ * "What is guaranteed"), so runs that start after that kill are left to the kills' own bound.
  */
 export function runsAfterSuccess(
   runs: readonly Run[],

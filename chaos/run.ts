@@ -27,7 +27,7 @@ import { FORMS, POISON_KINDS, SCENARIOS as BASE_SCENARIOS, type Form, type Scena
 const SCENARIOS: readonly Scenario[] = [...BASE_SCENARIOS, ...FAULT_SCENARIOS];
 
 const SHUTDOWN_TIMEOUT_S = 5;
-/** README, "Worker runtime": SHUTDOWN_TIMEOUT plus "a few seconds for the releases and the log flush". */
+/** docs/reliability.md, "Worker runtime": SHUTDOWN_TIMEOUT plus "a few seconds for the releases and the log flush". */
 const EXIT_MARGIN_MS = 5000;
 const VISIBILITY_S = 5;
 const TABLE = 'chaos-idempotency';

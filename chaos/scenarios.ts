@@ -19,7 +19,7 @@ export interface Form {
   readonly faultMs: number;
   /**
    * A DynamoDB stall or slow window that must show on /readyz: longer than three store calls
-   * using all their attempts (README, "Health": about 10 s), ms.
+   * using all their attempts (docs/operations.md, "Health": about 10 s), ms.
    */
   readonly storeOutageMs: number;
   readonly startupKills: number;

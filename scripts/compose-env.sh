@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Writes the compose stack's .env (git-ignored) with a SEED_TOKEN made here, never committed, and
-# turns /seed and /records on (README, "Local stack: docker compose"). Without it the stack runs
+# turns /seed and /records on (docs/deploy.md, "Local stack: docker compose"). Without it the stack runs
 # with seeding off. An .env that already has a SEED_TOKEN is left as it is. Prints the token's
 # variable name only; read the token from .env.
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refuses to deploy an overlay whose worker image is not pinned by a real digest (README,
+# Refuses to deploy an overlay whose worker image is not pinned by a real digest (docs/deploy.md,
 # "Kubernetes"): run it before `kubectl apply -k k8s/overlays/prod`. Exit 0 when every image of the
 # rendered overlay is `<name>@sha256:<64 hex>` and not the all-zero placeholder; exit 1 naming the
 # image otherwise (a tag, an empty digest, the placeholder). kubectl from $KUBECTL, else PATH.

@@ -154,7 +154,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   async function startSteps(): Promise<AppEndpoints> {
     unlessStopping();
     // Everything that can be checked before anything opens: a configuration error exits 2 with
-    // no start or stop lines around it (README, "Exit codes and signals").
+    // no start or stop lines around it (docs/operations.md, "Exit codes and signals").
     const { handler, validate } = await checkBeforeStart(config, overrides);
     unlessStopping();
     openedAnything = true;

@@ -2,7 +2,7 @@
 // The shebang stays the portable one: passing NODE_OPTIONS in it takes `env -S`, which coreutils
 // before 8.30 lacks (Amazon Linux 2 has 8.22), and there the binary would not start at all. So an
 // installed `sqs-worker` runs on Node's defaults; `npm start` and the Docker image bound V8's
-// young generation (README, Performance, "Memory"), and users of the binary set NODE_OPTIONS.
+// young generation (docs/performance.md, "Memory"), and users of the binary set NODE_OPTIONS.
 //
 // The sqs-worker binary. Its first statements take over SIGTERM and SIGINT: until a handler is
 // installed a signal kills the process outright, and a supervisor may send one at any moment.
@@ -23,7 +23,7 @@ function onSignal(signal: NodeJS.Signals): void {
   }
   // One Ctrl-C delivered twice (the terminal's and npm's forwarded copy): nothing to say.
   if (seen === 'same') return;
-  // Not a forced exit: the stop is bounded anyway (README, "Exit codes and signals"); SIGKILL
+  // Not a forced exit: the stop is bounded anyway (docs/operations.md, "Exit codes and signals"); SIGKILL
   // ends it at once.
   process.stderr.write(`${signal}: already stopping; the stop is bounded by SHUTDOWN_TIMEOUT\n`);
 }

@@ -149,7 +149,7 @@ export function usage(version: string): string {
     '(or -v) prints the version. Without SQS_QUEUE_URL, commands other than start and emulators talk',
     'to the embedded emulators of a running `sqs-worker start` or `sqs-worker emulators` on this',
     'machine (ports EMBEDDED_SQS_PORT 9324 and EMBEDDED_DYNAMODB_PORT 8000 unless set otherwise).',
-    'Configuration comes from environment variables; see README.md.',
+    'Configuration comes from environment variables; see docs/configuration.md.',
   ].join('\n');
 }
 
@@ -174,7 +174,7 @@ export function commandHelp(spec: CommandSpec): string {
   ].join('\n');
 }
 
-/** The README's command table: one row per command (synopsis, summary, example). */
+/** The command table of docs/operations.md: one row per command (synopsis, summary, example). */
 export function commandTableRows(): {
   readonly command: string;
   readonly what: string;

@@ -20,7 +20,7 @@ function storeOf(ctx: CommandContext, clients: { readonly dynamodb: DynamoDBClie
   return new DynamoDbIdempotencyStore(clients.dynamodb, ctx.config.idempotency.table);
 }
 
-/** How records clear and forget keep workers' completed-key caches honest (README, "The algorithm"). */
+/** How records clear and forget keep workers' completed-key caches honest (docs/reliability.md, "The algorithm"). */
 function cacheProtocol(ctx: CommandContext) {
   return { quietMs: cacheQuietMs(skewMs(ctx.config)), sleep: (ms: number) => setTimeout(ms) };
 }

@@ -238,7 +238,7 @@ const DAEMONS: ReadonlySet<string> = new Set(['start', 'emulators']);
 /**
  * The worker until a stop is requested. A stop during start-up cancels the start (nothing starts
  * polling afterwards) and exits 0 like any other stop; a start that fails on its own closes what
- * it opened and exits 1 (2 for configuration). stop() is bounded (README, "Exit codes and
+ * it opened and exits 1 (2 for configuration). stop() is bounded (docs/operations.md, "Exit codes and
  * signals"): if it could not close everything in time, it rejects and the exit code is 1.
  */
 async function start(config: Config, stop: AbortSignal): Promise<number> {

@@ -6,7 +6,7 @@ import type { Config } from './schema.js';
 /**
  * The configuration checked against this machine, before anything starts: the sidecar's host
  * resolves to an address here, and the ports the process will listen on are free. loadConfig()
- * checks syntax only; these need the network stack, so start() runs them (README, "Exit codes
+ * checks syntax only; these need the network stack, so start() runs them (docs/operations.md, "Exit codes
  * and signals"). A port taken between this check and the real listen is still reported the same
  * way, by `listenError`.
  */

@@ -287,7 +287,7 @@ export interface SnsNotificationInput {
 
 /**
  * An SNS notification body, as SNS writes it for an SQS subscription without raw delivery. The
- * signature fields are placeholders: the worker does not verify them (see README, Integrations).
+ * signature fields are placeholders: the worker does not verify them (see docs/handlers.md, "SNS and EventBridge envelopes").
  */
 export function snsNotification(input: SnsNotificationInput): string {
   const attributes = Object.entries(input.attributes ?? {});

@@ -1,7 +1,7 @@
 /**
  * Why a delivery was not simply handled: the stable codes that go out in the dead-letter queue's
  * `DeadLetterReason` attribute, in each message's log line (`reason`) and in `dlq show`. Operators
- * match on them, so they are defined here once; the README's "Reason codes" table lists them.
+ * match on them, so they are defined here once; the "Reason codes" table of docs/architecture.md lists them.
  */
 export const REASONS = {
   INVALID_JSON: {

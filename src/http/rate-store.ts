@@ -1,5 +1,5 @@
 /**
- * One rate-limit budget per client address for every protected route (README, "Security"):
+ * One rate-limit budget per client address for every protected route (docs/security.md):
  * @fastify/rate-limit gives each route a child store of its own, so a client that used up
  * /records had a fresh budget on /seed and HEAD /records. This store is the plugin's `store`
  * option; `child()` returns the same counters, so every route counts against one window per key.

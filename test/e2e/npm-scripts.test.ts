@@ -60,7 +60,7 @@ describe('the npm scripts under a supervisor', () => {
     // With `exec`, npm's child is the worker itself, not a shell in between.
     const children = childPids(started.child.pid ?? 0);
     expect(children.map(commandLine)).toEqual([expect.stringMatching(/node .*dist\/main\.js start$/)]);
-    // The start script's default V8 flags (README, Performance, "Memory").
+    // The start script's default V8 flags (docs/performance.md, "Memory").
     expect(children.map(nodeOptions)).toEqual(['--max-semi-space-size=16 ']);
     started.child.kill('SIGTERM');
     expect(await started.exit()).toEqual({ code: 0, signal: null });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 
@@ -186,6 +187,42 @@ describe('names in README.md and docs/', () => {
         .map((name) => `${page}: ${name}`);
     });
     expect(unknown).toEqual([]);
+  });
+});
+
+describe('comments in the code that point at the docs', () => {
+  /** Every tracked text file outside the docs themselves (README.md, docs/), generated output and lockfiles. */
+  const sources = execFileSync('git', ['ls-files'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(
+      (f) =>
+        f !== '' &&
+        !f.startsWith('docs/') &&
+        f !== 'README.md' &&
+        f !== 'test/unit/docs-links.test.ts' &&
+        !f.endsWith('.png'),
+    )
+    .filter((f) => !f.endsWith('package-lock.json') && existsSync(f) && statSync(f).isFile());
+
+  it('name pages of docs/ that exist, and headings they have; none points at README sections', () => {
+    const wrong: string[] = [];
+    let seen = 0;
+    for (const file of sources) {
+      // Comment continuations (`#`, ` * `, `//`) joined, so a heading split over two lines reads whole.
+      const text = readFileSync(file, 'utf8').replace(/\n\s*(?:#|\*|\/\/)?\s*/g, ' ');
+      for (const [, page = '', heading] of text.matchAll(/\((docs\/[\w-]+\.md)(?:, "([^"]+)")?/g)) {
+        seen += 1;
+        if (!existsSync(page)) wrong.push(`${file}: ${page} does not exist`);
+        else if (
+          heading !== undefined &&
+          ![...anchors(readFileSync(page, 'utf8'))].some((a) => a.startsWith(slug(heading)))
+        )
+          wrong.push(`${file}: ${page} has no heading "${heading}"`);
+      }
+      if (/README,\s+"|README's "|\(README\b/.test(text)) wrong.push(`${file}: points at a README section`);
+    }
+    expect(seen).toBeGreaterThan(10);
+    expect(wrong).toEqual([]);
   });
 });
 
