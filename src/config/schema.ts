@@ -169,6 +169,13 @@ const fields = {
         'Requests per minute per client address accepted by POST /seed, GET /records and the status page routes that carry credentials or act, one budget across all of them.',
     }),
   }),
+  status: group({
+    /** undefined: on in embedded mode only. */
+    showKeys: env('STATUS_SHOW_KEYS', maybe(flag()), {
+      description:
+        'Whether the status page (GET / and /status.json) shows the idempotency keys of recent and failed deliveries, to loopback clients, or to anyone signed in with SEED_TOKEN when it is set. Default: on in embedded mode, off otherwise. Independent of SEED_ENABLED: it opens neither POST /seed nor GET /records. Everything else on the page (counts, reasons, redacted errors) is shown either way.',
+    }),
+  }),
   /** 0: off. */
   queueMetricsIntervalMs: env('QUEUE_METRICS_INTERVAL', durationOrZero('off', 0.1, 3600), {
     default: '30',
