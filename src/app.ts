@@ -169,7 +169,13 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     if (stopGaveUp) await opened.close().catch(() => {});
     unlessStopping();
     const { queueUrl, dlqUrl } = opened;
-    const instruments = instrument(config, opened, { metrics, health, logger, clock, store: overrides.store });
+    const instruments = instrument(config, opened, {
+      metrics,
+      health,
+      logger,
+      clock,
+      store: overrides.store,
+    });
     ({ tableWatch, queueDepth, store, records } = instruments);
     circuit = storeCircuit(store, opened.namespace, clock);
     runtime = createRuntime(config, opened, {

@@ -25,9 +25,7 @@ export const KEYS_OFF = 'STATUS_SHOW_KEYS is off (on by default in embedded mode
  * else loopback clients, or whoever signs in with SEED_TOKEN when it is set. Apart from
  * SEED_ENABLED: showing keys opens neither POST /seed nor GET /records.
  */
-export function keyAccess(
-  config: Pick<Config, 'queueUrl' | 'seed' | 'status'>,
-): SeedAccess | undefined {
+export function keyAccess(config: Pick<Config, 'queueUrl' | 'seed' | 'status'>): SeedAccess | undefined {
   const embedded = config.queueUrl === undefined;
   if (!(config.status.showKeys ?? embedded)) return undefined;
   return { token: config.seed.token, ratePerMinute: config.seed.ratePerMinute, embedded };

@@ -128,7 +128,10 @@ export async function snapshot(
 function depthFreshness(
   sources: StatusSources,
   at: number,
-): Pick<StatusSnapshot['queues'], 'intervalSeconds' | 'lastReadAt' | 'stale' | 'staleAfterSeconds' | 'readError'> {
+): Pick<
+  StatusSnapshot['queues'],
+  'intervalSeconds' | 'lastReadAt' | 'stale' | 'staleAfterSeconds' | 'readError'
+> {
   const intervalMs = sources.queueMetricsIntervalMs;
   const reads = sources.depthReads?.();
   const lastReadAt = reads?.lastOkAt ?? null;

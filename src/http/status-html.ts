@@ -268,4 +268,3 @@ export function stateSentence(s: Pick<StatusSnapshot, 'state' | 'problems'>): st
 function number(value: number | null | undefined): string {
   return value === null || value === undefined ? '–' : String(value);
 }
-

@@ -112,4 +112,3 @@ export function freshnessText(s: StatusSnapshot): string {
   const error = q.readError === null ? '' : ` Reads fail: ${q.readError}`;
   return `${stale}${last}.${error}`;
 }
-

@@ -170,7 +170,8 @@ export class RecentActivity implements ActivitySource {
     durationMs,
   }: Pick<MessageEvent, 'message' | 'processed' | 'durationMs'>): void {
     const at = this.#clock.now();
-    const key = message.key.length > MAX_KEY_CHARS ? `${message.key.slice(0, MAX_KEY_CHARS - 1)}…` : message.key;
+    const key =
+      message.key.length > MAX_KEY_CHARS ? `${message.key.slice(0, MAX_KEY_CHARS - 1)}…` : message.key;
     const common = {
       at,
       key,
