@@ -77,17 +77,21 @@ export interface StatusSetupOptions {
   readonly queueMetricsIntervalMs?: number;
   readonly embedded?: boolean;
   readonly clock?: TestClock;
+  /** The queue depth gauge, when a real poller sets it. */
+  readonly gauge?: Gauge<'queue' | 'state'>;
 }
 
 export function statusSetup(options: StatusSetupOptions = {}): StatusSetup {
   const clock = options.clock ?? testClock();
   const registry = new Registry();
-  const gauge = new Gauge<'queue' | 'state'>({
-    name: 'sqs_worker_queue_messages',
-    help: 'h',
-    labelNames: ['queue', 'state'],
-    registers: [registry],
-  });
+  const gauge =
+    options.gauge ??
+    new Gauge<'queue' | 'state'>({
+      name: 'sqs_worker_queue_messages',
+      help: 'h',
+      labelNames: ['queue', 'state'],
+      registers: [registry],
+    });
   const activity = new RecentActivity({ clock, redact: ['customerRef'] });
   const setup: StatusSetup = {
     clock,
