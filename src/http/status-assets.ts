@@ -225,7 +225,7 @@ export const STATUS_SCRIPT = `
     for (const name of ['received', 'settled', 'failed']) {
       const line = byId('hist-' + name);
       if (line) line.setAttribute('points', points(h[name], hmax));
-      put('hist-' + name, sum(h[name]));
+      put('sum-' + name, sum(h[name]));
     }
     put('hist-age', Math.max(0, ...h.oldestAgeSeconds).toFixed(1));
     const fresh = byId('q-fresh');

@@ -89,8 +89,8 @@ ${line('settled')}
 ${line('failed')}
 </svg>
 <ul class="keyline">${key}</ul>
-<p>Received in ${minutes} min: <span id="hist-received">${sum(h.received)}</span>; settled:
-<span id="hist-settled">${sum(h.settled)}</span>; failed: <span id="hist-failed">${sum(h.failed)}</span>;
+<p>Received in ${minutes} min: <span id="sum-received">${sum(h.received)}</span>; settled:
+<span id="sum-settled">${sum(h.settled)}</span>; failed: <span id="sum-failed">${sum(h.failed)}</span>;
 oldest age at receipt: <span id="hist-age">${Math.max(0, ...h.oldestAgeSeconds).toFixed(1)}</span> s.</p>
 </section>`;
 }

@@ -182,6 +182,17 @@ describe('the age of the queue depths', () => {
   });
 });
 
+describe('the page', () => {
+  it('gives every element a distinct id (the script finds each by it)', async () => {
+    const setup = statusSetup();
+    setup.activity.record(settled({ key: 'a', outcome: 'retry', reason: 'HANDLER_ERROR' }));
+    const page = (await buildServer(setup.deps).inject('/')).body;
+    const ids = [...page.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+    expect(ids.length).toBeGreaterThan(40);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+  });
+});
+
 describe('STATUS_SHOW_KEYS', () => {
   const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders';
 
