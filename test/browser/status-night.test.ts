@@ -92,6 +92,12 @@ async function shot(page: Page, name: string): Promise<void> {
   expect(statSync(path).size).toBeGreaterThan(10_000);
 }
 
+/** Closes the page; it must have had no console error: no CSP violation, failed request or script error. */
+async function finish(page: Page): Promise<void> {
+  await finish(page);
+  expect(problems).toEqual([]);
+}
+
 const text = (page: Page, id: string) => page.locator(`#${id}`).innerText();
 
 /** A worker's last hour in small: successes, one poison message, a retry with a leaky error. */
@@ -136,11 +142,6 @@ beforeEach(() => {
   problems.length = 0;
 });
 
-afterEach(() => {
-  // No console error: no CSP violation, no failed request, no script error.
-  expect(problems).toEqual([]);
-});
-
 describe('the status page for the night shift, in Chromium', () => {
   it('lists failures apart from 500 successes, with reason and a redacted error, never the body', async () => {
     const page = await open(await serve(busy()));
@@ -158,7 +159,7 @@ describe('the status page for the night shift, in Chromium', () => {
     expect(html).not.toContain(CARD);
     expect(html).not.toContain(TOKEN_VALUE);
     await shot(page, 'failures');
-    await page.context().close();
+    await finish(page);
   });
 
   it('shows a non-empty DLQ as a warning headline, live, and back to Ready when it empties', async () => {
@@ -182,7 +183,7 @@ describe('the status page for the night shift, in Chromium', () => {
       },
     );
     expect(await page.locator('#state-banner').getAttribute('class')).toBe('banner state-ok');
-    await page.context().close();
+    await finish(page);
   });
 
   it('marks the depths stale when SQS stops answering, with the time of the last good read', async () => {
@@ -221,7 +222,7 @@ describe('the status page for the night shift, in Chromium', () => {
       expect(await text(page, 'q-main-visible')).toBe('1'); // the last depths, kept
       expect(await text(page, 'state-headline')).toBe('Ready, with warnings');
       await shot(page, 'stale-depths');
-      await page.context().close();
+      await finish(page);
       await poller.stop();
     } finally {
       sqs.destroy();
@@ -247,7 +248,7 @@ describe('the status page for the night shift, in Chromium', () => {
     expect(await page.getByRole('heading', { name: 'Last 15 minutes' }).count()).toBe(1);
     const history = (await page.locator('#hist-settled').getAttribute('points')) ?? '';
     expect(history.split(' ')).toHaveLength(90);
-    await page.context().close();
+    await finish(page);
   });
 
   it('hides keys when STATUS_SHOW_KEYS is off, and still lists the failures', async () => {
@@ -256,7 +257,7 @@ describe('the status page for the night shift, in Chromium', () => {
     const first = page.locator('#failure-rows tr').first();
     expect(await first.innerText()).toMatch(/hidden\s+retry\s+HANDLER_ERROR/);
     expect(await page.content()).not.toContain('order-1234');
-    await page.context().close();
+    await finish(page);
   });
 
   it('fits a 390 px screen without horizontal scroll, with and without JavaScript', async () => {
@@ -277,7 +278,7 @@ describe('the status page for the night shift, in Chromium', () => {
       const widths = await page.evaluate(() => document.documentElement.scrollWidth);
       expect(widths).toBeLessThanOrEqual(390);
       if (javaScript) await shot(page, '390px');
-      await page.context().close();
+      await finish(page);
     }
   });
 });
