@@ -29,7 +29,10 @@ const WAIT_MS = 30_000;
 const HOSTILE_KEY = `<img src=x onerror="window.__pwned=1">"'&`;
 
 /** The page's globals as far as the functions run in it use them (tsconfig has no DOM lib). */
-declare const document: { getElementById(id: string): { textContent: string | null } | null };
+declare const document: {
+  getElementById(id: string): { textContent: string | null } | null;
+  documentElement: { scrollWidth: number };
+};
 declare const window: { scrollTo(x: number, y: number): void; __pwned?: number };
 
 let running: RunningApp;
@@ -37,10 +40,10 @@ let browser: Browser;
 /** Console errors and CSP violations of every page, which must stay empty. */
 const problems: string[] = [];
 
-async function open(javaScriptEnabled: boolean): Promise<Page> {
+async function open(javaScriptEnabled: boolean, width = 1100): Promise<Page> {
   const context = await browser.newContext({
     javaScriptEnabled,
-    viewport: { width: 1100, height: 900 },
+    viewport: { width, height: 900 },
     colorScheme: 'light',
   });
   const page = await context.newPage();
@@ -166,6 +169,21 @@ describe('the status page in Chromium', () => {
     }, WAIT_MS);
     await page.context().close();
     // No console error: no CSP violation, no failed request, no script error.
+    expect(problems).toEqual([]);
+  });
+
+  it('fits a 390 px screen (a phone) without horizontal scroll, after traffic', async () => {
+    const seeded = await fetch(`${running.http}/seed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ body: { n: 2 }, key: `long-${'k'.repeat(200)}` }] }),
+    });
+    expect(seeded.status).toBe(202);
+    const page = await open(true, 390);
+    await page.goto(`${running.http}/`);
+    await page.locator('#recent-rows td.key', { hasText: 'long-' }).first().waitFor({ timeout: WAIT_MS });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.context().close();
     expect(problems).toEqual([]);
   });
 });
