@@ -235,7 +235,7 @@ export const STATUS_SCRIPT = `
   const freshness = (s) => {
     const q = s.queues;
     if (q.intervalSeconds === 0) return 'Depths are not read (QUEUE_METRICS_INTERVAL=0).';
-    const last = q.lastReadAt === null ? 'Never read successfully'
+    const last = q.lastReadAt === null ? 'Not read successfully yet'
       : 'Last read ' + time(q.lastReadAt) + ' UTC, ' + Math.max(0, Math.round((s.at - q.lastReadAt) / 1000)) + ' s ago';
     const stale = q.stale ? 'STALE (older than ' + q.staleAfterSeconds + ' s): ' : '';
     return stale + last + '.' + (q.readError === null ? '' : ' Reads fail: ' + q.readError);

@@ -106,7 +106,7 @@ export function freshnessText(s: StatusSnapshot): string {
   if (q.intervalSeconds === 0) return 'Depths are not read (QUEUE_METRICS_INTERVAL=0).';
   const last =
     q.lastReadAt === null
-      ? 'Never read successfully'
+      ? 'Not read successfully yet'
       : `Last read ${time(q.lastReadAt)} UTC, ${Math.max(0, Math.round((s.at - q.lastReadAt) / 1000))} s ago`;
   const stale = q.stale ? `STALE (older than ${q.staleAfterSeconds} s): ` : '';
   const error = q.readError === null ? '' : ` Reads fail: ${q.readError}`;
