@@ -173,7 +173,7 @@ const fields = {
     /** undefined: on in embedded mode only. */
     showKeys: env('STATUS_SHOW_KEYS', maybe(flag()), {
       description:
-        'Whether the status page (GET / and /status.json) shows the idempotency keys of recent and failed deliveries, to loopback clients, or to anyone signed in with SEED_TOKEN when it is set. Default: on in embedded mode, off otherwise. Independent of SEED_ENABLED: it opens neither POST /seed nor GET /records. Everything else on the page (counts, reasons, redacted errors) is shown either way.',
+        'Whether the status page shows the keys of recent and failed deliveries: to loopback clients, or to anyone signed in with SEED_TOKEN when set. Default: on in embedded mode, off otherwise. Apart from SEED_ENABLED: opens neither POST /seed nor GET /records; counts, reasons and redacted errors show either way.',
     }),
   }),
   /** 0: off. */
