@@ -104,7 +104,9 @@ const text = (page: Page, id: string) => page.locator(`#${id}`).innerText();
 
 /** A worker's last hour in small: successes, one poison message, a retry with a leaky error. */
 function busy(options: StatusSetupOptions = {}): StatusSetup {
-  const setup = statusSetup(options);
+  // Depths read a moment ago unless the test says otherwise.
+  const fresh = { lastOkAt: T0 - 5_000, failingSince: undefined, lastError: undefined };
+  const setup = statusSetup({ depthReads: () => fresh, ...options });
   const { activity, clock } = setup;
   for (let i = 0; i < 40; i++) activity.received({ sentAt: clock.ms - 4_000 });
   activity.record(
