@@ -52,9 +52,11 @@ const FORM_BODY_LIMIT = 1024;
 /**
  * GET / (the page), GET /status.json (what its script polls), GET /status/login (asks the
  * browser for SEED_TOKEN) and, in embedded mode, POST /status/seed (the form). Throughput, in
- * flight, queue depth and readiness are public, like /metrics and /readyz; keys and seeding have
- * the protection of /seed and /records: the same access policy and rate limit (counted for
- * requests that carry credentials, so that guessing the token through the page is slow too).
+ * flight, queue depth, readiness and failures (reasons, redacted errors) are public, like /metrics
+ * and /readyz. Keys are shown when STATUS_SHOW_KEYS allows (`deps.keys`), seeding when SEED_ENABLED
+ * does; both to loopback clients or with SEED_TOKEN, under the rate limit of /seed and /records
+ * (counted for requests that carry credentials, so that guessing the token through the page is
+ * slow too).
  */
 export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDeps): Promise<void> {
   const { access } = deps.seed;
