@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { PurgeQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { createSqsClient } from '../../src/aws/clients.js';
 import { startEmbeddedApp, type RunningApp } from '../helpers/app.js';
 import { eventually } from '../helpers/process.js';
 import { STATUS_HEADINGS } from '../helpers/sidecar.js';
@@ -184,6 +186,39 @@ describe('the status page in Chromium', () => {
     await page.locator('#recent-rows td.key', { hasText: 'long-' }).first().waitFor({ timeout: WAIT_MS });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.context().close();
+    expect(problems).toEqual([]);
+  });
+
+  it('turns the headline to a warning while the real dead-letter queue holds a message', async () => {
+    const { sqsEndpoint, dlqUrl } = running.endpoints;
+    if (dlqUrl === undefined) throw new Error('embedded mode has a dead-letter queue');
+    const sqs = createSqsClient({
+      region: 'us-east-1',
+      sqsEndpoint,
+      dynamodbEndpoint: undefined,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const page = await open(true);
+    try {
+      await page.goto(`${running.http}/`);
+      await sqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: '{"poison":true}' }));
+      // The app's own depth poller (QUEUE_METRICS_INTERVAL=1 here) sees it; the page's script shows it.
+      await page.waitForFunction(
+        () => document.getElementById('state-headline')?.textContent === 'Ready, with warnings',
+        null,
+        { timeout: WAIT_MS },
+      );
+      expect(await text(page, 'problems')).toBe('the dead-letter queue holds 1 message');
+      await sqs.send(new PurgeQueueCommand({ QueueUrl: dlqUrl }));
+      await page.waitForFunction(
+        () => document.getElementById('state-headline')?.textContent === 'Ready',
+        null,
+        { timeout: WAIT_MS },
+      );
+    } finally {
+      sqs.destroy();
+      await page.context().close();
+    }
     expect(problems).toEqual([]);
   });
 });
