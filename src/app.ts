@@ -13,6 +13,7 @@ import type { IdempotencyStore, RecordStore } from './core/idempotency-store.js'
 import type { Logger } from './core/logger.js';
 import { resolveHandler } from './handlers/index.js';
 import { seedAccess } from './http/access.js';
+import { keyAccess } from './http/status-access.js';
 import { buildServer } from './http/server.js';
 import { createDynamoClient, createSqsClient } from './aws/clients.js';
 import { awsSettings, connect, type Connection } from './aws/connect.js';
@@ -36,6 +37,7 @@ import { listRecords, seedMessages } from './seeding/seed.js';
 import {
   instrumentSqsClient,
   startQueueDepthPoller,
+  type DepthReads,
   type QueueDepthPoller,
 } from './observability/sqs-metrics.js';
 import { TimedIdempotencyStore, TimedRecordStore } from './observability/timed-store.js';
@@ -126,7 +128,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   };
 
   // The status page's memory of recent deliveries, fed by the runtime's events like the metrics.
-  const activity = new RecentActivity({ clock });
+  const activity = new RecentActivity({ clock, redact: config.logRedact?.split(',') ?? [] });
   const server = buildSidecar(config, {
     metrics,
     health,
@@ -134,6 +136,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     clock,
     started,
     activity,
+    depthReads: () => queueDepth?.reads(),
     tracing: () => tracing,
   });
 
@@ -166,7 +169,13 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     if (stopGaveUp) await opened.close().catch(() => {});
     unlessStopping();
     const { queueUrl, dlqUrl } = opened;
-    const instruments = instrument(config, opened, { metrics, health, logger, store: overrides.store });
+    const instruments = instrument(config, opened, {
+      metrics,
+      health,
+      logger,
+      clock,
+      store: overrides.store,
+    });
     ({ tableWatch, queueDepth, store, records } = instruments);
     circuit = storeCircuit(store, opened.namespace, clock);
     runtime = createRuntime(config, opened, {
@@ -292,6 +301,8 @@ interface SidecarParts {
   /** What seeding sends carries the context of a span of it (traceparent), when tracing is on. */
   readonly tracing: () => Tracing;
   readonly activity: RecentActivity;
+  /** The queue depth poller's reads, once start() made it. */
+  readonly depthReads: () => DepthReads | undefined;
 }
 
 /** The HTTP sidecar: health from the monitor, the metrics registry, seeding and records. */
@@ -312,6 +323,8 @@ function buildSidecar(config: Config, parts: SidecarParts): FastifyInstance {
       maxInFlight: config.maxInFlight,
       embedded: config.queueUrl === undefined,
       now: () => clock.now(),
+      keys: { access: keyAccess(config) },
+      depthReads: parts.depthReads,
     },
     seed: {
       access: seedAccess(config),
@@ -344,6 +357,7 @@ function instrument(
     metrics: Metrics;
     health: HealthMonitor;
     logger: Logger;
+    clock: Clock;
     store: (IdempotencyStore & RecordStore) | undefined;
   },
 ) {
@@ -366,6 +380,7 @@ function instrument(
     intervalMs: config.queueMetricsIntervalMs,
     gauge: metrics.queueMessages,
     logger,
+    now: () => parts.clock.now(),
   });
   return { tableWatch, store, records, queueDepth };
 }

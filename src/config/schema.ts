@@ -169,6 +169,13 @@ const fields = {
         'Requests per minute per client address accepted by POST /seed, GET /records and the status page routes that carry credentials or act, one budget across all of them.',
     }),
   }),
+  status: group({
+    /** undefined: on in embedded mode only. */
+    showKeys: env('STATUS_SHOW_KEYS', maybe(flag()), {
+      description:
+        'Whether the status page shows the keys of recent and failed deliveries: to loopback clients, or to anyone signed in with SEED_TOKEN when set. Default: on in embedded mode, off otherwise. Apart from SEED_ENABLED: opens neither POST /seed nor GET /records; counts, reasons and redacted errors show either way.',
+    }),
+  }),
   /** 0: off. */
   queueMetricsIntervalMs: env('QUEUE_METRICS_INTERVAL', durationOrZero('off', 0.1, 3600), {
     default: '30',

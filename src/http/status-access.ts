@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import type { Config } from '../config/load.js';
 import { isLoopback, type SeedAccess } from './access.js';
 
 /**
@@ -15,14 +16,27 @@ export type Viewer =
 
 export const SIGN_IN_REALM = 'sqs-worker status';
 
-export function viewer(access: SeedAccess | undefined, request: FastifyRequest): Viewer {
-  if (access === undefined) {
-    return {
-      allowed: false,
-      status: 404,
-      why: 'seeding and records are off (on by default in embedded mode; elsewhere SEED_ENABLED=true and SEED_TOKEN)',
-    };
-  }
+const SEEDING_OFF =
+  'seeding and records are off (on by default in embedded mode; elsewhere SEED_ENABLED=true and SEED_TOKEN)';
+export const KEYS_OFF = 'STATUS_SHOW_KEYS is off (on by default in embedded mode only)';
+
+/**
+ * Who may see the keys of recent and failed deliveries (STATUS_SHOW_KEYS): undefined when off,
+ * else loopback clients, or whoever signs in with SEED_TOKEN when it is set. Apart from
+ * SEED_ENABLED: showing keys opens neither POST /seed nor GET /records.
+ */
+export function keyAccess(config: Pick<Config, 'queueUrl' | 'seed' | 'status'>): SeedAccess | undefined {
+  const embedded = config.queueUrl === undefined;
+  if (!(config.status.showKeys ?? embedded)) return undefined;
+  return { token: config.seed.token, ratePerMinute: config.seed.ratePerMinute, embedded };
+}
+
+export function viewer(
+  access: SeedAccess | undefined,
+  request: FastifyRequest,
+  off: string = SEEDING_OFF,
+): Viewer {
+  if (access === undefined) return { allowed: false, status: 404, why: off };
   if (access.token === undefined) {
     // No secret at all: besides the client's address, a loopback Host, so that a page from
     // another site whose name was rebound to 127.0.0.1 (DNS rebinding) is not let in.

@@ -20,6 +20,36 @@ export const OUTCOME_STYLE: Readonly<Record<Outcome, { color: string; dash: stri
   payload_mismatch: { color: '#57606a', dash: '12 4' },
 };
 
+/** The history chart's lines: received, settled and failed, each with its own colour and dash. */
+export const HISTORY_STYLE = {
+  received: { color: '#0550ae', dash: '7 3' },
+  settled: { color: '#1a7f37', dash: '' },
+  failed: { color: '#cf222e', dash: '2 3' },
+} as const;
+
+/** The headline's words and classes by state (status-sections.ts renders the same). */
+export const STATE = {
+  text: { ok: 'Ready', warning: 'Ready, with warnings', not_ready: 'Not ready' },
+  className: { ok: 'banner state-ok', warning: 'banner state-warning', not_ready: 'banner state-bad' },
+} as const;
+
+/**
+ * Column names of the tables that stack at narrow widths (one cell a line, each led by its
+ * column's name, as the hidden header would say): by the id of the table's body.
+ */
+const STACKED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  'failure-rows': ['Settled', 'Key', 'Outcome', 'Reason', 'Last error', 'Receives'],
+  'recent-rows': ['Settled', 'Key', 'Outcome', 'Reason', 'Duration (ms)', 'Receive count'],
+};
+
+function stackLabels(): string {
+  return Object.entries(STACKED_COLUMNS)
+    .flatMap(([id, names]) =>
+      names.map((name, i) => `  #${id} td:nth-child(${i + 1})::before { content: "${name}: "; }`),
+    )
+    .join('\n');
+}
+
 export const STATUS_STYLE = `
 :root { color-scheme: light; }
 body { font: 16px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
@@ -29,7 +59,35 @@ h2 { font-size: 1.2rem; margin: 1.75rem 0 .5rem; border-bottom: 1px solid #d0d7d
 a { color: #0550ae; }
 .muted { color: #57606a; }
 #summary { font-weight: 600; margin: .5rem 0 0; }
-.grid { display: grid; gap: 0 2rem; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); }
+.grid { display: grid; gap: 0 2rem; grid-template-columns: repeat(auto-fit, minmax(min(20rem, 100%), 1fr)); }
+.scroll { overflow-x: auto; max-width: 100%; }
+.banner { border: 2px solid; border-radius: 6px; padding: .5rem .75rem; margin: .75rem 0 0; }
+.banner p { margin: 0; }
+.banner ul { margin: .25rem 0 0; padding-left: 1.25rem; font-weight: 600; }
+.banner ul:empty { display: none; }
+.state-ok { border-color: #1a7f37; background: #dafbe1; color: #116329; }
+.state-warning { border-color: #9a6700; background: #fff8c5; color: #5c3b00; }
+.state-bad { border-color: #cf222e; background: #ffebe9; color: #a40e26; }
+.err { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; overflow-wrap: anywhere; }
+dl.stats { display: grid; gap: .5rem 1.5rem; margin: 0;
+  grid-template-columns: repeat(auto-fit, minmax(min(11rem, 100%), 1fr)); }
+.stat dt { color: #57606a; }
+.stat dd { margin: 0; }
+.keyline { list-style: none; display: flex; flex-wrap: wrap; gap: .25rem 1.25rem; padding: 0; margin: .25rem 0; }
+.swatch { display: inline-block; width: 1.5rem; height: .3rem; vertical-align: middle; margin-right: .4rem; }
+.swatch-received { background: ${HISTORY_STYLE.received.color}; }
+.swatch-settled { background: ${HISTORY_STYLE.settled.color}; }
+.swatch-failed { background: ${HISTORY_STYLE.failed.color}; }
+@media (max-width: 40rem) {
+  body { padding: .5rem .75rem 2rem; }
+  table.stack thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+  table.stack tr { display: block; border-bottom: 1px solid #8c959f; padding: .25rem 0; }
+  table.stack td { display: block; border: 0; padding: .1rem .25rem; text-align: left; }
+  table.stack td::before { font-weight: 600; color: #57606a; }
+  table.stack td[colspan]::before { content: none; }
+${stackLabels()}
+  input { width: 6rem; }
+}
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 caption { text-align: left; color: #57606a; padding: .25rem 0; }
 th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; vertical-align: top; }
@@ -60,6 +118,7 @@ export const STATUS_SCRIPT = `
 (() => {
   'use strict';
   const G = ${JSON.stringify(CHART)};
+  const STATE = ${JSON.stringify(STATE)};
   const pollMs = Number(document.body.dataset.pollMs) || 2000;
   const byId = (id) => document.getElementById(id);
   const put = (id, value) => {
@@ -120,8 +179,10 @@ export const STATUS_SCRIPT = `
       for (const state of ['visible', 'in_flight', 'delayed']) put('q-' + q + '-' + state, s.queues[q] ? s.queues[q][state] : null);
     }
     const settled = s.outcomes.filter((o) => s.totals[o] > 0).map((o) => s.totals[o] + ' ' + o);
+    const stateText = STATE.text[s.state] + (s.state === 'warning' ? ': ' + s.problems.join('; ') : '');
     put('summary', 'Settled since start: ' + (settled.length === 0 ? 'none' : settled.join(', ')) + '. ' +
-      'In flight: ' + s.inFlight + ' of ' + s.maxInFlight + '. ' + (s.readiness.ok ? 'Ready' : 'Not ready') + '.');
+      'In flight: ' + s.inFlight + ' of ' + s.maxInFlight + '. ' + stateText + '.');
+    renderNight(s);
     const ready = byId('ready-status');
     if (ready) {
       ready.textContent = s.readiness.ok ? 'Ready' : 'Not ready';
@@ -136,6 +197,48 @@ export const STATUS_SCRIPT = `
         ['td', String(r.durationMs), 'num'], ['td', String(r.receiveCount), 'num'],
       ], 'No message settled yet.', 6);
     }
+  };
+  const renderNight = (s) => {
+    put('state-headline', STATE.text[s.state]);
+    const banner = byId('state-banner');
+    if (banner) banner.className = STATE.className[s.state];
+    const problems = byId('problems');
+    if (problems) problems.replaceChildren(...s.problems.map((p) => {
+      const li = document.createElement('li');
+      li.textContent = p;
+      return li;
+    }));
+    rows('failure-rows', s.failures, (f) => [
+      ['td', time(f.at)], ['td', f.key === null ? 'hidden' : f.key, f.key === null ? 'key muted' : 'key'],
+      ['td', f.outcome, 'bad'], ['td', f.reason || ''], ['td', f.error || '', 'err'],
+      ['td', String(f.receiveCount), 'num'],
+    ], 'No failure since the start.', 6);
+    put('rate-in', s.rates.inPerSecond.toFixed(1));
+    put('rate-out', s.rates.outPerSecond.toFixed(1));
+    put('handler-p50', s.handler.p50Ms);
+    put('handler-p99', s.handler.p99Ms);
+    put('handler-runs', s.handler.runs);
+    put('oldest-age', s.oldestAge.seconds === null ? null : s.oldestAge.seconds.toFixed(1));
+    const h = s.history;
+    const hmax = niceMax(Math.max(0, ...h.received, ...h.settled, ...h.failed));
+    put('hist-max', hmax);
+    for (const name of ['received', 'settled', 'failed']) {
+      const line = byId('hist-' + name);
+      if (line) line.setAttribute('points', points(h[name], hmax));
+      put('sum-' + name, sum(h[name]));
+    }
+    put('hist-age', Math.max(0, ...h.oldestAgeSeconds).toFixed(1));
+    const fresh = byId('q-fresh');
+    if (fresh) fresh.className = s.queues.stale ? 'problem' : 'muted';
+    put('q-fresh', freshness(s));
+  };
+  const freshness = (s) => {
+    const q = s.queues;
+    if (q.intervalSeconds === 0) return 'Depths are not read (QUEUE_METRICS_INTERVAL=0).';
+    const last = q.lastReadAt === null ? 'Not read successfully yet'
+      : 'Last read ' + time(q.lastReadAt) + ' UTC, ' + Math.max(0, Math.round((s.at - q.lastReadAt) / 1000)) + ' s ago';
+    const stale = q.stale ? 'STALE (older than ' + q.staleAfterSeconds + ' s): ' : '';
+    return stale + last + '.' + (q.readError === null ? '' : ' Reads fail: ' + q.readError);
   };
   const tick = async () => {
     let wait = pollMs;

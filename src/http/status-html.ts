@@ -2,22 +2,16 @@ import type { Outcome } from '../core/pipeline.js';
 import type { SettledEntry } from '../observability/recent.js';
 import { CHART, OUTCOME_STYLE, STATUS_SCRIPT, STATUS_STYLE } from './status-assets.js';
 import { QUEUE_STATES, type StatusSnapshot } from './status-data.js';
+import { banner, depthFreshness, failures, flow, history, STATE_TEXT } from './status-sections.js';
+import { esc, niceMax, points, sum, time } from './status-text.js';
+
+export { esc, niceMax };
 
 /**
  * The status page as HTML, rendered on the server so that it works without JavaScript; the
  * inline script (status-assets.ts) then keeps the numbers live. Every value from outside (keys,
  * reasons, check details, error messages) goes through `esc`.
  */
-
-/** Escapes text for HTML content and double- or single-quoted attribute values. */
-export function esc(value: unknown): string {
-  return String(value)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
 
 export interface SeedFormView {
   /** Whether the form is shown (embedded mode and the viewer may seed), else why not. */
@@ -47,10 +41,14 @@ export function renderPage(view: PageView): string {
 Numbers come from the worker's own state; no view calls AWS.
 <span id="updated">Rendered ${time(s.at)} UTC; live updates need JavaScript, or reload.</span></p>
 <p id="summary" role="status" aria-live="polite">${esc(summary(s))}</p>
+${banner(s)}
 </header>
 <main>
-${throughput(s)}
+${failures(s)}
+${flow(s)}
 <div class="grid">${inFlight(s)}${queues(s)}</div>
+${throughput(s)}
+${history(s)}
 ${readiness(s)}
 ${recent(s, view.signIn)}
 ${view.seed ? seedSection(view.seed) : ''}
@@ -106,7 +104,7 @@ function throughput(s: StatusSnapshot): string {
   return `<section aria-labelledby="h-throughput">
 <h2 id="h-throughput">Messages settled per second, by outcome</h2>
 ${chart(s, max)}
-<div>
+<div class="scroll">
 <table>
 <caption>Settled deliveries by outcome (a redelivered message counts each time it settles)</caption>
 <thead><tr><th scope="col">Outcome</th><th scope="col" class="num">Per second, last 10 s</th>
@@ -165,7 +163,7 @@ function queues(s: StatusSnapshot): string {
   const every = s.queues.intervalSeconds;
   return `<section aria-labelledby="h-queues">
 <h2 id="h-queues">Queue depth</h2>
-<div>
+<div class="scroll">
 <table>
 <caption>Approximate, read every ${every === 0 ? '(never: QUEUE_METRICS_INTERVAL=0)' : `${every} s`} (<code>QUEUE_METRICS_INTERVAL</code>); – : not read yet</caption>
 <thead><tr><th scope="col">Queue</th><th scope="col" class="num">Visible</th><th scope="col" class="num">In flight</th><th scope="col" class="num">Delayed</th></tr></thead>
@@ -175,6 +173,7 @@ ${row('dlq', 'Dead-letter queue')}
 </tbody>
 </table>
 </div>
+${depthFreshness(s)}
 </section>`;
 }
 
@@ -189,12 +188,12 @@ function readiness(s: StatusSnapshot): string {
 <h2 id="h-ready">Readiness</h2>
 <p>The checks of <a href="/readyz"><code>GET /readyz</code></a>:
 <span id="ready-status" class="${s.readiness.ok ? 'ok big' : 'bad big'}">${s.readiness.ok ? 'Ready' : 'Not ready'}</span></p>
-<table>
+<div class="scroll"><table>
 <thead><tr><th scope="col">Check</th><th scope="col">State</th><th scope="col">Detail</th></tr></thead>
 <tbody id="ready-rows">
 ${rows || '<tr><td colspan="3" class="muted">No checks.</td></tr>'}
 </tbody>
-</table>
+</table></div>
 </section>`;
 }
 
@@ -209,13 +208,13 @@ function recent(s: StatusSnapshot, signIn: boolean): string {
   }
   const rows = s.recent.map(recentRow).join('\n');
   return `${head}
-<table>
+<div class="scroll"><table class="stack">
 <caption>The last ${s.recent.length === 0 ? '' : `${s.recent.length} `}deliveries to settle, newest first; bodies are never shown</caption>
 <thead><tr><th scope="col">Settled (UTC)</th><th scope="col">Key</th><th scope="col">Outcome</th><th scope="col">Reason</th><th scope="col" class="num">Duration (ms)</th><th scope="col" class="num">Receive count</th></tr></thead>
 <tbody id="recent-rows">
 ${rows || '<tr><td colspan="6" class="muted">No message settled yet.</td></tr>'}
 </tbody>
-</table>
+</table></div>
 </section>`;
 }
 
@@ -257,33 +256,15 @@ export function summary(s: StatusSnapshot): string {
   const settled = s.outcomes.filter((o) => s.totals[o] > 0).map((o) => `${s.totals[o]} ${o}`);
   return (
     `Settled since start: ${settled.length === 0 ? 'none' : settled.join(', ')}. ` +
-    `In flight: ${s.inFlight} of ${s.maxInFlight}. ${s.readiness.ok ? 'Ready' : 'Not ready'}.`
+    `In flight: ${s.inFlight} of ${s.maxInFlight}. ${stateSentence(s)}.`
   );
 }
 
-function points(values: readonly number[], max: number): string {
-  const { left, right, top, bottom } = CHART;
-  const step = (right - left) / Math.max(1, values.length - 1);
-  return values
-    .map((v, i) => `${(left + i * step).toFixed(1)},${(bottom - (v / max) * (bottom - top)).toFixed(1)}`)
-    .join(' ');
-}
-
-/** 1, 2, 5, 10, 20, 50, ...: the smallest at least `n` (the script has the same rule). */
-export function niceMax(n: number): number {
-  let m = 1;
-  while (m < n) m *= String(m)[0] === '2' ? 2.5 : 2;
-  return m;
-}
-
-function sum(values: readonly number[]): number {
-  return values.reduce((a, b) => a + b, 0);
+/** "Ready", "Not ready", or "Ready, with warnings: ..." with what is wrong. */
+export function stateSentence(s: Pick<StatusSnapshot, 'state' | 'problems'>): string {
+  return s.state === 'warning' ? `${STATE_TEXT.warning}: ${s.problems.join('; ')}` : STATE_TEXT[s.state];
 }
 
 function number(value: number | null | undefined): string {
   return value === null || value === undefined ? '–' : String(value);
-}
-
-function time(ms: number): string {
-  return new Date(ms).toISOString().slice(11, 19);
 }

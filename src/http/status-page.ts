@@ -4,6 +4,8 @@ import type { Gauge } from 'prom-client';
 import { describeError } from '../core/errors.js';
 import type { HealthReport } from '../observability/health.js';
 import type { ActivitySource } from '../observability/recent.js';
+import type { DepthReads } from '../observability/sqs-metrics.js';
+import type { SeedAccess } from './access.js';
 import { SeedInputError } from '../seeding/seed.js';
 import { auditFields } from './audit.js';
 import { handleError, sendError } from './errors.js';
@@ -12,7 +14,7 @@ import { decodeUtf8 } from './request-guard.js';
 import { MAX_SEED_COUNT, seedShapeError } from './schemas.js';
 import type { SeedRoutesDeps } from './seed-routes.js';
 import { HTML_HEADERS } from './status-assets.js';
-import { SIGN_IN_REALM, sameOrigin, viewer, type Viewer } from './status-access.js';
+import { KEYS_OFF, SIGN_IN_REALM, sameOrigin, viewer, type Viewer } from './status-access.js';
 import { snapshot, type StatusSources } from './status-data.js';
 import { renderMessage, renderPage, type SeedFormView } from './status-html.js';
 
@@ -28,6 +30,13 @@ export interface StatusPageDeps {
   /** How often the page's script polls GET /status.json, ms (default 2000). */
   readonly pollMs?: number;
   readonly now?: () => number;
+  /**
+   * Who may see keys (STATUS_SHOW_KEYS, status-access.ts keyAccess): `{ access: undefined }` for
+   * nobody. Left out: the seed routes' access, as before the setting existed.
+   */
+  readonly keys?: { readonly access: SeedAccess | undefined };
+  /** How the queue depth reads went (the poller's), for the depths' age and staleness. */
+  readonly depthReads?: () => DepthReads | undefined;
 }
 
 export interface StatusRoutesDeps extends StatusPageDeps {
@@ -43,12 +52,17 @@ const FORM_BODY_LIMIT = 1024;
 /**
  * GET / (the page), GET /status.json (what its script polls), GET /status/login (asks the
  * browser for SEED_TOKEN) and, in embedded mode, POST /status/seed (the form). Throughput, in
- * flight, queue depth and readiness are public, like /metrics and /readyz; keys and seeding have
- * the protection of /seed and /records: the same access policy and rate limit (counted for
- * requests that carry credentials, so that guessing the token through the page is slow too).
+ * flight, queue depth, readiness and failures (reasons, redacted errors) are public, like /metrics
+ * and /readyz. Keys are shown when STATUS_SHOW_KEYS allows (`deps.keys`), seeding when SEED_ENABLED
+ * does; both to loopback clients or with SEED_TOKEN, under the rate limit of /seed and /records
+ * (counted for requests that carry credentials, so that guessing the token through the page is
+ * slow too).
  */
 export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDeps): Promise<void> {
   const { access } = deps.seed;
+  const keys = deps.keys ?? { access };
+  const keysOff = deps.keys === undefined ? undefined : KEYS_OFF;
+  const keyViewer = (request: FastifyRequest): Viewer => viewer(keys.access, request, keysOff);
   const pollMs = deps.pollMs ?? 2000;
   const sources: StatusSources = { ...deps, now: deps.now ?? Date.now };
   // The Host rule first, as on /seed and /records: a rebound name reaches nothing here either.
@@ -57,8 +71,9 @@ export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDep
     html(reply, 403, renderMessage('Not allowed', message, true)),
   );
   const jsonHost = hostRule(allowed, (reply, message) => sendError(reply, 403, message, 'host'));
+  const limited = access ?? keys.access;
   const perMinute: RateLimitOptions | undefined =
-    access === undefined ? undefined : { max: access.ratePerMinute, timeWindow: 60_000 };
+    limited === undefined ? undefined : { max: limited.ratePerMinute, timeWindow: 60_000 };
   const limit: { rateLimit?: RateLimitOptions } = perMinute ? { rateLimit: perMinute } : {};
   const limitWithCredentials: { rateLimit?: RateLimitOptions } = perMinute
     ? { rateLimit: { ...perMinute, allowList: (r) => r.headers.authorization === undefined } }
@@ -81,7 +96,8 @@ export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDep
     { onRequest: pageHost, config: limitWithCredentials },
     async (request, reply) => {
       const who = viewer(access, request);
-      const snap = await snapshot(sources, recentFor(who));
+      const sees = keyViewer(request);
+      const snap = await snapshot(sources, recentFor(sees));
       const seed: SeedFormView | undefined = deps.embedded
         ? {
             state: who.allowed ? { shown: true } : { shown: false, why: who.why, signIn: who.status === 401 },
@@ -91,13 +107,13 @@ export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDep
       return html(
         reply,
         200,
-        renderPage({ snapshot: snap, signIn: !who.allowed && who.status === 401, seed, pollMs }),
+        renderPage({ snapshot: snap, signIn: !sees.allowed && sees.status === 401, seed, pollMs }),
       );
     },
   );
 
   scope.get('/status.json', { onRequest: jsonHost, config: limitWithCredentials }, async (request, reply) => {
-    const snap = await snapshot(sources, recentFor(viewer(access, request)));
+    const snap = await snapshot(sources, recentFor(keyViewer(request)));
     return reply.header('cache-control', 'no-store').send(snap);
   });
 
@@ -105,7 +121,8 @@ export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDep
     '/status/login',
     { onRequest: pageHost, config: limit, onResponse: audit },
     async (request, reply) => {
-      const who = viewer(access, request);
+      // Keys and the seed form take the same credentials (SEED_TOKEN): sign in for whichever is on.
+      const who = keys.access === undefined ? viewer(access, request) : keyViewer(request);
       if (who.allowed) return reply.redirect('/', 303);
       return refuse(reply, who);
     },

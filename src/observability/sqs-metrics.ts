@@ -57,13 +57,32 @@ export interface QueueDepthOptions {
   readonly intervalMs: number;
   readonly gauge: Gauge<'queue' | 'state'>;
   readonly logger: Logger;
+  /** Wall clock, epoch ms, for the times `reads()` reports (default Date.now). */
+  readonly now?: () => number;
 }
 
-export interface QueueDepthPoller {
+/** How the depth reads went: the status page shows the depths' age and marks them stale. */
+export interface DepthReads {
+  /** Epoch ms of the last read of every queue that succeeded; undefined: none yet. */
+  readonly lastOkAt: number | undefined;
+  /** Epoch ms of the last failed read, and its error, when it came after the last success. */
+  readonly failingSince: number | undefined;
+  readonly lastError: string | undefined;
+}
+
+/** What the status page reads from the poller (or a fake in tests). */
+export interface DepthReadSource {
+  reads(): DepthReads;
+}
+
+export interface QueueDepthPoller extends DepthReadSource {
   /** Reads every queue once now (also what each tick does). */
   readNow(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Longest error text kept for the status page. */
+const MAX_DEPTH_ERROR_CHARS = 200;
 
 /**
  * Reads queue depths with one GetQueueAttributes per queue every `intervalMs`, never two reads at
@@ -75,15 +94,23 @@ export function startQueueDepthPoller(options: QueueDepthOptions): QueueDepthPol
   let current: Promise<void> = Promise.resolve();
   let failing = false;
   let stopped = false;
+  const now = options.now ?? Date.now;
+  let reads: DepthReads = { lastOkAt: undefined, failingSince: undefined, lastError: undefined };
   const readNow = (): Promise<void> => {
     current = current.then(async () => {
       try {
         await readAll(options);
         if (failing) options.logger.info({}, 'queue depth readable again');
         failing = false;
+        reads = { lastOkAt: now(), failingSince: undefined, lastError: undefined };
       } catch (error) {
         if (!failing) options.logger.warn({ error: describeError(error) }, 'reading queue depth failed');
         failing = true;
+        reads = {
+          lastOkAt: reads.lastOkAt,
+          failingSince: reads.failingSince ?? now(),
+          lastError: describeError(error).slice(0, MAX_DEPTH_ERROR_CHARS),
+        };
       }
     });
     return current;
@@ -96,6 +123,7 @@ export function startQueueDepthPoller(options: QueueDepthOptions): QueueDepthPol
   if (options.intervalMs > 0) tick();
   return {
     readNow,
+    reads: () => reads,
     async stop() {
       stopped = true;
       clearTimeout(timer);

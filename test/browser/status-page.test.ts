@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { PurgeQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { createSqsClient } from '../../src/aws/clients.js';
 import { startEmbeddedApp, type RunningApp } from '../helpers/app.js';
 import { eventually } from '../helpers/process.js';
 import { STATUS_HEADINGS } from '../helpers/sidecar.js';
@@ -29,7 +31,10 @@ const WAIT_MS = 30_000;
 const HOSTILE_KEY = `<img src=x onerror="window.__pwned=1">"'&`;
 
 /** The page's globals as far as the functions run in it use them (tsconfig has no DOM lib). */
-declare const document: { getElementById(id: string): { textContent: string | null } | null };
+declare const document: {
+  getElementById(id: string): { textContent: string | null } | null;
+  documentElement: { scrollWidth: number };
+};
 declare const window: { scrollTo(x: number, y: number): void; __pwned?: number };
 
 let running: RunningApp;
@@ -37,10 +42,10 @@ let browser: Browser;
 /** Console errors and CSP violations of every page, which must stay empty. */
 const problems: string[] = [];
 
-async function open(javaScriptEnabled: boolean): Promise<Page> {
+async function open(javaScriptEnabled: boolean, width = 1100): Promise<Page> {
   const context = await browser.newContext({
     javaScriptEnabled,
-    viewport: { width: 1100, height: 900 },
+    viewport: { width, height: 900 },
     colorScheme: 'light',
   });
   const page = await context.newPage();
@@ -166,6 +171,54 @@ describe('the status page in Chromium', () => {
     }, WAIT_MS);
     await page.context().close();
     // No console error: no CSP violation, no failed request, no script error.
+    expect(problems).toEqual([]);
+  });
+
+  it('fits a 390 px screen (a phone) without horizontal scroll, after traffic', async () => {
+    const seeded = await fetch(`${running.http}/seed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ body: { n: 2 }, key: `long-${'k'.repeat(200)}` }] }),
+    });
+    expect(seeded.status).toBe(202);
+    const page = await open(true, 390);
+    await page.goto(`${running.http}/`);
+    await page.locator('#recent-rows td.key', { hasText: 'long-' }).first().waitFor({ timeout: WAIT_MS });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.context().close();
+    expect(problems).toEqual([]);
+  });
+
+  it('turns the headline to a warning while the real dead-letter queue holds a message', async () => {
+    const { sqsEndpoint, dlqUrl } = running.endpoints;
+    if (dlqUrl === undefined) throw new Error('embedded mode has a dead-letter queue');
+    const sqs = createSqsClient({
+      region: 'us-east-1',
+      sqsEndpoint,
+      dynamodbEndpoint: undefined,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const page = await open(true);
+    try {
+      await page.goto(`${running.http}/`);
+      await sqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: '{"poison":true}' }));
+      // The app's own depth poller (QUEUE_METRICS_INTERVAL=1 here) sees it; the page's script shows it.
+      await page.waitForFunction(
+        () => document.getElementById('state-headline')?.textContent === 'Ready, with warnings',
+        null,
+        { timeout: WAIT_MS },
+      );
+      expect(await text(page, 'problems')).toBe('the dead-letter queue holds 1 message');
+      await sqs.send(new PurgeQueueCommand({ QueueUrl: dlqUrl }));
+      await page.waitForFunction(
+        () => document.getElementById('state-headline')?.textContent === 'Ready',
+        null,
+        { timeout: WAIT_MS },
+      );
+    } finally {
+      sqs.destroy();
+      await page.context().close();
+    }
     expect(problems).toEqual([]);
   });
 });

@@ -199,6 +199,7 @@ interface ExpectedConfig {
     readonly token: string | undefined;
     readonly ratePerMinute: number;
   };
+  readonly status: { readonly showKeys: boolean | undefined };
   readonly queueMetricsIntervalMs: number;
   readonly health: {
     readonly maxEventLoopDelayMs: number;

@@ -182,7 +182,7 @@ describe('GET / (status page)', () => {
     // One live region, a sentence of the live numbers, instead of every cell of every table.
     expect(page.match(/aria-live=/g)).toHaveLength(1);
     expect(page).toContain(
-      '<p id="summary" role="status" aria-live="polite">Settled since start: 1 success. In flight: 0 of 10. Ready.</p>',
+      '<p id="summary" role="status" aria-live="polite">Settled since start: 1 success. In flight: 0 of 10. Ready, with warnings: the dead-letter queue holds 7 messages.</p>',
     );
     expect(page).toContain('<td class="key">order-1</td>');
     expect(page).toContain('<td class="num" id="q-main-visible">42</td>');
@@ -218,8 +218,9 @@ describe('GET / (status page)', () => {
     expect(esc(HOSTILE)).toBe(
       '&lt;script&gt;alert(&quot;k&quot;)&lt;/script&gt;&lt;img src=x onerror=&#39;alert(1)&#39;&gt;&amp;amp;',
     );
-    // Three times: the key, the reason, and the check's detail (its name once more).
-    expect(page.split(esc(HOSTILE)).length - 1).toBe(4);
+    // The key and the reason twice each (recent deliveries and failures), and the check's detail
+    // (its name once more).
+    expect(page.split(esc(HOSTILE)).length - 1).toBe(6);
   });
 
   it('shows the numbers of the redirect after seeding, and ignores anything else', async () => {
