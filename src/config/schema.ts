@@ -97,6 +97,11 @@ const fields = {
     default: '50',
     description: 'Messages handled at once; no receive starts while this many are in flight.',
   }),
+  /** undefined: derived from MAX_IN_FLIGHT and SQS_BATCH_SIZE (defaultReceiveConcurrency). */
+  receiveConcurrency: env('RECEIVE_CONCURRENCY', maybe(int(1, 50)), {
+    description:
+      'Receives (long polls) in flight at once, sharing MAX_IN_FLIGHT: each asks only for room it has reserved. One receive moves at most SQS_BATCH_SIZE messages per round trip to SQS; more keep MAX_IN_FLIGHT busy when that round trip is long. Default: MAX_IN_FLIGHT / SQS_BATCH_SIZE rounded up, at most 10.',
+  }),
   shutdownTimeoutMs: env('SHUTDOWN_TIMEOUT', durationOrZero('no wait', 0.001, 3600), {
     default: '25',
     description: 'On SIGTERM/SIGINT, how long in-flight messages may take to finish, in seconds.',
