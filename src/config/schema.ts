@@ -321,8 +321,19 @@ const fields = {
   ),
   handler: env(
     'HANDLER',
-    text('a built-in handler name (log) or a path to a module exporting handle(message, context)'),
+    text(
+      'a built-in handler name (log) or a path to a module exporting handle(message, context) or handleBatch(messages, context)',
+    ),
     { default: 'log', description: 'What is done with each message.' },
+  ),
+  handlerBatchWindowMs: env(
+    'HANDLER_BATCH_WINDOW',
+    durationOrZero('the next turn of the event loop', 0.001, 10),
+    {
+      default: '0.01',
+      description:
+        'For a handler module exporting handleBatch: how long the first claimed message waits for others before handleBatch runs, in seconds; a batch of SQS_BATCH_SIZE goes at once.',
+    },
   ),
   embedded: group({
     sqsPort: env('EMBEDDED_SQS_PORT', port('0 picks a free port'), {

@@ -185,6 +185,7 @@ interface ExpectedConfig {
   readonly batchFlushMs: number;
   readonly maxInFlight: number;
   readonly receiveConcurrency: number | undefined;
+  readonly handlerBatchWindowMs: number;
   readonly shutdownTimeoutMs: number;
   readonly handlerTimeoutMs: number;
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
