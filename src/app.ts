@@ -42,6 +42,7 @@ import {
 } from './observability/sqs-metrics.js';
 import { TimedIdempotencyStore, TimedRecordStore } from './observability/timed-store.js';
 import { BatchingQueue } from './worker/batching-queue.js';
+import { defaultReceiveConcurrency } from './worker/capacity.js';
 import { leaseClockSkewMs } from './worker/lease.js';
 import { WorkerRuntime } from './worker/runtime.js';
 import { StoreCircuit } from './worker/store-gate.js';
@@ -506,6 +507,8 @@ export function createRuntime(config: Config, connection: Connection, parts: Run
       clock: parts.clock,
       failureBackoff: POLL_FAILURE_BACKOFF,
       gate: circuit,
+      concurrency:
+        config.receiveConcurrency ?? defaultReceiveConcurrency(config.maxInFlight, config.batchSize),
     }),
     probe: () => probeQueue(sqs, queueUrl),
     idempotency,

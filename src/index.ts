@@ -52,7 +52,8 @@ export function createWorker(options: CreateWorkerOptions): App {
 export type { App, AppEndpoints, AppOverrides } from './app.js';
 export { loadConfig, withOverrides } from './config/load.js';
 export type { Config, DeepPartial, Environment } from './config/load.js';
-export type { Handler, HandlerContext } from './core/handler.js';
+export type { BatchContext, BatchHandler, BatchOutcome, Handler, HandlerContext } from './core/handler.js';
+export { batchingHandler, MissingBatchOutcomeError, type BatchingOptions } from './core/batch-handler.js';
 export type { WorkerMessage } from './core/message.js';
 export type { Envelope, EnvelopeMode, EventBridgeEnvelope, SnsEnvelope } from './core/envelope.js';
 export type { Logger } from './core/logger.js';

@@ -24,6 +24,8 @@ export interface SqsConsumerPollerOptions {
   readonly fullBatchWaitMs?: number;
   /** Waited at before each receive: the store's circuit breaker (worker/store-gate.ts); default none. */
   readonly gate?: ReceiveGate;
+  /** RECEIVE_CONCURRENCY: sqs-consumer Consumers, each with one receive in flight (default 1). */
+  readonly concurrency?: number;
 }
 
 /**
@@ -35,27 +37,46 @@ export const FULL_BATCH_WAIT_MS = 100;
 /** How often the room is looked at meanwhile (the room gate wakes only its empty-room waiters). */
 const ROOM_CHECK_MS = 5;
 
+/** One Consumer: its receive loop and the room it holds for its next receive. */
+interface Loop {
+  consumer: Consumer | undefined;
+  /** The room reserved for this loop's receives: its Consumer's batchSize; 0 while it has none. */
+  reserved: number;
+  pollStartedAt: number | undefined;
+  failures: number;
+  /** Resolves when the receive under way ends (answered, failed or aborted). */
+  receiving: Promise<void> | undefined;
+  endReceive: () => void;
+}
+
 /**
- * The receive loop on a real SQS queue: sqs-consumer, used only through its documented options,
- * events and methods. It never starts a receive before `handleMessageBatch` has resolved, so the
- * handler hands the batch over, waits for room, and sets `batchSize` (updateOption) to that room
- * before it returns: every receive asks for at most what fits under MAX_IN_FLIGHT, and for a
- * whole batch whenever one fits within FULL_BATCH_WAIT_MS (fewer, fuller receives). Before each
- * receive it waits at the gate (preReceiveMessageCallback), if there is one. Messages are
- * settled by the runtime, not by sqs-consumer (shouldDeleteMessages: false). stop() aborts the
- * long poll in progress (stop({ abort: true })).
+ * The receive loops on a real SQS queue: `concurrency` sqs-consumer Consumers sharing the runtime's
+ * capacity, each used only through its documented options, events and methods. sqs-consumer has
+ * no concurrency of its own (one Consumer: one receive at a time), and it reads `batchSize` when a
+ * receive is built, so each loop reserves room (capacity.ts) before its receive and keeps its
+ * Consumer's batchSize equal to that reservation: a receive asks for exactly the room it holds,
+ * an empty or failed receive keeps it for the next, and a receive that returns messages gives it
+ * back as it hands them over (handleMessageBatch), then reserves again and sets batchSize
+ * (updateOption) before it returns. sqs-consumer never starts a receive before handleMessageBatch
+ * has resolved. So the receives in flight and the messages held never pass MAX_IN_FLIGHT, and a
+ * receive asks for a whole batch whenever one fits within FULL_BATCH_WAIT_MS.
  *
- * test/integration/sqs-consumer-poller.test.ts pins both guarantees against fauxqs, so an upgrade
- * of sqs-consumer that breaks either fails CI.
+ * Before each receive a loop waits at the gate (preReceiveMessageCallback), if there is one.
+ * Messages are settled by the runtime, not by sqs-consumer (shouldDeleteMessages: false). stop()
+ * stops every Consumer, aborting the long polls in progress (stop({ abort: true })), and waits
+ * for each receive to end.
+ *
+ * test/integration/sqs-consumer-poller.test.ts pins these guarantees against fauxqs, so an
+ * upgrade of sqs-consumer that breaks one fails CI.
  */
 export class SqsConsumerPoller implements MessageSource {
   readonly #o: SqsConsumerPollerOptions;
-  #consumer: Consumer | undefined;
-  #pollStartedAt: number | undefined;
+  #loops: Loop[] | undefined;
+  #starting: Promise<void>[] = [];
+  #capacity: RoomGate | undefined;
   #quietUntil = 0;
-  #failures = 0;
   #stopping = false;
-  /** Ends a wait at the gate when stop() is called. */
+  /** Ends a wait at the gate (or for room) when stop() is called. */
   readonly #stopped = new AbortController();
 
   constructor(options: SqsConsumerPollerOptions) {
@@ -66,18 +87,61 @@ export class SqsConsumerPoller implements MessageSource {
     return this.#quietUntil;
   }
 
-  /** The pause sqs-consumer takes before its next receive: 0, or the backoff after failures. */
+  /** The longest pause a loop takes before its next receive: 0, or the backoff after failures. */
   get pauseMs(): number {
-    return this.#failures === 0 ? 0 : failurePauseMs(this.#failures, this.#o.failureBackoff);
+    const most = Math.max(0, ...(this.#loops ?? []).map((l) => l.failures));
+    return most === 0 ? 0 : failurePauseMs(most, this.#o.failureBackoff);
   }
 
   start(sink: PollSink): void {
-    const first = Math.min(this.#o.batchSize, sink.capacity.room);
-    if (this.#consumer || first <= 0) return;
-    const consumer = Consumer.create({
+    if (this.#loops || this.#stopping) return;
+    const count = Math.max(1, this.#o.concurrency ?? 1);
+    this.#capacity = sink.capacity;
+    this.#loops = Array.from({ length: count }, () => newLoop());
+    this.#starting = this.#loops.map((loop) => this.#startLoop(loop, sink));
+  }
+
+  /** Stops every loop: aborts the receives in progress and resolves once each has ended. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#stopped.abort(new Error('poller stopped'));
+    const loops = this.#loops ?? [];
+    const started = loops.map((l) => l.pollStartedAt).filter((at) => at !== undefined);
+    if (started.length > 0) {
+      this.#quietUntil = Math.max(...started) + this.#o.waitTimeSeconds * 1000 + ABORTED_POLL_SLACK_MS;
+    }
+    await Promise.all(this.#starting);
+    await Promise.all(loops.map((loop) => stopLoop(loop)));
+    for (const loop of loops) {
+      this.#capacity?.unreserve(loop.reserved);
+      loop.reserved = 0;
+    }
+  }
+
+  /** Reserves the loop's first room, then creates and starts its Consumer with that batchSize. */
+  async #startLoop(loop: Loop, sink: PollSink): Promise<void> {
+    const first = await this.#reserve(sink.capacity);
+    if (first <= 0) return;
+    loop.reserved = first;
+    const consumer = this.#consumer(loop, sink, first);
+    consumer.on('empty', () => sink.empty());
+    consumer.on('error', (error, message) => {
+      if (message !== undefined) return;
+      loop.endReceive();
+      if (this.#stopping) return;
+      loop.pollStartedAt = undefined;
+      this.#failed(loop, consumer);
+      sink.failed(error);
+    });
+    loop.consumer = consumer;
+    consumer.start();
+  }
+
+  #consumer(loop: Loop, sink: PollSink, batchSize: number): Consumer {
+    const consumer: Consumer = Consumer.create({
       queueUrl: this.#o.queueUrl,
       sqs: this.#o.sqs,
-      batchSize: first,
+      batchSize,
       waitTimeSeconds: this.#o.waitTimeSeconds,
       visibilityTimeout: this.#o.visibilityTimeoutSeconds,
       messageSystemAttributeNames: RECEIVED_SYSTEM_ATTRIBUTES,
@@ -87,54 +151,44 @@ export class SqsConsumerPoller implements MessageSource {
       strictReturn: true,
       pollingWaitTimeMs: 0,
       preReceiveMessageCallback: async () => {
-        // sqs-consumer awaits this before every ReceiveMessage: while the gate is shut no receive
-        // is sent. After a stop the receive goes out with the aborted signal and fails unsent.
+        // sqs-consumer awaits this before every ReceiveMessage: while the gate is shut, or the loop
+        // holds no room (the capacity closed at shutdown), no receive is sent. After a stop the
+        // receive goes out with the aborted signal and fails unsent.
+        loop.receiving = new Promise((resolve) => (loop.endReceive = resolve));
         if (this.#o.gate?.paused) await this.#o.gate.whenReceiving(this.#stopped.signal);
-        this.#pollStartedAt = this.#o.clock.now();
+        if (loop.reserved <= 0) await untilAborted(this.#stopped.signal);
+        loop.pollStartedAt = this.#o.clock.now();
       },
       postReceiveMessageCallback: async () => {
-        this.#pollStartedAt = undefined;
-        this.#recovered(consumer);
+        loop.pollStartedAt = undefined;
+        loop.endReceive();
+        this.#recovered(loop, consumer);
         sink.succeeded();
       },
       handleMessageBatch: async (messages) => {
+        // One synchronous step: the loop's room is given back as its messages are taken in.
+        sink.capacity.unreserve(loop.reserved);
+        loop.reserved = 0;
         sink.received(messages.map(toReceivedMessage));
-        const room = await this.#roomForBatch(sink.capacity, first);
-        if (room > 0) consumer.updateOption('batchSize', room);
+        const next = await this.#reserve(sink.capacity);
+        if (next <= 0) return [];
+        loop.reserved = next;
+        consumer.updateOption('batchSize', next);
         return [];
       },
     });
-    consumer.on('empty', () => sink.empty());
-    consumer.on('error', (error, message) => {
-      if (message !== undefined || this.#stopping) return;
-      this.#pollStartedAt = undefined;
-      this.#failed(consumer);
-      sink.failed(error);
-    });
-    this.#consumer = consumer;
-    consumer.start();
-  }
-
-  async stop(): Promise<void> {
-    this.#stopping = true;
-    this.#stopped.abort(new Error('poller stopped'));
-    const consumer = this.#consumer;
-    if (!consumer?.status.isRunning) return;
-    if (this.#pollStartedAt !== undefined) {
-      this.#quietUntil = this.#pollStartedAt + this.#o.waitTimeSeconds * 1000 + ABORTED_POLL_SLACK_MS;
-    }
-    const stopped = new Promise<void>((resolve) => consumer.once('stopped', () => resolve()));
-    consumer.stop({ abort: true });
-    await stopped;
+    return consumer;
   }
 
   /**
-   * The size of the next receive: room for a whole batch (`full`: SQS_BATCH_SIZE, or
-   * MAX_IN_FLIGHT when smaller), waited for at most fullBatchWaitMs once some room is free; then
-   * whatever fits. 0 once the gate is closed.
+   * Reserves the room for a loop's next receive: a whole batch (`SQS_BATCH_SIZE`), waited for at
+   * most fullBatchWaitMs once some room is free; then whatever fits. 0 once the capacity is
+   * closed or the poller stopped (nothing is then held).
    */
-  async #roomForBatch(capacity: RoomGate, full: number): Promise<number> {
-    let room = await capacity.waitForRoom();
+  async #reserve(capacity: RoomGate): Promise<number> {
+    const full = this.#o.batchSize;
+    const stopped = untilAborted(this.#stopped.signal).then(() => 0);
+    let room = await Promise.race([capacity.waitForRoom(), stopped]);
     const waitMs = this.#o.fullBatchWaitMs ?? FULL_BATCH_WAIT_MS;
     // An interval: on the monotonic clock, which no step of the wall clock stretches or cuts.
     const { clock } = this.#o;
@@ -143,7 +197,13 @@ export class SqsConsumerPoller implements MessageSource {
       await new Promise((resolve) => setTimeout(resolve, Math.min(ROOM_CHECK_MS, waitMs)));
       room = capacity.room;
     }
-    return Math.min(full, room);
+    if (this.#stopping) return 0;
+    const reserving = capacity.reserve(full);
+    const reserved = await Promise.race([reserving, stopped]);
+    if (!this.#stopping) return reserved;
+    // Stopped meanwhile: whatever the reservation gets (now or later) is given back.
+    void reserving.then((count) => capacity.unreserve(count));
+    return 0;
   }
 
   /**
@@ -152,14 +212,41 @@ export class SqsConsumerPoller implements MessageSource {
    * new pause applies from the next failed receive on: sqs-consumer reads pollingWaitTimeMs when
    * a receive starts.
    */
-  #failed(consumer: Consumer): void {
-    this.#failures += 1;
-    consumer.updateOption('pollingWaitTimeMs', failurePauseMs(this.#failures, this.#o.failureBackoff));
+  #failed(loop: Loop, consumer: Consumer): void {
+    loop.failures += 1;
+    consumer.updateOption('pollingWaitTimeMs', failurePauseMs(loop.failures, this.#o.failureBackoff));
   }
 
-  #recovered(consumer: Consumer): void {
-    if (this.#failures === 0) return;
-    this.#failures = 0;
+  #recovered(loop: Loop, consumer: Consumer): void {
+    if (loop.failures === 0) return;
+    loop.failures = 0;
     consumer.updateOption('pollingWaitTimeMs', 0);
   }
+}
+
+function newLoop(): Loop {
+  return {
+    consumer: undefined,
+    reserved: 0,
+    pollStartedAt: undefined,
+    failures: 0,
+    receiving: undefined,
+    endReceive: () => {},
+  };
+}
+
+/** Stops the loop's Consumer (aborting its receive) and waits for the receive to end. */
+async function stopLoop(loop: Loop): Promise<void> {
+  const { consumer } = loop;
+  if (!consumer?.status.isRunning) return;
+  const stopped = new Promise<void>((resolve) => consumer.once('stopped', () => resolve()));
+  consumer.stop({ abort: true });
+  await stopped;
+  if (consumer.status.isPolling) await loop.receiving;
+}
+
+/** Resolves once `signal` aborts (at once if it has). */
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }

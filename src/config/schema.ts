@@ -97,6 +97,11 @@ const fields = {
     default: '50',
     description: 'Messages handled at once; no receive starts while this many are in flight.',
   }),
+  /** undefined: derived from MAX_IN_FLIGHT and SQS_BATCH_SIZE (defaultReceiveConcurrency). */
+  receiveConcurrency: env('RECEIVE_CONCURRENCY', maybe(int(1, 50)), {
+    description:
+      'Receives (long polls) in flight at once, sharing MAX_IN_FLIGHT: each asks only for room it has reserved. One receive moves at most SQS_BATCH_SIZE messages per round trip to SQS; more keep MAX_IN_FLIGHT busy when that round trip is long. Default: MAX_IN_FLIGHT / SQS_BATCH_SIZE rounded up, at most 10.',
+  }),
   shutdownTimeoutMs: env('SHUTDOWN_TIMEOUT', durationOrZero('no wait', 0.001, 3600), {
     default: '25',
     description: 'On SIGTERM/SIGINT, how long in-flight messages may take to finish, in seconds.',
@@ -325,12 +330,21 @@ const fields = {
     'HANDLER',
     maybe(
       text(
-        'a built-in handler name (log, webhook) or a path to a module exporting handle(message, context); required when SQS_QUEUE_URL is set',
+        'a built-in handler name (log, webhook) or a path to a module exporting handle(message, context) or handleBatch(messages, context); required when SQS_QUEUE_URL is set',
       ),
     ),
     {
       description:
-        'What is done with each message: the path of your module exporting handle(message, context), or `log` (logs and deletes each message) or `webhook` (POSTs each to WEBHOOK_URL). Required with SQS_QUEUE_URL (a real queue): without it the worker exits 2. Unset in embedded mode: `log`.',
+        'What is done with each message: the path of your module exporting handle(message, context) or handleBatch(messages, context), or `log` (logs and deletes each message) or `webhook` (POSTs each to WEBHOOK_URL). Required with SQS_QUEUE_URL (a real queue): without it the worker exits 2. Unset in embedded mode: `log`.',
+    },
+  ),
+  handlerBatchWindowMs: env(
+    'HANDLER_BATCH_WINDOW',
+    durationOrZero('the next turn of the event loop', 0.001, 10),
+    {
+      default: '0.01',
+      description:
+        'For a handler module exporting handleBatch: how long the first claimed message waits for others before handleBatch runs, in seconds; a batch of SQS_BATCH_SIZE goes at once.',
     },
   ),
   embedded: group({

@@ -22,3 +22,28 @@ export interface HandlerContext {
  * throw to fail: a PermanentError dead-letters the message, anything else is retried.
  */
 export type Handler = (message: WorkerMessage, context: HandlerContext) => Promise<unknown> | unknown;
+
+/** What handleBatch gets besides the messages. */
+export interface BatchContext {
+  /** Aborted as soon as any message's signal is (timeout, shutdown, lease lost): stop, all are retried. */
+  readonly signal: AbortSignal;
+  /** Each message's own context, in the order of the messages: its logger, fencing token, attempt. */
+  readonly contexts: readonly HandlerContext[];
+}
+
+/**
+ * One message's outcome in a batch: `{ error }` fails it as a throw would (a PermanentError
+ * dead-letters it, anything else retries it); anything else succeeds, `result` (optional) stored
+ * with its record.
+ */
+export type BatchOutcome = { readonly result?: unknown } | { readonly error: unknown };
+
+/**
+ * The batch handler contract (a module's `handleBatch`): messages whose keys this worker has just
+ * claimed (duplicates never get here); returns one outcome per message, in the same order.
+ * Throwing fails every message of the batch.
+ */
+export type BatchHandler = (
+  messages: readonly WorkerMessage[],
+  context: BatchContext,
+) => Promise<readonly BatchOutcome[]> | readonly BatchOutcome[];

@@ -6,6 +6,17 @@ export interface RoomGate {
   readonly room: number;
   /** Resolves with the room once there is some, or with 0 once closed (shutdown). */
   waitForRoom(): Promise<number>;
+  /**
+   * Reserves room for one receive, at most `full` and at least 1, once there is some: several
+   * receives in flight never ask for the same room. Resolves with the count reserved, or 0 once
+   * closed.
+   */
+  reserve(full: number): Promise<number>;
+  /**
+   * Gives a receive's reservation back. A poller calls it in the same synchronous step as it hands
+   * the receive's messages to `received` (which takes them in), so the bound is never passed.
+   */
+  unreserve(count: number): void;
 }
 
 /**
@@ -36,8 +47,8 @@ export interface PollSink {
 /**
  * The receive loop, as the runtime sees it. Two implementations: `QueuePoller`
  * (worker/poller.ts, over any Queue; what tests run on the in-memory queue) and
- * `SqsConsumerPoller` (aws/sqs-consumer-poller.ts, sqs-consumer on a real SQS queue). Both ask
- * for at most `capacity.room` messages per receive, and only once `waitForRoom()` has resolved.
+ * `SqsConsumerPoller` (aws/sqs-consumer-poller.ts, sqs-consumer on a real SQS queue). Both may run
+ * several receives at once (RECEIVE_CONCURRENCY), and each asks for exactly what it reserved.
  */
 export interface MessageSource {
   start(sink: PollSink): void;

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { batchingHandler } from '../core/batch-handler.js';
 import { ConfigError, describeError } from '../core/errors.js';
-import type { Handler } from '../core/handler.js';
+import type { BatchHandler, Handler } from '../core/handler.js';
 import { logHandler } from './log.js';
 import { webhookHandler } from './webhook.js';
 
@@ -15,7 +16,14 @@ export interface HandlerSettings {
   readonly logMessageBodies?: boolean;
   /** SQS_QUEUE_URL: set means a real queue, where HANDLER must be named; unset is embedded mode. */
   readonly queueUrl?: string | undefined;
+  /** HANDLER_BATCH_WINDOW, for a module exporting handleBatch (default DEFAULT_BATCH_WINDOW_MS). */
+  readonly handlerBatchWindowMs?: number;
+  /** SQS_BATCH_SIZE: the largest batch handed to handleBatch (default 10). */
+  readonly batchSize?: number;
 }
+
+/** HANDLER_BATCH_WINDOW's default, in ms. */
+export const DEFAULT_BATCH_WINDOW_MS = 10;
 
 const BUILT_IN: Readonly<Record<string, (settings: HandlerSettings) => Handler>> = {
   log: ({ logMessageBodies }) => logHandler({ bodies: logMessageBodies === true }),
@@ -44,8 +52,9 @@ function handlerNotSet(): ConfigError {
 }
 
 /**
- * HANDLER is a built-in name or a path to a module exporting `handle(message, context)`. Unset, it
- * is `log` in embedded mode and a ConfigError on a real queue.
+ * HANDLER is a built-in name or a path to a module exporting `handle(message, context)` or
+ * `handleBatch(messages, context)` (core/batch-handler.ts; when it exports both, handleBatch is
+ * used). Unset, it is `log` in embedded mode and a ConfigError on a real queue.
  */
 export async function resolveHandler(spec: string | undefined, settings: HandlerSettings): Promise<Handler> {
   if (spec === undefined) {
@@ -60,23 +69,30 @@ export async function resolveHandler(spec: string | undefined, settings: Handler
       `HANDLER=${JSON.stringify(spec)} is not a built-in handler (${Object.keys(BUILT_IN).join(', ')}) nor a module path`,
     );
   }
-  let loaded: { handle?: unknown };
-  try {
-    loaded = (await import(pathToFileURL(resolve(spec)).href)) as { handle?: unknown };
-  } catch (error) {
-    throw new ConfigError(
-      'HANDLER',
-      `HANDLER=${JSON.stringify(spec)}: cannot load module (${describeError(error)})`,
-      {
-        cause: error,
-      },
-    );
+  const loaded = await loadModule(spec);
+  if (typeof loaded.handleBatch === 'function') {
+    return batchingHandler(loaded.handleBatch as BatchHandler, {
+      windowMs: settings.handlerBatchWindowMs ?? DEFAULT_BATCH_WINDOW_MS,
+      maxSize: settings.batchSize ?? 10,
+    });
   }
   if (typeof loaded.handle !== 'function') {
     throw new ConfigError(
       'HANDLER',
-      `HANDLER=${JSON.stringify(spec)}: module must export a function named handle`,
+      `HANDLER=${JSON.stringify(spec)}: module must export a function named handle or handleBatch`,
     );
   }
   return loaded.handle as Handler;
+}
+
+async function loadModule(spec: string): Promise<{ handle?: unknown; handleBatch?: unknown }> {
+  try {
+    return (await import(pathToFileURL(resolve(spec)).href)) as { handle?: unknown; handleBatch?: unknown };
+  } catch (error) {
+    throw new ConfigError(
+      'HANDLER',
+      `HANDLER=${JSON.stringify(spec)}: cannot load module (${describeError(error)})`,
+      { cause: error },
+    );
+  }
 }

@@ -1,15 +1,36 @@
 import type { RoomGate } from '../core/message-source.js';
 
+/** RECEIVE_CONCURRENCY's ceiling when it is derived: see defaultReceiveConcurrency. */
+export const MAX_DERIVED_RECEIVE_CONCURRENCY = 10;
+
 /**
- * Back-pressure, counted in messages: how many are in flight (received, not yet settled) and how
- * many were taken in overall (for `consume --count`). A poller asks for at most `room` messages,
- * and asks only once `waitForRoom()` resolves, so MAX_IN_FLIGHT is a hard bound: the in-flight
- * count can only grow by what a receive returns, and a receive never asks for more than fits.
+ * RECEIVE_CONCURRENCY when unset: ceil(MAX_IN_FLIGHT / SQS_BATCH_SIZE), at most 10. Each receive
+ * in flight holds the room it asks for (a batch) until it returns, so more receives than
+ * MAX_IN_FLIGHT / batch could only wait for room; fewer leave MAX_IN_FLIGHT idle when a receive's
+ * round trip is long next to the handlers' time (one loop moves at most a batch per round trip).
+ * Ten long polls move 100 messages per round trip, more than a process handles at a 15 ms round
+ * trip, and cost ten requests per SQS_WAIT_TIME_SECONDS on an idle queue.
+ */
+export function defaultReceiveConcurrency(maxInFlight: number, batchSize: number): number {
+  const wanted = Math.ceil(maxInFlight / Math.max(1, batchSize));
+  return Math.max(1, Math.min(MAX_DERIVED_RECEIVE_CONCURRENCY, wanted));
+}
+
+/**
+ * Back-pressure, counted in messages: how many are in flight (received, not yet settled), how many
+ * are reserved by receives under way, and how many were taken in overall (for `consume --count`).
+ *
+ * MAX_IN_FLIGHT is a hard bound even with several receives in flight: a receive asks for at most
+ * what it reserved (`reserve`), a reservation comes out of the room at once, and when the receive
+ * returns its poller gives the reservation back (`unreserve`) and hands the messages over (`take`)
+ * in the same synchronous step. So in flight + reserved never exceeds MAX_IN_FLIGHT, and in flight
+ * alone can only grow by what a receive returns, which is never more than it asked for.
  */
 export class Capacity implements RoomGate {
   readonly #max: number;
   readonly #limit: number;
   #inFlight = 0;
+  #reserved = 0;
   #taken = 0;
   #closed = false;
   #waiters: (() => void)[] = [];
@@ -27,10 +48,16 @@ export class Capacity implements RoomGate {
     return this.#inFlight;
   }
 
-  /** How many more messages may be taken in now; 0 once closed. */
+  /** Room held by receives under way. */
+  get reserved(): number {
+    return this.#reserved;
+  }
+
+  /** How many more messages may be taken in (or reserved) now; 0 once closed. */
   get room(): number {
     if (this.#closed) return 0;
-    return Math.max(0, Math.min(this.#max - this.#inFlight, this.#limit - this.#taken));
+    const free = this.#max - this.#inFlight - this.#reserved;
+    return Math.max(0, Math.min(free, this.#limit - this.#taken - this.#reserved));
   }
 
   get closed(): boolean {
@@ -55,6 +82,28 @@ export class Capacity implements RoomGate {
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
     return this.room;
+  }
+
+  /**
+   * Reserves room for one receive: waits for some, then takes at most `full` of it (at least 1).
+   * Resolves with the count reserved, or 0 once closed (nothing is then reserved).
+   */
+  async reserve(full: number): Promise<number> {
+    for (;;) {
+      if ((await this.waitForRoom()) <= 0) return 0;
+      // Checked after the wait: another receive may have reserved the room meanwhile.
+      const count = Math.min(full, this.room);
+      if (count > 0) {
+        this.#reserved += count;
+        return count;
+      }
+    }
+  }
+
+  /** A receive is over: the room it reserved is free again (its messages are `take`n). */
+  unreserve(count: number): void {
+    this.#reserved = Math.max(0, this.#reserved - count);
+    this.#wake();
   }
 
   /** No more messages are taken in: every waiter resolves with 0 (shutdown). */

@@ -18,18 +18,22 @@ export interface PollerOptions {
   readonly failureBackoff: FailureBackoff;
   /** Waited at before each receive: the store's circuit breaker (store-gate.ts); default none. */
   readonly gate?: ReceiveGate;
+  /** RECEIVE_CONCURRENCY: receive loops sharing the runtime's capacity (default 1). */
+  readonly concurrency?: number;
 }
 
 /**
- * A receive loop over any Queue: wait for room and for the gate, receive at most that much, hand
- * it over, repeat.
+ * Receive loops over any Queue, `concurrency` of them sharing one capacity: each waits for the
+ * gate, reserves room (capacity.ts), receives at most that much, gives the reservation back as it
+ * hands the messages over, repeats.
  */
 export class QueuePoller implements MessageSource {
   readonly #queue: Queue;
   readonly #o: PollerOptions;
   readonly #abort = new AbortController();
-  #loop: Promise<void> | undefined;
-  #pollStartedAt: number | undefined;
+  #loops: Promise<void>[] | undefined;
+  /** When each receive under way started (epoch ms). */
+  readonly #pollsStartedAt = new Set<{ readonly at: number }>();
   #quietUntil = 0;
 
   constructor(queue: Queue, options: PollerOptions) {
@@ -42,48 +46,62 @@ export class QueuePoller implements MessageSource {
   }
 
   start(sink: PollSink): void {
-    this.#loop ??= this.#run(sink);
+    const count = Math.max(1, this.#o.concurrency ?? 1);
+    this.#loops ??= Array.from({ length: count }, () => this.#run(sink));
   }
 
+  /** Aborts every receive under way and resolves once every loop has ended. */
   async stop(): Promise<void> {
-    if (this.#pollStartedAt !== undefined) {
-      this.#quietUntil = this.#pollStartedAt + this.#o.waitTimeSeconds * 1000 + ABORTED_POLL_SLACK_MS;
+    const latest = Math.max(...[...this.#pollsStartedAt].map(({ at }) => at));
+    if (this.#pollsStartedAt.size > 0) {
+      this.#quietUntil = latest + this.#o.waitTimeSeconds * 1000 + ABORTED_POLL_SLACK_MS;
     }
     this.#abort.abort(new Error('poller stopped'));
-    await this.#loop;
+    await Promise.all(this.#loops ?? []);
   }
 
   async #run(sink: PollSink): Promise<void> {
     const signal = this.#abort.signal;
+    const { capacity } = sink;
     let failures = 0;
     while (!signal.aborted) {
-      const room = await sink.capacity.waitForRoom();
+      const room = await capacity.waitForRoom();
       if (room <= 0 || signal.aborted) return;
       if (this.#o.gate?.paused) {
         // Room can only grow meanwhile; it is asked for again once the gate lets receives start.
         await this.#o.gate.whenReceiving(signal);
         continue;
       }
+      const reserved = await capacity.reserve(this.#o.batchSize);
+      if (reserved <= 0) return;
+      if (signal.aborted) {
+        capacity.unreserve(reserved);
+        return;
+      }
       let messages: ReceivedMessage[];
-      this.#pollStartedAt = this.#o.clock.now();
+      const poll = { at: this.#o.clock.now() };
+      this.#pollsStartedAt.add(poll);
       try {
         messages = await this.#queue.receive({
-          maxMessages: Math.min(this.#o.batchSize, room),
+          maxMessages: reserved,
           waitTimeSeconds: this.#o.waitTimeSeconds,
           visibilityTimeoutSeconds: this.#o.visibilityTimeoutSeconds,
           signal,
         });
       } catch (error) {
+        capacity.unreserve(reserved);
         if (signal.aborted) return;
         failures += 1;
         sink.failed(error);
         await pause(failurePauseMs(failures, this.#o.failureBackoff), signal);
         continue;
       } finally {
-        this.#pollStartedAt = undefined;
+        this.#pollsStartedAt.delete(poll);
       }
       failures = 0;
       sink.succeeded();
+      // One synchronous step: the reservation is given back as the messages are taken in.
+      capacity.unreserve(reserved);
       if (messages.length > 0) sink.received(messages);
       else sink.empty();
     }

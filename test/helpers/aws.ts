@@ -79,7 +79,7 @@ export async function runtime(
   aws: TestAws,
   f: Fixture,
   handler: Handler,
-  options: { instanceId?: string; env?: Record<string, string> } = {},
+  options: { instanceId?: string; env?: Record<string, string>; sqs?: SQSClient } = {},
 ): Promise<WorkerRuntime> {
   const config = loadConfig({
     SQS_QUEUE_URL: f.queueUrl,
@@ -95,7 +95,7 @@ export async function runtime(
     ...options.env,
   });
   const connection = await openConnection(config, 'client', silentLogger, {
-    sqs: aws.sqs,
+    sqs: options.sqs ?? aws.sqs,
     dynamodb: aws.dynamodb,
   });
   return createRuntime(config, connection, {

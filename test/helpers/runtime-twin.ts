@@ -53,6 +53,8 @@ export interface WorldOptions {
 export interface WorkerOptions extends Partial<Omit<RuntimeOptions, 'source' | 'idempotency'>> {
   readonly batchSize?: number;
   readonly waitTimeSeconds?: number;
+  /** RECEIVE_CONCURRENCY: receive loops sharing the capacity (default 1). */
+  readonly receiveConcurrency?: number;
   readonly instanceId?: string;
   /** This worker's view of the store (default: the world's). */
   readonly store?: IdempotencyStore;
@@ -108,6 +110,7 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
     retentionSeconds,
     batchSize,
     waitTimeSeconds,
+    receiveConcurrency,
     cacheSize,
     batchFlushMs,
     circuit,
@@ -136,6 +139,7 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
     clock,
     failureBackoff: { baseMs: 1000, maxMs: 8000 },
     ...(circuit ? { gate: circuit } : {}),
+    ...(receiveConcurrency === undefined ? {} : { concurrency: receiveConcurrency }),
   });
   const runtime = new WorkerRuntime({
     deadLetters: w.dlq,

@@ -19,6 +19,10 @@ interface ReceiveCall {
   readonly maxMessages: number;
   /** Messages in flight when the receive was sent. */
   readonly inFlightAtSend: number;
+  /** Messages asked for by the receives under way when it was sent, its own included. */
+  readonly askedAtSend: number;
+  /** Receives under way when it was sent, itself included. */
+  readonly underWayAtSend: number;
   outcome?: string;
 }
 
@@ -31,7 +35,14 @@ function recordingClient(aws: TestAws, inFlight: () => number) {
     (next, context) => async (args) => {
       if (context.commandName !== 'ReceiveMessageCommand') return next(args);
       const input = args.input as { MaxNumberOfMessages?: number };
-      const call: ReceiveCall = { maxMessages: input.MaxNumberOfMessages ?? 1, inFlightAtSend: inFlight() };
+      const maxMessages = input.MaxNumberOfMessages ?? 1;
+      const underWay = receives.filter((r) => r.outcome === undefined);
+      const call: ReceiveCall = {
+        maxMessages,
+        inFlightAtSend: inFlight(),
+        askedAtSend: underWay.reduce((sum, r) => sum + r.maxMessages, maxMessages),
+        underWayAtSend: underWay.length + 1,
+      };
       receives.push(call);
       try {
         const out = await next(args);
@@ -76,6 +87,7 @@ const poller = (
   waitTimeSeconds: number,
   fullBatchWaitMs?: number,
   gate?: ReceiveGate,
+  concurrency?: number,
 ) =>
   new SqsConsumerPoller({
     sqs,
@@ -87,6 +99,7 @@ const poller = (
     failureBackoff: { baseMs: 1000, maxMs: 1000 },
     ...(fullBatchWaitMs === undefined ? {} : { fullBatchWaitMs }),
     ...(gate === undefined ? {} : { gate }),
+    ...(concurrency === undefined ? {} : { concurrency }),
   });
 
 /** Starts `source` with a sink that takes a slot per message received and holds the messages. */
@@ -143,6 +156,28 @@ describe('SqsConsumerPoller (sqs-consumer) on fauxqs', () => {
     expect(Math.max(...receives.map((r) => r.inFlightAtSend + r.maxMessages))).toBe(15);
     capacity.close();
     await source.stop();
+    sqs.destroy();
+  });
+
+  it('with several Consumers, receives under way and messages held never pass MAX_IN_FLIGHT', async () => {
+    const f = await fixture(aws);
+    await send(
+      aws,
+      f.queueUrl,
+      Array.from({ length: 60 }, (_, i) => ({ body: `{"n":${i}}`, key: `k${i}` })),
+    );
+    const capacity = new Capacity(25);
+    const { sqs, receives } = recordingClient(aws, () => capacity.inFlight);
+    const source = poller(sqs, f.queueUrl, 1, undefined, undefined, 4);
+    const held = startHolding(source, capacity);
+    await eventually(async () => (capacity.inFlight === 25 ? true : undefined));
+    await settleOneByOne(held, capacity, 60);
+    for (const call of receives) expect(call.inFlightAtSend + call.askedAtSend).toBeLessThanOrEqual(25);
+    // Three Consumers polled side by side (10 + 10 + 5); the fourth waited for room.
+    expect(Math.max(...receives.map((r) => r.underWayAtSend))).toBeGreaterThan(1);
+    capacity.close();
+    await source.stop();
+    expect(receives.every((r) => r.outcome !== undefined)).toBe(true);
     sqs.destroy();
   });
 

@@ -184,6 +184,8 @@ interface ExpectedConfig {
   readonly batchSize: number;
   readonly batchFlushMs: number;
   readonly maxInFlight: number;
+  readonly receiveConcurrency: number | undefined;
+  readonly handlerBatchWindowMs: number;
   readonly shutdownTimeoutMs: number;
   readonly handlerTimeoutMs: number;
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
