@@ -36,7 +36,10 @@ export class DynamoDbStoreBatch implements StoreBatch {
     this.#table = table;
   }
 
-  async execute(statements: readonly BatchStatement[], signal: AbortSignal): Promise<readonly StatementOutcome[]> {
+  async execute(
+    statements: readonly BatchStatement[],
+    signal: AbortSignal,
+  ): Promise<readonly StatementOutcome[]> {
     const out = await this.#client.send(
       new BatchExecuteStatementCommand({ Statements: statements.map((s) => this.statement(s)) }),
       { abortSignal: signal },
@@ -111,13 +114,19 @@ export async function probeStoreBatching(
     const out = await client.send(
       new BatchExecuteStatementCommand({
         Statements: [
-          { Statement: `SELECT pk FROM "${table}" WHERE pk = ?`, Parameters: [{ S: generationPk(namespace) }] },
+          {
+            Statement: `SELECT pk FROM "${table}" WHERE pk = ?`,
+            Parameters: [{ S: generationPk(namespace) }],
+          },
         ],
       }),
     );
     const error = out.Responses?.[0]?.Error;
     if (error !== undefined) {
-      return { mode: 'single', reason: `the probe's statement failed: ${error.Code ?? '?'} ${error.Message ?? ''}` };
+      return {
+        mode: 'single',
+        reason: `the probe's statement failed: ${error.Code ?? '?'} ${error.Message ?? ''}`,
+      };
     }
     return { mode: 'batched', reason: 'the store answered a BatchExecuteStatement probe' };
   } catch (error) {

@@ -1,9 +1,4 @@
-import type {
-  Claim,
-  ClaimRequest,
-  ClaimResult,
-  IdempotencyStore,
-} from '../core/idempotency-store.js';
+import type { Claim, ClaimRequest, ClaimResult, IdempotencyStore } from '../core/idempotency-store.js';
 import {
   MAX_BATCH_STATEMENTS,
   statementPk,
@@ -103,7 +98,10 @@ export class BatchingStore implements IdempotencyStore {
     this.#o = {
       throttleBackoffMs: DEFAULT_THROTTLE_BACKOFF_MS,
       ...options,
-      maxStatements: Math.min(MAX_BATCH_STATEMENTS, Math.max(1, options.maxStatements ?? MAX_BATCH_STATEMENTS)),
+      maxStatements: Math.min(
+        MAX_BATCH_STATEMENTS,
+        Math.max(1, options.maxStatements ?? MAX_BATCH_STATEMENTS),
+      ),
     };
   }
 
@@ -156,7 +154,12 @@ export class BatchingStore implements IdempotencyStore {
     await Promise.allSettled(this.#sending);
   }
 
-  #add(statement: BatchStatement, applied: unknown, single: Pending['single'], urgent: boolean): Promise<unknown> {
+  #add(
+    statement: BatchStatement,
+    applied: unknown,
+    single: Pending['single'],
+    urgent: boolean,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ statement, applied, single, resolve, reject });
       if (this.#pending.length >= this.#o.maxStatements) this.#sendPending();

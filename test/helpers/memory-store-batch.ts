@@ -38,7 +38,10 @@ export class MemoryStoreBatch implements StoreBatch {
     this.#store = store;
   }
 
-  async execute(statements: readonly BatchStatement[], signal: AbortSignal): Promise<readonly StatementOutcome[]> {
+  async execute(
+    statements: readonly BatchStatement[],
+    signal: AbortSignal,
+  ): Promise<readonly StatementOutcome[]> {
     this.requests.push(statements);
     this.signals.push(signal);
     const fault = this.faults.shift();
@@ -62,8 +65,7 @@ export class MemoryStoreBatch implements StoreBatch {
     if (statement.kind === 'insert') {
       const { request } = statement;
       if (await this.#store.get(request.pk, request.now)) return 'refused';
-      const { firstDelivery: _hint, ...plain } = request;
-      await this.#store.claim(plain);
+      await this.#store.claim({ ...request, firstDelivery: false });
       return 'applied';
     }
     const record = await this.#store.get(statement.claim.pk, statement.now);

@@ -18,7 +18,11 @@ afterEach(() => {
 });
 
 /** The single calls that reach the wrapped store, by method, in order. */
-function recording(store: IdempotencyStore): { store: IdempotencyStore; calls: string[]; claims: ClaimRequest[] } {
+function recording(store: IdempotencyStore): {
+  store: IdempotencyStore;
+  calls: string[];
+  claims: ClaimRequest[];
+} {
   const calls: string[] = [];
   const claims: ClaimRequest[] = [];
   const proxy = new Proxy(store, {
@@ -89,7 +93,9 @@ describe('BatchingStore', () => {
     expect(batch.requests).toHaveLength(1);
     await jest.advanceTimersByTimeAsync(1);
     expect(await done).toBe(true);
-    expect(batch.requests[1]).toEqual([{ kind: 'complete', claim: claimed[0].claim, now: NOW, result: '{"ok":1}' }]);
+    expect(batch.requests[1]).toEqual([
+      { kind: 'complete', claim: claimed[0].claim, now: NOW, result: '{"ok":1}' },
+    ]);
   });
 
   it('takes waiting completes along with the next claims, in one request', async () => {
@@ -150,7 +156,9 @@ describe('BatchingStore', () => {
     const [mine] = await Promise.all([store.claim(r), jest.advanceTimersByTimeAsync(0)]);
     if (mine.kind !== 'acquired') throw new Error('setup');
     const later = NOW + 60_000;
-    expect((await memory.claim({ ...r, owner: 'w:next', now: later, firstDelivery: false })).kind).toBe('acquired');
+    expect((await memory.claim({ ...r, owner: 'w:next', now: later, firstDelivery: false })).kind).toBe(
+      'acquired',
+    );
     const done = store.complete(mine.claim, later);
     await jest.advanceTimersByTimeAsync(WINDOW_MS);
     expect(await done).toBe(false);
