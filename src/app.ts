@@ -16,6 +16,7 @@ import { seedAccess } from './http/access.js';
 import { buildServer } from './http/server.js';
 import { createDynamoClient, createSqsClient } from './aws/clients.js';
 import { awsSettings, connect, type Connection } from './aws/connect.js';
+import { DynamoDbStoreBatch, probeStoreBatching } from './aws/dynamodb-batch.js';
 import { DynamoDbIdempotencyStore } from './aws/dynamodb-store.js';
 import { probeQueue } from './aws/queues.js';
 import { SqsConsumerPoller } from './aws/sqs-consumer-poller.js';
@@ -25,6 +26,7 @@ import { IdempotencyService } from './core/idempotency.js';
 import { loadBodyCheck, type BodyCheck } from './core/message-schema.js';
 import { checkListenAddresses, listenError } from './config/machine.js';
 import type { PipelineDeps } from './core/pipeline.js';
+import type { StoreBatchingChoice } from './core/store-batch.js';
 import { HealthMonitor, watchRuntime, watchStoreCircuit } from './observability/health.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -40,6 +42,7 @@ import {
 } from './observability/sqs-metrics.js';
 import { TimedIdempotencyStore, TimedRecordStore } from './observability/timed-store.js';
 import { BatchingQueue } from './worker/batching-queue.js';
+import { BatchingStore } from './worker/batching-store.js';
 import { leaseClockSkewMs } from './worker/lease.js';
 import { WorkerRuntime } from './worker/runtime.js';
 import { StoreCircuit } from './worker/store-gate.js';
@@ -77,6 +80,11 @@ export interface App {
   stop(): Promise<void>;
   readonly metrics: Metrics;
   readonly server: FastifyInstance;
+  /**
+   * Whether the worker's first claims and completes go to the store in batches (STORE_BATCHING),
+   * as chosen at start; undefined before. For /status.json.
+   */
+  storeBatching(): StoreBatchingChoice | undefined;
 }
 
 const TABLE_RECHECK_MS = 5000;
@@ -107,6 +115,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   let records: RecordStore | undefined;
   let tableWatch: TableWatch | undefined;
   let queueDepth: QueueDepthPoller | undefined;
+  let batching: StoreBatchingChoice | undefined;
   let stopping = false;
   /** Set once start() is past its checks: from then on stop() has things to close and report. */
   let openedAnything = false;
@@ -166,7 +175,19 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     if (stopGaveUp) await opened.close().catch(() => {});
     unlessStopping();
     const { queueUrl, dlqUrl } = opened;
-    const instruments = instrument(config, opened, { metrics, health, logger, store: overrides.store });
+    batching = await chooseStoreBatching(config, opened, overrides.store !== undefined);
+    logger.info(
+      { storeBatching: batching.mode, reason: batching.reason },
+      `idempotency store: ${batching.mode} writes`,
+    );
+    unlessStopping();
+    const instruments = instrument(config, opened, {
+      metrics,
+      health,
+      logger,
+      store: overrides.store,
+      batching,
+    });
     ({ tableWatch, queueDepth, store, records } = instruments);
     circuit = storeCircuit(store, opened.namespace, clock);
     runtime = createRuntime(config, opened, {
@@ -279,7 +300,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     }
   }
 
-  return { start, stop, metrics, server };
+  return { start, stop, metrics, server, storeBatching: () => batching };
 }
 
 interface SidecarParts {
@@ -345,6 +366,7 @@ function instrument(
     health: HealthMonitor;
     logger: Logger;
     store: (IdempotencyStore & RecordStore) | undefined;
+    batching: StoreBatchingChoice;
   },
 ) {
   const { metrics, health, logger } = parts;
@@ -358,7 +380,8 @@ function instrument(
     maxFailures: config.health.maxStoreFailures,
   });
   const inner = parts.store ?? createStore(config, connection);
-  const store = new TimedIdempotencyStore(inner, metrics.storeDuration, tableWatch.onStoreResult);
+  const hot = parts.batching.mode === 'batched' ? batchingStore(config, connection, inner) : inner;
+  const store = new TimedIdempotencyStore(hot, metrics.storeDuration, tableWatch.onStoreResult);
   const records = new TimedRecordStore(inner, metrics.storeDuration, tableWatch.onStoreResult);
   const queueDepth = startQueueDepthPoller({
     sqs: connection.sqs,
@@ -429,6 +452,29 @@ export function createClients(config: Config): {
 /** The idempotency table of a connection, for the worker and for `records` and `GET /records`. */
 export function createStore(config: Config, connection: Connection): DynamoDbIdempotencyStore {
   return new DynamoDbIdempotencyStore(connection.dynamodb, config.idempotency.table);
+}
+
+/**
+ * STORE_BATCHING: batched first claims and completes when the table takes BatchExecuteStatement,
+ * found out once, here (dynalite does not: single calls). A store given to createApp is used as it is.
+ */
+async function chooseStoreBatching(
+  config: Config,
+  connection: Connection,
+  given: boolean,
+): Promise<StoreBatchingChoice> {
+  if (given) return { mode: 'single', reason: 'a store was given to createApp' };
+  if (config.idempotency.batching === 'off') return { mode: 'single', reason: 'STORE_BATCHING=off' };
+  return probeStoreBatching(connection.dynamodb, config.idempotency.table, connection.namespace);
+}
+
+/** The hot path in batches (worker/batching-store.ts): a batch request may take as long as a single call with its retries. */
+function batchingStore(config: Config, connection: Connection, single: IdempotencyStore): BatchingStore {
+  const { dynamodbRequestTimeoutMs, maxAttempts } = config.awsCalls;
+  return new BatchingStore(single, new DynamoDbStoreBatch(connection.dynamodb, config.idempotency.table), {
+    windowMs: config.batchFlushMs,
+    timeoutMs: dynamodbRequestTimeoutMs * maxAttempts,
+  });
 }
 
 export interface RuntimeParts {

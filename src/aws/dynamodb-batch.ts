@@ -100,35 +100,28 @@ function outcomeOf(response: BatchStatementResponse | undefined): StatementOutco
 }
 
 /**
- * Whether the table takes BatchExecuteStatement, asked once at start with a batch of one read
+ * Whether the store takes BatchExecuteStatement, asked once at start with a batch of one read
  * (the namespace's generation marker): it writes nothing. DynamoDB Local and AWS answer; dynalite
- * says UnknownOperationException. Any failure keeps the single calls, its reason kept for the log
- * and /status.json.
+ * says UnknownOperationException. An answer at all means the operation exists, even when its one
+ * statement failed (a table not created yet answers ResourceNotFound inside the 200: the worker
+ * waits for the table anyway). A request that fails as a whole keeps the single calls, its reason
+ * kept for the log and /status.json.
  */
 export async function probeStoreBatching(
   client: DynamoDBClient,
   table: string,
   namespace: string,
 ): Promise<StoreBatchingChoice> {
+  const statement = `SELECT pk FROM "${table}" WHERE pk = ?`;
   try {
     const out = await client.send(
       new BatchExecuteStatementCommand({
-        Statements: [
-          {
-            Statement: `SELECT pk FROM "${table}" WHERE pk = ?`,
-            Parameters: [{ S: generationPk(namespace) }],
-          },
-        ],
+        Statements: [{ Statement: statement, Parameters: [{ S: generationPk(namespace) }] }],
       }),
     );
-    const error = out.Responses?.[0]?.Error;
-    if (error !== undefined) {
-      return {
-        mode: 'single',
-        reason: `the probe's statement failed: ${error.Code ?? '?'} ${error.Message ?? ''}`,
-      };
-    }
-    return { mode: 'batched', reason: 'the store answered a BatchExecuteStatement probe' };
+    const code = out.Responses?.[0]?.Error?.Code;
+    const note = code === undefined ? '' : ` (its statement: ${code})`;
+    return { mode: 'batched', reason: `the store answered a BatchExecuteStatement probe${note}` };
   } catch (error) {
     return { mode: 'single', reason: `BatchExecuteStatement probe failed: ${describeError(error)}` };
   }

@@ -218,6 +218,7 @@ interface ExpectedConfig {
     readonly retentionSeconds: number;
     readonly clockSkewMs: number | undefined;
     readonly cacheSize: number;
+    readonly batching: 'auto' | 'off';
   };
   readonly http: {
     readonly host: string;
