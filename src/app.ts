@@ -181,12 +181,16 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       `idempotency store: ${batching.mode} writes`,
     );
     unlessStopping();
+    const gaveUp = (reason: string) => {
+      batching = { mode: 'single', reason };
+      logger.warn({ storeBatching: 'single', reason }, 'idempotency store: batching stopped');
+    };
     const instruments = instrument(config, opened, {
       metrics,
       health,
       logger,
       store: overrides.store,
-      batching,
+      batching: { choice: batching, gaveUp },
     });
     ({ tableWatch, queueDepth, store, records } = instruments);
     circuit = storeCircuit(store, opened.namespace, clock);
@@ -366,7 +370,7 @@ function instrument(
     health: HealthMonitor;
     logger: Logger;
     store: (IdempotencyStore & RecordStore) | undefined;
-    batching: StoreBatchingChoice;
+    batching: { readonly choice: StoreBatchingChoice; readonly gaveUp: (reason: string) => void };
   },
 ) {
   const { metrics, health, logger } = parts;
@@ -380,7 +384,8 @@ function instrument(
     maxFailures: config.health.maxStoreFailures,
   });
   const inner = parts.store ?? createStore(config, connection);
-  const hot = parts.batching.mode === 'batched' ? batchingStore(config, connection, inner) : inner;
+  const { choice, gaveUp } = parts.batching;
+  const hot = choice.mode === 'batched' ? batchingStore(config, connection, inner, gaveUp) : inner;
   const store = new TimedIdempotencyStore(hot, metrics.storeDuration, tableWatch.onStoreResult);
   const records = new TimedRecordStore(inner, metrics.storeDuration, tableWatch.onStoreResult);
   const queueDepth = startQueueDepthPoller({
@@ -469,11 +474,17 @@ async function chooseStoreBatching(
 }
 
 /** The hot path in batches (worker/batching-store.ts): a batch request may take as long as a single call with its retries. */
-function batchingStore(config: Config, connection: Connection, single: IdempotencyStore): BatchingStore {
+function batchingStore(
+  config: Config,
+  connection: Connection,
+  single: IdempotencyStore,
+  onGiveUp: (reason: string) => void,
+): BatchingStore {
   const { dynamodbRequestTimeoutMs, maxAttempts } = config.awsCalls;
   return new BatchingStore(single, new DynamoDbStoreBatch(connection.dynamodb, config.idempotency.table), {
     windowMs: config.batchFlushMs,
     timeoutMs: dynamodbRequestTimeoutMs * maxAttempts,
+    onGiveUp,
   });
 }
 

@@ -102,10 +102,10 @@ function outcomeOf(response: BatchStatementResponse | undefined): StatementOutco
 /**
  * Whether the store takes BatchExecuteStatement, asked once at start with a batch of one read
  * (the namespace's generation marker): it writes nothing. DynamoDB Local and AWS answer; dynalite
- * says UnknownOperationException. An answer at all means the operation exists, even when its one
- * statement failed (a table not created yet answers ResourceNotFound inside the 200: the worker
- * waits for the table anyway). A request that fails as a whole keeps the single calls, its reason
- * kept for the log and /status.json.
+ * says UnknownOperationException. A table not created yet answers ResourceNotFound inside the 200:
+ * the operation exists, and the worker waits for the table anyway. Any other failure, of the
+ * request or of its statement (AccessDenied where the role lacks PartiQL's IAM actions), keeps
+ * the single calls, its reason kept for the log and /status.json.
  */
 export async function probeStoreBatching(
   client: DynamoDBClient,
@@ -119,9 +119,16 @@ export async function probeStoreBatching(
         Statements: [{ Statement: statement, Parameters: [{ S: generationPk(namespace) }] }],
       }),
     );
-    const code = out.Responses?.[0]?.Error?.Code;
-    const note = code === undefined ? '' : ` (its statement: ${code})`;
-    return { mode: 'batched', reason: `the store answered a BatchExecuteStatement probe${note}` };
+    const error = out.Responses?.[0]?.Error;
+    if (error === undefined || error.Code === 'ResourceNotFound') {
+      const note = error === undefined ? '' : ' (the table is not there yet)';
+      return { mode: 'batched', reason: `the store answered a BatchExecuteStatement probe${note}` };
+    }
+    // AccessDenied above all: PartiQL has IAM actions of its own (dynamodb:PartiQLSelect, ...).
+    return {
+      mode: 'single',
+      reason: `BatchExecuteStatement probe: ${error.Code ?? '?'}: ${error.Message ?? ''}`,
+    };
   } catch (error) {
     return { mode: 'single', reason: `BatchExecuteStatement probe failed: ${describeError(error)}` };
   }

@@ -40,6 +40,13 @@ export interface BatchingStoreOptions {
   readonly throttleBackoffMs?: number;
   /** Statements per request (default and at most MAX_BATCH_STATEMENTS). */
   readonly maxStatements?: number;
+  /**
+   * After this many answered requests in a row in which every statement failed otherwise than
+   * refused or throttled (AccessDenied: a role without PartiQL's IAM actions), batching stops for
+   * good and `onGiveUp` is told why (default 3). Requests that fail as a whole (an outage) do not count.
+   */
+  readonly giveUpAfter?: number;
+  readonly onGiveUp?: (reason: string) => void;
 }
 
 /** What the batches did since the store was made: for tests, logs and the status page. */
@@ -72,12 +79,16 @@ interface Pending {
 }
 
 const DEFAULT_THROTTLE_BACKOFF_MS = 50;
+const DEFAULT_GIVE_UP_AFTER = 3;
 
 export class BatchingStore implements IdempotencyStore {
   readonly #inner: IdempotencyStore;
   readonly #batch: StoreBatch;
-  readonly #o: Required<BatchingStoreOptions>;
+  readonly #o: Required<Omit<BatchingStoreOptions, 'onGiveUp'>> & Pick<BatchingStoreOptions, 'onGiveUp'>;
   #pending: Pending[] = [];
+  /** Answered requests in a row whose statements all failed (see giveUpAfter). */
+  #useless = 0;
+  #gaveUp = false;
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
   readonly #sending = new Set<Promise<void>>();
@@ -97,6 +108,7 @@ export class BatchingStore implements IdempotencyStore {
     this.#batch = batch;
     this.#o = {
       throttleBackoffMs: DEFAULT_THROTTLE_BACKOFF_MS,
+      giveUpAfter: DEFAULT_GIVE_UP_AFTER,
       ...options,
       maxStatements: Math.min(
         MAX_BATCH_STATEMENTS,
@@ -107,7 +119,7 @@ export class BatchingStore implements IdempotencyStore {
 
   /** Batched only with the first-delivery hint: the short claim is the one a batch can carry. */
   claim(request: ClaimRequest): Promise<ClaimResult> {
-    if (request.firstDelivery !== true) return this.#inner.claim(request);
+    if (request.firstDelivery !== true || this.#gaveUp) return this.#inner.claim(request);
     const applied: ClaimResult = {
       kind: 'acquired',
       claim: { pk: request.pk, owner: request.owner, fence: 1, attempt: 1 },
@@ -121,6 +133,7 @@ export class BatchingStore implements IdempotencyStore {
   }
 
   complete(claim: Claim, now: number, result?: string, expiresAt?: number): Promise<boolean> {
+    if (this.#gaveUp) return this.#inner.complete(claim, now, result, expiresAt);
     const statement: BatchStatement = {
       kind: 'complete',
       claim,
@@ -204,6 +217,7 @@ export class BatchingStore implements IdempotencyStore {
       for (const pending of batch) this.#settle(pending, 'unknown');
       return;
     }
+    this.#countUseless(batch.every((_, index) => (outcomes[index] ?? 'unknown') === 'unknown'));
     batch.forEach((pending, index) => {
       const outcome = outcomes[index] ?? 'unknown';
       if (outcome === 'applied') {
@@ -214,6 +228,20 @@ export class BatchingStore implements IdempotencyStore {
       this.stats[outcome] += 1;
       this.#settle(pending, outcome);
     });
+  }
+
+  /** False once batching has stopped for good (giveUpAfter). */
+  get batching(): boolean {
+    return !this.#gaveUp;
+  }
+
+  #countUseless(useless: boolean): void {
+    this.#useless = useless ? this.#useless + 1 : 0;
+    if (this.#gaveUp || this.#useless < this.#o.giveUpAfter) return;
+    this.#gaveUp = true;
+    this.#o.onGiveUp?.(
+      `${this.#useless} batch requests in a row had every statement fail (neither refused nor throttled): single calls from now on`,
+    );
   }
 
   /** The request's outcomes; undefined when it failed or timed out as a whole (aborted then). */

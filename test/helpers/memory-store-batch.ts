@@ -17,13 +17,15 @@ import {
  *
  * Faults are queued per request (`faults`): `throttle` answers the named keys' statements as
  * throttled (not applied), `fail-after-apply` applies everything then rejects (a 500 after the
- * write), `fail` rejects having written nothing, `hang` never answers until aborted.
+ * write), `fail` rejects having written nothing, `hang` never answers until aborted, `deny` answers
+ * every statement with an error of its own (as AccessDenied), writing nothing.
  */
 export type BatchFault =
   | { readonly kind: 'throttle'; readonly pks: readonly string[] }
   | { readonly kind: 'fail-after-apply' }
   | { readonly kind: 'fail' }
-  | { readonly kind: 'hang' };
+  | { readonly kind: 'hang' }
+  | { readonly kind: 'deny' };
 
 export class MemoryStoreBatch implements StoreBatch {
   readonly #store: MemoryIdempotencyStore;
@@ -52,6 +54,7 @@ export class MemoryStoreBatch implements StoreBatch {
     if (fault?.kind === 'hang') {
       return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
     }
+    if (fault?.kind === 'deny') return statements.map(() => 'unknown');
     const throttled = new Set(fault?.kind === 'throttle' ? fault.pks : []);
     const outcomes: StatementOutcome[] = [];
     for (const statement of statements) {

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import type { ClaimRequest, IdempotencyStore } from '../../src/core/idempotency-store.js';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
-import { BatchingStore } from '../../src/worker/batching-store.js';
+import { BatchingStore, type BatchingStoreOptions } from '../../src/worker/batching-store.js';
 import { MemoryStoreBatch } from '../helpers/memory-store-batch.js';
 
 const NOW = 1_750_000_000_000;
@@ -39,14 +39,15 @@ function recording(store: IdempotencyStore): {
   return { store: proxy, calls, claims };
 }
 
-function setup(options: { windowMs?: number } = {}) {
+function setup(options: Partial<BatchingStoreOptions> = {}) {
   const memory = new MemoryIdempotencyStore();
   const batch = new MemoryStoreBatch(memory);
   const inner = recording(memory);
   const store = new BatchingStore(inner.store, batch, {
-    windowMs: options.windowMs ?? WINDOW_MS,
+    windowMs: WINDOW_MS,
     timeoutMs: TIMEOUT_MS,
     throttleBackoffMs: BACKOFF_MS,
+    ...options,
   });
   return { memory, batch, singles: inner.calls, singleClaims: inner.claims, store };
 }
@@ -230,6 +231,31 @@ describe('BatchingStore', () => {
     expect(await store.fail(claimed.claim, NOW, 'boom')).toBe(true);
     expect(singles).toEqual(['claim', 'renew', 'fail']);
     expect(batch.requests).toHaveLength(0);
+  });
+
+  it('stops batching for good after 3 answered requests whose statements all failed (AccessDenied)', async () => {
+    const reasons: string[] = [];
+    const { batch, singles, store: giving } = setup({ onGiveUp: (r) => void reasons.push(r) });
+    batch.faults.push({ kind: 'deny' }, { kind: 'fail' }, { kind: 'deny' }, { kind: 'deny' });
+    for (let i = 0; i < 3; i += 1) {
+      const r = request();
+      const result = giving.claim(r);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(await result).toEqual(acquiredFresh(r));
+    }
+    // The failed request (an outage, perhaps) did not count: one denied request more.
+    expect(reasons).toEqual([]);
+    expect(giving.batching).toBe(true);
+    const fourth = giving.claim(request());
+    await jest.advanceTimersByTimeAsync(0);
+    expect((await fourth).kind).toBe('acquired');
+    expect(reasons).toEqual([expect.stringMatching(/^3 batch requests in a row/)]);
+    expect(giving.batching).toBe(false);
+    const sent = batch.requests.length;
+    const fifth = request();
+    expect(await giving.claim(fifth)).toEqual(acquiredFresh(fifth));
+    expect(batch.requests).toHaveLength(sent);
+    expect(singles.filter((c) => c === 'claim')).toHaveLength(5);
   });
 
   it('with a window of 0, sends a complete on the next turn of the event loop', async () => {
