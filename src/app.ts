@@ -17,6 +17,7 @@ import { keyAccess } from './http/status-access.js';
 import { buildServer } from './http/server.js';
 import { createDynamoClient, createSqsClient } from './aws/clients.js';
 import { awsSettings, connect, type Connection } from './aws/connect.js';
+import { DynamoDbStoreBatch, probeStoreBatching } from './aws/dynamodb-batch.js';
 import { DynamoDbIdempotencyStore } from './aws/dynamodb-store.js';
 import { probeQueue } from './aws/queues.js';
 import { SqsConsumerPoller } from './aws/sqs-consumer-poller.js';
@@ -26,6 +27,7 @@ import { IdempotencyService } from './core/idempotency.js';
 import { loadBodyCheck, type BodyCheck } from './core/message-schema.js';
 import { checkListenAddresses, listenError } from './config/machine.js';
 import type { PipelineDeps } from './core/pipeline.js';
+import type { StoreBatchingChoice } from './core/store-batch.js';
 import { HealthMonitor, watchRuntime, watchStoreCircuit } from './observability/health.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -42,6 +44,7 @@ import {
 } from './observability/sqs-metrics.js';
 import { TimedIdempotencyStore, TimedRecordStore } from './observability/timed-store.js';
 import { BatchingQueue } from './worker/batching-queue.js';
+import { BatchingStore } from './worker/batching-store.js';
 import { defaultReceiveConcurrency } from './worker/capacity.js';
 import { leaseClockSkewMs } from './worker/lease.js';
 import { WorkerRuntime } from './worker/runtime.js';
@@ -80,6 +83,11 @@ export interface App {
   stop(): Promise<void>;
   readonly metrics: Metrics;
   readonly server: FastifyInstance;
+  /**
+   * Whether the worker's first claims and completes go to the store in batches (STORE_BATCHING),
+   * as chosen at start; undefined before. For /status.json.
+   */
+  storeBatching(): StoreBatchingChoice | undefined;
 }
 
 const TABLE_RECHECK_MS = 5000;
@@ -110,6 +118,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   let records: RecordStore | undefined;
   let tableWatch: TableWatch | undefined;
   let queueDepth: QueueDepthPoller | undefined;
+  let batching: StoreBatchingChoice | undefined;
   let stopping = false;
   /** Set once start() is past its checks: from then on stop() has things to close and report. */
   let openedAnything = false;
@@ -138,6 +147,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     started,
     activity,
     depthReads: () => queueDepth?.reads(),
+    storeBatching: () => batching,
     tracing: () => tracing,
   });
 
@@ -170,12 +180,23 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     if (stopGaveUp) await opened.close().catch(() => {});
     unlessStopping();
     const { queueUrl, dlqUrl } = opened;
+    batching = await chooseStoreBatching(config, opened, overrides.store !== undefined);
+    logger.info(
+      { storeBatching: batching.mode, reason: batching.reason },
+      `idempotency store: ${batching.mode} writes`,
+    );
+    unlessStopping();
+    const gaveUp = (reason: string) => {
+      batching = { mode: 'single', reason };
+      logger.warn({ storeBatching: 'single', reason }, 'idempotency store: batching stopped');
+    };
     const instruments = instrument(config, opened, {
       metrics,
       health,
       logger,
       clock,
       store: overrides.store,
+      batching: { choice: batching, gaveUp },
     });
     ({ tableWatch, queueDepth, store, records } = instruments);
     circuit = storeCircuit(store, opened.namespace, clock);
@@ -289,7 +310,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     }
   }
 
-  return { start, stop, metrics, server };
+  return { start, stop, metrics, server, storeBatching: () => batching };
 }
 
 interface SidecarParts {
@@ -304,6 +325,8 @@ interface SidecarParts {
   readonly activity: RecentActivity;
   /** The queue depth poller's reads, once start() made it. */
   readonly depthReads: () => DepthReads | undefined;
+  /** STORE_BATCHING's choice, once start() probed the store. */
+  readonly storeBatching: () => StoreBatchingChoice | undefined;
 }
 
 /** The HTTP sidecar: health from the monitor, the metrics registry, seeding and records. */
@@ -326,6 +349,7 @@ function buildSidecar(config: Config, parts: SidecarParts): FastifyInstance {
       now: () => clock.now(),
       keys: { access: keyAccess(config) },
       depthReads: parts.depthReads,
+      storeBatching: parts.storeBatching,
     },
     seed: {
       access: seedAccess(config),
@@ -360,6 +384,7 @@ function instrument(
     logger: Logger;
     clock: Clock;
     store: (IdempotencyStore & RecordStore) | undefined;
+    batching: { readonly choice: StoreBatchingChoice; readonly gaveUp: (reason: string) => void };
   },
 ) {
   const { metrics, health, logger } = parts;
@@ -373,7 +398,9 @@ function instrument(
     maxFailures: config.health.maxStoreFailures,
   });
   const inner = parts.store ?? createStore(config, connection);
-  const store = new TimedIdempotencyStore(inner, metrics.storeDuration, tableWatch.onStoreResult);
+  const { choice, gaveUp } = parts.batching;
+  const hot = choice.mode === 'batched' ? batchingStore(config, connection, inner, gaveUp) : inner;
+  const store = new TimedIdempotencyStore(hot, metrics.storeDuration, tableWatch.onStoreResult);
   const records = new TimedRecordStore(inner, metrics.storeDuration, tableWatch.onStoreResult);
   const queueDepth = startQueueDepthPoller({
     sqs: connection.sqs,
@@ -445,6 +472,35 @@ export function createClients(config: Config): {
 /** The idempotency table of a connection, for the worker and for `records` and `GET /records`. */
 export function createStore(config: Config, connection: Connection): DynamoDbIdempotencyStore {
   return new DynamoDbIdempotencyStore(connection.dynamodb, config.idempotency.table);
+}
+
+/**
+ * STORE_BATCHING: batched first claims and completes when the table takes BatchExecuteStatement,
+ * found out once, here (dynalite does not: single calls). A store given to createApp is used as it is.
+ */
+async function chooseStoreBatching(
+  config: Config,
+  connection: Connection,
+  given: boolean,
+): Promise<StoreBatchingChoice> {
+  if (given) return { mode: 'single', reason: 'a store was given to createApp' };
+  if (config.idempotency.batching === 'off') return { mode: 'single', reason: 'STORE_BATCHING=off' };
+  return probeStoreBatching(connection.dynamodb, config.idempotency.table, connection.namespace);
+}
+
+/** The hot path in batches (worker/batching-store.ts): a batch request may take as long as a single call with its retries. */
+function batchingStore(
+  config: Config,
+  connection: Connection,
+  single: IdempotencyStore,
+  onGiveUp: (reason: string) => void,
+): BatchingStore {
+  const { dynamodbRequestTimeoutMs, maxAttempts } = config.awsCalls;
+  return new BatchingStore(single, new DynamoDbStoreBatch(connection.dynamodb, config.idempotency.table), {
+    windowMs: config.batchFlushMs,
+    timeoutMs: dynamodbRequestTimeoutMs * maxAttempts,
+    onGiveUp,
+  });
 }
 
 export interface RuntimeParts {

@@ -272,6 +272,11 @@ const fields = {
       description:
         'Completed keys remembered in memory, least recently used first out, so hot duplicates cost no DynamoDB call.',
     }),
+    batching: env('STORE_BATCHING', oneOf(['auto', 'off']), {
+      default: 'auto',
+      description:
+        '`auto`: the first claims of one receive go to DynamoDB as one PartiQL BatchExecuteStatement, and completes gathered for up to SQS_BATCH_FLUSH_DELAY go together (up to 25 a request), when the table takes it (probed at start: AWS and DynamoDB Local do, dynalite does not); a write a batch cannot settle goes through the single calls. `off`: single calls only. The choice is logged and shown in /status.json.',
+    }),
   }),
   http: group({
     host: env('HTTP_HOST', host(), {

@@ -60,6 +60,14 @@ export interface StatusSnapshot {
   /** null when the client may not see keys (see `recentHidden`). */
   readonly recent: readonly SettledEntry[] | null;
   readonly recentHidden?: string;
+  /** Batched or single writes to the idempotency store, and why; null before the start probed it. */
+  readonly storeWrites: StoreWrites | null;
+}
+
+/** STORE_BATCHING's choice as the app made it at start (or later, when batching gave up). */
+export interface StoreWrites {
+  readonly mode: 'batched' | 'single';
+  readonly reason: string;
 }
 
 /** From sqs_worker_queue_messages{queue,state}; null until the first read. */
@@ -81,6 +89,7 @@ export interface StatusSources {
   readonly readiness: () => HealthReport;
   /** How the queue depth reads went; undefined before the worker started (no poller yet). */
   readonly depthReads?: () => DepthReads | undefined;
+  readonly storeBatching?: () => StoreWrites | undefined;
   readonly now: () => number;
 }
 
@@ -120,8 +129,15 @@ export async function snapshot(
     perSecond,
     totals: activity.totals(),
     readiness,
+    storeWrites: storeWrites(sources),
     ...(recent.show ? { recent: activity.recent() } : { recent: null, recentHidden: recent.why }),
   };
+}
+
+/** A copy of the choice (its mode and reason only), so the JSON never carries more than those. */
+function storeWrites(sources: StatusSources): StoreWrites | null {
+  const choice = sources.storeBatching?.();
+  return choice === undefined ? null : { mode: choice.mode, reason: choice.reason };
 }
 
 /** When the depths were last read, and whether that is too long ago to trust them. */

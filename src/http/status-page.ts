@@ -15,7 +15,7 @@ import { MAX_SEED_COUNT, seedShapeError } from './schemas.js';
 import type { SeedRoutesDeps } from './seed-routes.js';
 import { HTML_HEADERS } from './status-assets.js';
 import { KEYS_OFF, SIGN_IN_REALM, sameOrigin, viewer, type Viewer } from './status-access.js';
-import { snapshot, type StatusSources } from './status-data.js';
+import { snapshot, type StatusSources, type StoreWrites } from './status-data.js';
 import { renderMessage, renderPage, type SeedFormView } from './status-html.js';
 
 /** What the status page reads; the app passes its recorder and metrics (no AWS call per view). */
@@ -37,6 +37,8 @@ export interface StatusPageDeps {
   readonly keys?: { readonly access: SeedAccess | undefined };
   /** How the queue depth reads went (the poller's), for the depths' age and staleness. */
   readonly depthReads?: () => DepthReads | undefined;
+  /** How the worker writes to the idempotency store (STORE_BATCHING, probed at start). */
+  readonly storeBatching?: () => StoreWrites | undefined;
 }
 
 export interface StatusRoutesDeps extends StatusPageDeps {

@@ -20,7 +20,7 @@ import {
  */
 
 /** A state a key is brought into before the compared claim; `claim` is that claim's time and hash. */
-interface Scenario {
+export interface Scenario {
   readonly name: string;
   readonly setup: (store: FullStore, pk: string) => Promise<void>;
   readonly at: number;
@@ -36,7 +36,7 @@ async function setupClaim(store: FullStore, pk: string, now = T0, payloadHash = 
   return acquired(await store.claim({ ...claimAt(pk, now, payloadHash), owner: SETUP_OWNER }));
 }
 
-const scenarios: Scenario[] = [
+export const scenarios: Scenario[] = [
   {
     name: 'an absent key: acquired, fence 1, attempt 1',
     setup: async () => undefined,
@@ -98,7 +98,7 @@ const scenarios: Scenario[] = [
 ];
 
 /** `value` with every occurrence of pk spelt `<pk>`: what two keys' results are compared by. */
-function withoutPk(value: unknown, pk: string): unknown {
+export function withoutPk(value: unknown, pk: string): unknown {
   return value === undefined
     ? undefined
     : (JSON.parse(JSON.stringify(value).split(pk).join('<pk>')) as unknown);

@@ -9,13 +9,18 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
 import { createDynamoClient } from '../../src/aws/clients.js';
+import { DynamoDbStoreBatch } from '../../src/aws/dynamodb-batch.js';
 import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
 import { startEmulators } from '../../src/aws/embedded.js';
 import { createTable } from '../../src/aws/table.js';
+import type { IdempotencyStore } from '../../src/core/idempotency-store.js';
+import { BatchingStore } from '../../src/worker/batching-store.js';
+import { describeBatchedPath, type BatchedSubject } from '../helpers/store-contract-batch.js';
 import {
   describeStoreContract,
   type RawTable,
   type RequestLog,
+  type FullStore,
   type StoreUnderTest,
 } from '../helpers/store-contract.js';
 
@@ -67,8 +72,42 @@ function rawTable(client: DynamoDBClient, table: string): RawTable {
   };
 }
 
+/** The hot path's calls: what a BatchingStore takes; the records half stays with the table's store. */
+const HOT_PATH = new Set<PropertyKey>([
+  'claim',
+  'renew',
+  'complete',
+  'fail',
+  'markDeadLettered',
+  'generation',
+]);
+
+/** Both halves of the store: the hot path through `hot` (a BatchingStore), the rest through `records`. */
+function combined(hot: IdempotencyStore, records: FullStore): FullStore {
+  return new Proxy(records, {
+    get(target, property) {
+      const from: object = HOT_PATH.has(property) ? hot : target;
+      const value: unknown = Reflect.get(from, property, from);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(from) : value;
+    },
+  });
+}
+
+/** A batching store (batched first claims and completes, issue 22) on the table's single-call store. */
+function batchingOn(client: DynamoDBClient, table: string, single: DynamoDbIdempotencyStore): BatchingStore {
+  return new BatchingStore(single, new DynamoDbStoreBatch(client, table), { windowMs: 0, timeoutMs: 10_000 });
+}
+
+interface DynamoDbSubject extends StoreUnderTest {
+  readonly requests: RequestLog;
+  readonly raw: RawTable;
+  readonly client: DynamoDBClient;
+  readonly table: string;
+  readonly single: DynamoDbIdempotencyStore;
+}
+
 /** The DynamoDB adapter on a fresh table (deleted afterwards) at this endpoint. */
-async function onDynamoDb(endpoint: string, stopEndpoint?: () => Promise<void>): Promise<StoreUnderTest> {
+async function onDynamoDb(endpoint: string, stopEndpoint?: () => Promise<void>): Promise<DynamoDbSubject> {
   const client = createDynamoClient({
     region: process.env.AWS_REGION ?? 'us-east-1',
     sqsEndpoint: undefined,
@@ -78,8 +117,12 @@ async function onDynamoDb(endpoint: string, stopEndpoint?: () => Promise<void>):
   const table = `store-contract-${randomUUID()}`;
   await createTable(client, table);
   const requests = countRequests(client);
+  const single = new DynamoDbIdempotencyStore(client, table);
   return {
-    store: new DynamoDbIdempotencyStore(client, table),
+    store: single,
+    single,
+    client,
+    table,
     requests,
     raw: rawTable(client, table),
     async close() {
@@ -91,6 +134,13 @@ async function onDynamoDb(endpoint: string, stopEndpoint?: () => Promise<void>):
       }
     },
   };
+}
+
+/** The same table through a BatchingStore: every claim the contract makes with the hint, so batched. */
+async function batchedOnDynamoDb(endpoint: string): Promise<StoreUnderTest> {
+  const subject = await onDynamoDb(endpoint);
+  const batching = batchingOn(subject.client, subject.table, subject.single);
+  return { ...subject, store: combined(batching, subject.single) };
 }
 
 // Every store twice: claims as redeliveries make them, and with the first-delivery hint that the
@@ -128,6 +178,42 @@ if (endpoint) {
       { ...hint.options, wire: { refusedClaimReads: 0 } },
     );
   }
+
+  // Every case again through batched first claims and completes (issue 22): only DynamoDB Local and
+  // AWS take BatchExecuteStatement. The requests differ (that is the point), so no wire costs here.
+  describeStoreContract(
+    `BatchingStore over DynamoDbIdempotencyStore on ${endpoint}, claims with the first-delivery hint`,
+    async () => batchedOnDynamoDb(endpoint),
+    { firstDelivery: true },
+  );
+
+  describe(`batched and single calls side by side on ${endpoint}`, () => {
+    let subject: DynamoDbSubject | undefined;
+    let batching: BatchingStore | undefined;
+    let serial = 0;
+    const prefix = `batched-${randomUUID().slice(0, 8)}#`;
+    beforeAll(async () => {
+      subject = await onDynamoDb(endpoint);
+      batching = batchingOn(subject.client, subject.table, subject.single);
+    });
+    afterAll(async () => subject?.close());
+    describeBatchedPath(
+      (): BatchedSubject => {
+        if (!subject || !batching) throw new Error('the table was not made');
+        const { client, table, single, raw, requests } = subject;
+        const stats = batching.stats;
+        return {
+          batched: combined(batching, single),
+          single,
+          raw,
+          requests,
+          stats: () => stats,
+          worker: () => combined(batchingOn(client, table, single), single),
+        };
+      },
+      (label) => `${prefix}${label}-${(serial += 1)}`,
+    );
+  });
 }
 
 /**

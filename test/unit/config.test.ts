@@ -221,6 +221,7 @@ interface ExpectedConfig {
     readonly retentionSeconds: number;
     readonly clockSkewMs: number | undefined;
     readonly cacheSize: number;
+    readonly batching: 'auto' | 'off';
   };
   readonly http: {
     readonly host: string;

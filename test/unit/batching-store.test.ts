@@ -1,0 +1,271 @@
+import { jest } from '@jest/globals';
+import type { ClaimRequest, IdempotencyStore } from '../../src/core/idempotency-store.js';
+import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { BatchingStore, type BatchingStoreOptions } from '../../src/worker/batching-store.js';
+import { MemoryStoreBatch } from '../helpers/memory-store-batch.js';
+
+const NOW = 1_750_000_000_000;
+const WINDOW_MS = 100;
+const TIMEOUT_MS = 3000;
+const BACKOFF_MS = 50;
+
+beforeEach(() => {
+  jest.useFakeTimers({ now: NOW });
+});
+
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+/** The single calls that reach the wrapped store, by method, in order. */
+function recording(store: IdempotencyStore): {
+  store: IdempotencyStore;
+  calls: string[];
+  claims: ClaimRequest[];
+} {
+  const calls: string[] = [];
+  const claims: ClaimRequest[] = [];
+  const proxy = new Proxy(store, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.push(String(property));
+        if (property === 'claim') claims.push(args[0] as ClaimRequest);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: proxy, calls, claims };
+}
+
+function setup(options: Partial<BatchingStoreOptions> = {}) {
+  const memory = new MemoryIdempotencyStore();
+  const batch = new MemoryStoreBatch(memory);
+  const inner = recording(memory);
+  const store = new BatchingStore(inner.store, batch, {
+    windowMs: WINDOW_MS,
+    timeoutMs: TIMEOUT_MS,
+    throttleBackoffMs: BACKOFF_MS,
+    ...options,
+  });
+  return { memory, batch, singles: inner.calls, singleClaims: inner.claims, store };
+}
+
+let serial = 0;
+function request(pk = `ns#k${(serial += 1)}`, owner = `w:${pk}`): ClaimRequest {
+  return {
+    pk,
+    payloadHash: 'v2:h',
+    owner,
+    now: NOW,
+    leaseExpiresAtMs: NOW + 30_000,
+    expiresAt: NOW / 1000 + 3600,
+    firstDelivery: true,
+  };
+}
+
+const acquiredFresh = (r: ClaimRequest) => ({
+  kind: 'acquired',
+  claim: { pk: r.pk, owner: r.owner, fence: 1, attempt: 1 },
+  takeover: false,
+});
+
+describe('BatchingStore', () => {
+  it("sends one receive's ten first claims as one request, settled by it with no single call", async () => {
+    const { batch, singles, store, memory } = setup();
+    const requests = Array.from({ length: 10 }, () => request());
+    const results = Promise.all(requests.map((r) => store.claim(r)));
+    expect(batch.requests).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await results).toEqual(requests.map(acquiredFresh));
+    expect(batch.requests.map((r) => r.length)).toEqual([10]);
+    expect(singles).toEqual([]);
+    expect(await memory.get(requests[0]?.pk ?? '', NOW)).toMatchObject({ status: 'IN_PROGRESS', fence: 1 });
+  });
+
+  it('holds a complete for at most the window, then sends it', async () => {
+    const { batch, store } = setup();
+    const r = request();
+    const claimed = await Promise.all([store.claim(r), jest.advanceTimersByTimeAsync(0)]);
+    if (claimed[0].kind !== 'acquired') throw new Error('not acquired');
+    const done = store.complete(claimed[0].claim, NOW, '{"ok":1}');
+    await jest.advanceTimersByTimeAsync(WINDOW_MS - 1);
+    expect(batch.requests).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(await done).toBe(true);
+    expect(batch.requests[1]).toEqual([
+      { kind: 'complete', claim: claimed[0].claim, now: NOW, result: '{"ok":1}' },
+    ]);
+  });
+
+  it('takes waiting completes along with the next claims, in one request', async () => {
+    const { batch, store } = setup();
+    const first = request();
+    const [claimed] = await Promise.all([store.claim(first), jest.advanceTimersByTimeAsync(0)]);
+    if (claimed.kind !== 'acquired') throw new Error('not acquired');
+    const done = store.complete(claimed.claim, NOW);
+    await jest.advanceTimersByTimeAsync(10);
+    const next = store.claim(request());
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await done).toBe(true);
+    expect((await next).kind).toBe('acquired');
+    expect(batch.requests.map((r) => r.map((s) => s.kind))).toEqual([['insert'], ['complete', 'insert']]);
+  });
+
+  it('sends at most 25 statements a request, at once when 25 wait', async () => {
+    const { batch, store } = setup();
+    const requests = Array.from({ length: 30 }, () => request());
+    const results = Promise.all(requests.map((r) => store.claim(r)));
+    expect(batch.requests.map((r) => r.length)).toEqual([25]);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await results).toEqual(requests.map(acquiredFresh));
+    expect(batch.requests.map((r) => r.length)).toEqual([25, 5]);
+  });
+
+  it('never puts a key twice in one request: the second write of it goes through the single call', async () => {
+    const { batch, singles, store } = setup();
+    const r = request();
+    const twin = { ...r, owner: 'w:other' };
+    const results = Promise.all([store.claim(r), store.claim(twin)]);
+    await jest.advanceTimersByTimeAsync(0);
+    const [one, two] = await results;
+    expect(batch.requests.map((b) => b.length)).toEqual([1]);
+    // The twin's single claim ran first and won; the batch's INSERT was then refused, and read.
+    expect(singles).toEqual(['claim', 'claim']);
+    expect([one.kind, two.kind]).toEqual(['in_progress', 'acquired']);
+    expect(store.stats.duplicates).toBe(1);
+  });
+
+  it('answers a refused claim through the single call, which reads the record: duplicate', async () => {
+    const { memory, singleClaims, store } = setup();
+    const r = request();
+    const taken = await memory.claim({ ...r, owner: 'w:earlier' });
+    if (taken.kind !== 'acquired') throw new Error('setup');
+    await memory.complete(taken.claim, NOW);
+    const result = store.claim(r);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await result).toMatchObject({ kind: 'duplicate', record: { owner: 'w:earlier' } });
+    // The short claim would be refused again: the single call is the full claim.
+    expect(singleClaims).toEqual([{ ...r, firstDelivery: false }]);
+    expect(store.stats.refused).toBe(1);
+  });
+
+  it('answers a refused complete through the single call: false when the claim was taken over', async () => {
+    const { memory, singles, store } = setup();
+    const r = request();
+    const [mine] = await Promise.all([store.claim(r), jest.advanceTimersByTimeAsync(0)]);
+    if (mine.kind !== 'acquired') throw new Error('setup');
+    const later = NOW + 60_000;
+    expect((await memory.claim({ ...r, owner: 'w:next', now: later, firstDelivery: false })).kind).toBe(
+      'acquired',
+    );
+    const done = store.complete(mine.claim, later);
+    await jest.advanceTimersByTimeAsync(WINDOW_MS);
+    expect(await done).toBe(false);
+    expect(singles).toEqual(['complete']);
+    expect(await memory.get(r.pk, later)).toMatchObject({ owner: 'w:next', status: 'IN_PROGRESS' });
+  });
+
+  it('recognises its own writes when a request was applied and answered with a 500', async () => {
+    const { batch, memory, singles, store } = setup();
+    const held = request();
+    const [claimed] = await Promise.all([store.claim(held), jest.advanceTimersByTimeAsync(0)]);
+    if (claimed.kind !== 'acquired') throw new Error('setup');
+    batch.faults.push({ kind: 'fail-after-apply' });
+    const fresh = request();
+    const results = Promise.all([store.complete(claimed.claim, NOW, '"r"'), store.claim(fresh)]);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await results).toEqual([true, acquiredFresh(fresh)]);
+    expect(singles.sort()).toEqual(['claim', 'complete']);
+    expect(store.stats.failedRequests).toBe(1);
+    expect(await memory.get(held.pk, NOW)).toMatchObject({ status: 'COMPLETED', result: '"r"', fence: 1 });
+    expect(await memory.get(fresh.pk, NOW)).toMatchObject({ owner: fresh.owner, fence: 1, attempts: 1 });
+  });
+
+  it('sends the writes of a request that failed having written nothing through the single calls', async () => {
+    const { batch, memory, store } = setup();
+    batch.faults.push({ kind: 'fail' });
+    const r = request();
+    const result = store.claim(r);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await result).toEqual(acquiredFresh(r));
+    expect(await memory.get(r.pk, NOW)).toMatchObject({ owner: r.owner, fence: 1 });
+  });
+
+  it('aborts a request that outlasts its timeout and goes on with the single calls', async () => {
+    const { batch, singles, store } = setup();
+    batch.faults.push({ kind: 'hang' });
+    const r = request();
+    const result = store.claim(r);
+    await jest.advanceTimersByTimeAsync(TIMEOUT_MS - 1);
+    expect(singles).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(await result).toEqual(acquiredFresh(r));
+    expect(batch.signals[0]?.aborted).toBe(true);
+    expect(singles).toEqual(['claim']);
+  });
+
+  it('retries a throttled statement alone after the backoff; the others are settled at once', async () => {
+    const { batch, singles, store } = setup();
+    const [a, b] = [request(), request()];
+    batch.faults.push({ kind: 'throttle', pks: [b.pk] });
+    const first = store.claim(a);
+    const second = store.claim(b);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await first).toEqual(acquiredFresh(a));
+    await jest.advanceTimersByTimeAsync(BACKOFF_MS - 1);
+    expect(singles).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(await second).toEqual(acquiredFresh(b));
+    expect(singles).toEqual(['claim']);
+    expect(store.stats).toMatchObject({ requests: 1, applied: 1, throttled: 1 });
+  });
+
+  it('leaves claims without the first-delivery hint, renewals and failures to the single calls', async () => {
+    const { batch, singles, store } = setup();
+    const r = { ...request(), firstDelivery: false };
+    const claimed = await store.claim(r);
+    if (claimed.kind !== 'acquired') throw new Error('setup');
+    expect(await store.renew(claimed.claim, NOW + 60_000, NOW)).toBe(true);
+    expect(await store.fail(claimed.claim, NOW, 'boom')).toBe(true);
+    expect(singles).toEqual(['claim', 'renew', 'fail']);
+    expect(batch.requests).toHaveLength(0);
+  });
+
+  it('stops batching for good after 3 answered requests whose statements all failed (AccessDenied)', async () => {
+    const reasons: string[] = [];
+    const { batch, singles, store: giving } = setup({ onGiveUp: (r) => void reasons.push(r) });
+    batch.faults.push({ kind: 'deny' }, { kind: 'fail' }, { kind: 'deny' }, { kind: 'deny' });
+    for (let i = 0; i < 3; i += 1) {
+      const r = request();
+      const result = giving.claim(r);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(await result).toEqual(acquiredFresh(r));
+    }
+    // The failed request (an outage, perhaps) did not count: one denied request more.
+    expect(reasons).toEqual([]);
+    expect(giving.batching).toBe(true);
+    const fourth = giving.claim(request());
+    await jest.advanceTimersByTimeAsync(0);
+    expect((await fourth).kind).toBe('acquired');
+    expect(reasons).toEqual([expect.stringMatching(/^3 batch requests in a row/)]);
+    expect(giving.batching).toBe(false);
+    const sent = batch.requests.length;
+    const fifth = request();
+    expect(await giving.claim(fifth)).toEqual(acquiredFresh(fifth));
+    expect(batch.requests).toHaveLength(sent);
+    expect(singles.filter((c) => c === 'claim')).toHaveLength(5);
+  });
+
+  it('with a window of 0, sends a complete on the next turn of the event loop', async () => {
+    const { batch, store } = setup({ windowMs: 0 });
+    const r = request();
+    const [claimed] = await Promise.all([store.claim(r), jest.advanceTimersByTimeAsync(0)]);
+    if (claimed.kind !== 'acquired') throw new Error('setup');
+    const done = store.complete(claimed.claim, NOW);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await done).toBe(true);
+    expect(batch.requests).toHaveLength(2);
+  });
+});
