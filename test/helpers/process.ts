@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CHILD_MARKER, register, runId } from './children.js';
 
 export const MAIN = resolve('dist/main.js');
 
@@ -39,8 +40,12 @@ export interface RunningProcess {
 export interface SpawnOptions {
   /** Node options before the script (`--import ...`). */
   readonly nodeArgs?: readonly string[];
-  /** Its own process group (pid = group id), so a test can signal the group as a terminal does. */
-  readonly detached?: boolean;
+  /**
+   * Every child has its own process group (pid = group id): a test can signal the group as a
+   * terminal does, and the helpers end the whole group after the test (children.ts). Kept so
+   * that a test can say it relies on the group.
+   */
+  readonly detached?: true;
   /** A pipe on stdin (`child.stdin`) instead of none. */
   readonly stdin?: boolean;
   readonly cwd?: string;
@@ -55,7 +60,11 @@ export function runCli(
   return runProcess(process.execPath, [...(options.nodeArgs ?? []), MAIN, ...args], env, options);
 }
 
-/** Runs any command (`npm start`) the way runCli runs the CLI, with the given environment added. */
+/**
+ * Runs any command (`npm start`) the way runCli runs the CLI, with the given environment added.
+ * The child and everything it starts are ended after the test (or, when a beforeAll hook started
+ * it, after the file), whatever the test did: see children.ts.
+ */
 export function runProcess(
   command: string,
   args: readonly string[],
@@ -67,12 +76,14 @@ export function runProcess(
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       NODE_COMPILE_CACHE: COMPILE_CACHE,
+      [CHILD_MARKER]: runId(),
       ...env,
     },
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    detached: options.detached ?? false,
+    detached: true,
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
+  register(child);
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
   let stdoutRest = '';
