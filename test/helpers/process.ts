@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,6 +33,7 @@ export interface RunningProcess {
     predicate: (line: Record<string, unknown>) => boolean,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
+  /** Resolves once the process exited and what it wrote on stdout and stderr has been read. */
   exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -107,10 +107,7 @@ export function runProcess(
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
   });
-  const exited = once(child, 'exit').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-  }));
+  const exited = exitAndOutput(child);
   return {
     child,
     lines,
@@ -130,22 +127,45 @@ export function runProcess(
           done();
           reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr}`));
         }, timeoutMs);
-        const onExit = () => {
-          done();
-          reject(new Error(`process exited before the log line; stderr: ${stderr}`));
-        };
+        let waiting = true;
         const done = () => {
+          waiting = false;
           clearTimeout(timer);
           waiters.delete(check);
-          child.off('exit', onExit);
         };
+        // Its last lines may still be in the pipe when the process exits: read them first.
+        void exited.then(() => {
+          if (!waiting) return;
+          check();
+          if (!waiting) return;
+          done();
+          reject(new Error(`process exited before the log line; stderr: ${stderr}`));
+        });
         waiters.add(check);
-        child.once('exit', onExit);
         check();
       });
     },
   };
 }
+
+/**
+ * The exit of a child once its output is read: 'close' comes after 'exit' when stdout and stderr
+ * have ended. Under load 'exit' can arrive before the last chunks, so waiting only for it loses
+ * the end of the output. A process that exited but left a descendant holding its pipes (never
+ * 'close') resolves after a guard.
+ */
+function exitAndOutput(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const status = () => ({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolvePromise) => {
+    child.once('close', () => resolvePromise(status()));
+    child.once('exit', () => {
+      setTimeout(() => resolvePromise(status()), OUTPUT_GUARD_MS).unref();
+    });
+  });
+}
+
+/** How long exit() waits, after the exit, for output a descendant keeps open. */
+const OUTPUT_GUARD_MS = 5_000;
 
 /** Polls `probe` until it returns a value other than undefined, or throws at the deadline. */
 export async function eventually<T>(
