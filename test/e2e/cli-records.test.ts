@@ -8,6 +8,7 @@ import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
 import { namespacedPk } from '../../src/core/idempotency-store.js';
 import { startCliFixture, type CliFixture } from '../helpers/cli.js';
 import { eventually } from '../helpers/process.js';
+import { TEST_AWS_CALLS } from '../helpers/aws-timeouts.js';
 
 /** consume, records, queue and table commands against the embedded emulators. */
 describe('sqs-worker consume / records / queue / table', () => {
@@ -162,6 +163,7 @@ describe('sqs-worker consume / records / queue / table', () => {
         sqsEndpoint: undefined,
         dynamodbEndpoint: f.env.AWS_ENDPOINT_URL_DYNAMODB,
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        awsCalls: TEST_AWS_CALLS,
       });
       try {
         const store = new DynamoDbIdempotencyStore(dynamodb, 'sqs-worker-idempotency');

@@ -1,0 +1,18 @@
+import { DEFAULT_AWS_CALLS } from '../../src/aws/clients.js';
+import { loadConfig } from '../../src/config/load.js';
+import { TEST_AWS_CALLS, TEST_AWS_ENV } from '../helpers/aws-timeouts.js';
+
+describe("the tests' own AWS timeouts (test/helpers/aws-timeouts.ts)", () => {
+  it('are valid configuration, the same limits as the clients the helpers make', () => {
+    expect(loadConfig({ ...TEST_AWS_ENV }).awsCalls).toEqual(TEST_AWS_CALLS);
+  });
+
+  it('are more generous than the production defaults, which stay as they are', () => {
+    expect(loadConfig({}).awsCalls).toEqual(DEFAULT_AWS_CALLS);
+    expect(TEST_AWS_CALLS.dynamodbRequestTimeoutMs).toBeGreaterThan(
+      DEFAULT_AWS_CALLS.dynamodbRequestTimeoutMs,
+    );
+    expect(TEST_AWS_CALLS.sqsRequestTimeoutMs).toBeGreaterThan(DEFAULT_AWS_CALLS.sqsRequestTimeoutMs);
+    expect(TEST_AWS_CALLS.connectTimeoutMs).toBeGreaterThan(DEFAULT_AWS_CALLS.connectTimeoutMs);
+  });
+});
