@@ -8,7 +8,7 @@ import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
 import { namespacedPk } from '../../src/core/idempotency-store.js';
 import { startCliFixture, type CliFixture } from '../helpers/cli.js';
 import { eventually } from '../helpers/process.js';
-import { TEST_AWS_CALLS } from '../helpers/aws-timeouts.js';
+import { TEST_AWS_CALLS } from '../helpers/test-limits.js';
 
 /** consume, records, queue and table commands against the embedded emulators. */
 describe('sqs-worker consume / records / queue / table', () => {

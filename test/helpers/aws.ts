@@ -18,11 +18,11 @@ import { createTable } from '../../src/aws/table.js';
 import type { WorkerRuntime } from '../../src/worker/runtime.js';
 import { createRuntime, openConnection } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
-import { TEST_AWS_CALLS, TEST_AWS_ENV } from './aws-timeouts.js';
+import { TEST_AWS_CALLS, TEST_ENV } from './test-limits.js';
 
 /**
  * fauxqs and dynalite in this process on random loopback ports, with clients for them. The
- * settings carry the tests' generous AWS timeouts (aws-timeouts.ts): clients made from them get
+ * settings carry the tests' generous AWS timeouts (test-limits.ts): clients made from them get
  * those too.
  */
 export interface TestAws {
@@ -98,7 +98,7 @@ export async function runtime(
     RETRY_BACKOFF_MAX: '1',
     HANDLER_TIMEOUT: '0',
     IDEMPOTENCY_RETENTION_SECONDS: '3600',
-    ...TEST_AWS_ENV,
+    ...TEST_ENV,
     ...options.env,
   });
   const connection = await openConnection(config, 'client', silentLogger, {

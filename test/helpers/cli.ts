@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../src/aws/clients.js';
 import { createQueuePair } from '../../src/aws/queues.js';
-import { TEST_AWS_CALLS } from './aws-timeouts.js';
+import { TEST_AWS_CALLS } from './test-limits.js';
 import { runCli, type RunningProcess } from './process.js';
 
 export interface CliRun {

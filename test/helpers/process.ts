@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { TEST_AWS_ENV } from './aws-timeouts.js';
+import { TEST_ENV } from './test-limits.js';
 import { CHILD_MARKER, register, runId } from './children.js';
 
 export const MAIN = resolve('dist/main.js');
@@ -79,7 +79,7 @@ export function runProcess(
       NODE_COMPILE_CACHE: COMPILE_CACHE,
       [CHILD_MARKER]: runId(),
       // For the CLI and `npm start` against emulators; a test's own values come after.
-      ...TEST_AWS_ENV,
+      ...TEST_ENV,
       ...env,
     },
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],

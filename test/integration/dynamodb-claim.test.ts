@@ -11,7 +11,7 @@ import { claimCommand, freshItem, insertCommand, type Item } from '../../src/aws
 import { startEmulators, type EmbeddedEmulators } from '../../src/aws/embedded.js';
 import { createTable } from '../../src/aws/table.js';
 import type { ClaimRequest } from '../../src/core/idempotency-store.js';
-import { TEST_AWS_CALLS } from '../helpers/aws-timeouts.js';
+import { TEST_AWS_CALLS } from '../helpers/test-limits.js';
 
 /**
  * The claim's writes (aws/dynamodb-items.ts) sent as they are to dynalite, where what a condition

@@ -18,7 +18,7 @@ import {
   type RequestLog,
   type StoreUnderTest,
 } from '../helpers/store-contract.js';
-import { TEST_AWS_CALLS } from '../helpers/aws-timeouts.js';
+import { TEST_AWS_CALLS } from '../helpers/test-limits.js';
 
 /**
  * Counts the requests the client sends, by operation. A middleware in the deserialize step runs

@@ -1,10 +1,12 @@
 import { DEFAULT_AWS_CALLS } from '../../src/aws/clients.js';
 import { loadConfig } from '../../src/config/load.js';
-import { TEST_AWS_CALLS, TEST_AWS_ENV } from '../helpers/aws-timeouts.js';
+import { TEST_AWS_CALLS, TEST_AWS_ENV, TEST_ENV } from '../helpers/test-limits.js';
 
-describe("the tests' own AWS timeouts (test/helpers/aws-timeouts.ts)", () => {
+describe("the tests' own AWS timeouts and liveness (test/helpers/test-limits.ts)", () => {
   it('are valid configuration, the same limits as the clients the helpers make', () => {
     expect(loadConfig({ ...TEST_AWS_ENV }).awsCalls).toEqual(TEST_AWS_CALLS);
+    expect(loadConfig({ ...TEST_ENV }).awsCalls).toEqual(TEST_AWS_CALLS);
+    expect(loadConfig({ ...TEST_ENV }).health.maxEventLoopDelayMs).toBe(60_000);
   });
 
   it('are more generous than the production defaults, which stay as they are', () => {
