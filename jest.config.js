@@ -24,6 +24,11 @@ export default {
   ],
   // Stryker's sandbox (npm run test:mutation) is a copy of the project: not a second package.
   modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
+  // Every process a test starts is ended after it, and the run fails if one outlives the tests
+  // (test/helpers/children.ts).
+  globalSetup: '<rootDir>/test/helpers/jest-global-setup.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/jest-setup.ts'],
+  globalTeardown: '<rootDir>/test/helpers/jest-global-teardown.ts',
   testTimeout: 30000,
   // The integration suites each start their own emulators on random ports; two workers fit two cores.
   maxWorkers: 2,

@@ -3,10 +3,13 @@
 // last build, so `npm start` and `npm run cli` on an unchanged tree start at once instead of
 // loading the compiler (a second or more even when tsc finds nothing to do).
 // The last build's time is dist/.tsbuildinfo's: removing dist/ forces a build.
+// A build says so on stderr (stdout stays clean for `npm run -s cli` and the worker's JSON lines):
+// a first build takes about half a minute, and silence would look like a hang.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,11 +39,20 @@ const sources = Math.max(
 );
 if (mtime(stamp) < sources) {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const first = mtime(stamp) === 0;
+  const started = performance.now();
+  process.stderr.write(
+    first
+      ? 'building src/ into dist/ (the first build takes about 30 s)...\n'
+      : 'src/ changed since the last build: rebuilding dist/...\n',
+  );
+  // tsc reports errors on stdout: they go to stderr with the rest of what the build says.
   const built = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
-    stdio: 'inherit',
+    stdio: ['ignore', 2, 2],
   });
   if (built.status !== 0) process.exit(built.status ?? 1);
   // tsc leaves the build info untouched when no output changed: mark this build as done.
   const now = new Date();
   if (mtime(stamp) > 0) utimesSync(stamp, now, now);
+  process.stderr.write(`built dist/ in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }

@@ -9,6 +9,7 @@ import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
 import { namespacedPk } from '../../src/core/idempotency-store.js';
 import { startCliFixture, type CliFixture } from '../helpers/cli.js';
 import { eventually } from '../helpers/process.js';
+import { TEST_AWS_CALLS } from '../helpers/test-limits.js';
 
 /** consume, records, queue and table commands against the embedded emulators. */
 describe('sqs-worker consume / records / queue / table', () => {
@@ -163,6 +164,7 @@ describe('sqs-worker consume / records / queue / table', () => {
         sqsEndpoint: undefined,
         dynamodbEndpoint: f.env.AWS_ENDPOINT_URL_DYNAMODB,
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        awsCalls: TEST_AWS_CALLS,
       });
       try {
         const store = new DynamoDbIdempotencyStore(dynamodb, 'sqs-worker-idempotency');

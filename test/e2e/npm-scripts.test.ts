@@ -92,10 +92,11 @@ describe('the npm scripts under a supervisor', () => {
       await aws.close();
     });
 
-    it('`npm run cli -- produce --count 2` writes only JSON lines on stdout', async () => {
+    it('`npm run -s cli -- produce --count 2` writes only JSON lines on stdout', async () => {
       const f = await fixture(aws);
+      // -s: npm's banner ("> sqs-idempotent-worker@... cli") stays off stdout; its errors do not.
       const cli = track(
-        npm(['run', 'cli', '--', 'produce', '--count', '2'], {
+        npm(['run', '-s', 'cli', '--', 'produce', '--count', '2'], {
           SQS_QUEUE_URL: f.queueUrl,
           AWS_ENDPOINT_URL_SQS: aws.settings.sqsEndpoint as string,
           AWS_ENDPOINT_URL_DYNAMODB: aws.settings.dynamodbEndpoint as string,

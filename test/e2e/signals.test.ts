@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { fixture, send, startTestAws, type Fixture, type TestAws } from '../helpers/aws.js';
-import { isAlive, refusesConnections, runCli, type RunningProcess } from '../helpers/process.js';
+import { eventually, isAlive, refusesConnections, runCli, type RunningProcess } from '../helpers/process.js';
 
 /** Embedded mode on free ports, so tests never collide with each other or a running daemon. */
 const EMBEDDED = {
@@ -196,9 +196,15 @@ describe('the worker under SIGTERM and SIGINT at every moment of its start-up', 
       const worker = track(runCli(['start'], env(await proxy.listen())));
       try {
         await proxy.held;
-        worker.child.kill('SIGTERM');
-        await worker.waitForLine(msg('stopping: draining in-flight messages'));
+        // The stop must be taken while the check is still held, without waiting for the
+        // request's timeout to free it: a further SIGTERM is reported ("already stopping") only
+        // once the first was taken. Sent until then, as two signals sent at once may merge.
+        await eventually(async () => {
+          worker.child.kill('SIGTERM');
+          return /SIGTERM: already stopping/.test(worker.stderr()) ? true : undefined;
+        });
         proxy.release();
+        await worker.waitForLine(msg('stopping: draining in-flight messages'));
         await expectCancelledStart(worker);
       } finally {
         proxy.release();

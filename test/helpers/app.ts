@@ -1,5 +1,6 @@
 import { createApp, type App, type AppEndpoints, type AppOverrides } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
+import { TEST_ENV } from './test-limits.js';
 import { eventually } from './process.js';
 
 /** Log lines kept in memory, as pino writes them (one JSON object per line). */
@@ -34,7 +35,8 @@ export interface RunningApp {
 
 /**
  * The whole app in this process, in embedded mode (fauxqs and dynalite on random ports), with
- * the sidecar on a random loopback port, logs in memory; resolves once /readyz says 200.
+ * the sidecar on a random loopback port, logs in memory, the tests' AWS timeouts
+ * (test-limits.ts); resolves once /readyz says 200.
  */
 export async function startEmbeddedApp(
   env: Record<string, string> = {},
@@ -48,6 +50,7 @@ export async function startEmbeddedApp(
     SQS_WAIT_TIME_SECONDS: '1',
     SHUTDOWN_TIMEOUT: '5',
     LOG_LEVEL: 'debug',
+    ...TEST_ENV,
     ...env,
   });
   const log = new MemoryLog();

@@ -18,8 +18,13 @@ import { createTable } from '../../src/aws/table.js';
 import type { WorkerRuntime } from '../../src/worker/runtime.js';
 import { createRuntime, openConnection } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
+import { TEST_AWS_CALLS, TEST_ENV } from './test-limits.js';
 
-/** fauxqs and dynalite in this process on random loopback ports, with clients for them. */
+/**
+ * fauxqs and dynalite in this process on random loopback ports, with clients for them. The
+ * settings carry the tests' generous AWS timeouts (test-limits.ts): clients made from them get
+ * those too.
+ */
 export interface TestAws {
   readonly emulators: EmbeddedEmulators;
   readonly settings: AwsSettings;
@@ -35,6 +40,7 @@ export async function startTestAws(): Promise<TestAws> {
     sqsEndpoint: emulators.sqsEndpoint,
     dynamodbEndpoint: emulators.dynamodbEndpoint,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    awsCalls: TEST_AWS_CALLS,
   };
   const sqs = createSqsClient(settings);
   const dynamodb = createDynamoClient(settings);
@@ -92,6 +98,7 @@ export async function runtime(
     RETRY_BACKOFF_MAX: '1',
     HANDLER_TIMEOUT: '0',
     IDEMPOTENCY_RETENTION_SECONDS: '3600',
+    ...TEST_ENV,
     ...options.env,
   });
   const connection = await openConnection(config, 'client', silentLogger, {

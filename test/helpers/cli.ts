@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../src/aws/clients.js';
 import { createQueuePair } from '../../src/aws/queues.js';
+import { TEST_AWS_CALLS } from './test-limits.js';
 import { runCli, type RunningProcess } from './process.js';
 
 export interface CliRun {
@@ -56,6 +57,7 @@ export async function startCliFixture(extra: Record<string, string> = {}): Promi
     sqsEndpoint: env.AWS_ENDPOINT_URL_SQS,
     dynamodbEndpoint: undefined,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    awsCalls: TEST_AWS_CALLS,
   });
   const spawn = (args: string[], more: Record<string, string> = {}) => runCli(args, { ...env, ...more });
   return {

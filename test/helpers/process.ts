@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { TEST_ENV } from './test-limits.js';
+import { CHILD_MARKER, register, runId } from './children.js';
 
 export const MAIN = resolve('dist/main.js');
 
@@ -33,14 +34,19 @@ export interface RunningProcess {
     predicate: (line: Record<string, unknown>) => boolean,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
+  /** Resolves once the process exited and what it wrote on stdout and stderr has been read. */
   exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export interface SpawnOptions {
   /** Node options before the script (`--import ...`). */
   readonly nodeArgs?: readonly string[];
-  /** Its own process group (pid = group id), so a test can signal the group as a terminal does. */
-  readonly detached?: boolean;
+  /**
+   * Every child has its own process group (pid = group id): a test can signal the group as a
+   * terminal does, and the helpers end the whole group after the test (children.ts). Kept so
+   * that a test can say it relies on the group.
+   */
+  readonly detached?: true;
   /** A pipe on stdin (`child.stdin`) instead of none. */
   readonly stdin?: boolean;
   readonly cwd?: string;
@@ -55,7 +61,11 @@ export function runCli(
   return runProcess(process.execPath, [...(options.nodeArgs ?? []), MAIN, ...args], env, options);
 }
 
-/** Runs any command (`npm start`) the way runCli runs the CLI, with the given environment added. */
+/**
+ * Runs any command (`npm start`) the way runCli runs the CLI, with the given environment added.
+ * The child and everything it starts are ended after the test (or, when a beforeAll hook started
+ * it, after the file), whatever the test did: see children.ts.
+ */
 export function runProcess(
   command: string,
   args: readonly string[],
@@ -67,12 +77,16 @@ export function runProcess(
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       NODE_COMPILE_CACHE: COMPILE_CACHE,
+      [CHILD_MARKER]: runId(),
+      // For the CLI and `npm start` against emulators; a test's own values come after.
+      ...TEST_ENV,
       ...env,
     },
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    detached: options.detached ?? false,
+    detached: true,
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
+  register(child);
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
   let stdoutRest = '';
@@ -96,10 +110,7 @@ export function runProcess(
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
   });
-  const exited = once(child, 'exit').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-  }));
+  const exited = exitAndOutput(child);
   return {
     child,
     lines,
@@ -119,22 +130,45 @@ export function runProcess(
           done();
           reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr}`));
         }, timeoutMs);
-        const onExit = () => {
-          done();
-          reject(new Error(`process exited before the log line; stderr: ${stderr}`));
-        };
+        let waiting = true;
         const done = () => {
+          waiting = false;
           clearTimeout(timer);
           waiters.delete(check);
-          child.off('exit', onExit);
         };
+        // Its last lines may still be in the pipe when the process exits: read them first.
+        void exited.then(() => {
+          if (!waiting) return;
+          check();
+          if (!waiting) return;
+          done();
+          reject(new Error(`process exited before the log line; stderr: ${stderr}`));
+        });
         waiters.add(check);
-        child.once('exit', onExit);
         check();
       });
     },
   };
 }
+
+/**
+ * The exit of a child once its output is read: 'close' comes after 'exit' when stdout and stderr
+ * have ended. Under load 'exit' can arrive before the last chunks, so waiting only for it loses
+ * the end of the output. A process that exited but left a descendant holding its pipes (never
+ * 'close') resolves after a guard.
+ */
+function exitAndOutput(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const status = () => ({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolvePromise) => {
+    child.once('close', () => resolvePromise(status()));
+    child.once('exit', () => {
+      setTimeout(() => resolvePromise(status()), OUTPUT_GUARD_MS).unref();
+    });
+  });
+}
+
+/** How long exit() waits, after the exit, for output a descendant keeps open. */
+const OUTPUT_GUARD_MS = 5_000;
 
 /** Polls `probe` until it returns a value other than undefined, or throws at the deadline. */
 export async function eventually<T>(

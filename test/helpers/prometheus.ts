@@ -1,10 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually } from './process.js';
+import { eventually, runProcess, type RunningProcess } from './process.js';
 
 /**
  * The path of promtool or prometheus. Throws (so the suite fails, never skips) when the tool is
@@ -83,7 +82,8 @@ export async function startPrometheus(
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
+  // Through the test helpers, which end it after the test even when the test never got to stop().
+  const prometheus = runProcess(
     binary,
     [
       `--config.file=${join(dir, 'prometheus.yml')}`,
@@ -91,14 +91,14 @@ export async function startPrometheus(
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    {},
   );
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const stop = () => stopProcess(child).finally(() => rmSync(dir, { recursive: true, force: true }));
+  const { child } = prometheus;
+  const stop = () => stopProcess(prometheus).finally(() => rmSync(dir, { recursive: true, force: true }));
   try {
     await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`prometheus exited ${child.exitCode}: ${stderr}`);
+      if (child.exitCode !== null)
+        throw new Error(`prometheus exited ${child.exitCode}: ${prometheus.stderr()}`);
       return (await fetch(`${url}/-/ready`)).ok ? true : undefined;
     }, 20_000);
   } catch (error) {
@@ -119,9 +119,9 @@ async function query(url: string, promql: string) {
   return body.data?.result ?? [];
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
+async function stopProcess(prometheus: RunningProcess): Promise<void> {
+  const { child } = prometheus;
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
   child.kill('SIGTERM');
-  await exited;
+  await prometheus.exit();
 }

@@ -70,6 +70,13 @@ export function withFirstDeliveryHint(store: FullStore): FullStore {
   });
 }
 
+/**
+ * jest's limit for the tests of 50 concurrent claims: each is 50-150 requests to an emulator that,
+ * in-process, shares jest's event loop; at a load of 20 one took over the 30 s default. A guard
+ * against a hang, not a measure of speed (they take well under a second on a quiet machine).
+ */
+export const CONCURRENT_GUARD_MS = 120_000;
+
 export const LEASE_MS = 30_000;
 export const RETENTION_S = 3_600;
 /**

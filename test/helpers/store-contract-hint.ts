@@ -1,5 +1,6 @@
 import type { ClaimRequest, IdempotencyRecord } from '../../src/core/idempotency-store.js';
 import {
+  CONCURRENT_GUARD_MS,
   EXPIRY_MS,
   HASH,
   LEASE_MS,
@@ -167,23 +168,27 @@ export function describeFirstDeliveryHint(
       });
     }
 
-    it('gives exactly one of 50 concurrent claims of one key, half of them with the hint', async () => {
-      const { store } = parts();
-      for (const [pk, at] of [
-        [key('race-mixed'), T0],
-        [key('race-mixed-expired'), EXPIRY_MS],
-      ] as const) {
-        if (at === EXPIRY_MS) await store.complete(await setupClaim(store, pk), T0);
-        const results = await Promise.all(
-          Array.from({ length: 50 }, (_, i) =>
-            store.claim({ ...claimAt(pk, at), firstDelivery: i % 2 === 0 }),
-          ),
-        );
-        const winners = results.flatMap((r) => (r.kind === 'acquired' ? [r.claim] : []));
-        expect(winners).toHaveLength(1);
-        expect(results.filter((r) => r.kind === 'in_progress')).toHaveLength(49);
-        expect(await store.get(pk, at)).toMatchObject({ owner: winners[0]?.owner, attempts: 1 });
-      }
-    });
+    it(
+      'gives exactly one of 50 concurrent claims of one key, half of them with the hint',
+      async () => {
+        const { store } = parts();
+        for (const [pk, at] of [
+          [key('race-mixed'), T0],
+          [key('race-mixed-expired'), EXPIRY_MS],
+        ] as const) {
+          if (at === EXPIRY_MS) await store.complete(await setupClaim(store, pk), T0);
+          const results = await Promise.all(
+            Array.from({ length: 50 }, (_, i) =>
+              store.claim({ ...claimAt(pk, at), firstDelivery: i % 2 === 0 }),
+            ),
+          );
+          const winners = results.flatMap((r) => (r.kind === 'acquired' ? [r.claim] : []));
+          expect(winners).toHaveLength(1);
+          expect(results.filter((r) => r.kind === 'in_progress')).toHaveLength(49);
+          expect(await store.get(pk, at)).toMatchObject({ owner: winners[0]?.owner, attempts: 1 });
+        }
+      },
+      CONCURRENT_GUARD_MS,
+    );
   });
 }

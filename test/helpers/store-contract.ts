@@ -22,6 +22,7 @@ import {
   type ContractOptions,
   type FullStore,
   type StoreUnderTest,
+  CONCURRENT_GUARD_MS,
 } from './store-contract-dynamodb.js';
 import { describeFirstDeliveryHint } from './store-contract-hint.js';
 import { describeKeysAndHashes } from './store-contract-keys.js';
@@ -109,35 +110,47 @@ export function describeStoreContract(
       });
     });
 
-    it('gives exactly one of 50 concurrent claims of one key; the others see it in progress', async () => {
-      const pk = key('race');
-      const requests = Array.from({ length: 50 }, () => claimAt(pk, T0));
-      const results = await Promise.all(requests.map((r) => store().claim(r)));
-      const winners = results.flatMap((r) => (r.kind === 'acquired' ? [r.claim] : []));
-      expect(winners).toHaveLength(1);
-      expect(results.filter((r) => r.kind === 'in_progress')).toHaveLength(49);
-      for (const r of results) {
-        expect(r).toEqual(
-          r.kind === 'acquired'
-            ? { kind: 'acquired', takeover: false, claim: { pk, owner: r.claim.owner, fence: 1, attempt: 1 } }
-            : { kind: 'in_progress', leaseExpiresAtMs: T0 + LEASE_MS },
-        );
-      }
-      expect(await store().get(pk, T0)).toMatchObject({ owner: winners[0]?.owner, fence: 1, attempts: 1 });
-    });
+    it(
+      'gives exactly one of 50 concurrent claims of one key; the others see it in progress',
+      async () => {
+        const pk = key('race');
+        const requests = Array.from({ length: 50 }, () => claimAt(pk, T0));
+        const results = await Promise.all(requests.map((r) => store().claim(r)));
+        const winners = results.flatMap((r) => (r.kind === 'acquired' ? [r.claim] : []));
+        expect(winners).toHaveLength(1);
+        expect(results.filter((r) => r.kind === 'in_progress')).toHaveLength(49);
+        for (const r of results) {
+          expect(r).toEqual(
+            r.kind === 'acquired'
+              ? {
+                  kind: 'acquired',
+                  takeover: false,
+                  claim: { pk, owner: r.claim.owner, fence: 1, attempt: 1 },
+                }
+              : { kind: 'in_progress', leaseExpiresAtMs: T0 + LEASE_MS },
+          );
+        }
+        expect(await store().get(pk, T0)).toMatchObject({ owner: winners[0]?.owner, fence: 1, attempts: 1 });
+      },
+      CONCURRENT_GUARD_MS,
+    );
 
-    it('gives exactly one of 50 concurrent claims of an expired key that is still stored', async () => {
-      const pk = key('race-expired');
-      const old = await take(pk, T0);
-      await store().complete(old, T0);
-      const results = await Promise.all(
-        Array.from({ length: 50 }, () => store().claim(claimAt(pk, EXPIRY_MS))),
-      );
-      const winners = results.flatMap((r) => (r.kind === 'acquired' ? [r.claim] : []));
-      expect(winners).toHaveLength(1);
-      expect(results.filter((r) => r.kind === 'in_progress')).toHaveLength(49);
-      expect(await store().get(pk, EXPIRY_MS)).toMatchObject({ owner: winners[0]?.owner, attempts: 1 });
-    });
+    it(
+      'gives exactly one of 50 concurrent claims of an expired key that is still stored',
+      async () => {
+        const pk = key('race-expired');
+        const old = await take(pk, T0);
+        await store().complete(old, T0);
+        const results = await Promise.all(
+          Array.from({ length: 50 }, () => store().claim(claimAt(pk, EXPIRY_MS))),
+        );
+        const winners = results.flatMap((r) => (r.kind === 'acquired' ? [r.claim] : []));
+        expect(winners).toHaveLength(1);
+        expect(results.filter((r) => r.kind === 'in_progress')).toHaveLength(49);
+        expect(await store().get(pk, EXPIRY_MS)).toMatchObject({ owner: winners[0]?.owner, attempts: 1 });
+      },
+      CONCURRENT_GUARD_MS,
+    );
 
     it('refuses a claim while the lease runs and lets it be taken over once it lapses', async () => {
       const pk = key('lease');

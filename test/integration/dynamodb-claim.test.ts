@@ -11,6 +11,7 @@ import { claimCommand, freshItem, insertCommand, type Item } from '../../src/aws
 import { startEmulators, type EmbeddedEmulators } from '../../src/aws/embedded.js';
 import { createTable } from '../../src/aws/table.js';
 import type { ClaimRequest } from '../../src/core/idempotency-store.js';
+import { TEST_AWS_CALLS } from '../helpers/test-limits.js';
 
 /**
  * The claim's writes (aws/dynamodb-items.ts) sent as they are to dynalite, where what a condition
@@ -42,6 +43,7 @@ describe('the claim as DynamoDB decides it (dynalite, in-process)', () => {
       sqsEndpoint: undefined,
       dynamodbEndpoint: emulators.dynamodbEndpoint,
       credentials: { accessKeyId: 'items', secretAccessKey: 'items' },
+      awsCalls: TEST_AWS_CALLS,
     });
     await createTable(client, table);
   });

@@ -7,6 +7,7 @@ import { startEmulators } from '../../src/aws/embedded.js';
 import { createTable } from '../../src/aws/table.js';
 import { AppliedThen500Proxy } from '../helpers/http-fault-proxy.js';
 import { LEASE_MS, T0, acquired, claimAt } from '../helpers/store-contract-dynamodb.js';
+import { TEST_AWS_CALLS } from '../helpers/test-limits.js';
 
 /**
  * Issue 19, item 1, across the wire: a proxy in front of the emulator forwards a write, lets it
@@ -20,6 +21,7 @@ function client(endpoint: string): DynamoDBClient {
     sqsEndpoint: undefined,
     dynamodbEndpoint: endpoint,
     credentials: { accessKeyId: 'wire', secretAccessKey: 'wire' },
+    awsCalls: TEST_AWS_CALLS,
   });
 }
 

@@ -7,6 +7,7 @@ import { MemoryLog, sample } from '../helpers/app.js';
 import { fixture, queueCounts, receiveAll, send, startTestAws, type TestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { TEST_ENV } from '../helpers/test-limits.js';
 
 const VISIBILITY_SECONDS = 2;
 const MAX_RECEIVE_COUNT = 5;
@@ -56,8 +57,10 @@ describe('the store circuit breaker on the real emulators (DynamoDB behind a ref
       SQS_VISIBILITY_TIMEOUT: String(VISIBILITY_SECONDS),
       RETRY_BACKOFF_BASE: '0.2',
       RETRY_BACKOFF_MAX: '0.5',
-      AWS_CONNECT_TIMEOUT: '0.5',
-      DYNAMODB_REQUEST_TIMEOUT: '0.5',
+      // The outage is refused connections, which fail at once: no short timeout is needed to see
+      // it, and after it a 0.5 s one failed the probes of a loaded machine (the emulator shares
+      // jest's event loop), keeping the breaker open.
+      ...TEST_ENV,
       AWS_MAX_ATTEMPTS: '2',
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: '0',

@@ -23,6 +23,7 @@ import {
   type FullStore,
   type StoreUnderTest,
 } from '../helpers/store-contract.js';
+import { TEST_AWS_CALLS } from '../helpers/test-limits.js';
 
 /**
  * Counts the requests the client sends, by operation. A middleware in the deserialize step runs
@@ -113,6 +114,7 @@ async function onDynamoDb(endpoint: string, stopEndpoint?: () => Promise<void>):
     sqsEndpoint: undefined,
     dynamodbEndpoint: endpoint,
     credentials: { accessKeyId: 'contract', secretAccessKey: 'contract' },
+    awsCalls: TEST_AWS_CALLS,
   });
   const table = `store-contract-${randomUUID()}`;
   await createTable(client, table);
@@ -227,6 +229,7 @@ async function assertTtlDeletionMidClaimIsSafe(endpoint: string, firstDelivery: 
     sqsEndpoint: undefined,
     dynamodbEndpoint: endpoint,
     credentials: { accessKeyId: 'contract', secretAccessKey: 'contract' },
+    awsCalls: TEST_AWS_CALLS,
   };
   const table = `store-race-${randomUUID()}`;
   const other = createDynamoClient(settings);
