@@ -61,7 +61,7 @@ async function runApp(aws: TestAws, dynamodbEndpoint: string, env: Record<string
     sqs,
     dynamodb,
   });
-  let status: { storeWrites?: unknown } = {};
+  let status: { storeWrites?: unknown } | undefined;
   try {
     await app.start();
     await eventually(async () => (handled.size === messages ? true : undefined), 60_000);
@@ -86,7 +86,7 @@ describe('STORE_BATCHING through the app', () => {
   it('keeps single calls on dynalite (no BatchExecuteStatement), and logs why', async () => {
     const { choice, status, log } = await runApp(aws, aws.emulators.dynamodbEndpoint, {}, 3);
     expect(choice).toEqual({ mode: 'single', reason: expect.stringMatching(/UnknownOperation/) });
-    expect(status.storeWrites).toEqual(choice);
+    expect(status?.storeWrites).toEqual(choice);
     expect(log.lines()).toContainEqual(
       expect.objectContaining({ msg: 'idempotency store: single writes', storeBatching: 'single' }),
     );
@@ -100,7 +100,7 @@ describe('STORE_BATCHING through the app', () => {
       1,
     );
     expect(choice).toEqual({ mode: 'single', reason: 'STORE_BATCHING=off' });
-    expect(status.storeWrites).toEqual(choice);
+    expect(status?.storeWrites).toEqual(choice);
     expect(counts.BatchExecuteStatement).toBeUndefined();
   });
 
@@ -110,7 +110,7 @@ describe('STORE_BATCHING through the app', () => {
       const messages = 200;
       const { choice, status, counts, handled } = await runApp(aws, endpoint, {}, messages);
       expect(choice).toMatchObject({ mode: 'batched' });
-      expect(status.storeWrites).toEqual(choice);
+      expect(status?.storeWrites).toEqual(choice);
       expect(handled.size).toBe(messages);
       // The hot path's requests (the probe included); DescribeTable and generation reads are not per message.
       const hot = ['BatchExecuteStatement', 'PutItem', 'UpdateItem'].reduce(
