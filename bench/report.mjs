@@ -279,10 +279,8 @@ export function renderEmulators(summary) {
     '| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
   ];
   for (const r of sorted(summary)) {
-    const ddbRange = r.range.ddb_emulator_cpu_us_per_req;
     lines.push(
-      `| ${r.workload} | ${r.system} | ${fmt(r.ddb_emulator_cpu_us_per_req)}` +
-        `${ddbRange ? ` (${fmt(ddbRange[0])}–${fmt(ddbRange[1])})` : ''} | ${fmt(r.ddb_emulator_cores, 2)} | ` +
+      `| ${r.workload} | ${r.system} | ${cell(r, 'ddb_emulator_cpu_us_per_req')} | ${fmt(r.ddb_emulator_cores, 2)} | ` +
         `${bytes(r, 'ddb')} | ${fmt(r.sqs_emulator_cpu_us_per_req)} | ${fmt(r.sqs_emulator_cores, 2)} | ` +
         `${bytes(r, 'sqs')} | ${fmt(r.bench_process_cpu_us_per_msg)} | ${fmt(r.all_cpu_us_per_msg)} | ` +
         `${fmt(r.machine_cores_busy, 2)} | ${fmt(ceiling(r.ddb_emulator_cpu_us_per_msg))} | ` +
