@@ -28,10 +28,10 @@ export function ratioRange(summary, workload, a, b, metric, suffix = '') {
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 
 /** `0.97 (0.90–1.05)`; `≈` marks a range that spans 1 (no difference can be claimed). */
-export function showRatio(r) {
+export function showRatio(r, unit = '') {
   if (!r) return 'n/a';
-  if (r.runs < 2) return f2(r.value);
-  return `${f2(r.value)} (${f2(r.lo)}–${f2(r.hi)})${r.lo <= 1 && r.hi >= 1 ? ' ≈' : ''}`;
+  if (r.runs < 2) return `${f2(r.value)}${unit}`;
+  return `${f2(r.value)}${unit} (${f2(r.lo)}–${f2(r.hi)})${r.lo <= 1 && r.hi >= 1 ? ' ≈' : ''}`;
 }
 
 /**
@@ -60,7 +60,7 @@ export function targets(summary, { produce, soak, meta } = {}) {
   const ours = oursDefault(summary);
   const add = (name, r, op, limit, shown) => {
     if (!r) return;
-    out.push({ name, value: shown ?? `${showRatio(r)}×`, ...verdict(r, op, limit) });
+    out.push({ name, value: shown ?? showRatio(r, '×'), ...verdict(r, op, limit) });
   };
   const local = !meta || /DynamoDB Local/.test(meta.dynamodb ?? '');
   const where = local ? '' : ' (this run: not DynamoDB Local, no batching)';
@@ -105,7 +105,7 @@ export function targets(summary, { produce, soak, meta } = {}) {
         top.r,
         '<=',
         1,
-        `${showRatio(top.r)}× (${top.w})`,
+        `${showRatio(top.r, '×')} (${top.w})`,
       );
   }
   addKeysOnce(summary, out);

@@ -31,7 +31,7 @@ const report = (await import(reportPath)) as { aggregate: (rows: object[]) => Ro
 const t = (await import(targetsPath)) as {
   ratioRange: (s: Row[], w: string, a: string, b: string, m: string, suffix?: string) => Ratio | undefined;
   verdict: (r: Ratio, op: '<=' | '>=', limit: number) => { met: boolean; note: string };
-  showRatio: (r: Ratio | undefined) => string;
+  showRatio: (r: Ratio | undefined, unit?: string) => string;
   targets: (s: Row[], extra?: object) => Target[];
 };
 const flags = (await import(flagsPath)) as {
@@ -125,6 +125,7 @@ describe('bench report: ratios with ranges', () => {
 
   it('marks a ratio whose range spans 1', () => {
     expect(t.showRatio({ value: 0.97, lo: 0.9, hi: 1.05, runs: 3 })).toBe('0.97 (0.90–1.05) ≈');
+    expect(t.showRatio({ value: 0.5, lo: 0.4, hi: 0.6, runs: 3 }, '×')).toBe('0.50× (0.40–0.60)');
   });
 });
 
