@@ -79,7 +79,9 @@ export async function soak(ctx, count) {
   const handlerLog = join(ctx.tmp, `${id}.keys`);
   const logFile = join(ctx.tmp, `${id}.log`);
   ctx.sqsProxy.closeGate();
-  const child = spawnSystem(ctx, 'ours', {
+  // Ours at its defaults, as shipped: the start script's V8 flags (the 'shared' pass).
+  const child = spawnSystem(ctx, 'ours-batched', {
+    flagSet: 'shared',
     name: id,
     queueUrl,
     table,
@@ -124,7 +126,7 @@ export async function soak(ctx, count) {
     const seconds = (Date.now() - t0) / 1000;
     await stop(child);
     const warm = samples.find((s) => s.done >= count * 0.1) ?? samples[0];
-    const check = checkRuns('ours', messages, runsPerKey(handlerLog));
+    const check = checkRuns('ours-batched', messages, runsPerKey(handlerLog));
     return {
       ok: check.ok,
       problem: check.problem,

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { EventEmitter, once } from 'node:events';
 import { connect, createServer } from 'node:net';
-import { clearTimeout, setTimeout } from 'node:timers';
+import { clearTimeout, setImmediate, setTimeout } from 'node:timers';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateQueueCommand,
@@ -284,8 +284,69 @@ async function checkScripted() {
   assert.deepEqual(sqs.counts(), { ReceiveMessage: 1 });
   d.socket.destroy();
   await sqs.close();
+  await checkDelay(up);
   up.close();
-  log('scripted upstream: pipelining, chunked answers, split requests, resets, the gate: ok');
+  log('scripted upstream: pipelining, chunked answers, split requests, resets, the gate, the delay: ok');
+}
+
+/** Timers driven by hand: `advance(ms)` runs what has come due; 'set' is emitted per setTimeout. */
+function manualTimers() {
+  let now = 0;
+  const due = new Set();
+  const events = new EventEmitter();
+  return {
+    events,
+    now: () => now,
+    setTimeout(fn, ms) {
+      const timer = { at: now + ms, fn };
+      due.add(timer);
+      events.emit('set');
+      return timer;
+    },
+    clearTimeout: (timer) => due.delete(timer),
+    advance(ms) {
+      now += ms;
+      for (const timer of [...due].filter((t) => t.at <= now)) {
+        due.delete(timer);
+        timer.fn();
+      }
+    },
+  };
+}
+
+/**
+ * The delay (latency-* workloads): an answer reaches the client, and is counted, only once its
+ * delay has passed on the proxy's clock; two answers keep their order; setDelay(0) stops delaying.
+ */
+async function checkDelay(up) {
+  const timers = manualTimers();
+  const proxy = await startCountingProxy(up.port, { delayMs: 15, timers });
+  let answered = 0;
+  const client = await rawClient(proxy.port, (n) => (answered = n));
+  const queued = once(timers.events, 'set');
+  client.socket.write(request('X.PutItem', 'late') + request('X.GetItem', 'later'));
+  await within(queued, 'a delayed answer');
+  timers.advance(14);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(answered, 0, 'nothing delivered before the delay');
+  assert.deepEqual(proxy.counts(), {}, 'nothing counted before the delay');
+  // The second answer may reach the proxy after the first was delivered: its delay runs from then.
+  for (let turn = 0; answered < 2 && turn < 1000; turn += 1) {
+    timers.advance(1);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const got = await client.answers(2);
+  assert.deepEqual(
+    got.map((g) => g.body),
+    ['{"ok":4}', '{"ok":5}'],
+  );
+  assert.deepEqual(proxy.counts(), { PutItem: 1, GetItem: 1 });
+  proxy.setDelay(0);
+  client.socket.write(request('X.PutItem', 'now'));
+  await client.answers(3);
+  assert.deepEqual(proxy.counts(), { PutItem: 2, GetItem: 1 });
+  client.socket.destroy();
+  await proxy.close();
 }
 
 // ---- 3. the real emulators -----------------------------------------------------------------

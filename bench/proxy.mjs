@@ -8,6 +8,10 @@
 //   delete);
 // - a gate holds ReceiveMessage requests (not forwarded) until opened, so a system can start,
 //   reach its first receive, and be measured from the moment the gate opens.
+// Either proxy can add latency (setDelay): every byte of every answer reaches the client that many
+// ms after the emulator sent it, so each request's round trip grows by the delay (the latency-*
+// workloads: +5 ms per DynamoDB request, +15 ms per SQS request). Counting and following happen
+// when the answer is delivered, as the client sees it.
 //
 // It works at the TCP level, because the bench process hosts both proxies on the same cores as
 // the systems it measures: a full HTTP server plus an HTTP client per proxy cost about half a
@@ -21,6 +25,8 @@
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { connect, createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { URLSearchParams } from 'node:url';
 import { Scanner } from './http-scanner.mjs';
 
@@ -38,12 +44,45 @@ function parseJson(buffers) {
 const FOLLOW_REQUEST = new Set(['DeleteMessage', 'DeleteMessageBatch']);
 const FOLLOW_ANSWER = new Set(['ReceiveMessage', 'DeleteMessageBatch']);
 
+const realTimers = { now: () => performance.now(), setTimeout, clearTimeout };
+
+/**
+ * Runs callbacks `delay()` ms after they were queued, in the order queued (one connection's
+ * answer bytes). A delay of 0 with nothing queued runs at once. `cancel` drops what is queued.
+ */
+function delayLine(delay, timers) {
+  const queue = [];
+  let timer;
+  const flush = () => {
+    timer = undefined;
+    const now = timers.now();
+    while (queue.length > 0 && queue[0].at <= now) queue.shift().run();
+    if (queue.length > 0) timer = timers.setTimeout(flush, queue[0].at - now);
+  };
+  return {
+    after(run) {
+      const ms = delay();
+      if (ms <= 0 && queue.length === 0) return run();
+      queue.push({ at: timers.now() + ms, run });
+      timer ??= timers.setTimeout(flush, ms);
+    },
+    cancel() {
+      queue.length = 0;
+      if (timer !== undefined) timers.clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
 /**
  * @param {number} targetPort the emulator's port on 127.0.0.1
- * @param {{ sqs?: boolean }} options sqs: follow messages (receive -> delete)
+ * @param {{ sqs?: boolean, delayMs?: number, timers?: typeof realTimers }} options sqs: follow
+ *   messages (receive -> delete); delayMs: latency added to every answer (setDelay changes it);
+ *   timers: the clock and timers of the delay (a check drives them by hand)
  */
-export async function startCountingProxy(targetPort, { sqs = false } = {}) {
+export async function startCountingProxy(targetPort, { sqs = false, delayMs = 0, timers = realTimers } = {}) {
   const events = new EventEmitter();
+  let delay = delayMs;
   /** @type {Map<string, number>} */
   const counts = new Map();
   /** HTTP body bytes of every request answered, and of its answer (headers not counted). */
@@ -120,10 +159,17 @@ export async function startCountingProxy(targetPort, { sqs = false } = {}) {
     };
     client.on('error', drop);
     upstream.on('error', drop);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => {
-      if (!client.writableEnded) client.destroy();
+    const line = delayLine(() => delay, timers);
+    client.on('close', () => {
+      line.cancel();
+      upstream.destroy();
     });
+    // After whatever the delay still holds for the client.
+    upstream.on('close', () =>
+      line.after(() => {
+        if (!client.writableEnded) client.destroy();
+      }),
+    );
 
     /** Requests sent (or being sent, or held) and not yet answered, in order. */
     const pending = [];
@@ -261,15 +307,20 @@ export async function startCountingProxy(targetPort, { sqs = false } = {}) {
       clientEnded = true;
       endUpstream();
     });
-    upstream.on('data', (chunk) => {
-      answers.feed(chunk);
-      if (!client.write(chunk)) upstream.pause();
-    });
+    upstream.on('data', (chunk) =>
+      line.after(() => {
+        if (client.destroyed) return;
+        answers.feed(chunk);
+        if (!client.write(chunk)) upstream.pause();
+      }),
+    );
     client.on('drain', () => upstream.resume());
-    upstream.on('end', () => {
-      answers.close();
-      client.end();
-    });
+    upstream.on('end', () =>
+      line.after(() => {
+        answers.close();
+        client.end();
+      }),
+    );
   });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -296,6 +347,10 @@ export async function startCountingProxy(targetPort, { sqs = false } = {}) {
       lastCompletedAt = undefined;
     },
     heldReceives: () => heldReceives,
+    /** Latency added to every answer from now on, ms (0: none). */
+    setDelay(ms) {
+      delay = ms;
+    },
     openGate() {
       gateOpen = true;
       for (const release of [...held]) release();

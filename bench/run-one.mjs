@@ -9,16 +9,31 @@ import { CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { ROOT, cpuMicros, memoryMb, spawnLogged, stop, until } from './env.mjs';
 import { WORKLOADS, buildMessages, fill } from './workloads.mjs';
 import { costFields, readCosts } from './emulator-cost.mjs';
+import { nodeOptionsFor } from './flags.mjs';
 
-export const SYSTEMS = ['baseline', 'floor', 'peer', 'ours'];
+/**
+ * ours-single: the worker with STORE_BATCHING=off (two single calls per message); ours-batched:
+ * the worker at its defaults (STORE_BATCHING=auto: batched first claims and completes where the
+ * table takes them). A build without STORE_BATCHING has single calls only: ours-single then runs
+ * at its defaults and ours-batched is left out (bench/run.mjs).
+ */
+export const SYSTEMS = ['baseline', 'floor', 'peer', 'ours-single', 'ours-batched'];
+export const OURS = new Set(['ours-single', 'ours-batched']);
 /** Systems that promise one run per key; the others may run a re-sent key once per send. */
-export const IDEMPOTENT = new Set(['peer', 'ours']);
+export const IDEMPOTENT = new Set(['peer', ...OURS]);
+/** sqs-consumer instances of the other systems, each with batches of 10: 50 in flight. */
 export const INSTANCES = 5;
 
-/** Context shared by every run: emulators, proxies, admin clients, temp dir, logger. */
-export async function runOne(ctx, system, workload, count, label) {
+/** Consumers of the sqs-consumer systems on a workload: its concurrency / 10, else INSTANCES. */
+export const instancesFor = (w) => (w.concurrency ? Math.max(1, Math.round(w.concurrency / 10)) : INSTANCES);
+
+/**
+ * Context shared by every run: emulators, proxies, admin clients, temp dir, logger, flags.
+ * flagSet: 'defaults' or 'shared' (bench/flags.mjs), the same for every system of a pass.
+ */
+export async function runOne(ctx, system, workload, count, label, flagSet = 'defaults') {
   const w = WORKLOADS[workload];
-  const id = `${system}-${workload}-${label}-${randomUUID().slice(0, 6)}`;
+  const id = `${system}-${workload}-${flagSet}-${label}-${randomUUID().slice(0, 6)}`;
   const { QueueUrl: queueUrl } = await ctx.sqs.send(
     new CreateQueueCommand({
       QueueName: `bench-${id}${w.fifo ? '.fifo' : ''}`,
@@ -29,16 +44,27 @@ export async function runOne(ctx, system, workload, count, label) {
     }),
   );
   const table = system === 'baseline' ? undefined : `bench-${id}`;
-  if (table) await createTable(ctx, table, system === 'peer' ? 'id' : 'pk', system === 'ours');
+  if (table) await createTable(ctx, table, system === 'peer' ? 'id' : 'pk', OURS.has(system));
   const messages = buildMessages(workload, count, `k-${id}`);
   const handlerLog = join(ctx.tmp, `${id}.keys`);
   const logFile = join(ctx.tmp, `${id}.log`);
   const handlerEnv = { BENCH_HANDLER_LOG: handlerLog, BENCH_HANDLER_MS: String(w.handlerMs) };
 
   ctx.sqsProxy.closeGate();
-  const child = spawnSystem(ctx, system, { name: id, queueUrl, table, fifo: w.fifo, handlerEnv, logFile });
+  ctx.sqsProxy.setDelay(w.sqsDelayMs ?? 0);
+  ctx.ddbProxy.setDelay(w.ddbDelayMs ?? 0);
+  const child = spawnSystem(ctx, system, {
+    name: id,
+    queueUrl,
+    table,
+    fifo: w.fifo,
+    handlerEnv,
+    logFile,
+    flagSet,
+    concurrency: w.concurrency,
+  });
   try {
-    const pollers = system === 'ours' ? 1 : INSTANCES;
+    const pollers = OURS.has(system) ? 1 : instancesFor(w);
     await until(`${system} to start polling`, 60_000, async () => {
       if (!child.alive()) throw new Error(`${system} exited: ${tail(logFile)}`);
       return ctx.sqsProxy.heldReceives() >= pollers ? true : undefined;
@@ -68,9 +94,13 @@ export async function runOne(ctx, system, workload, count, label) {
     return {
       workload,
       system,
+      flags: flagSet,
       messages: n,
       ok: check.ok,
       problem: check.problem,
+      // From the first receive answered to the last delete confirmed: the cell's measured time.
+      duration_s: Math.max(1, last - first) / 1000,
+      ...(OURS.has(system) ? { store_writes: storeWrites(logFile) } : {}),
       throughput_msgs_per_s: n / (Math.max(1, last - first) / 1000),
       cpu_us_per_msg: (cpu1 - cpu0) / n,
       p50_ms: quantile(latencies, 0.5),
@@ -87,27 +117,50 @@ export async function runOne(ctx, system, workload, count, label) {
     };
   } finally {
     await stop(child);
+    ctx.sqsProxy.setDelay(0);
+    ctx.ddbProxy.setDelay(0);
     await ctx.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => undefined);
     if (table) await ctx.ddb.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
   }
 }
 
-/** Starts a system as its own process: ours as `npm start` starts it (package.json's start script), with defaults. */
-export function spawnSystem(ctx, system, { name, queueUrl, table, fifo, handlerEnv, logFile }) {
-  if (system === 'ours') {
+/**
+ * What ours' log says its store writes are: 'batched' or 'single' (the start's choice, logged by
+ * a build with STORE_BATCHING), else undefined.
+ */
+export function storeWrites(logFile) {
+  try {
+    return /idempotency store: (batched|single) writes/.exec(readFileSync(logFile, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts a system as its own process: ours as `npm start` starts it (package.json's start script),
+ * with defaults but for ours-single's STORE_BATCHING=off and a workload's MAX_IN_FLIGHT.
+ */
+export function spawnSystem(ctx, system, options) {
+  const { name, queueUrl, table, fifo, handlerEnv, logFile, flagSet = 'defaults', concurrency } = options;
+  const flags = nodeOptionsFor({ ours: OURS.has(system), flagSet, ...ctx.flags });
+  if (OURS.has(system)) {
     // Started as `npm start` starts the product: package.json's start script, run by sh in the
     // repo root (its `exec` leaves node with this pid), this Node first on PATH. The script puts
-    // its V8 flags first in NODE_OPTIONS; --cpu-prof and --node-options come after them and win,
-    // as a user's own NODE_OPTIONS does.
+    // its V8 flags first in NODE_OPTIONS; the pass's flags (on defaults: each of the script's
+    // flags at V8's default), --cpu-prof and --node-options come after them and win, as a user's
+    // own NODE_OPTIONS does.
     const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     const quoted = profileArgs(ctx, name).map((arg) => (/\s/.test(arg) ? JSON.stringify(arg) : arg));
-    const extra = [...quoted, ctx.nodeOptions ?? ''].join(' ').trim();
+    const extra = [...flags, ...quoted, ctx.nodeOptions ?? ''].join(' ').trim();
+    const single = system === 'ours-single' && ctx.workerVariables?.has('STORE_BATCHING');
     return spawnLogged(
       '/bin/sh',
       ['-c', scripts.start],
       {
         PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}`,
         ...(extra ? { NODE_OPTIONS: extra } : {}),
+        ...(single ? { STORE_BATCHING: 'off' } : {}),
+        ...(concurrency ? { MAX_IN_FLIGHT: String(concurrency) } : {}),
         SQS_QUEUE_URL: queueUrl,
         AWS_ENDPOINT_URL_SQS: ctx.sqsProxy.url,
         AWS_ENDPOINT_URL_DYNAMODB: ctx.ddbProxy.url,
@@ -130,17 +183,18 @@ export function spawnSystem(ctx, system, { name, queueUrl, table, fifo, handlerE
       BENCH_DDB_ENDPOINT: ctx.ddbProxy.url,
       BENCH_TABLE: table ?? '',
       BENCH_FIFO: fifo ? '1' : '',
-      BENCH_INSTANCES: String(INSTANCES),
-      ...nodeOptions(ctx),
+      BENCH_INSTANCES: String(instancesFor({ concurrency })),
+      ...nodeOptions(ctx, flags),
       ...handlerEnv,
     },
     logFile,
   );
 }
 
-/** --node-options: NODE_OPTIONS for every system's process (V8 flags to try, the same for all). */
-function nodeOptions(ctx) {
-  return ctx.nodeOptions ? { NODE_OPTIONS: ctx.nodeOptions } : {};
+/** The pass's flags, then --node-options (V8 flags to try, the same for all): NODE_OPTIONS. */
+function nodeOptions(ctx, flags) {
+  const all = [...flags, ctx.nodeOptions ?? ''].join(' ').trim();
+  return all ? { NODE_OPTIONS: all } : {};
 }
 
 /** --cpu-prof DIR: the system runs under node --cpu-prof, its profile named after the run. */

@@ -2,11 +2,30 @@
 // IdempotencyKey message attribute), straight to fauxqs (not through the counting proxy).
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 
+/**
+ * handlerMs: the handler's wait per message; duplicateShare: re-sent keys; groups: FIFO groups.
+ * latency-N: a noop handler with +5 ms on every DynamoDB and +15 ms on every SQS request (added
+ * by the counting proxies) and N messages in flight: ours with MAX_IN_FLIGHT=N, the sqs-consumer
+ * systems with N/10 consumers of batches of 10. The others run every system at its defaults
+ * (ours: MAX_IN_FLIGHT 50; the sqs-consumer systems: 5 consumers).
+ */
+const latency = (concurrency) => ({
+  handlerMs: 0,
+  fifo: false,
+  duplicateShare: 0,
+  concurrency,
+  ddbDelayMs: 5,
+  sqsDelayMs: 15,
+});
+
 export const WORKLOADS = {
   noop: { handlerMs: 0, fifo: false, duplicateShare: 0 },
   io100ms: { handlerMs: 100, fifo: false, duplicateShare: 0 },
   dup20: { handlerMs: 0, fifo: false, duplicateShare: 0.2 },
   fifo: { handlerMs: 0, fifo: true, duplicateShare: 0, groups: 20 },
+  'latency-10': latency(10),
+  'latency-50': latency(50),
+  'latency-200': latency(200),
 };
 
 /** A small deterministic PRNG (mulberry32), so every system gets the same sequence. */
