@@ -196,7 +196,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       logger,
       clock,
       store: overrides.store,
-      batching: { choice: batching, gaveUp },
+      batching: { choice: batching, gaveUp, held: () => runtime?.inFlight ?? Number.POSITIVE_INFINITY },
     });
     ({ tableWatch, queueDepth, store, records } = instruments);
     circuit = storeCircuit(store, opened.namespace, clock);
@@ -384,7 +384,12 @@ function instrument(
     logger: Logger;
     clock: Clock;
     store: (IdempotencyStore & RecordStore) | undefined;
-    batching: { readonly choice: StoreBatchingChoice; readonly gaveUp: (reason: string) => void };
+    batching: {
+      readonly choice: StoreBatchingChoice;
+      readonly gaveUp: (reason: string) => void;
+      /** The runtime's in-flight count: completes stop waiting when every held message has one waiting. */
+      readonly held: () => number;
+    };
   },
 ) {
   const { metrics, health, logger } = parts;
@@ -398,8 +403,8 @@ function instrument(
     maxFailures: config.health.maxStoreFailures,
   });
   const inner = parts.store ?? createStore(config, connection);
-  const { choice, gaveUp } = parts.batching;
-  const hot = choice.mode === 'batched' ? batchingStore(config, connection, inner, gaveUp) : inner;
+  const { choice } = parts.batching;
+  const hot = choice.mode === 'batched' ? batchingStore(config, connection, inner, parts.batching) : inner;
   const store = new TimedIdempotencyStore(hot, metrics.storeDuration, tableWatch.onStoreResult);
   const records = new TimedRecordStore(inner, metrics.storeDuration, tableWatch.onStoreResult);
   const queueDepth = startQueueDepthPoller({
@@ -493,13 +498,14 @@ function batchingStore(
   config: Config,
   connection: Connection,
   single: IdempotencyStore,
-  onGiveUp: (reason: string) => void,
+  hooks: { readonly gaveUp: (reason: string) => void; readonly held: () => number },
 ): BatchingStore {
   const { dynamodbRequestTimeoutMs, maxAttempts } = config.awsCalls;
   return new BatchingStore(single, new DynamoDbStoreBatch(connection.dynamodb, config.idempotency.table), {
     windowMs: config.batchFlushMs,
     timeoutMs: dynamodbRequestTimeoutMs * maxAttempts,
-    onGiveUp,
+    onGiveUp: hooks.gaveUp,
+    held: hooks.held,
   });
 }
 

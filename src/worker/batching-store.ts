@@ -47,6 +47,13 @@ export interface BatchingStoreOptions {
    */
   readonly giveUpAfter?: number;
   readonly onGiveUp?: (reason: string) => void;
+  /**
+   * How many messages the worker holds now (its in-flight count). When every one of them has its
+   * complete waiting, nothing but a new receive's claims could join the request, so it goes on the
+   * next turn instead of at the window's end: with few messages in flight the window would
+   * otherwise add itself to every message's time. Left out: completes wait for the window.
+   */
+  readonly held?: () => number;
 }
 
 /** What the batches did since the store was made: for tests, logs and the status page. */
@@ -84,7 +91,8 @@ const DEFAULT_GIVE_UP_AFTER = 3;
 export class BatchingStore implements IdempotencyStore {
   readonly #inner: IdempotencyStore;
   readonly #batch: StoreBatch;
-  readonly #o: Required<Omit<BatchingStoreOptions, 'onGiveUp'>> & Pick<BatchingStoreOptions, 'onGiveUp'>;
+  readonly #o: Required<Omit<BatchingStoreOptions, 'onGiveUp' | 'held'>> &
+    Pick<BatchingStoreOptions, 'onGiveUp' | 'held'>;
   #pending: Pending[] = [];
   /** Answered requests in a row whose statements all failed (see giveUpAfter). */
   #useless = 0;
@@ -176,9 +184,17 @@ export class BatchingStore implements IdempotencyStore {
     return new Promise((resolve, reject) => {
       this.#pending.push({ statement, applied, single, resolve, reject });
       if (this.#pending.length >= this.#o.maxStatements) this.#sendPending();
-      else if (urgent || this.#o.windowMs <= 0) this.#immediate ??= setImmediate(() => this.#sendPending());
+      else if (urgent || this.#o.windowMs <= 0 || this.#everyHeldWaits())
+        this.#immediate ??= setImmediate(() => this.#sendPending());
       else this.#timer ??= setTimeout(() => this.#sendPending(), this.#o.windowMs);
     });
+  }
+
+  /** Every message the worker holds has its complete waiting here (see `held`). */
+  #everyHeldWaits(): boolean {
+    if (this.#o.held === undefined) return false;
+    const completes = this.#pending.reduce((n, p) => (p.statement.kind === 'complete' ? n + 1 : n), 0);
+    return completes >= this.#o.held();
   }
 
   /** Everything waiting, in requests of at most maxStatements distinct keys. */

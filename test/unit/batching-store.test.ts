@@ -99,6 +99,46 @@ describe('BatchingStore', () => {
     ]);
   });
 
+  it('ends the window early when every message the worker holds has its complete waiting', async () => {
+    let held = 3;
+    const { batch, store } = setup({ held: () => held });
+    const requests = [request(), request(), request()];
+    const claims = await Promise.all([
+      Promise.all(requests.map((r) => store.claim(r))),
+      jest.advanceTimersByTimeAsync(0),
+    ]).then(([results]) => results.map((c) => (c.kind === 'acquired' ? c.claim : undefined)));
+    const [a, b, c] = claims;
+    if (a === undefined || b === undefined || c === undefined) throw new Error('not acquired');
+    const first = store.complete(a, NOW);
+    const second = store.complete(b, NOW);
+    await jest.advanceTimersByTimeAsync(0);
+    // Two of three held messages wait: the third could still join, so the window runs on.
+    expect(batch.requests).toHaveLength(1);
+    const third = store.complete(c, NOW);
+    await jest.advanceTimersByTimeAsync(0);
+    // All three wait: nothing else could join but a new receive's claims, so no wait for the window.
+    expect(await Promise.all([first, second, third])).toEqual([true, true, true]);
+    expect(batch.requests.map((r) => r.length)).toEqual([3, 3]);
+    held = 1;
+    const [again] = await Promise.all([store.claim(request()), jest.advanceTimersByTimeAsync(0)]);
+    if (again.kind !== 'acquired') throw new Error('not acquired');
+    const alone = store.complete(again.claim, NOW);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await alone).toBe(true);
+    expect(batch.requests).toHaveLength(4);
+  });
+
+  it('without a count of held messages, a lone complete waits for the whole window', async () => {
+    const { batch, store } = setup();
+    const [claimed] = await Promise.all([store.claim(request()), jest.advanceTimersByTimeAsync(0)]);
+    if (claimed.kind !== 'acquired') throw new Error('not acquired');
+    void store.complete(claimed.claim, NOW);
+    await jest.advanceTimersByTimeAsync(WINDOW_MS - 1);
+    expect(batch.requests).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(batch.requests).toHaveLength(2);
+  });
+
   it('takes waiting completes along with the next claims, in one request', async () => {
     const { batch, store } = setup();
     const first = request();
