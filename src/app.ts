@@ -7,7 +7,7 @@ import type { DestinationStream, Logger as PinoLogger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from './config/load.js';
 import { systemClock, type Clock } from './core/clock.js';
-import { describeError, WorkerError } from './core/errors.js';
+import { describeError, type StoreUnavailableError, WorkerError } from './core/errors.js';
 import type { Handler } from './core/handler.js';
 import type { IdempotencyStore, RecordStore } from './core/idempotency-store.js';
 import type { Logger } from './core/logger.js';
@@ -404,7 +404,15 @@ function instrument(
   });
   const inner = parts.store ?? createStore(config, connection);
   const { choice } = parts.batching;
-  const hot = choice.mode === 'batched' ? batchingStore(config, connection, inner, parts.batching) : inner;
+  const hot =
+    choice.mode === 'batched'
+      ? batchingStore(config, connection, inner, {
+          ...parts.batching,
+          // A batch is a store call too: readiness hears of a stalled store from it, not only later from the single calls.
+          onRequest: (failure) =>
+            tableWatch.onStoreResult('claim', failure === undefined ? 'ok' : 'error', failure),
+        })
+      : inner;
   const store = new TimedIdempotencyStore(hot, metrics.storeDuration, tableWatch.onStoreResult);
   const records = new TimedRecordStore(inner, metrics.storeDuration, tableWatch.onStoreResult);
   const queueDepth = startQueueDepthPoller({
@@ -493,19 +501,28 @@ async function chooseStoreBatching(
   return probeStoreBatching(connection.dynamodb, config.idempotency.table, connection.namespace);
 }
 
-/** The hot path in batches (worker/batching-store.ts): a batch request may take as long as a single call with its retries. */
+/**
+ * The hot path in batches (worker/batching-store.ts). A batch request gets one request's timeout
+ * (DYNAMODB_REQUEST_TIMEOUT), not the retries of a single call: what it could not settle goes
+ * through the single calls, with their retries and own-write recognition, so a slow store costs a
+ * claim at most one request's timeout more than before, and readiness hears of it as early.
+ */
 function batchingStore(
   config: Config,
   connection: Connection,
   single: IdempotencyStore,
-  hooks: { readonly gaveUp: (reason: string) => void; readonly held: () => number },
+  hooks: {
+    readonly gaveUp: (reason: string) => void;
+    readonly held: () => number;
+    readonly onRequest: (failure: StoreUnavailableError | undefined) => void;
+  },
 ): BatchingStore {
-  const { dynamodbRequestTimeoutMs, maxAttempts } = config.awsCalls;
   return new BatchingStore(single, new DynamoDbStoreBatch(connection.dynamodb, config.idempotency.table), {
     windowMs: config.batchFlushMs,
-    timeoutMs: dynamodbRequestTimeoutMs * maxAttempts,
+    timeoutMs: config.awsCalls.dynamodbRequestTimeoutMs,
     onGiveUp: hooks.gaveUp,
     held: hooks.held,
+    onRequest: hooks.onRequest,
   });
 }
 

@@ -1,3 +1,4 @@
+import { StoreUnavailableError } from '../core/errors.js';
 import type { Claim, ClaimRequest, ClaimResult, IdempotencyStore } from '../core/idempotency-store.js';
 import {
   MAX_BATCH_STATEMENTS,
@@ -54,6 +55,12 @@ export interface BatchingStoreOptions {
    * otherwise add itself to every message's time. Left out: completes wait for the window.
    */
   readonly held?: () => number;
+  /**
+   * Told after every request: undefined when it was answered, a StoreUnavailableError when it
+   * failed or timed out as a whole. The app feeds it to the store's health (readiness), which would
+   * otherwise hear of a stalled store only when the single calls after the batch fail too.
+   */
+  readonly onRequest?: (failure: StoreUnavailableError | undefined) => void;
 }
 
 /** What the batches did since the store was made: for tests, logs and the status page. */
@@ -91,8 +98,8 @@ const DEFAULT_GIVE_UP_AFTER = 3;
 export class BatchingStore implements IdempotencyStore {
   readonly #inner: IdempotencyStore;
   readonly #batch: StoreBatch;
-  readonly #o: Required<Omit<BatchingStoreOptions, 'onGiveUp' | 'held'>> &
-    Pick<BatchingStoreOptions, 'onGiveUp' | 'held'>;
+  readonly #o: Required<Omit<BatchingStoreOptions, 'onGiveUp' | 'held' | 'onRequest'>> &
+    Pick<BatchingStoreOptions, 'onGiveUp' | 'held' | 'onRequest'>;
   #pending: Pending[] = [];
   /** Answered requests in a row whose statements all failed (see giveUpAfter). */
   #useless = 0;
@@ -264,15 +271,26 @@ export class BatchingStore implements IdempotencyStore {
   async #execute(statements: readonly BatchStatement[]) {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    let failure: StoreUnavailableError | undefined;
     const timedOut = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => {
-        controller.abort(new Error(`store batch took longer than ${this.#o.timeoutMs} ms`));
+        failure = new StoreUnavailableError(
+          `idempotency store batch took longer than ${this.#o.timeoutMs} ms`,
+        );
+        controller.abort(failure);
         resolve(undefined);
       }, this.#o.timeoutMs);
     });
-    const sent = this.#batch.execute(statements, controller.signal).catch(() => undefined);
+    const sent = this.#batch.execute(statements, controller.signal).catch((error: unknown) => {
+      failure ??= new StoreUnavailableError(`idempotency store batch failed: ${String(error)}`, {
+        cause: error,
+      });
+      return undefined;
+    });
     try {
-      return await Promise.race([sent, timedOut]);
+      const outcomes = await Promise.race([sent, timedOut]);
+      this.#o.onRequest?.(outcomes === undefined ? failure : undefined);
+      return outcomes;
     } finally {
       clearTimeout(timer);
     }

@@ -246,6 +246,31 @@ describe('BatchingStore', () => {
     expect(singles).toEqual(['claim']);
   });
 
+  it('tells the store health of every request: ok when answered, unavailable when it failed or timed out as a whole', async () => {
+    const seen: (string | undefined)[] = [];
+    const { batch, store } = setup({
+      onRequest: (failure) =>
+        seen.push(failure === undefined ? undefined : `${failure.name}: ${failure.message}`),
+    });
+    const first = store.claim(request());
+    await jest.advanceTimersByTimeAsync(0);
+    await first;
+    expect(seen).toEqual([undefined]);
+    batch.faults.push({ kind: 'hang' });
+    const second = store.claim(request());
+    await jest.advanceTimersByTimeAsync(TIMEOUT_MS);
+    await second;
+    batch.faults.push({ kind: 'fail' });
+    const third = store.claim(request());
+    await jest.advanceTimersByTimeAsync(0);
+    await third;
+    expect(seen).toEqual([
+      undefined,
+      `StoreUnavailableError: idempotency store batch took longer than ${TIMEOUT_MS} ms`,
+      expect.stringMatching(/^StoreUnavailableError: idempotency store batch failed: .*InternalServerError/),
+    ]);
+  });
+
   it('retries a throttled statement alone after the backoff; the others are settled at once', async () => {
     const { batch, singles, store } = setup();
     const [a, b] = [request(), request()];
