@@ -10,6 +10,7 @@ export default {
   ...base,
   testMatch: [
     'batching-queue',
+    'batching-store',
     'body-hash-surrogates',
     'cache-clear',
     'claim-answer-lost',

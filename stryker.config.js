@@ -13,6 +13,7 @@ export default {
     'src/worker/lease.ts',
     'src/worker/settle-policy.ts',
     'src/worker/batching-queue.ts',
+    'src/worker/batching-store.ts',
     'src/core/pipeline.ts',
     'src/core/idempotency.ts',
     'src/core/completed-cache.ts',
