@@ -1,8 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { openConnection } from '../app.js';
+import { createClients, openConnection } from '../app.js';
 import { awsSettings, type Connection } from '../aws/connect.js';
-import { createDynamoClient, createSqsClient } from '../aws/clients.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../core/logger.js';
 import { queueNameFromUrl } from '../aws/queues.js';
@@ -48,24 +47,16 @@ export interface CommandClients {
  * stops answering makes the command give up. The caller destroys them.
  */
 export function commandClients(ctx: CommandContext): CommandClients {
-  const settings = awsSettings(ctx.config);
-  const sqs = createSqsClient(settings);
-  const dynamodb = createDynamoClient(settings);
+  const clients = createClients(ctx.config);
+  const { sqsEndpoint, dynamodbEndpoint } = awsSettings(ctx.config);
   const region = ctx.config.region;
-  ctx.watch?.watch(sqs, 'SQS', settings.sqsEndpoint ?? `https://sqs.${region}.amazonaws.com`);
+  ctx.watch?.watch(clients.sqs, 'SQS', sqsEndpoint ?? `https://sqs.${region}.amazonaws.com`);
   ctx.watch?.watch(
-    dynamodb,
+    clients.dynamodb,
     'DynamoDB',
-    settings.dynamodbEndpoint ?? `https://dynamodb.${region}.amazonaws.com`,
+    dynamodbEndpoint ?? `https://dynamodb.${region}.amazonaws.com`,
   );
-  return {
-    sqs,
-    dynamodb,
-    destroy() {
-      sqs.destroy();
-      dynamodb.destroy();
-    },
-  };
+  return clients;
 }
 
 /** Runs with the queue (and its DLQ) reached: SQS and DynamoDB clients, closed afterwards. */
