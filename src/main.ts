@@ -55,6 +55,12 @@ if (nodeMajor < MIN_NODE_MAJOR) {
   // leaves its requests behind: exit at once.
   if (abandoned) process.exit(code);
   process.exitCode = code;
+  // Once the event loop is empty Node tears down, and its first step puts SIGTERM and SIGINT
+  // back to their default action: a signal landing then (npm's late copy of a Ctrl-C, a
+  // supervisor's second SIGTERM) killed the process, turning a clean stop into death by signal.
+  // Exiting from the 'exit' event skips that teardown; registered here, after every other
+  // 'exit' listener, so none is skipped.
+  process.on('exit', (exitCode) => process.exit(exitCode));
   // Everything the command opened is closed by now, so the event loop empties and the process
   // exits. If something still holds it (a bug), say what and exit anyway with the same code.
   setTimeout(() => {
