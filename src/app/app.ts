@@ -50,8 +50,8 @@ interface Composed {
 
 /**
  * The composition root: creates every client and service once and wires them together. The
- * worker's life (start, stop, in which order things open and close) is ./lifecycle.ts's; what it
- * opens, in order, is startWorker's below.
+ * worker's life (phases, start, stop: each resource closed once, in reverse order of opening) is
+ * ./lifecycle.ts's; what it opens, in order, is the plan below: wireWorker, then runWorker.
  */
 export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const redact = config.logRedact?.split(',') ?? [];
@@ -71,7 +71,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const opened: Opened = { tracing: noTracing };
   const server = buildSidecar(config, { metrics, health, logger, clock, activity, opened });
   const instanceId = overrides.instanceId ?? defaultInstanceId();
-  const composed = {
+  const composed: Composed = {
     config,
     overrides,
     logger,
@@ -83,6 +83,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     instanceId,
     opened,
   };
+  /** For the stop's first line: how many messages it drains. */
   let runtime: WorkerRuntime | undefined;
   const lifecycle = new Lifecycle({
     plan: async (opening) => {
