@@ -109,8 +109,8 @@ export class Lifecycle<T> {
     this.#plan = this.#o.plan(this.#opening());
     try {
       const value = await this.#plan;
-      this.#checkpoint();
-      this.#phase = 'running';
+      // A stop() that came after the plan's last checkpoint finds it running and closes it all.
+      if (this.#phase === 'starting') this.#phase = 'running';
       return value;
     } catch (error) {
       // Failed on its own (a stop() would have moved the phase on): close what it opened.

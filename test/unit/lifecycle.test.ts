@@ -194,6 +194,24 @@ describe('the lifecycle: stop before or during the start', () => {
     expect(lifecycle.phase).toBe('stopped');
   });
 
+  it('stop right after the plan finished: start still resolves, and the stop closes what it opened', async () => {
+    const journal = new Journal();
+    const lifecycle = new Lifecycle<string>({
+      plan: async (o) => {
+        o.hold('a', 'a', () => journal.events.push('close a'));
+        return 'up';
+      },
+      logger: journal.logger,
+      times: TIMES,
+    });
+    const started = lifecycle.start();
+    const stopped = lifecycle.stop();
+    await expect(started).resolves.toBe('up');
+    await stopped;
+    expect(journal.events).toEqual(['close a']);
+    expect(lifecycle.phase).toBe('stopped');
+  });
+
   it('a plan that fails before opening anything (a configuration error): no stop lines', async () => {
     const journal = new Journal();
     const lifecycle = new Lifecycle<void>({
