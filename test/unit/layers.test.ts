@@ -142,6 +142,13 @@ describe('layers of src/', () => {
     expect(cycles(graph)).toEqual([]);
   });
 
+  it('cli/ imports the composition root (app/app.ts) only for start; its commands share app/parts.ts', () => {
+    const intoApp = graph.filter((e) => e.from === 'cli' && e.to === 'app');
+    expect(intoApp.filter((e) => !e.specifier.endsWith('/parts.js')).map((e) => e.file)).toEqual([
+      'cli/run.ts',
+    ]);
+  });
+
   it('table itself is a DAG', () => {
     const all = Object.entries(ALLOWED).flatMap(([from, tos]) => tos.map((to) => edge(from, to)));
     expect(cycles(all)).toEqual([]);
