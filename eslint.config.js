@@ -3,7 +3,7 @@ import jest from 'eslint-plugin-jest';
 import tseslint from 'typescript-eslint';
 
 /**
- * The layers of src/: each folder and the folders it may import, a DAG (cli/ and app.ts are
+ * The layers of src/: each folder and the folders it may import, a DAG (cli/ and app/ are
  * below). test/unit/layers.test.ts keeps its own copy, checks the whole import graph against it
  * (so a disabled lint line still fails) and checks that these rules reject exactly what it does.
  */
@@ -29,7 +29,7 @@ function layerRules() {
   return Object.entries(LAYERS).map(([layer, allowed]) => {
     const may = allowed.length === 0 ? 'nothing outside itself' : allowed.map((a) => `${a}/`).join(', ');
     // Climbs out of the folder ('../', all of them) into a folder that is not allowed, or into
-    // a root file (app.ts, main.ts, index.ts), which no folder may import.
+    // a root file (main.ts, index.ts), which no folder may import.
     const notAllowed = allowed.length === 0 ? '' : `(?!(?:${allowed.join('|')})/)`;
     const patterns = [
       { regex: `^(?:\\.\\./)+(?!\\.\\./)${notAllowed}`, message: `Layers: ${layer}/ may import ${may}.` },
@@ -65,16 +65,16 @@ export default tseslint.config(
   ...layerRules(),
   {
     // The composition root wires everything except what sits above it.
-    files: ['src/app.ts'],
+    files: ['src/app/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              regex: '^\\./(?:cli/|main\\.js$|index\\.js$)',
+              regex: '^\\.\\./(?:cli/|main\\.js$|index\\.js$)',
               message:
-                'Layers: app.ts (the composition root) may import any folder but cli/, main.ts and index.ts.',
+                'Layers: app/ (the composition root) may import any folder but cli/, main.ts and index.ts.',
             },
           ],
         },

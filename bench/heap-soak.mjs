@@ -160,7 +160,7 @@ function report(samples, warmup) {
 async function runWorker() {
   const v8 = await import('node:v8');
   const { loadConfig } = await import('../dist/config/load.js');
-  const { createApp } = await import('../dist/app.js');
+  const { createApp } = await import('../dist/app/app.js');
   let done = 0;
   const app = createApp(loadConfig(process.env), {
     handler: () => {

@@ -63,7 +63,7 @@ export function layerTable(layers, banned) {
   ]);
   return {
     header: ['folder', 'may import', 'never imports'],
-    rows: [...folders, [`${code('cli/')}, ${code('app.ts')}`, 'all of the above', '']],
+    rows: [...folders, [`${code('cli/')}, ${code('app/')}`, 'all of the above', '']],
   };
 }
 

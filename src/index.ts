@@ -9,7 +9,7 @@
  *   await worker.start();
  *   process.once('SIGTERM', () => void worker.stop());
  */
-import { createApp, type App, type AppOverrides } from './app.js';
+import { createApp, type App, type AppOverrides } from './app/app.js';
 import { loadConfig, type Config, type DeepPartial, type Environment } from './config/load.js';
 import { WorkerError } from './core/errors.js';
 import type { Handler } from './core/handler.js';
@@ -49,7 +49,7 @@ export function createWorker(options: CreateWorkerOptions): App {
   return createApp(config, { ...options.overrides, handler: options.handler });
 }
 
-export type { App, AppEndpoints, AppOverrides } from './app.js';
+export type { App, AppEndpoints, AppOverrides } from './app/app.js';
 export { loadConfig, withOverrides } from './config/load.js';
 export type { Config, DeepPartial, Environment } from './config/load.js';
 export type { BatchContext, BatchHandler, BatchOutcome, Handler, HandlerContext } from './core/handler.js';

@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand, PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { createRuntime, defaultInstanceId } from '../app.js';
+import { createRuntime, defaultInstanceId } from '../app/parts.js';
 import { withOverrides } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import type { Outcome } from '../core/pipeline.js';

@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { createClients, openConnection } from '../app.js';
-import { awsSettings, type Connection } from '../aws/connect.js';
+import { createClients } from '../app/parts.js';
+import { connect, type Connection } from '../aws/connect.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../core/logger.js';
 import { queueNameFromUrl } from '../aws/queues.js';
@@ -48,8 +48,7 @@ export interface CommandClients {
  */
 export function commandClients(ctx: CommandContext): CommandClients {
   const clients = createClients(ctx.config);
-  const { sqsEndpoint, dynamodbEndpoint } = awsSettings(ctx.config);
-  const region = ctx.config.region;
+  const { sqsEndpoint, dynamodbEndpoint, region } = clients.settings;
   ctx.watch?.watch(clients.sqs, 'SQS', sqsEndpoint ?? `https://sqs.${region}.amazonaws.com`);
   ctx.watch?.watch(
     clients.dynamodb,
@@ -63,7 +62,7 @@ export function commandClients(ctx: CommandContext): CommandClients {
 export async function withConnection<T>(ctx: CommandContext, run: (c: Connection) => Promise<T>): Promise<T> {
   const clients = commandClients(ctx);
   try {
-    const connection = await openConnection(ctx.config, 'client', ctx.logger, clients);
+    const connection = await connect(ctx.config, 'client', ctx.logger, clients);
     try {
       return await run(connection);
     } finally {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { VERSION } from '../app.js';
+import { VERSION } from '../app/parts.js';
 import { describeError } from '../core/errors.js';
 import { withProducerSpan } from '../observability/tracing.js';
 import { isFifoQueue } from '../aws/queues.js';

@@ -1,6 +1,6 @@
 import { setTimeout } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { skewMs } from '../app.js';
+import { skewMs } from '../app/parts.js';
 import { cacheQuietMs, clearWithCaches } from '../core/completed-cache.js';
 import { systemClock } from '../core/clock.js';
 import {

@@ -1,12 +1,13 @@
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
-import { createApp, openConnection, VERSION } from '../app.js';
+import { createApp } from '../app/app.js';
+import { VERSION } from '../app/parts.js';
 import { loadConfig, type Config, type Environment } from '../config/load.js';
 import { checkEmbeddedPorts } from '../config/machine.js';
 import { pino } from 'pino';
 import { ConfigError, describeError, WorkerError } from '../core/errors.js';
 import { createLogger } from '../observability/logger.js';
-import { awsSettings } from '../aws/connect.js';
+import { awsSettings, connect } from '../aws/connect.js';
 import { commandHelp, nearest, parseCommand, synopsis, usage, UsageError, type Parsed } from './args.js';
 import type { Command, CommandContext } from './context.js';
 import { DEFAULT_GIVE_UP_SECONDS, ReachabilityWatch } from './reachability.js';
@@ -290,7 +291,7 @@ async function emulators(config: Config, stop: AbortSignal): Promise<number> {
   let connection;
   try {
     await checkEmbeddedPorts(config);
-    connection = await openConnection(config, 'host', logger);
+    connection = await connect(config, 'host', logger);
   } catch (error) {
     return reportStartupError(error, config);
   }

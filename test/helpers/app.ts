@@ -1,4 +1,4 @@
-import { createApp, type App, type AppEndpoints, type AppOverrides } from '../../src/app.js';
+import { createApp, type App, type AppEndpoints, type AppOverrides } from '../../src/app/app.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { TEST_ENV } from './test-limits.js';
 import { eventually } from './process.js';

@@ -16,7 +16,8 @@ import { startEmulators, type EmbeddedEmulators } from '../../src/aws/embedded.j
 import { createQueuePair, type QueuePair } from '../../src/aws/queues.js';
 import { createTable } from '../../src/aws/table.js';
 import type { WorkerRuntime } from '../../src/worker/runtime.js';
-import { createRuntime, openConnection } from '../../src/app.js';
+import { createRuntime } from '../../src/app/parts.js';
+import { connect } from '../../src/aws/connect.js';
 import { loadConfig } from '../../src/config/load.js';
 import { TEST_AWS_CALLS, TEST_ENV } from './test-limits.js';
 
@@ -101,7 +102,7 @@ export async function runtime(
     ...TEST_ENV,
     ...options.env,
   });
-  const connection = await openConnection(config, 'client', silentLogger, {
+  const connection = await connect(config, 'client', silentLogger, {
     sqs: options.sqs ?? aws.sqs,
     dynamodb: aws.dynamodb,
   });

@@ -1,4 +1,4 @@
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App } from '../../src/app/app.js';
 import { createDynamoClient, createSqsClient } from '../../src/aws/clients.js';
 import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
 import { loadConfig, type Config } from '../../src/config/load.js';

@@ -1,4 +1,4 @@
-import { createApp } from '../../src/app.js';
+import { createApp } from '../../src/app/app.js';
 import { createDynamoClient, createSqsClient } from '../../src/aws/clients.js';
 import { createTable } from '../../src/aws/table.js';
 import { loadConfig } from '../../src/config/load.js';

@@ -8,8 +8,19 @@ import ts from 'typescript';
  * import() or a re-export still fails here. The folders' table is eslint.config.js's own LAYERS
  * (one definition), and the last tests check that its lint rules reject exactly what it rejects.
  */
-const FOLDERS = ['core', 'config', 'aws', 'observability', 'seeding', 'worker', 'handlers', 'http', 'cli'];
-const ROOT_FILES = ['app', 'main', 'index'];
+const FOLDERS = [
+  'core',
+  'config',
+  'aws',
+  'observability',
+  'seeding',
+  'worker',
+  'handlers',
+  'http',
+  'app',
+  'cli',
+];
+const ROOT_FILES = ['main', 'index'];
 const LAYERS = [...FOLDERS, ...ROOT_FILES];
 
 /** eslint.config.js is plain JavaScript: imported by path, typed here. */
@@ -21,7 +32,7 @@ const { LAYERS: LINT_LAYERS } = (await import(lintConfig)) as {
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   ...LINT_LAYERS,
   cli: LAYERS.filter((l) => !['cli', 'main', 'index'].includes(l)),
-  app: FOLDERS.filter((l) => l !== 'cli'),
+  app: FOLDERS.filter((l) => !['app', 'cli'].includes(l)),
   // Entry points (no lint rule: nothing imports them): the process entry may use anything but
   // the library entry, and the library entry anything but the command line.
   main: LAYERS.filter((l) => !['main', 'index'].includes(l)),
@@ -129,6 +140,13 @@ describe('layers of src/', () => {
 
   it('has no cycles between folders', () => {
     expect(cycles(graph)).toEqual([]);
+  });
+
+  it('cli/ imports the composition root (app/app.ts) only for start; its commands share app/parts.ts', () => {
+    const intoApp = graph.filter((e) => e.from === 'cli' && e.to === 'app');
+    expect(intoApp.filter((e) => !e.specifier.endsWith('/parts.js')).map((e) => e.file)).toEqual([
+      'cli/run.ts',
+    ]);
   });
 
   it('table itself is a DAG', () => {
