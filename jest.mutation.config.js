@@ -25,6 +25,7 @@ export default {
     'handler-timeout',
     'hostile-messages',
     'idempotency-service',
+    'idempotency-service-calls',
     'idempotency-store',
     'lease-bound',
     'lease-hold',
