@@ -56,22 +56,22 @@ export interface IdempotencyRecord {
   /** Epoch milliseconds. */
   readonly updatedAtMs: number;
   /** Epoch milliseconds; set once COMPLETED. */
-  readonly completedAtMs?: number;
+  readonly completedAtMs?: number | undefined;
   /** Last failure, at most MAX_ERROR_LENGTH characters. */
-  readonly lastError?: string;
+  readonly lastError?: string | undefined;
   /** Handler's summary, JSON text of at most MAX_RESULT_LENGTH characters. */
-  readonly result?: string;
+  readonly result?: string | undefined;
   /**
    * The key as sent, when pk holds its hash (a key too long for a record key, see recordKey);
    * at most MAX_KEPT_KEY_LENGTH characters.
    */
-  readonly key?: string;
+  readonly key?: string | undefined;
   /** Set with DEAD_LETTERED: the reason code (core/reasons.ts) it was dead-lettered with. */
-  readonly deadLetterReason?: string;
+  readonly deadLetterReason?: string | undefined;
   /** The MessageId the dead-letter queue gave the copy, once it accepted it (markDeadLettered). */
-  readonly deadLetterId?: string;
+  readonly deadLetterId?: string | undefined;
   /** The record format this record was written in (absent: 1); see RECORD_FORMAT. */
-  readonly formatVersion?: number;
+  readonly formatVersion?: number | undefined;
 }
 
 /**
@@ -88,7 +88,7 @@ export const MAX_RESULT_LENGTH = 4096;
 export interface ClaimRequest {
   readonly pk: string;
   /** The key as sent, when pk holds its hash: stored in the record's `key` attribute. */
-  readonly key?: string;
+  readonly key?: string | undefined;
   readonly payloadHash: string;
   /** Unique per claim: the owner token. */
   readonly owner: string;
@@ -102,13 +102,13 @@ export interface ClaimRequest {
    * The worker passes `now` minus its clock-skew margin (LEASE_CLOCK_SKEW), so a worker whose
    * clock runs ahead by less than the margin cannot take over a live lease.
    */
-  readonly lapsedBefore?: number;
+  readonly lapsedBefore?: number | undefined;
   /**
    * A hint, never a rule: the message is on its first receive, so the key is most likely new, and
    * a store may try a cheaper write first (one that only creates an absent record). The result is
    * the same with or without it; only the cost differs (see DynamoDbIdempotencyStore).
    */
-  readonly firstDelivery?: boolean;
+  readonly firstDelivery?: boolean | undefined;
 }
 
 /** Proof of a claim: what complete, fail and renew are conditional on. */
@@ -137,18 +137,18 @@ export type ClaimResult =
 
 export interface ListQuery {
   /** Only records whose pk starts with this. */
-  readonly prefix?: string;
-  readonly status?: RecordStatus;
+  readonly prefix?: string | undefined;
+  readonly status?: RecordStatus | undefined;
   readonly limit: number;
   /** Opaque cursor from a previous page. */
-  readonly cursor?: string;
+  readonly cursor?: string | undefined;
   readonly now: number;
 }
 
 export interface ListPage {
   readonly records: readonly IdempotencyRecord[];
   /** Present when there may be more records. */
-  readonly cursor?: string;
+  readonly cursor?: string | undefined;
 }
 
 /**
