@@ -18,6 +18,7 @@ export default {
     'src/core/idempotency.ts',
     'src/core/completed-cache.ts',
     'src/core/idempotency-store.ts',
+    'src/core/record-keys.ts',
     'src/aws/dynamodb-items.ts',
   ],
   testRunner: 'jest',

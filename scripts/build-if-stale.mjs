@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { copyAssets } from './copy-assets.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stamp = join(root, 'dist', '.tsbuildinfo');
@@ -51,6 +52,7 @@ if (mtime(stamp) < sources) {
     stdio: ['ignore', 2, 2],
   });
   if (built.status !== 0) process.exit(built.status ?? 1);
+  copyAssets(root);
   // tsc leaves the build info untouched when no output changed: mark this build as done.
   const now = new Date();
   if (mtime(stamp) > 0) utimesSync(stamp, now, now);

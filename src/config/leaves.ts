@@ -31,7 +31,8 @@ export interface LeafMeta extends VariableDoc {
   readonly fieldRule: string;
   /** Syntax only: the variable's string as a value of the field's type (seconds -> ms...). */
   readonly fromEnv: EnvReader;
-  readonly shown?: Shown;
+  /** Absent or undefined: shown as JSON. */
+  readonly shown?: Shown | undefined;
 }
 
 /** Reads an environment string, or says in a few words what is wrong with it. */
@@ -69,7 +70,7 @@ export interface LeafDoc {
 /** The Config field set by the environment variable `name`. */
 export function env<S extends z.ZodType>(name: string, kind: Kind<S>, doc: LeafDoc): S {
   const { schema, rule, fieldRule, fromEnv, shown } = kind;
-  leafRegistry.add(schema, { name, rule, fieldRule, fromEnv, ...(shown ? { shown } : {}), ...doc });
+  leafRegistry.add(schema, { name, rule, fieldRule, fromEnv, shown, ...doc });
   return schema;
 }
 
@@ -286,3 +287,9 @@ export function host(): Kind<z.ZodString> {
     .refine(isHostOrAddress, { error: 'not a host name or an IP address', params: LEAF });
   return { schema, rule, fieldRule: rule, fromEnv: verbatim };
 }
+
+/** A nested group of settings: unknown keys are an error, and the parsed object is frozen. */
+export const group = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).readonly();
+
+/** A TCP port; `note` says what 0 means. */
+export const port = (note: string): Kind<z.ZodNumber> => int(0, 65535, { note });

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { WorkerError } from './errors.js';
 
@@ -21,53 +20,17 @@ export function isRecordStatus(value: string): value is RecordStatus {
   return (RECORD_STATUSES as readonly string[]).includes(value);
 }
 
-/**
- * A key's partition key is `<namespace>#<key>`, so that workers of different queues can share a
- * table. This is the only place that spells it.
- */
-export function namespacePrefix(namespace: string): string {
-  return `${namespace}#`;
-}
-
-/** DynamoDB's limit on a partition key's value, in bytes of UTF-8. */
-export const MAX_PK_BYTES = 2048;
-
-/** What a record key holds instead of a key too long for MAX_PK_BYTES: `sha256:` and 64 hex digits. */
-export const HASHED_KEY_PREFIX = 'sha256:';
-
-/**
- * The record key of `key`: `<namespace>#<key>`, unless that is longer than MAX_PK_BYTES; then
- * `<namespace>#sha256:<hex of the SHA-256 of the key's UTF-8>`, and `hashed` is true (the record
- * then keeps the key itself in its `key` attribute). Keys that fit are unchanged, so no existing
- * record moves.
- */
-export function recordKey(namespace: string, key: string): { readonly pk: string; readonly hashed: boolean } {
-  const plain = `${namespacePrefix(namespace)}${key}`;
-  // A UTF-16 code unit is at most 3 bytes of UTF-8: most keys are decided without encoding them.
-  if (plain.length * 3 <= MAX_PK_BYTES || Buffer.byteLength(plain, 'utf8') <= MAX_PK_BYTES) {
-    return { pk: plain, hashed: false };
-  }
-  const digest = createHash('sha256').update(key, 'utf8').digest('hex');
-  return { pk: `${namespacePrefix(namespace)}${HASHED_KEY_PREFIX}${digest}`, hashed: true };
-}
-
-export function namespacedPk(namespace: string, key: string): string {
-  return recordKey(namespace, key).pk;
-}
-
-/** The longest original key a record keeps (characters); a longer one is cut, ending in `…`. */
-export const MAX_KEPT_KEY_LENGTH = 4096;
-
-/** Items that are not records start with this; no record's pk does (a namespace has no `#`). */
-export const MARKER_PREFIX = '#';
-
-/**
- * Where a namespace's records generation is kept: `records clear` and `forget` bump it, and
- * workers drop their completed-key caches when it changes (see CompletedKeyCache).
- */
-export function generationPk(namespace: string): string {
-  return `${MARKER_PREFIX}generation#${namespace}`;
-}
+/** The record keys (record-keys.ts), part of the store's vocabulary. */
+export {
+  HASHED_KEY_PREFIX,
+  MARKER_PREFIX,
+  MAX_KEPT_KEY_LENGTH,
+  MAX_PK_BYTES,
+  generationPk,
+  namespacePrefix,
+  namespacedPk,
+  recordKey,
+} from './record-keys.js';
 
 export interface IdempotencyRecord {
   /** Partition key: `<namespace>#<key>`. */
@@ -93,22 +56,22 @@ export interface IdempotencyRecord {
   /** Epoch milliseconds. */
   readonly updatedAtMs: number;
   /** Epoch milliseconds; set once COMPLETED. */
-  readonly completedAtMs?: number;
+  readonly completedAtMs?: number | undefined;
   /** Last failure, at most MAX_ERROR_LENGTH characters. */
-  readonly lastError?: string;
+  readonly lastError?: string | undefined;
   /** Handler's summary, JSON text of at most MAX_RESULT_LENGTH characters. */
-  readonly result?: string;
+  readonly result?: string | undefined;
   /**
    * The key as sent, when pk holds its hash (a key too long for a record key, see recordKey);
    * at most MAX_KEPT_KEY_LENGTH characters.
    */
-  readonly key?: string;
+  readonly key?: string | undefined;
   /** Set with DEAD_LETTERED: the reason code (core/reasons.ts) it was dead-lettered with. */
-  readonly deadLetterReason?: string;
+  readonly deadLetterReason?: string | undefined;
   /** The MessageId the dead-letter queue gave the copy, once it accepted it (markDeadLettered). */
-  readonly deadLetterId?: string;
+  readonly deadLetterId?: string | undefined;
   /** The record format this record was written in (absent: 1); see RECORD_FORMAT. */
-  readonly formatVersion?: number;
+  readonly formatVersion?: number | undefined;
 }
 
 /**
@@ -125,7 +88,7 @@ export const MAX_RESULT_LENGTH = 4096;
 export interface ClaimRequest {
   readonly pk: string;
   /** The key as sent, when pk holds its hash: stored in the record's `key` attribute. */
-  readonly key?: string;
+  readonly key?: string | undefined;
   readonly payloadHash: string;
   /** Unique per claim: the owner token. */
   readonly owner: string;
@@ -139,13 +102,13 @@ export interface ClaimRequest {
    * The worker passes `now` minus its clock-skew margin (LEASE_CLOCK_SKEW), so a worker whose
    * clock runs ahead by less than the margin cannot take over a live lease.
    */
-  readonly lapsedBefore?: number;
+  readonly lapsedBefore?: number | undefined;
   /**
    * A hint, never a rule: the message is on its first receive, so the key is most likely new, and
    * a store may try a cheaper write first (one that only creates an absent record). The result is
    * the same with or without it; only the cost differs (see DynamoDbIdempotencyStore).
    */
-  readonly firstDelivery?: boolean;
+  readonly firstDelivery?: boolean | undefined;
 }
 
 /** Proof of a claim: what complete, fail and renew are conditional on. */
@@ -174,18 +137,18 @@ export type ClaimResult =
 
 export interface ListQuery {
   /** Only records whose pk starts with this. */
-  readonly prefix?: string;
-  readonly status?: RecordStatus;
+  readonly prefix?: string | undefined;
+  readonly status?: RecordStatus | undefined;
   readonly limit: number;
   /** Opaque cursor from a previous page. */
-  readonly cursor?: string;
+  readonly cursor?: string | undefined;
   readonly now: number;
 }
 
 export interface ListPage {
   readonly records: readonly IdempotencyRecord[];
   /** Present when there may be more records. */
-  readonly cursor?: string;
+  readonly cursor?: string | undefined;
 }
 
 /**

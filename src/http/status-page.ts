@@ -61,25 +61,7 @@ const FORM_BODY_LIMIT = 1024;
  * slow too).
  */
 export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDeps): Promise<void> {
-  const { access } = deps.seed;
-  const keys = deps.keys ?? { access };
-  const keysOff = deps.keys === undefined ? undefined : KEYS_OFF;
-  const keyViewer = (request: FastifyRequest): Viewer => viewer(keys.access, request, keysOff);
-  const pollMs = deps.pollMs ?? 2000;
-  const sources: StatusSources = { ...deps, now: deps.now ?? Date.now };
-  // The Host rule first, as on /seed and /records: a rebound name reaches nothing here either.
-  const allowed = deps.allowedHosts ?? [];
-  const pageHost = hostRule(allowed, (reply, message) =>
-    html(reply, 403, renderMessage('Not allowed', message, true)),
-  );
-  const jsonHost = hostRule(allowed, (reply, message) => sendError(reply, 403, message, 'host'));
-  const limited = access ?? keys.access;
-  const perMinute: RateLimitOptions | undefined =
-    limited === undefined ? undefined : { max: limited.ratePerMinute, timeWindow: 60_000 };
-  const limit: { rateLimit?: RateLimitOptions } = perMinute ? { rateLimit: perMinute } : {};
-  const limitWithCredentials: { rateLimit?: RateLimitOptions } = perMinute
-    ? { rateLimit: { ...perMinute, allowList: (r) => r.headers.authorization === undefined } }
-    : {};
+  const routes = statusContext(deps);
   scope.setErrorHandler((error: FastifyError, request, reply) =>
     request.url.startsWith('/status.json') ? handleError(error, request, reply) : htmlError(error, reply),
   );
@@ -92,10 +74,65 @@ export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDep
       else done(text, undefined);
     },
   );
+  pageRoute(scope, routes);
+  statusJsonRoute(scope, routes);
+  loginRoute(scope, routes);
+  const { access } = deps.seed;
+  if (deps.embedded && access !== undefined) seedFormRoute(scope, routes, access);
+}
 
+/** What every route of the page shares: who may see keys, the Host rule and the rate limits. */
+interface StatusContext {
+  readonly deps: StatusRoutesDeps;
+  /** Who may seed (SEED_ENABLED, SEED_TOKEN). */
+  readonly access: SeedAccess | undefined;
+  /** Who may see keys (STATUS_SHOW_KEYS). */
+  readonly keysAccess: SeedAccess | undefined;
+  readonly keyViewer: (request: FastifyRequest) => Viewer;
+  readonly sources: StatusSources;
+  readonly pollMs: number;
+  /** The Host rule, answered as a page or as JSON. */
+  readonly pageHost: ReturnType<typeof hostRule>;
+  readonly jsonHost: ReturnType<typeof hostRule>;
+  /** The rate limit of /seed and /records: for every request, or only those with credentials. */
+  readonly limit: { rateLimit?: RateLimitOptions };
+  readonly limitWithCredentials: { rateLimit?: RateLimitOptions };
+}
+
+function statusContext(deps: StatusRoutesDeps): StatusContext {
+  const { access } = deps.seed;
+  const keys = deps.keys ?? { access };
+  const keysOff = deps.keys === undefined ? undefined : KEYS_OFF;
+  // The Host rule first, as on /seed and /records: a rebound name reaches nothing here either.
+  const allowed = deps.allowedHosts ?? [];
+  const limited = access ?? keys.access;
+  const perMinute: RateLimitOptions | undefined =
+    limited === undefined ? undefined : { max: limited.ratePerMinute, timeWindow: 60_000 };
+  return {
+    deps,
+    access,
+    keysAccess: keys.access,
+    keyViewer: (request) => viewer(keys.access, request, keysOff),
+    sources: { ...deps, now: deps.now ?? Date.now },
+    pollMs: deps.pollMs ?? 2000,
+    pageHost: hostRule(allowed, (reply, message) =>
+      html(reply, 403, renderMessage('Not allowed', message, true)),
+    ),
+    jsonHost: hostRule(allowed, (reply, message) => sendError(reply, 403, message, 'host')),
+    // Absent, not undefined: the route's config is merged by the rate-limit plugin.
+    limit: perMinute ? { rateLimit: perMinute } : {},
+    limitWithCredentials: perMinute
+      ? { rateLimit: { ...perMinute, allowList: (r) => r.headers.authorization === undefined } }
+      : {},
+  };
+}
+
+/** GET /: the page, rendered with the numbers of now; the seed form in embedded mode. */
+function pageRoute(scope: FastifyInstance, routes: StatusContext): void {
+  const { deps, access, keyViewer, sources, pollMs } = routes;
   scope.get<{ Querystring: Record<string, string | undefined> }>(
     '/',
-    { onRequest: pageHost, config: limitWithCredentials },
+    { onRequest: routes.pageHost, config: routes.limitWithCredentials },
     async (request, reply) => {
       const who = viewer(access, request);
       const sees = keyViewer(request);
@@ -113,29 +150,42 @@ export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDep
       );
     },
   );
+}
 
-  scope.get('/status.json', { onRequest: jsonHost, config: limitWithCredentials }, async (request, reply) => {
-    const snap = await snapshot(sources, recentFor(keyViewer(request)));
-    return reply.header('cache-control', 'no-store').send(snap);
-  });
+/** GET /status.json: what the page's script polls. */
+function statusJsonRoute(scope: FastifyInstance, routes: StatusContext): void {
+  scope.get(
+    '/status.json',
+    { onRequest: routes.jsonHost, config: routes.limitWithCredentials },
+    async (request, reply) => {
+      const snap = await snapshot(routes.sources, recentFor(routes.keyViewer(request)));
+      return reply.header('cache-control', 'no-store').send(snap);
+    },
+  );
+}
 
+/** GET /status/login: asks the browser for SEED_TOKEN, then back to the page. */
+function loginRoute(scope: FastifyInstance, routes: StatusContext): void {
   scope.get(
     '/status/login',
-    { onRequest: pageHost, config: limit, onResponse: audit },
+    { onRequest: routes.pageHost, config: routes.limit, onResponse: audit },
     async (request, reply) => {
       // Keys and the seed form take the same credentials (SEED_TOKEN): sign in for whichever is on.
-      const who = keys.access === undefined ? viewer(access, request) : keyViewer(request);
+      const who =
+        routes.keysAccess === undefined ? viewer(routes.access, request) : routes.keyViewer(request);
       if (who.allowed) return reply.redirect('/', 303);
       return refuse(reply, who);
     },
   );
+}
 
-  if (!deps.embedded || access === undefined) return;
+/** POST /status/seed (embedded mode, seeding on): the form's post, answered with a redirect to the page. */
+function seedFormRoute(scope: FastifyInstance, routes: StatusContext, access: SeedAccess): void {
   scope.post<{ Body: unknown }>(
     '/status/seed',
     {
-      onRequest: pageHost,
-      config: limit,
+      onRequest: routes.pageHost,
+      config: routes.limit,
       bodyLimit: FORM_BODY_LIMIT,
       onResponse: audit,
       // Before the body is read, like /seed: another site's form, then who is asking.
@@ -151,30 +201,33 @@ export async function statusRoutes(scope: FastifyInstance, deps: StatusRoutesDep
         return who.allowed ? undefined : refuse(reply, who);
       },
     },
-    async (request, reply) => {
-      if (!(request.body instanceof URLSearchParams)) {
-        const text = 'send the form as application/x-www-form-urlencoded (scripts: POST /seed with JSON)';
-        return html(reply, 415, renderMessage('Not sent', text, true));
-      }
-      const form = seedForm(request.body);
-      if ('field' in form)
-        return html(reply, 400, renderMessage('Not sent', `${form.field}: ${form.message}`, true));
-      try {
-        const result = await deps.seed.send(form);
-        const query = `seeded=${result.sent}&unique=${result.unique}&duplicates=${result.duplicates}`;
-        return reply.redirect(`/?${query}#seed-result`, 303);
-      } catch (error) {
-        if (error instanceof SeedInputError) {
-          return html(reply, 400, renderMessage('Not sent', `${error.field}: ${error.message}`, true));
-        }
-        return html(
-          reply,
-          503,
-          renderMessage('Not sent', `the queue could not be reached: ${describeError(error)}`, true),
-        );
-      }
-    },
+    async (request, reply) => seedFromForm(routes.deps.seed, request.body, reply),
   );
+}
+
+/** Sends what the form asks for; a problem is shown as a small page. */
+async function seedFromForm(seed: SeedRoutesDeps, body: unknown, reply: FastifyReply): Promise<FastifyReply> {
+  if (!(body instanceof URLSearchParams)) {
+    const text = 'send the form as application/x-www-form-urlencoded (scripts: POST /seed with JSON)';
+    return html(reply, 415, renderMessage('Not sent', text, true));
+  }
+  const form = seedForm(body);
+  if ('field' in form)
+    return html(reply, 400, renderMessage('Not sent', `${form.field}: ${form.message}`, true));
+  try {
+    const result = await seed.send(form);
+    const query = `seeded=${result.sent}&unique=${result.unique}&duplicates=${result.duplicates}`;
+    return reply.redirect(`/?${query}#seed-result`, 303);
+  } catch (error) {
+    if (error instanceof SeedInputError) {
+      return html(reply, 400, renderMessage('Not sent', `${error.field}: ${error.message}`, true));
+    }
+    return html(
+      reply,
+      503,
+      renderMessage('Not sent', `the queue could not be reached: ${describeError(error)}`, true),
+    );
+  }
 }
 
 function recentFor(who: Viewer): { show: true } | { show: false; why: string } {

@@ -1,4 +1,12 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runProcess } from '../helpers/process.js';
@@ -25,7 +33,12 @@ describe('scripts/build-if-stale.mjs', () => {
     project = mkdtempSync(join(tmpdir(), 'sqs-worker-build-'));
     mkdirSync(join(project, 'scripts'));
     mkdirSync(join(project, 'src'));
-    copyFileSync(join(ROOT, 'scripts', 'build-if-stale.mjs'), join(project, 'scripts', 'build-if-stale.mjs'));
+    for (const script of ['build-if-stale.mjs', 'copy-assets.mjs']) {
+      copyFileSync(join(ROOT, 'scripts', script), join(project, 'scripts', script));
+    }
+    // A file of src/ that is not TypeScript, where the status page keeps its own.
+    mkdirSync(join(project, 'src', 'http', 'status'), { recursive: true });
+    writeFileSync(join(project, 'src', 'http', 'status', 'page.css'), 'body { margin: 0; }\n');
     symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'));
     const options = { module: 'NodeNext', target: 'ES2023', strict: true, types: [] };
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: options }));
@@ -52,6 +65,9 @@ describe('scripts/build-if-stale.mjs', () => {
     expect(first).toEqual({ code: 0, stdout: '', stderr: expect.any(String) });
     expect(first.stderr).toMatch(/^building src\/ into dist\/ \(the first build takes about 30 s\)\.\.\.\n/);
     expect(first.stderr).toMatch(/^built dist\/ in \d+\.\d s$/m);
+    expect(readFileSync(join(project, 'dist', 'http', 'status', 'page.css'), 'utf8')).toBe(
+      'body { margin: 0; }\n',
+    );
     expect(await buildIfStale()).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 
