@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import type { Clock } from '../../src/core/clock.js';
+import { systemClock, type Clock } from '../../src/core/clock.js';
 import { MemoryQueues } from '../../src/core/memory-queue.js';
 import type { Claim } from '../../src/core/idempotency-store.js';
 import type { Queue, VisibilityChange } from '../../src/core/queue.js';
@@ -34,7 +34,7 @@ afterEach(() => {
 });
 
 /** jest's fake clock: jest.setSystemTime() steps the wall clock, never the monotonic one. */
-const clock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
+const clock: Clock = systemClock;
 
 interface Call<T> {
   readonly at: number;

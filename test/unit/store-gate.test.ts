@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/core/clock.js';
 import { jest } from '@jest/globals';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
@@ -18,7 +19,7 @@ function circuit(probeAnswers: () => Promise<unknown> = () => Promise.reject(dow
   const probes: number[] = [];
   const events: string[] = [];
   const c = new StoreCircuit({
-    clock: { now: () => Date.now(), monotonic: () => performance.now() },
+    clock: systemClock,
     probe: () => {
       probes.push(Date.now());
       return probeAnswers();
