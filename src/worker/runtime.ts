@@ -87,6 +87,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       options.deadLetters,
       (pk, copyId) => options.idempotency.markDeadLettered(pk, copyId),
       deleteRetryDelays(options.visibilityTimeoutSeconds),
+      options.clock,
     );
     this.#capacity = new Capacity(options.maxInFlight, options.receiveLimit);
   }
@@ -164,11 +165,10 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
     } finally {
       // Whatever is still waiting goes out now; its answers are waited for within the budget.
       if (batching) {
-        let timer: NodeJS.Timeout | undefined;
+        const flushed = new AbortController();
         const budgetMs = Math.max(0, flushBy - clock.monotonic());
-        const outOfTime = new Promise<void>((resolve) => (timer = setTimeout(resolve, budgetMs)));
-        await Promise.race([batching.flush(), outOfTime]);
-        clearTimeout(timer);
+        await Promise.race([batching.flush(), clock.sleep(budgetMs, flushed.signal)]);
+        flushed.abort();
       }
     }
   }
@@ -176,16 +176,15 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
   /** True once nothing is in flight, false if `ms` pass first. */
   async #drainedWithin(ms: number): Promise<boolean> {
     if (this.#inFlight.size === 0) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    });
+    const over = new AbortController();
+    const deadline = this.#o.clock.sleep(ms, over.signal).then(() => false);
     const drained = (async () => {
       while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
       return true as const;
     })();
     const result = await Promise.race([drained, deadline]);
-    clearTimeout(timer);
+    // Ends the deadline's timer (its promise then resolves false, unread).
+    over.abort();
     return result;
   }
 
