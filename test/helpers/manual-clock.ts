@@ -19,11 +19,12 @@ interface Pending {
  * moves the wall clock alone (NTP, an operator, a VM resumed), which fires and delays no timer,
  * since timers wait on the monotonic clock as systemClock's do.
  *
- *   advance(ms)      for each timer due within ms, earliest first: move both clocks to its
- *                    instant, fire it, and give promise callbacks a few event-loop turns (what a
- *                    fired timer starts may arm the next); then move to the end of the ms. With no
- *                    timer due the clocks move at once, so a caller that does not await it still
- *                    sees the time moved.
+ *   advance(ms)      lets pending promise callbacks run (an answer given just before may move a
+ *                    timer), then for each timer due within ms, earliest first: moves both clocks
+ *                    to its instant, fires it, and gives promise callbacks a few event-loop turns
+ *                    (what a fired timer starts may arm the next); then moves to the end of the ms.
+ *                    With no timer pending the clocks move at once, so the tests that only read
+ *                    the clocks may call it without awaiting it.
  *   runUntilIdle()   advance to each next timer until none is left (throws after `maxTimers`:
  *                    a periodic schedule never runs out).
  *   stepWall(ms)     the wall clock steps by ms (either way); monotonic time and timers stay put.
@@ -82,8 +83,17 @@ export class ManualClock implements Clock {
   }
 
   /** Moves both clocks by `ms`, firing the timers that fall due on the way (see the class comment). */
-  async advance(ms: number): Promise<void> {
+  advance(ms: number): Promise<void> {
     const target = this.#mono + Math.max(0, ms);
+    if (this.#timers.size === 0) {
+      this.#moveTo(target);
+      return turns();
+    }
+    return this.#advanceTo(target);
+  }
+
+  async #advanceTo(target: number): Promise<void> {
+    await turns();
     for (;;) {
       const next = this.#next(target);
       if (next === undefined) {
