@@ -19,12 +19,14 @@ interface Pending {
  * moves the wall clock alone (NTP, an operator, a VM resumed), which fires and delays no timer,
  * since timers wait on the monotonic clock as systemClock's do.
  *
- *   advance(ms)      lets pending promise callbacks run (an answer given just before may move a
- *                    timer), then for each timer due within ms, earliest first: moves both clocks
+ *   advanceAsync(ms) lets pending promise callbacks run (an answer given just before may move
+ *                    a timer), then for each timer due within ms, earliest first: moves both clocks
  *                    to its instant, fires it, and gives promise callbacks a few event-loop turns
  *                    (what a fired timer starts may arm the next); then moves to the end of the ms.
- *                    With no timer pending the clocks move at once, so the tests that only read
- *                    the clocks may call it without awaiting it.
+ *                    What async code under test needs.
+ *   advance(ms)      the same at once, without letting promise callbacks run in between (as jest's
+ *                    advanceTimersByTime): for tests that only read the clocks, or whose timers'
+ *                    callbacks are synchronous.
  *   runUntilIdle()   advance to each next timer until none is left (throws after `maxTimers`:
  *                    a periodic schedule never runs out).
  *   stepWall(ms)     the wall clock steps by ms (either way); monotonic time and timers stay put.
@@ -82,17 +84,16 @@ export class ManualClock implements Clock {
     this.#wall += ms;
   }
 
-  /** Moves both clocks by `ms`, firing the timers that fall due on the way (see the class comment). */
-  advance(ms: number): Promise<void> {
+  /** Moves both clocks by `ms`, firing due timers in order, synchronously (see the class comment). */
+  advance(ms: number): void {
     const target = this.#mono + Math.max(0, ms);
-    if (this.#timers.size === 0) {
-      this.#moveTo(target);
-      return turns();
-    }
-    return this.#advanceTo(target);
+    for (let next = this.#next(target); next !== undefined; next = this.#next(target)) this.#fire(next);
+    this.#moveTo(target);
   }
 
-  async #advanceTo(target: number): Promise<void> {
+  /** Moves both clocks by `ms`, firing due timers in order, letting promise callbacks run in between. */
+  async advanceAsync(ms: number): Promise<void> {
+    const target = this.#mono + Math.max(0, ms);
     await turns();
     for (;;) {
       const next = this.#next(target);

@@ -59,21 +59,21 @@ describe('worker/lease.ts edges', () => {
 
   it('counts the visibility schedule from the receipt, not from when the hold was made', async () => {
     // The monotonic clock is far from 0, and the message was received 4 s before the hold.
-    await clock.advance(100_000);
+    await clock.advanceAsync(100_000);
     const { h, changes } = hold({ receivedAt: clock.now() - 4000 });
-    await clock.advance(20_000);
+    await clock.advanceAsync(20_000);
     // P = 10 s after the receipt: at 6 s and 16 s from now (100 s after T0).
     expect(changes).toEqual([106_000, 116_000]);
     h.end();
   });
 
   it('aligns the first renewal with the visibility changes, the clocks far from 0', async () => {
-    await clock.advance(100_000);
+    await clock.advanceAsync(100_000);
     const renewedAt: number[] = [];
     const { h } = hold({ renew: async () => (renewedAt.push(clock.now() - T0), true) });
-    await clock.advance(14_000);
+    await clock.advanceAsync(14_000);
     expect(h.granted(CLAIM, h.terms())).toBe(true);
-    await clock.advance(20_000);
+    await clock.advanceAsync(20_000);
     expect(renewedAt).toEqual([120_000, 130_000]);
     h.end();
   });
@@ -101,7 +101,7 @@ describe('worker/lease.ts edges', () => {
       },
     });
     expect(h.granted(CLAIM, h.terms())).toBe(true);
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     expect(errors.map((e) => (e as Error).message).sort()).toEqual(['ddb down', 'sqs down']);
     // Calls in flight when the delivery ends: their failures are no longer news.
     let release!: () => void;
@@ -117,10 +117,10 @@ describe('worker/lease.ts edges', () => {
       },
     });
     expect(slow.h.granted(CLAIM, slow.h.terms())).toBe(true);
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     slow.h.end();
     release();
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     expect(slow.errors).toEqual([]);
     failing = false;
     h.end();
@@ -130,10 +130,10 @@ describe('worker/lease.ts edges', () => {
     let release!: (kept: boolean) => void;
     const { h, aborts, lost } = hold({ renew: () => new Promise<boolean>((resolve) => (release = resolve)) });
     expect(h.granted(CLAIM, h.terms())).toBe(true);
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     h.end();
     release(false);
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     expect(aborts).toEqual([]);
     expect(lost).toEqual([]);
   });
@@ -142,7 +142,7 @@ describe('worker/lease.ts edges', () => {
     let renewals = 0;
     const { h, aborts, lost } = hold({ renew: async () => ((renewals += 1), false) });
     expect(h.granted(CLAIM, h.terms())).toBe(true);
-    await clock.advance(35_000);
+    await clock.advanceAsync(35_000);
     expect(renewals).toBe(1);
     expect(lost).toEqual([10_000]);
     expect(aborts).toEqual([expect.any(LeaseLostError)]);
@@ -153,12 +153,12 @@ describe('worker/lease.ts edges', () => {
     const { h } = hold();
     const first = h.terms();
     expect(h.granted(CLAIM, first)).toBe(true);
-    await clock.advance(5000);
+    await clock.advanceAsync(5000);
     // Asked again at 5 s (the record may now carry 5 + 39 s): an older grant cannot lower that.
     h.terms();
     expect(h.granted(CLAIM, first)).toBe(true);
     expect(h.msUntilTakeable()).toBe(44_000 + 1000 - 5000);
-    await clock.advance(5000);
+    await clock.advanceAsync(5000);
     // Renewed at 10 s: 10 + 39 s.
     expect(h.msUntilTakeable()).toBe(49_000 + 1000 - 10_000);
     h.end();
@@ -168,7 +168,7 @@ describe('worker/lease.ts edges', () => {
     const { h } = hold();
     expect(h.granted(CLAIM, h.terms())).toBe(true);
     clock.stepWall(-20_000);
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     // The renewal at 10 s asked (10 - 20) + 39 s: less than the 39 s the claim may have written.
     expect(h.msUntilTakeable()).toBe(39_000 + 1000 - (10_000 - 20_000));
     h.end();
@@ -186,7 +186,7 @@ describe('worker/lease.ts edges', () => {
     });
     expect(h.granted(CLAIM, h.terms())).toBe(true);
     h.settle();
-    await clock.advance(200_000);
+    await clock.advanceAsync(200_000);
     expect(renewals).toBeGreaterThan(1);
     expect(aborts).toEqual([]);
     h.end();
@@ -195,7 +195,7 @@ describe('worker/lease.ts edges', () => {
   it('a renewal before any grant asks nothing of the store', async () => {
     let renewals = 0;
     const { h } = hold({ renew: async () => ((renewals += 1), true) });
-    await clock.advance(35_000);
+    await clock.advanceAsync(35_000);
     expect(renewals).toBe(0);
     h.end();
   });

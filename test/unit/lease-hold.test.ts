@@ -43,7 +43,7 @@ describe('Hold: every lease counts from when it is asked, V + P - M, whatever th
 
   it('after a wait in its lane, claims a lease counted from now, not from the visibility the last beat set', async () => {
     const { hold } = await held();
-    await clock.advance(15_000);
+    await clock.advanceAsync(15_000);
     // The beat at 10 s extended the visibility to 40 s; the lease asked at 15 s ends at 15 + 39 s.
     expect(hold.terms().leaseExpiresAtMs).toBe(T0 + 54_000);
     hold.end();
@@ -65,9 +65,9 @@ describe('Hold: every lease counts from when it is asked, V + P - M, whatever th
     const renewedAt: number[] = [];
     const { hold, aborts } = await held({ renew: async () => (renewedAt.push(clock.monotonic()), true) });
     // Asked 14 s after the receipt (after a wait in its lane): the changes go at 10 s, 20 s, ...
-    await clock.advance(14_000);
+    await clock.advanceAsync(14_000);
     expect(hold.granted({ pk: 'q#k', owner: 'a:1', fence: 1, attempt: 1 }, hold.terms())).toBe(true);
-    await clock.advance(30_000);
+    await clock.advanceAsync(30_000);
     // Not 24 s, 34 s: a crashed worker's lease (sent + 39 s) then outlives the visibility its
     // last change set (sent + 30 s) by P (10 s), not by P plus the 4 s the claim came after a change.
     expect(renewedAt).toEqual([20_000, 30_000, 40_000]);

@@ -105,7 +105,7 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     t.renewals.state.autoMs = 9000;
     grant(t.h);
     for (let ms = 0; ms < 20_000; ms += 100) {
-      await clock.advance(100);
+      await clock.advanceAsync(100);
       expect(queue.counts()).toEqual({ visible: 0, inFlight: 1, delayed: 0 });
     }
     expect(queue.calls.changeVisibility).toBe(Math.floor(20_000 / P));
@@ -141,7 +141,7 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
         if (calls % 2 === 1) await clock.sleep(latency);
       });
       const t = hold({ queue: queue.subject, receiptHandle: message?.receiptHandle ?? '' });
-      await clock.advance(60_000);
+      await clock.advanceAsync(60_000);
       expect(Math.min(...margins) > 0).toBe(invisible);
       t.h.end();
     },
@@ -151,7 +151,7 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     const t = hold();
     t.changes.state.autoMs = 2000;
     grant(t.h);
-    await clock.advance(60_000);
+    await clock.advanceAsync(60_000);
     expect(t.aborts).toEqual([]);
     expect(t.renewals.made.length).toBe(Math.floor(60_000 / P));
     t.h.end();
@@ -161,7 +161,7 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     const t = hold();
     t.changes.state.autoMs = undefined;
     grant(t.h);
-    await clock.advance(60_000);
+    await clock.advanceAsync(60_000);
     expect(t.aborts).toEqual([]);
     expect(t.changes.made).toHaveLength(1); // one at a time: the stalled one is still open
     t.h.end();
@@ -171,20 +171,20 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     const t = hold();
     grant(t.h);
     t.renewals.state.autoMs = undefined;
-    await clock.advance(P); // the first renewal goes out, asking T0 + P + 6,166
+    await clock.advanceAsync(P); // the first renewal goes out, asking T0 + P + 6,166
     const [first] = t.renewals.made;
     expect(first?.arg).toBe(T0 + P + LEASE);
     // The wall clock steps 5.5 s ahead while it is out: when its answer arrives, by the clock
     // then, less than M of that lease is left, so it is not ours to count on.
     clock.stepWall(5500);
-    await clock.advance(300);
+    await clock.advanceAsync(300);
     first?.answer(true);
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     expect(t.aborts).toEqual([]);
     // The watchdog keeps the grant's deadline (monotonic 5,666): neither sooner nor later.
-    await clock.advance(OURS - clock.monotonic() - 1);
+    await clock.advanceAsync(OURS - clock.monotonic() - 1);
     expect(t.aborts).toEqual([]);
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     expect(t.aborts.map((a) => [a.at, a.reason.constructor])).toEqual([[OURS, LeaseExpiredError]]);
     t.h.end();
   });
@@ -193,15 +193,15 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     const t = hold();
     grant(t.h);
     t.renewals.state.autoMs = undefined;
-    await clock.advance(OURS - 1); // the renewal sent at P is still out
+    await clock.advanceAsync(OURS - 1); // the renewal sent at P is still out
     t.renewals.made[0]?.answer(true);
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     expect(t.aborts).toEqual([]);
     // Ours until P + V + P - 2M; the next renewal (sent when the first came back) hangs.
     const deadline = P + OURS;
-    await clock.advance(deadline - clock.monotonic() - 1);
+    await clock.advanceAsync(deadline - clock.monotonic() - 1);
     expect(t.aborts).toEqual([]);
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     expect(t.aborts.map((a) => a.at)).toEqual([deadline]);
     t.h.end();
   });
@@ -210,11 +210,11 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     const t = hold();
     t.renewals.state.autoMs = 9000;
     grant(t.h);
-    await clock.advance(P + 8999);
+    await clock.advanceAsync(P + 8999);
     expect(t.renewals.made).toHaveLength(1);
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     expect(t.renewals.made.map((c) => Math.round(c.at))).toEqual([P, P + 9000]);
-    await clock.advance(60_000);
+    await clock.advanceAsync(60_000);
     expect(t.renewals.maxOpen()).toBe(1);
     t.h.end();
   });
@@ -222,17 +222,17 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
   it('no two visibility changes overlap either; a failed one is reported, and no lease asked follows them', async () => {
     const t = hold();
     t.changes.state.autoMs = undefined;
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     expect(t.changes.made).toHaveLength(1);
     // The visibility the receive gave ran out at 5 s; a lease asked now still runs V + P - M.
     expect(t.h.terms().leaseExpiresAtMs).toBe(clock.now() + LEASE);
     t.changes.made[0]?.fail(new Error('SQS down'));
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     expect(t.errors).toHaveLength(1);
     expect(t.changes.made).toHaveLength(2); // the next went out at once: it was due
-    await clock.advance(1000);
+    await clock.advanceAsync(1000);
     t.changes.made[1]?.answer();
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     expect(t.h.terms().leaseExpiresAtMs).toBe(clock.now() + LEASE);
     t.h.end();
   });
@@ -241,10 +241,10 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     const t = hold();
     grant(t.h);
     t.renewals.state.value = false;
-    await clock.advance(P + 10);
+    await clock.advanceAsync(P + 10);
     expect(t.lost()).toBe(1);
     expect(t.aborts.map((a) => a.reason.constructor)).toEqual([LeaseLostError]);
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     expect(t.renewals.made).toHaveLength(1); // no renewing a lease that is gone
     t.h.end();
   });
@@ -253,19 +253,19 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     const t = hold();
     grant(t.h);
     t.h.settle();
-    await clock.advance(30_000);
+    await clock.advanceAsync(30_000);
     expect(t.aborts).toEqual([]);
     expect(t.renewals.made.length).toBe(Math.floor(30_000 / P));
     expect(t.changes.made.length).toBe(Math.floor(30_000 / P));
     t.renewals.state.value = false; // our own complete landed
-    await clock.advance(P + 10);
+    await clock.advanceAsync(P + 10);
     expect([t.lost(), t.aborts.length]).toEqual([0, 0]);
     const renewals = t.renewals.made.length;
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     expect(t.renewals.made.length).toBe(renewals);
     t.h.end();
     const changes = t.changes.made.length;
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     expect(t.changes.made.length).toBe(changes);
   });
 
@@ -280,7 +280,7 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
       const t = hold();
       t.renewals.state.autoMs = latency;
       grant(t.h);
-      await clock.advance(60_000);
+      await clock.advanceAsync(60_000);
       expect(t.aborts[0]?.at).toBe(firstAbortAt);
       expect(t.renewals.maxOpen()).toBe(1);
       t.h.end();
@@ -298,12 +298,12 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
       // renewal's, sent then (L > P), share it: 2L < V + P - 2M.
       const t = hold();
       t.renewals.state.autoMs = latency;
-      await clock.advance(P - 1);
+      await clock.advanceAsync(P - 1);
       const terms = t.h.terms();
       expect(terms.leaseExpiresAtMs).toBe(T0 + P - 1 + LEASE);
-      await clock.advance(latency);
+      await clock.advanceAsync(latency);
       expect(t.h.granted(CLAIM, terms)).toBe(true);
-      await clock.advance(60_000);
+      await clock.advanceAsync(60_000);
       expect(t.aborts.length > 0).toBe(aborted);
       t.h.end();
     },
@@ -314,7 +314,7 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     t.renewals.state.autoMs = undefined;
     grant(t.h);
     clock.stepWall(-60_000);
-    await clock.advance(OURS);
+    await clock.advanceAsync(OURS);
     expect(t.aborts.map((a) => a.at)).toEqual([OURS]);
     t.h.end();
   });
@@ -323,12 +323,12 @@ describe('Hold: the visibility and the lease each on their own schedule', () => 
     t.renewals.state.autoMs = undefined;
     grant(t.h);
     clock.stepWall(3_600_000);
-    await clock.advance(OURS - 1);
+    await clock.advanceAsync(OURS - 1);
     expect(t.aborts).toEqual([]);
     // The schedules kept their monotonic period: one renewal out (unanswered), changes every P.
     expect(t.renewals.made.map((c) => c.at)).toEqual([P]);
     expect(t.changes.made.map((c) => c.at)).toEqual([P, 2 * P, 3 * P]);
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     expect(t.aborts.map((a) => a.at)).toEqual([OURS]);
     t.h.end();
   });
@@ -338,8 +338,8 @@ describe('Hold: waits', () => {
   async function resolvedAt(wait: Promise<boolean>): Promise<{ at: number; value: boolean }> {
     let done: { at: number; value: boolean } | undefined;
     void wait.then((value) => (done = { at: clock.monotonic(), value }));
-    await clock.advance(0);
-    for (let i = 0; i < 200 && !done; i += 1) await clock.advance(50);
+    await clock.advanceAsync(0);
+    for (let i = 0; i < 200 && !done; i += 1) await clock.advanceAsync(50);
     return done ?? { at: Number.NaN, value: false };
   }
 
@@ -380,10 +380,10 @@ describe('Hold: waits', () => {
     const t = hold();
     let waited: { at: number; value: boolean } | undefined;
     void t.h.waitForOther(clock.now() + 60_000).then((value) => (waited = { at: clock.monotonic(), value }));
-    await clock.advance(300);
+    await clock.advanceAsync(300);
     expect(waited).toBeUndefined();
     t.stopping.abort();
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     expect(waited).toEqual({ at: 300, value: false });
     expect(await resolvedAt(t.h.waitToRetry(1))).toEqual({ at: 300, value: false });
     t.h.end();

@@ -13,7 +13,7 @@ describe('ManualClock: time moves only when the test says so', () => {
     const cleared = clock.setTimeout(at('never'), 20);
     clock.clearTimeout(cleared);
     clock.setTimeout(at('later'), 31);
-    await clock.advance(30);
+    await clock.advanceAsync(30);
     expect(fired).toEqual([
       ['a', 60, 1_000_010],
       ['b', 60, 1_000_010],
@@ -28,7 +28,7 @@ describe('ManualClock: time moves only when the test says so', () => {
     clock.setTimeout(() => {
       void Promise.resolve().then(() => clock.setTimeout(() => fired.push(clock.monotonic()), 5));
     }, 5);
-    await clock.advance(10);
+    await clock.advanceAsync(10);
     expect(fired).toEqual([10]);
   });
 
@@ -37,10 +37,10 @@ describe('ManualClock: time moves only when the test says so', () => {
     const fired: number[] = [];
     clock.setTimeout(() => fired.push(clock.monotonic()), 1000);
     clock.stepWall(3_600_000);
-    await clock.advance(999);
+    await clock.advanceAsync(999);
     expect(fired).toEqual([]);
     clock.stepWall(-7_200_000);
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     expect(fired).toEqual([1000]);
     // Wall time moved by the steps and by the 1,000 ms that passed; monotonic by the 1,000 ms only.
     expect([clock.now(), clock.monotonic()]).toEqual([1_000_000 - 3_600_000 + 1000, 1000]);
@@ -50,11 +50,11 @@ describe('ManualClock: time moves only when the test says so', () => {
     const clock = new ManualClock(1_000_000, 0);
     const runs: number[] = [];
     const every = new Every(clock, 100, async () => void runs.push(clock.monotonic()), 100);
-    await clock.advance(150);
+    await clock.advanceAsync(150);
     clock.stepWall(3_600_000);
-    await clock.advance(250);
+    await clock.advanceAsync(250);
     every.stop();
-    await clock.advance(1000);
+    await clock.advanceAsync(1000);
     expect(runs).toEqual([100, 200, 300, 400]);
     expect(clock.pending).toBe(0);
   });
@@ -65,7 +65,7 @@ describe('ManualClock: time moves only when the test says so', () => {
     const results: [string, boolean, number][] = [];
     void clock.sleep(100).then((v) => results.push(['plain', v, clock.monotonic()]));
     void clock.sleep(1000, stop.signal).then((v) => results.push(['stopped', v, clock.monotonic()]));
-    await clock.advance(100);
+    await clock.advanceAsync(100);
     stop.abort();
     await clock.settle();
     expect(results).toEqual([
@@ -87,10 +87,13 @@ describe('ManualClock: time moves only when the test says so', () => {
     every.stop();
   });
 
-  it('without pending timers, advance moves the clocks at once (callers that only read them)', () => {
+  it('advance() moves at once and fires due timers synchronously, in order', () => {
     const clock = new ManualClock(5000, 7);
-    void clock.advance(10);
-    expect([clock.now(), clock.monotonic()]).toEqual([5010, 17]);
+    const fired: number[] = [];
+    clock.setTimeout(() => fired.push(clock.monotonic()), 5);
+    clock.setTimeout(() => fired.push(clock.monotonic()), 3);
+    clock.advance(10);
+    expect([clock.now(), clock.monotonic(), fired]).toEqual([5010, 17, [10, 12]]);
   });
 });
 

@@ -77,12 +77,12 @@ describe('StoreCircuit: probes while open', () => {
     const { c, fail, probes, events } = circuit();
     const openedAt = clock.now();
     for (let i = 0; i < 3; i += 1) fail();
-    await clock.advance(120_000);
+    await clock.advanceAsync(120_000);
     expect(probes.map((t) => (t - openedAt) / 1000)).toEqual([1, 3, 7, 15, 31, 61, 91]);
     expect(events.filter((e) => e === 'probe failed')).toHaveLength(7);
     expect(c.open).toBe(true);
     c.stop();
-    await clock.advance(120_000);
+    await clock.advanceAsync(120_000);
     expect(probes).toHaveLength(7);
   });
 
@@ -90,7 +90,7 @@ describe('StoreCircuit: probes while open', () => {
     const { c, fail, probes } = circuit(() => new Promise(() => {}));
     const openedAt = clock.now();
     for (let i = 0; i < 3; i += 1) fail();
-    await clock.advance(1000 + PROBE_TIMEOUT_MS + 2000);
+    await clock.advanceAsync(1000 + PROBE_TIMEOUT_MS + 2000);
     expect(probes.map((t) => t - openedAt)).toEqual([1000, 1000 + PROBE_TIMEOUT_MS + 2000]);
     expect(c.lastError).toMatchObject({ message: expect.stringMatching(/did not answer/) });
     c.stop();
@@ -102,10 +102,10 @@ describe('StoreCircuit: probes while open', () => {
     for (let i = 0; i < 3; i += 1) fail();
     let waited = false;
     const waiting = c.whenReceiving(new AbortController().signal).then(() => (waited = true));
-    await clock.advance(3000);
+    await clock.advanceAsync(3000);
     expect(waited).toBe(false);
     healthy = true;
-    await clock.advance(4000);
+    await clock.advanceAsync(4000);
     await waiting;
     expect(c.open).toBe(false);
     expect(c.openedAt).toBeUndefined();
@@ -115,7 +115,7 @@ describe('StoreCircuit: probes while open', () => {
   it('a store call made while open that succeeds closes it too', async () => {
     const { c, fail, succeed, events } = circuit();
     for (let i = 0; i < 3; i += 1) fail();
-    await clock.advance(500);
+    await clock.advanceAsync(500);
     succeed();
     expect(c.open).toBe(false);
     expect(events).toEqual(['opened 3', 'closed call 500']);
@@ -127,18 +127,18 @@ describe('StoreCircuit: probes while open', () => {
       healthy ? Promise.resolve(0) : Promise.reject(down()),
     );
     for (let i = 0; i < 3; i += 1) fail();
-    await clock.advance(3000); // probes at 1 s and 3 s fail
+    await clock.advanceAsync(3000); // probes at 1 s and 3 s fail
     healthy = true;
-    await clock.advance(4000); // the probe at 7 s closes it
+    await clock.advanceAsync(4000); // the probe at 7 s closes it
     expect(c.open).toBe(false);
     healthy = false;
     const reopenedAt = clock.now();
     fail();
     expect(c.open).toBe(true);
-    await clock.advance(8000);
+    await clock.advanceAsync(8000);
     expect(probes.at(-1)! - reopenedAt).toBe(8000);
     healthy = true;
-    await clock.advance(16_000);
+    await clock.advanceAsync(16_000);
     expect(c.open).toBe(false);
     // A real success ends the trial: it takes three failures again, and probes start at 1 s.
     succeed();
@@ -148,7 +148,7 @@ describe('StoreCircuit: probes while open', () => {
     fail();
     const openedAt = clock.now();
     healthy = false;
-    await clock.advance(1000);
+    await clock.advanceAsync(1000);
     expect(probes.at(-1)! - openedAt).toBe(1000);
     c.stop();
   });
