@@ -28,8 +28,8 @@ export interface DeliveryOptions {
   readonly onLeaseLost: (message: WorkerMessage) => void;
   readonly onHeartbeatError: (message: WorkerMessage, error: unknown) => void;
   /** Spans (core/tracing.ts); default none. `destination` is the queue's name. */
-  readonly tracing?: Tracing;
-  readonly destination?: string;
+  readonly tracing?: Tracing | undefined;
+  readonly destination?: string | undefined;
 }
 
 /**
@@ -76,7 +76,7 @@ export class Delivery {
       messageId: message.messageId,
       key: message.key,
       receiveCount: message.receiveCount,
-      ...(message.groupId === undefined ? {} : { groupId: message.groupId }),
+      groupId: message.groupId,
     });
     this.#hold = new Hold({
       queue: options.queue,
