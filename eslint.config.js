@@ -150,4 +150,31 @@ export default tseslint.config(
       ),
     },
   },
+  {
+    // Time is a port (src/core/clock.ts): where the worker's time passes, timers and clocks come
+    // from the injected Clock, so tests drive them (test/helpers/manual-clock.ts) and every
+    // interval is monotonic. setImmediate stays: a turn of the event loop, not time.
+    // worker/poller.ts is a test-only receive loop on its way to test/.
+    files: ['src/worker/**/*.ts', 'src/aws/sqs-consumer-poller.ts', 'src/aws/table-watch.ts'],
+    ignores: ['src/worker/poller.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'].map((name) => ({
+          name,
+          message: `Use the injected Clock's timers (clock.setTimeout, clock.clearTimeout, clock.sleep), not the global ${name}.`,
+        })),
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Use the injected clock.now() (wall time).' },
+        { object: 'performance', property: 'now', message: 'Use the injected clock.monotonic().' },
+        ...['setTimeout', 'setInterval'].map((property) => ({
+          object: 'globalThis',
+          property,
+          message: "Use the injected Clock's timers.",
+        })),
+      ],
+    },
+  },
 );

@@ -42,6 +42,7 @@ interface Loop {
   consumer: Consumer | undefined;
   /** The room reserved for this loop's receives: its Consumer's batchSize; 0 while it has none. */
   reserved: number;
+  /** When the receive under way was sent, on the monotonic clock. */
   pollStartedAt: number | undefined;
   failures: number;
   /** Resolves when the receive under way ends (answered, failed or aborted). */
@@ -108,7 +109,11 @@ export class SqsConsumerPoller implements MessageSource {
     const loops = this.#loops ?? [];
     const started = loops.map((l) => l.pollStartedAt).filter((at) => at !== undefined);
     if (started.length > 0) {
-      this.#quietUntil = Math.max(...started) + this.#o.waitTimeSeconds * 1000 + ABORTED_POLL_SLACK_MS;
+      // Measured on the monotonic clock, told as epoch ms (MessageSource.quietUntil).
+      const { clock } = this.#o;
+      const leftMs =
+        Math.max(...started) + this.#o.waitTimeSeconds * 1000 + ABORTED_POLL_SLACK_MS - clock.monotonic();
+      this.#quietUntil = clock.now() + leftMs;
     }
     await Promise.all(this.#starting);
     await Promise.all(loops.map((loop) => stopLoop(loop)));
@@ -157,7 +162,7 @@ export class SqsConsumerPoller implements MessageSource {
         loop.receiving = new Promise((resolve) => (loop.endReceive = resolve));
         if (this.#o.gate?.paused) await this.#o.gate.whenReceiving(this.#stopped.signal);
         if (loop.reserved <= 0) await untilAborted(this.#stopped.signal);
-        loop.pollStartedAt = this.#o.clock.now();
+        loop.pollStartedAt = this.#o.clock.monotonic();
       },
       postReceiveMessageCallback: async () => {
         loop.pollStartedAt = undefined;
@@ -194,7 +199,7 @@ export class SqsConsumerPoller implements MessageSource {
     const { clock } = this.#o;
     const until = clock.monotonic() + waitMs;
     while (room > 0 && room < full && !this.#stopping && clock.monotonic() < until) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(ROOM_CHECK_MS, waitMs)));
+      await clock.sleep(Math.min(ROOM_CHECK_MS, waitMs));
       room = capacity.room;
     }
     if (this.#stopping) return 0;

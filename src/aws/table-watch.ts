@@ -1,4 +1,5 @@
 import { ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import { StoreUnavailableError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { StoreListener, TableStatusSink } from '../core/events.js';
@@ -13,6 +14,8 @@ export interface TableWatchOptions {
   readonly recheckMs: number;
   /** READY_MAX_STORE_FAILURES: store calls failing in a row that make the table unreachable. */
   readonly maxFailures: number;
+  /** Whose timers the rechecks run on (default the system's). */
+  readonly clock?: Clock | undefined;
 }
 
 /**
@@ -26,7 +29,8 @@ export interface TableWatchOptions {
  */
 export class TableWatch {
   readonly #o: TableWatchOptions;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #clock: Clock;
+  #timer: Timer | undefined;
   #stopped = false;
   #failuresInARow = 0;
   /** Set once the table was seen usable: until then whenReady() alone decides. */
@@ -34,6 +38,7 @@ export class TableWatch {
 
   constructor(options: TableWatchOptions) {
     this.#o = options;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /**
@@ -93,7 +98,7 @@ export class TableWatch {
 
   stop(): void {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
   }
 
   #recheck(): void {
@@ -108,8 +113,8 @@ export class TableWatch {
 
   #schedule(run: () => Promise<void>): void {
     if (this.#stopped) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = this.#clock.setTimeout(() => {
       if (!this.#stopped) void run();
     }, this.#o.recheckMs);
   }

@@ -1,3 +1,4 @@
+import { systemClock, type Clock, type Timer } from './clock.js';
 import type { BatchHandler, BatchOutcome, Handler, HandlerContext } from './handler.js';
 import type { WorkerMessage } from './message.js';
 
@@ -6,6 +7,8 @@ export interface BatchingOptions {
   readonly windowMs: number;
   /** A batch goes at once when it has this many messages (SQS_BATCH_SIZE). */
   readonly maxSize: number;
+  /** Whose timers run the window (default the system's). */
+  readonly clock?: Clock | undefined;
 }
 
 /** handleBatch's answer did not name an outcome for this message: it is retried. */
@@ -47,14 +50,15 @@ interface Waiting {
  */
 export function batchingHandler(handleBatch: BatchHandler, options: BatchingOptions): Handler {
   const waiting: Waiting[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  const clock = options.clock ?? systemClock;
+  let timer: Timer | undefined;
 
   const flush = () => {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
     timer = undefined;
     const batch = waiting.splice(0, options.maxSize);
     // What did not fit (maxSize reached within one turn) goes next turn, without a new window.
-    if (waiting.length > 0) timer = setTimeout(flush, 0);
+    if (waiting.length > 0) timer = clock.setTimeout(flush, 0);
     if (batch.length > 0) void runBatch(handleBatch, batch);
   };
 
@@ -66,7 +70,7 @@ export function batchingHandler(handleBatch: BatchHandler, options: BatchingOpti
       };
       waiting.push({ message, context, settle });
       if (waiting.length >= options.maxSize) flush();
-      else timer ??= setTimeout(flush, options.windowMs);
+      else timer ??= clock.setTimeout(flush, options.windowMs);
     });
 }
 

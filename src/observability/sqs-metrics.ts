@@ -1,5 +1,6 @@
 import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Counter, Gauge } from 'prom-client';
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
@@ -57,8 +58,10 @@ export interface QueueDepthOptions {
   readonly intervalMs: number;
   readonly gauge: Gauge<'queue' | 'state'>;
   readonly logger: Logger;
-  /** Wall clock, epoch ms, for the times `reads()` reports (default Date.now). */
-  readonly now?: () => number;
+  /** Wall clock, epoch ms, for the times `reads()` reports (default the clock's now()). */
+  readonly now?: (() => number) | undefined;
+  /** Whose timer spaces the reads, and whose now() is the default (default the system's). */
+  readonly clock?: Clock | undefined;
 }
 
 /** How the depth reads went: the status page shows the depths' age and marks them stale. */
@@ -90,11 +93,12 @@ const MAX_DEPTH_ERROR_CHARS = 200;
  * counted by sqs_requests_total and logged once until a read succeeds again.
  */
 export function startQueueDepthPoller(options: QueueDepthOptions): QueueDepthPoller {
-  let timer: NodeJS.Timeout | undefined;
+  const clock = options.clock ?? systemClock;
+  let timer: Timer | undefined;
   let current: Promise<void> = Promise.resolve();
   let failing = false;
   let stopped = false;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => clock.now());
   let reads: DepthReads = { lastOkAt: undefined, failingSince: undefined, lastError: undefined };
   const readNow = (): Promise<void> => {
     current = current.then(async () => {
@@ -117,7 +121,9 @@ export function startQueueDepthPoller(options: QueueDepthOptions): QueueDepthPol
   };
   const tick = () => {
     void readNow().finally(() => {
-      if (!stopped) timer = setTimeout(tick, options.intervalMs).unref();
+      if (stopped) return;
+      timer = clock.setTimeout(tick, options.intervalMs);
+      timer.unref();
     });
   };
   if (options.intervalMs > 0) tick();
@@ -126,7 +132,7 @@ export function startQueueDepthPoller(options: QueueDepthOptions): QueueDepthPol
     reads: () => reads,
     async stop() {
       stopped = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       await current;
     },
   };

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   SendMessageBatchCommand,
   type BatchResultErrorEntry,
@@ -8,6 +7,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { systemClock, type Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { isFifoQueue } from '../aws/queues.js';
 
@@ -17,7 +17,7 @@ export interface OutgoingMessage {
   readonly key: string | undefined;
   readonly body: string;
   readonly groupId?: string;
-  readonly delaySeconds?: number;
+  readonly delaySeconds?: number | undefined;
   readonly attributes?: Readonly<Record<string, string>>;
   /** The key travels in the body, as an envelope's id (envelopes.ts): no key attribute is sent. */
   readonly keyInBody?: boolean;
@@ -38,6 +38,8 @@ export interface SendOptions {
   readonly onSent?: (index: number, messageId: string | undefined) => void;
   /** String attributes every message carries besides its own (the trace context: `traceparent`). */
   readonly attributes?: Readonly<Record<string, string>>;
+  /** Whose clock paces the rate and times the retries (default the system's). */
+  readonly clock?: Clock | undefined;
 }
 
 export interface SendFailure {
@@ -97,7 +99,9 @@ class BatchSender {
   readonly #keyAttribute: string;
   readonly #fifo: boolean;
   readonly #options: SendOptions;
-  readonly #started = Date.now();
+  readonly #clock: Clock;
+  /** When sending began, on the monotonic clock: the rate counts from it. */
+  readonly #started: number;
   /** Messages taken so far, for the rate. */
   #taken = 0;
   /** Set when SQS refused a whole request for the sender's fault. */
@@ -109,6 +113,8 @@ class BatchSender {
     this.#keyAttribute = keyAttribute;
     this.#fifo = isFifoQueue(queueUrl);
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#started = this.#clock.monotonic();
   }
 
   /** Takes batches and sends them, one at a time, until none is left or the sending stops. */
@@ -134,8 +140,8 @@ class BatchSender {
     if (rate === undefined) return;
     const due = this.#started + (this.#taken / rate) * 1000;
     this.#taken += size;
-    const wait = due - Date.now();
-    if (wait > 0) await sleep(wait, undefined, { signal: this.#options.signal }).catch(() => {});
+    const wait = due - this.#clock.monotonic();
+    if (wait > 0) await this.#clock.sleep(wait, this.#options.signal);
   }
 
   async #send(batch: readonly Entry[]): Promise<void> {
@@ -145,13 +151,16 @@ class BatchSender {
       const last = attempt >= attempts || this.#options.signal?.aborted === true;
       pending = await this.#attempt(pending, last);
       this.#options.onProgress?.({ sent: this.sent, failed: this.failed.length });
-      if (pending.length > 0) await sleep(RETRY_BASE_MS * 2 ** (attempt - 1));
+      if (pending.length > 0) await this.#clock.sleep(RETRY_BASE_MS * 2 ** (attempt - 1));
     }
   }
 
   /** One SendMessageBatch; resolves with the entries to send again. */
   async #attempt(pending: readonly Entry[], last: boolean): Promise<Entry[]> {
-    let out: { Successful?: SendMessageBatchResultEntry[]; Failed?: BatchResultErrorEntry[] };
+    let out: {
+      Successful?: SendMessageBatchResultEntry[] | undefined;
+      Failed?: BatchResultErrorEntry[] | undefined;
+    };
     try {
       out = await this.#sqs.send(
         new SendMessageBatchCommand({
@@ -248,7 +257,7 @@ function toEntry(
     Id: String(e.index),
     MessageBody: m.body,
     ...(Object.keys(attributes).length > 0 ? { MessageAttributes: attributes } : {}),
-    ...(m.delaySeconds === undefined ? {} : { DelaySeconds: m.delaySeconds }),
+    DelaySeconds: m.delaySeconds,
     ...(fifo
       ? { MessageGroupId: m.groupId ?? m.key ?? `m${e.index}`, MessageDeduplicationId: randomUUID() }
       : {}),

@@ -1,3 +1,4 @@
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import {
   QUEUE_LIMITS,
   type BatchResult,
@@ -34,28 +35,30 @@ interface Pending<T> {
 class Batcher<T> {
   readonly #send: (entries: readonly T[]) => Promise<BatchResult>;
   readonly #delayMs: number;
+  readonly #clock: Clock;
   #pending: Pending<T>[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   /** Batch calls sent and not yet answered. */
   readonly #sending = new Set<Promise<void>>();
   #delaying = true;
 
-  constructor(send: (entries: readonly T[]) => Promise<BatchResult>, delayMs: number) {
+  constructor(send: (entries: readonly T[]) => Promise<BatchResult>, delayMs: number, clock: Clock) {
     this.#send = send;
     this.#delayMs = delayMs;
+    this.#clock = clock;
   }
 
   add(entry: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#pending.push({ entry, resolve, reject });
       if (this.#pending.length >= QUEUE_LIMITS.maxBatch || !this.#delaying) void this.flush();
-      else this.#timer ??= setTimeout(() => void this.flush(), this.#delayMs);
+      else this.#timer ??= this.#clock.setTimeout(() => void this.flush(), this.#delayMs);
     });
   }
 
   /** Sends what is waiting now; resolves once every batch call sent so far has its answer. */
   async flush(): Promise<void> {
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     while (this.#pending.length > 0) {
       const sending = this.#sendBatch(this.#pending.splice(0, QUEUE_LIMITS.maxBatch));
@@ -98,10 +101,11 @@ export class BatchingQueue implements Queue {
   readonly #deletes: Batcher<string>;
   readonly #changes: Batcher<VisibilityChange>;
 
-  constructor(inner: Queue, delayMs: number) {
+  /** `clock`: whose timers SQS_BATCH_FLUSH_DELAY runs on (default the system's). */
+  constructor(inner: Queue, delayMs: number, clock: Clock = systemClock) {
     this.#inner = inner;
-    this.#deletes = new Batcher((handles) => inner.deleteBatch(handles), delayMs);
-    this.#changes = new Batcher((changes) => inner.changeVisibilityBatch(changes), delayMs);
+    this.#deletes = new Batcher((handles) => inner.deleteBatch(handles), delayMs, clock);
+    this.#changes = new Batcher((changes) => inner.changeVisibilityBatch(changes), delayMs, clock);
   }
 
   get url(): string {

@@ -1,3 +1,4 @@
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import { StoreUnavailableError } from '../core/errors.js';
 import type { Claim, ClaimRequest, ClaimResult, IdempotencyStore } from '../core/idempotency-store.js';
 import {
@@ -61,6 +62,8 @@ export interface BatchingStoreOptions {
    * otherwise hear of a stalled store only when the single calls after the batch fail too.
    */
   readonly onRequest?: (failure: StoreUnavailableError | undefined) => void;
+  /** Whose timers the window, the request timeout and the throttle backoff run on (default the system's). */
+  readonly clock?: Clock | undefined;
 }
 
 /** What the batches did since the store was made: for tests, logs and the status page. */
@@ -98,13 +101,14 @@ const DEFAULT_GIVE_UP_AFTER = 3;
 export class BatchingStore implements IdempotencyStore {
   readonly #inner: IdempotencyStore;
   readonly #batch: StoreBatch;
-  readonly #o: Required<Omit<BatchingStoreOptions, 'onGiveUp' | 'held' | 'onRequest'>> &
+  readonly #o: Required<Omit<BatchingStoreOptions, 'onGiveUp' | 'held' | 'onRequest' | 'clock'>> &
     Pick<BatchingStoreOptions, 'onGiveUp' | 'held' | 'onRequest'>;
+  readonly #clock: Clock;
   #pending: Pending[] = [];
   /** Answered requests in a row whose statements all failed (see giveUpAfter). */
   #useless = 0;
   #gaveUp = false;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   #immediate: NodeJS.Immediate | undefined;
   readonly #sending = new Set<Promise<void>>();
   readonly stats: BatchingStats = {
@@ -121,6 +125,7 @@ export class BatchingStore implements IdempotencyStore {
   constructor(inner: IdempotencyStore, batch: StoreBatch, options: BatchingStoreOptions) {
     this.#inner = inner;
     this.#batch = batch;
+    this.#clock = options.clock ?? systemClock;
     this.#o = {
       throttleBackoffMs: DEFAULT_THROTTLE_BACKOFF_MS,
       giveUpAfter: DEFAULT_GIVE_UP_AFTER,
@@ -193,7 +198,7 @@ export class BatchingStore implements IdempotencyStore {
       if (this.#pending.length >= this.#o.maxStatements) this.#sendPending();
       else if (urgent || this.#o.windowMs <= 0 || this.#everyHeldWaits())
         this.#immediate ??= setImmediate(() => this.#sendPending());
-      else this.#timer ??= setTimeout(() => this.#sendPending(), this.#o.windowMs);
+      else this.#timer ??= this.#clock.setTimeout(() => this.#sendPending(), this.#o.windowMs);
     });
   }
 
@@ -206,7 +211,7 @@ export class BatchingStore implements IdempotencyStore {
 
   /** Everything waiting, in requests of at most maxStatements distinct keys. */
   #sendPending(): void {
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     clearImmediate(this.#immediate);
     this.#timer = undefined;
     this.#immediate = undefined;
@@ -270,10 +275,10 @@ export class BatchingStore implements IdempotencyStore {
   /** The request's outcomes; undefined when it failed or timed out as a whole (aborted then). */
   async #execute(statements: readonly BatchStatement[]) {
     const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     let failure: StoreUnavailableError | undefined;
     const timedOut = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => {
+      timer = this.#clock.setTimeout(() => {
         failure = new StoreUnavailableError(
           `idempotency store batch took longer than ${this.#o.timeoutMs} ms`,
         );
@@ -292,14 +297,14 @@ export class BatchingStore implements IdempotencyStore {
       this.#o.onRequest?.(outcomes === undefined ? failure : undefined);
       return outcomes;
     } finally {
-      clearTimeout(timer);
+      this.#clock.clearTimeout(timer);
     }
   }
 
   /** The single call of one write, after a throttle's backoff; its answer is the caller's. */
   #settle(pending: Pending, why: Why): void {
     const run = () => pending.single(why).then(pending.resolve, pending.reject);
-    if (why === 'throttled') setTimeout(() => void run(), this.#o.throttleBackoffMs);
+    if (why === 'throttled') this.#clock.setTimeout(() => void run(), this.#o.throttleBackoffMs);
     else void run();
   }
 }

@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.js';
+import type { Clock, Timer } from '../core/clock.js';
 import { HandlerTimeoutError, describeError } from '../core/errors.js';
 import type { Handler } from '../core/handler.js';
 import type { IdempotencyService } from '../core/idempotency.js';
@@ -28,8 +28,8 @@ export interface DeliveryOptions {
   readonly onLeaseLost: (message: WorkerMessage) => void;
   readonly onHeartbeatError: (message: WorkerMessage, error: unknown) => void;
   /** Spans (core/tracing.ts); default none. `destination` is the queue's name. */
-  readonly tracing?: Tracing;
-  readonly destination?: string;
+  readonly tracing?: Tracing | undefined;
+  readonly destination?: string | undefined;
 }
 
 /**
@@ -57,7 +57,7 @@ export class Delivery {
   readonly #controller = new AbortController();
   readonly #hold: Hold;
   /** HANDLER_TIMEOUT's timer, armed when the handler starts; cleared when run() returns. */
-  #timeout: NodeJS.Timeout | undefined;
+  #timeout: Timer | undefined;
   #running = false;
 
   constructor(received: ReceivedMessage, message: WorkerMessage, logger: Logger, options: DeliveryOptions) {
@@ -76,7 +76,7 @@ export class Delivery {
       messageId: message.messageId,
       key: message.key,
       receiveCount: message.receiveCount,
-      ...(message.groupId === undefined ? {} : { groupId: message.groupId }),
+      groupId: message.groupId,
     });
     this.#hold = new Hold({
       queue: options.queue,
@@ -120,7 +120,7 @@ export class Delivery {
       return { ...released(reason('INTERNAL_ERROR', describeError(error))), error };
     } finally {
       this.#running = false;
-      clearTimeout(this.#timeout);
+      this.#o.clock.clearTimeout(this.#timeout);
       this.#o.shutdown.removeEventListener('abort', onShutdown);
     }
   }
@@ -129,7 +129,10 @@ export class Delivery {
   #startHandlerTimeout(): void {
     const timeoutMs = this.#o.handlerTimeoutMs;
     if (timeoutMs <= 0 || !this.#running || this.#timeout !== undefined) return;
-    this.#timeout = setTimeout(() => this.#controller.abort(new HandlerTimeoutError(timeoutMs)), timeoutMs);
+    this.#timeout = this.#o.clock.setTimeout(
+      () => this.#controller.abort(new HandlerTimeoutError(timeoutMs)),
+      timeoutMs,
+    );
   }
 
   /** How long since receipt, on the monotonic clock (a step of the wall clock does not move it). */

@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.js';
+import type { Clock, Timer } from '../core/clock.js';
 import { WorkerError } from '../core/errors.js';
 import type { Claim } from '../core/idempotency-store.js';
 import type { IdempotencyService, LeaseTerms } from '../core/idempotency.js';
@@ -80,7 +80,7 @@ export class Hold implements LeaseControl {
   #claim: Claim | undefined;
   /** The lease last asked for or confirmed: what the record may carry. */
   #leaseExpiresAt: number | undefined;
-  #watchdog: NodeJS.Timeout | undefined;
+  #watchdog: Timer | undefined;
   #settled = false;
   #ended = false;
 
@@ -139,23 +139,12 @@ export class Hold implements LeaseControl {
 
   /** Resolves true after `ms` (at least 100), false at once or as soon as the worker stops. */
   #wait(ms: number): Promise<boolean> {
-    const { stopping } = this.#o;
-    if (stopping.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const done = (value: boolean) => {
-        clearTimeout(timer);
-        stopping.removeEventListener('abort', onStop);
-        resolve(value);
-      };
-      const onStop = () => done(false);
-      const timer = setTimeout(() => done(true), Math.max(100, ms));
-      stopping.addEventListener('abort', onStop, { once: true });
-    });
+    return this.#o.clock.sleep(Math.max(100, ms), this.#o.stopping);
   }
 
   settle(): void {
     this.#settled = true;
-    clearTimeout(this.#watchdog);
+    this.#o.clock.clearTimeout(this.#watchdog);
   }
 
   msUntilTakeable(): number {
@@ -182,9 +171,9 @@ export class Hold implements LeaseControl {
     if (leftMs <= 0) return false;
     this.#leaseExpiresAt = Math.max(this.#leaseExpiresAt ?? 0, leaseExpiresAtMs);
     if (this.#settled) return true;
-    clearTimeout(this.#watchdog);
+    clock.clearTimeout(this.#watchdog);
     // settle() clears it: once armed, it fires only while the handler runs.
-    this.#watchdog = setTimeout(() => this.#o.abort(new LeaseExpiredError()), leftMs);
+    this.#watchdog = clock.setTimeout(() => this.#o.abort(new LeaseExpiredError()), leftMs);
     this.#watchdog.unref();
     return true;
   }

@@ -30,7 +30,7 @@ export interface RuntimeOptions {
   readonly clock: Clock;
   readonly keyAttribute: string;
   /** MESSAGE_ENVELOPE: the envelope bodies come in (core/envelope.ts); default none. */
-  readonly envelope?: EnvelopeMode;
+  readonly envelope?: EnvelopeMode | undefined;
   readonly visibilityTimeoutSeconds: number;
   /** The lease's clock-skew margin, resolved (leaseClockSkewMs in lease.ts). */
   readonly skewMs: number;
@@ -40,13 +40,13 @@ export interface RuntimeOptions {
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
   readonly validate?: PipelineDeps['validate'];
   /** Stop receiving after this many messages (the `consume --count` command); default no limit. */
-  readonly receiveLimit?: number;
+  readonly receiveLimit?: number | undefined;
   /** Checks once at start that the queue answers, so readiness need not wait out a first long poll. */
-  readonly probe?: () => Promise<void>;
+  readonly probe?: (() => Promise<void>) | undefined;
   /** For backoff jitter; tests pass a fixed one. */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
   /** Spans per delivery (core/tracing.ts); default none. */
-  readonly tracing?: Tracing;
+  readonly tracing?: Tracing | undefined;
 }
 
 /** After the handlers' signals fire at shutdown, how long they get to return and be settled. */
@@ -87,6 +87,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       options.deadLetters,
       (pk, copyId) => options.idempotency.markDeadLettered(pk, copyId),
       deleteRetryDelays(options.visibilityTimeoutSeconds),
+      options.clock,
     );
     this.#capacity = new Capacity(options.maxInFlight, options.receiveLimit);
   }
@@ -164,11 +165,10 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
     } finally {
       // Whatever is still waiting goes out now; its answers are waited for within the budget.
       if (batching) {
-        let timer: NodeJS.Timeout | undefined;
+        const flushed = new AbortController();
         const budgetMs = Math.max(0, flushBy - clock.monotonic());
-        const outOfTime = new Promise<void>((resolve) => (timer = setTimeout(resolve, budgetMs)));
-        await Promise.race([batching.flush(), outOfTime]);
-        clearTimeout(timer);
+        await Promise.race([batching.flush(), clock.sleep(budgetMs, flushed.signal)]);
+        flushed.abort();
       }
     }
   }
@@ -176,16 +176,15 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
   /** True once nothing is in flight, false if `ms` pass first. */
   async #drainedWithin(ms: number): Promise<boolean> {
     if (this.#inFlight.size === 0) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    });
+    const over = new AbortController();
+    const deadline = this.#o.clock.sleep(ms, over.signal).then(() => false);
     const drained = (async () => {
       while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
       return true as const;
     })();
     const result = await Promise.race([drained, deadline]);
-    clearTimeout(timer);
+    // Ends the deadline's timer (its promise then resolves false, unread).
+    over.abort();
     return result;
   }
 
@@ -219,6 +218,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
 
   #receive(received: ReceivedMessage): Delivery {
     const message = toWorkerMessage(received, this.#o.keyAttribute, this.#o.envelope);
+    const traced = this.#o.tracing?.enabled ? this.#o.tracing : undefined;
     const delivery = new Delivery(received, message, this.#o.logger, {
       queue: this.#o.queue,
       idempotency: this.#o.idempotency,
@@ -227,14 +227,13 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       visibilityTimeoutSeconds: this.#o.visibilityTimeoutSeconds,
       handlerTimeoutMs: this.#o.handlerTimeoutMs,
       skewMs: this.#o.skewMs,
-      ...(this.#o.tracing?.enabled
-        ? { tracing: this.#o.tracing, destination: queueNameOf(this.#o.queue.url) }
-        : {}),
+      tracing: traced,
+      destination: traced && queueNameOf(this.#o.queue.url),
       stopping: this.#stoppingSignal.signal,
       shutdown: this.#shutdown.signal,
       onLeaseLost: (m) => this.emit('lease_lost', m),
       onHeartbeatError: (m, error) => this.emit('heartbeat_failed', m, error),
-      ...(this.#o.validate ? { validate: this.#o.validate } : {}),
+      validate: this.#o.validate,
     });
     this.emit('message_received', message);
     return delivery;
@@ -257,7 +256,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       now,
       // SQS's 12 hours count from the receive: the time held, measured on the monotonic clock.
       receivedAt: now - delivery.heldMs(),
-      ...(this.#o.random ? { random: this.#o.random } : {}),
+      random: this.#o.random,
     });
     const { plan } = decided;
     let { processed } = decided;

@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.js';
+import type { Clock, Timer } from '../core/clock.js';
 
 /**
  * Runs `task` every `periodMs` of monotonic time, counted from the start of its previous run,
@@ -14,7 +14,7 @@ export class Every {
   readonly #clock: Clock;
   readonly #periodMs: number;
   readonly #task: () => Promise<void>;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   #stopped = false;
 
   /** The first run at `firstAtMono` (Clock.monotonic), or at once when that has passed. */
@@ -27,7 +27,7 @@ export class Every {
 
   stop(): void {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
   }
 
   #arm(atMono: number): void {
@@ -37,7 +37,7 @@ export class Every {
       void this.#run();
       return;
     }
-    this.#timer = setTimeout(() => void this.#run(), ms);
+    this.#timer = this.#clock.setTimeout(() => void this.#run(), ms);
     this.#timer.unref();
   }
 

@@ -16,7 +16,7 @@ export type SettlePlan =
       readonly action: 'dead_letter';
       readonly attributes: MessageAttributes;
       /** The pk of the key's DEAD_LETTERED record, when there is one: the copy's id is noted on it. */
-      readonly recorded?: string;
+      readonly recorded?: string | undefined;
     }
   /** Make it visible again after `delayMs` (0: at once). */
   | { readonly action: 'release'; readonly delayMs: number };
@@ -24,13 +24,13 @@ export type SettlePlan =
 export interface PolicyContext {
   readonly hasDeadLetterQueue: boolean;
   /** When this receive began (epoch ms): SQS caps a message's visibility at 12 hours after it. */
-  readonly receivedAt?: number;
+  readonly receivedAt?: number | undefined;
   /** The worker is stopping past its shutdown timeout: what is released comes back at once. */
   readonly shuttingDown: boolean;
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
   readonly keyAttribute: string;
   readonly now: number;
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
 }
 
 /** SQS allows at most 10 message attributes per message. */
@@ -68,7 +68,7 @@ export function decideSettlement(
     const recorded = processed.recordedDeadLetter;
     return {
       processed,
-      plan: { action: 'dead_letter', attributes, ...(recorded === undefined ? {} : { recorded }) },
+      plan: { action: 'dead_letter', attributes, recorded },
     };
   }
   return { processed, plan: { action: 'release', delayMs: releaseDelayMs(message, processed, context) } };

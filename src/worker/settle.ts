@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../core/clock.js';
 import { WorkerError, describeError } from '../core/errors.js';
 import type { WorkerMessage } from '../core/message.js';
 import type { MessageAttributes, Queue, ReceivedMessage } from '../core/queue.js';
@@ -26,23 +27,27 @@ export class Settler {
   readonly #deadLetters: Queue | undefined;
   readonly #mark: MarkDeadLettered;
   readonly #deleteRetriesMs: readonly number[];
+  readonly #clock: Clock;
 
   /**
    * `deleteRetriesMs`: the waits before each retry of a delete that failed (a 5xx, a failed batch
    * entry). A message whose delete keeps failing comes back, and each receive spends one of its
    * receive counts: SQS's redrive would in the end move a message that was handled to the
    * dead-letter queue. Keep their sum well inside the visibility timeout (deleteRetryDelays).
+   * `clock`: whose timers those waits run on.
    */
   constructor(
     queue: Queue,
     deadLetters: Queue | undefined,
     mark: MarkDeadLettered = async () => false,
     deleteRetriesMs: readonly number[] = [],
+    clock: Clock = systemClock,
   ) {
     this.#queue = queue;
     this.#deadLetters = deadLetters;
     this.#mark = mark;
     this.#deleteRetriesMs = deleteRetriesMs;
+    this.#clock = clock;
   }
 
   get hasDeadLetterQueue(): boolean {
@@ -99,7 +104,7 @@ export class Settler {
       } catch (error) {
         const waitMs = this.#deleteRetriesMs[attempt];
         if (waitMs === undefined || staleHandle(error)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        await this.#clock.sleep(waitMs);
       }
     }
   }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Clock } from '../core/clock.js';
+import type { Clock, Timer } from '../core/clock.js';
 import { StoreUnavailableError } from '../core/errors.js';
 import type { ObservableStoreCircuit, StoreCircuitEvents } from '../core/events.js';
 import type { Claim, ClaimRequest, ClaimResult, IdempotencyStore } from '../core/idempotency-store.js';
@@ -61,7 +61,7 @@ export class StoreCircuit
   /** Probes made since a store call last succeeded: the exponent of their backoff. */
   #probes = 0;
   #lastError: unknown;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   #closedForGood = false;
   #waiters = new Set<() => void>();
 
@@ -112,7 +112,7 @@ export class StoreCircuit
   /** Ends the probes (shutdown); waiters are let go. */
   stop(): void {
     this.#closedForGood = true;
-    clearTimeout(this.#timer);
+    this.#o.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#wake();
   }
@@ -160,7 +160,7 @@ export class StoreCircuit
     this.#openedAt = undefined;
     this.#failuresInARow = 0;
     this.#onTrial = by === 'probe';
-    clearTimeout(this.#timer);
+    this.#o.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.emit('store_circuit_closed', pausedMs, by);
     this.#wake();
@@ -169,7 +169,7 @@ export class StoreCircuit
   #scheduleProbe(): void {
     if (this.#closedForGood) return;
     const delayMs = failurePauseMs(this.#probes + 1, this.#o.probeBackoff ?? PROBE_BACKOFF);
-    this.#timer = setTimeout(() => void this.#probe(), delayMs);
+    this.#timer = this.#o.clock.setTimeout(() => void this.#probe(), delayMs);
     this.#timer.unref();
   }
 
@@ -177,7 +177,8 @@ export class StoreCircuit
     this.#timer = undefined;
     const epoch = this.#epoch;
     this.#probes += 1;
-    const error = await withTimeout(this.#o.probe(), this.#o.probeTimeoutMs ?? PROBE_TIMEOUT_MS);
+    const { clock, probeTimeoutMs } = this.#o;
+    const error = await withTimeout(clock, this.#o.probe(), probeTimeoutMs ?? PROBE_TIMEOUT_MS);
     if (epoch !== this.#epoch || !this.#open || this.#closedForGood) return;
     if (error === undefined) {
       this.#resume('probe');
@@ -194,10 +195,10 @@ export class StoreCircuit
 }
 
 /** Undefined when `work` resolves within `ms`; otherwise what it threw, or a timeout error. */
-async function withTimeout(work: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
+async function withTimeout(clock: Clock, work: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: Timer | undefined;
   const timedOut = new Promise<unknown>((resolve) => {
-    timer = setTimeout(
+    timer = clock.setTimeout(
       () => resolve(new StoreUnavailableError(`store probe did not answer within ${ms} ms`)),
       ms,
     );
@@ -211,7 +212,7 @@ async function withTimeout(work: Promise<unknown>, ms: number): Promise<unknown>
       timedOut,
     ]);
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Clock } from '../../src/core/clock.js';
+import { ManualClock } from './manual-clock.js';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { IdempotencyService } from '../../src/core/idempotency.js';
 import type { IdempotencyStore } from '../../src/core/idempotency-store.js';
@@ -8,27 +9,7 @@ import type { ReceivedMessage } from '../../src/core/queue.js';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
 import type { PipelineDeps } from '../../src/core/pipeline.js';
 
-/**
- * A clock tests move by hand. advance() moves wall and monotonic time together (time passing);
- * stepWall() moves only the wall clock (NTP or an operator stepping it), as a real one can.
- */
-export class ManualClock implements Clock {
-  #mono = 0;
-  constructor(private time = 1_750_000_000_000) {}
-  now(): number {
-    return this.time;
-  }
-  monotonic(): number {
-    return this.#mono;
-  }
-  advance(ms: number): void {
-    this.time += ms;
-    this.#mono += ms;
-  }
-  stepWall(ms: number): void {
-    this.time += ms;
-  }
-}
+export { ManualClock } from './manual-clock.js';
 
 export function message(
   key: string,

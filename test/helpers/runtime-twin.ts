@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import type { Clock } from '../../src/core/clock.js';
+import { systemClock, type Clock } from '../../src/core/clock.js';
 import type { MessageEvent } from '../../src/core/events.js';
 import type { Handler } from '../../src/core/handler.js';
 import { IdempotencyService } from '../../src/core/idempotency.js';
@@ -118,7 +118,11 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
   } = options;
   // jest's fake timers move performance.now() with timers but not with setSystemTime(): a test
   // steps a worker's wall clock apart from its monotonic one with jest.setSystemTime().
-  const clock: Clock = { now: () => Date.now() + skewAheadMs, monotonic: () => performance.now() };
+  const clock: Clock = {
+    ...systemClock,
+    now: () => Date.now() + skewAheadMs,
+    monotonic: () => performance.now(),
+  };
   const visibility = options.visibilityTimeoutSeconds ?? VISIBILITY_SECONDS;
   const plain: Queue = options.queue ?? w.queue;
   const queue = batchFlushMs === undefined ? plain : new BatchingQueue(plain, batchFlushMs);

@@ -1,4 +1,5 @@
 import { Gauge, Registry } from 'prom-client';
+import { systemClock, type Clock } from '../../src/core/clock.js';
 import type { MessageEvent } from '../../src/core/events.js';
 import type { WorkerMessage } from '../../src/core/message.js';
 import type { Outcome, Processed } from '../../src/core/pipeline.js';
@@ -12,14 +13,18 @@ import { OPEN, sidecarDeps } from './sidecar.js';
 
 export const T0 = Date.UTC(2026, 11, 7, 3, 0, 0);
 
-export interface TestClock {
+/** A Clock whose wall time is `ms` (moved by hand) and whose timers are the system's. */
+export interface TestClock extends Clock {
   ms: number;
-  now(): number;
-  monotonic(): number;
 }
 
 export function testClock(start = T0): TestClock {
-  const clock: TestClock = { ms: start, now: () => clock.ms, monotonic: () => clock.ms - start };
+  const clock: TestClock = {
+    ...systemClock,
+    ms: start,
+    now: () => clock.ms,
+    monotonic: () => clock.ms - start,
+  };
   return clock;
 }
 

@@ -1,5 +1,6 @@
 import { createSqsClient } from '../../src/aws/clients.js';
 import { SqsConsumerPoller } from '../../src/aws/sqs-consumer-poller.js';
+import { systemClock } from '../../src/core/clock.js';
 import type { ReceivedMessage } from '../../src/core/queue.js';
 import { Capacity } from '../../src/worker/capacity.js';
 import { fixture, send, startTestAws, type TestAws } from '../helpers/aws.js';
@@ -36,7 +37,7 @@ describe('SqsConsumerPoller: its waits on the monotonic clock', () => {
       batchSize: 10,
       waitTimeSeconds: 1,
       visibilityTimeoutSeconds: 30,
-      clock: { now: () => Date.now(), monotonic: () => performance.now() + jumpedMs },
+      clock: { ...systemClock, monotonic: () => performance.now() + jumpedMs },
       failureBackoff: { baseMs: 1000, maxMs: 1000 },
       fullBatchWaitMs: 600_000,
     });

@@ -1,17 +1,16 @@
-import { jest } from '@jest/globals';
 import { MemoryQueues, type MemoryQueue } from '../../src/core/memory-queue.js';
 import { BatchingQueue } from '../../src/worker/batching-queue.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+
+/** Wall time starts at 1_750_000_000_000, monotonic at 0; only advance() and stepWall() move them. */
+let clock: ManualClock;
 
 beforeEach(() => {
-  jest.useFakeTimers({ now: 1_750_000_000_000 });
-});
-
-afterEach(() => {
-  jest.useRealTimers();
+  clock = new ManualClock(1_750_000_000_000, 0);
 });
 
 async function received(count: number): Promise<{ queue: MemoryQueue; handles: string[] }> {
-  const queue = new MemoryQueues().create('q');
+  const queue = new MemoryQueues({ clock }).create('q');
   for (let i = 0; i < count; i += 1) await queue.send({ body: `m${i}` });
   const handles: string[] = [];
   while (handles.length < count) {
@@ -24,11 +23,11 @@ async function received(count: number): Promise<{ queue: MemoryQueue; handles: s
 describe('BatchingQueue', () => {
   it('sends 25 deletes as three DeleteMessageBatch calls, at once when 10 wait', async () => {
     const { queue, handles } = await received(25);
-    const batching = new BatchingQueue(queue, 50);
+    const batching = new BatchingQueue(queue, 50, clock);
     const done = Promise.all(handles.map((h) => batching.delete(h)));
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect(queue.calls.deleteBatch).toBe(2);
-    await jest.advanceTimersByTimeAsync(50);
+    await clock.advanceAsync(50);
     await done;
     expect(queue.calls).toMatchObject({ delete: 0, deleteBatch: 3 });
     expect(queue.peek()).toEqual([]);
@@ -36,24 +35,24 @@ describe('BatchingQueue', () => {
 
   it('holds a lone entry for the flush delay, then sends it', async () => {
     const { queue, handles } = await received(1);
-    const batching = new BatchingQueue(queue, 50);
+    const batching = new BatchingQueue(queue, 50, clock);
     const done = batching.delete(handles[0] as string);
-    await jest.advanceTimersByTimeAsync(49);
+    await clock.advanceAsync(49);
     expect(queue.calls.deleteBatch).toBe(0);
-    await jest.advanceTimersByTimeAsync(1);
+    await clock.advanceAsync(1);
     await done;
     expect(queue.calls.deleteBatch).toBe(1);
   });
 
   it("rejects only the failed entry's promise, with its own code; the others succeed", async () => {
     const { queue, handles } = await received(3);
-    const batching = new BatchingQueue(queue, 10);
+    const batching = new BatchingQueue(queue, 10, clock);
     const results = Promise.allSettled([
       batching.delete(handles[0] as string),
       batching.delete('not-a-receipt-handle'),
       batching.delete(handles[2] as string),
     ]);
-    await jest.advanceTimersByTimeAsync(10);
+    await clock.advanceAsync(10);
     const [first, bad, third] = await results;
     expect(first.status).toBe('fulfilled');
     expect(third.status).toBe('fulfilled');
@@ -64,13 +63,13 @@ describe('BatchingQueue', () => {
 
   it('batches visibility changes too', async () => {
     const { queue, handles } = await received(12);
-    const batching = new BatchingQueue(queue, 20);
+    const batching = new BatchingQueue(queue, 20, clock);
     const done = Promise.all(
       handles.map((receiptHandle) =>
         batching.changeVisibility({ receiptHandle, visibilityTimeoutSeconds: 0 }),
       ),
     );
-    await jest.advanceTimersByTimeAsync(20);
+    await clock.advanceAsync(20);
     await done;
     expect(queue.calls).toMatchObject({ changeVisibility: 0, changeVisibilityBatch: 2 });
     expect(queue.counts().visible).toBe(12);
@@ -81,25 +80,25 @@ describe('BatchingQueue', () => {
     queue.intercept('deleteBatch', () => {
       throw new Error('connect ECONNREFUSED');
     });
-    const batching = new BatchingQueue(queue, 10);
+    const batching = new BatchingQueue(queue, 10, clock);
     const results = Promise.allSettled(handles.map((h) => batching.delete(h)));
-    await jest.advanceTimersByTimeAsync(10);
+    await clock.advanceAsync(10);
     expect((await results).map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(queue.peek()).toHaveLength(2);
   });
 
   it('flush() sends what waits at once and resolves only when the batch call is answered', async () => {
     const { queue, handles } = await received(2);
-    queue.intercept('deleteBatch', () => new Promise((resolve) => setTimeout(resolve, 3000)));
-    const batching = new BatchingQueue(queue, 8000);
+    queue.intercept('deleteBatch', async () => void (await clock.sleep(3000)));
+    const batching = new BatchingQueue(queue, 8000, clock);
     const deleted = Promise.all(handles.map((h) => batching.delete(h)));
     let flushed = false;
     void batching.flush().then(() => (flushed = true));
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect(queue.calls.deleteBatch).toBe(1);
-    await jest.advanceTimersByTimeAsync(2999);
+    await clock.advanceAsync(2999);
     expect(flushed).toBe(false);
-    await jest.advanceTimersByTimeAsync(1);
+    await clock.advanceAsync(1);
     expect(flushed).toBe(true);
     await deleted;
     expect(queue.peek()).toEqual([]);
@@ -108,24 +107,24 @@ describe('BatchingQueue', () => {
   it('flush() also waits for a batch its timer sent earlier, and never rejects', async () => {
     const { queue, handles } = await received(1);
     queue.intercept('deleteBatch', async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await clock.sleep(1000);
       throw new Error('connect ECONNREFUSED');
     });
-    const batching = new BatchingQueue(queue, 50);
+    const batching = new BatchingQueue(queue, 50, clock);
     const deleted = batching.delete(handles[0] as string).catch((error: unknown) => error);
-    await jest.advanceTimersByTimeAsync(50); // sent by the timer, answer 1 s later
+    await clock.advanceAsync(50); // sent by the timer, answer 1 s later
     let flushed = false;
     void batching.flush().then(() => (flushed = true));
-    await jest.advanceTimersByTimeAsync(999);
+    await clock.advanceAsync(999);
     expect(flushed).toBe(false);
-    await jest.advanceTimersByTimeAsync(1);
+    await clock.advanceAsync(1);
     expect(flushed).toBe(true);
     expect(await deleted).toBeInstanceOf(Error);
   });
 
   it('after stopDelaying(), what waits and every later entry goes out at once', async () => {
     const { queue, handles } = await received(2);
-    const batching = new BatchingQueue(queue, 8000);
+    const batching = new BatchingQueue(queue, 8000, clock);
     const first = batching.delete(handles[0] as string);
     batching.stopDelaying();
     await first;
@@ -137,17 +136,17 @@ describe('BatchingQueue', () => {
 
   it('after a flush, the next lone entry waits its own full delay', async () => {
     const { queue, handles } = await received(3);
-    const batching = new BatchingQueue(queue, 1000);
+    const batching = new BatchingQueue(queue, 1000, clock);
     void batching.delete(handles[0] as string);
     await batching.flush();
-    await jest.advanceTimersByTimeAsync(500);
+    await clock.advanceAsync(500);
     void batching.delete(handles[1] as string);
-    await jest.advanceTimersByTimeAsync(999);
+    await clock.advanceAsync(999);
     expect(queue.calls.deleteBatch).toBe(1);
-    await jest.advanceTimersByTimeAsync(1);
+    await clock.advanceAsync(1);
     expect(queue.calls.deleteBatch).toBe(2);
     void batching.delete(handles[2] as string);
-    await jest.advanceTimersByTimeAsync(1000);
+    await clock.advanceAsync(1000);
     expect(queue.calls.deleteBatch).toBe(3);
     expect(queue.peek()).toEqual([]);
   });

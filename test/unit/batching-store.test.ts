@@ -1,20 +1,19 @@
-import { jest } from '@jest/globals';
 import type { ClaimRequest, IdempotencyStore } from '../../src/core/idempotency-store.js';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
 import { BatchingStore, type BatchingStoreOptions } from '../../src/worker/batching-store.js';
 import { MemoryStoreBatch } from '../helpers/memory-store-batch.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 const NOW = 1_750_000_000_000;
 const WINDOW_MS = 100;
 const TIMEOUT_MS = 3000;
 const BACKOFF_MS = 50;
 
-beforeEach(() => {
-  jest.useFakeTimers({ now: NOW });
-});
+/** Wall time starts at NOW, monotonic at 0; only advance() and stepWall() move them. */
+let clock: ManualClock;
 
-afterEach(() => {
-  jest.useRealTimers();
+beforeEach(() => {
+  clock = new ManualClock(NOW, 0);
 });
 
 /** The single calls that reach the wrapped store, by method, in order. */
@@ -47,6 +46,7 @@ function setup(options: Partial<BatchingStoreOptions> = {}) {
     windowMs: WINDOW_MS,
     timeoutMs: TIMEOUT_MS,
     throttleBackoffMs: BACKOFF_MS,
+    clock,
     ...options,
   });
   return { memory, batch, singles: inner.calls, singleClaims: inner.claims, store };
@@ -77,7 +77,7 @@ describe('BatchingStore', () => {
     const requests = Array.from({ length: 10 }, () => request());
     const results = Promise.all(requests.map((r) => store.claim(r)));
     expect(batch.requests).toHaveLength(0);
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect(await results).toEqual(requests.map(acquiredFresh));
     expect(batch.requests.map((r) => r.length)).toEqual([10]);
     expect(singles).toEqual([]);
@@ -87,12 +87,12 @@ describe('BatchingStore', () => {
   it('holds a complete for at most the window, then sends it', async () => {
     const { batch, store } = setup();
     const r = request();
-    const claimed = await Promise.all([store.claim(r), jest.advanceTimersByTimeAsync(0)]);
+    const claimed = await Promise.all([store.claim(r), clock.advanceAsync(0)]);
     if (claimed[0].kind !== 'acquired') throw new Error('not acquired');
     const done = store.complete(claimed[0].claim, NOW, '{"ok":1}');
-    await jest.advanceTimersByTimeAsync(WINDOW_MS - 1);
+    await clock.advanceAsync(WINDOW_MS - 1);
     expect(batch.requests).toHaveLength(1);
-    await jest.advanceTimersByTimeAsync(1);
+    await clock.advanceAsync(1);
     expect(await done).toBe(true);
     expect(batch.requests[1]).toEqual([
       { kind: 'complete', claim: claimed[0].claim, now: NOW, result: '{"ok":1}' },
@@ -105,49 +105,49 @@ describe('BatchingStore', () => {
     const requests = [request(), request(), request()];
     const claims = await Promise.all([
       Promise.all(requests.map((r) => store.claim(r))),
-      jest.advanceTimersByTimeAsync(0),
+      clock.advanceAsync(0),
     ]).then(([results]) => results.map((c) => (c.kind === 'acquired' ? c.claim : undefined)));
     const [a, b, c] = claims;
     if (a === undefined || b === undefined || c === undefined) throw new Error('not acquired');
     const first = store.complete(a, NOW);
     const second = store.complete(b, NOW);
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     // Two of three held messages wait: the third could still join, so the window runs on.
     expect(batch.requests).toHaveLength(1);
     const third = store.complete(c, NOW);
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     // All three wait: nothing else could join but a new receive's claims, so no wait for the window.
     expect(await Promise.all([first, second, third])).toEqual([true, true, true]);
     expect(batch.requests.map((r) => r.length)).toEqual([3, 3]);
     held = 1;
-    const [again] = await Promise.all([store.claim(request()), jest.advanceTimersByTimeAsync(0)]);
+    const [again] = await Promise.all([store.claim(request()), clock.advanceAsync(0)]);
     if (again.kind !== 'acquired') throw new Error('not acquired');
     const alone = store.complete(again.claim, NOW);
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect(await alone).toBe(true);
     expect(batch.requests).toHaveLength(4);
   });
 
   it('without a count of held messages, a lone complete waits for the whole window', async () => {
     const { batch, store } = setup();
-    const [claimed] = await Promise.all([store.claim(request()), jest.advanceTimersByTimeAsync(0)]);
+    const [claimed] = await Promise.all([store.claim(request()), clock.advanceAsync(0)]);
     if (claimed.kind !== 'acquired') throw new Error('not acquired');
     void store.complete(claimed.claim, NOW);
-    await jest.advanceTimersByTimeAsync(WINDOW_MS - 1);
+    await clock.advanceAsync(WINDOW_MS - 1);
     expect(batch.requests).toHaveLength(1);
-    await jest.advanceTimersByTimeAsync(1);
+    await clock.advanceAsync(1);
     expect(batch.requests).toHaveLength(2);
   });
 
   it('takes waiting completes along with the next claims, in one request', async () => {
     const { batch, store } = setup();
     const first = request();
-    const [claimed] = await Promise.all([store.claim(first), jest.advanceTimersByTimeAsync(0)]);
+    const [claimed] = await Promise.all([store.claim(first), clock.advanceAsync(0)]);
     if (claimed.kind !== 'acquired') throw new Error('not acquired');
     const done = store.complete(claimed.claim, NOW);
-    await jest.advanceTimersByTimeAsync(10);
+    await clock.advanceAsync(10);
     const next = store.claim(request());
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect(await done).toBe(true);
     expect((await next).kind).toBe('acquired');
     expect(batch.requests.map((r) => r.map((s) => s.kind))).toEqual([['insert'], ['complete', 'insert']]);
@@ -158,7 +158,7 @@ describe('BatchingStore', () => {
     const requests = Array.from({ length: 30 }, () => request());
     const results = Promise.all(requests.map((r) => store.claim(r)));
     expect(batch.requests.map((r) => r.length)).toEqual([25]);
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect(await results).toEqual(requests.map(acquiredFresh));
     expect(batch.requests.map((r) => r.length)).toEqual([25, 5]);
   });
@@ -168,7 +168,7 @@ describe('BatchingStore', () => {
     const r = request();
     const twin = { ...r, owner: 'w:other' };
     const results = Promise.all([store.claim(r), store.claim(twin)]);
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     const [one, two] = await results;
     expect(batch.requests.map((b) => b.length)).toEqual([1]);
     // The twin's single claim ran first and won; the batch's INSERT was then refused, and read.
@@ -184,7 +184,7 @@ describe('BatchingStore', () => {
     if (taken.kind !== 'acquired') throw new Error('setup');
     await memory.complete(taken.claim, NOW);
     const result = store.claim(r);
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect(await result).toMatchObject({ kind: 'duplicate', record: { owner: 'w:earlier' } });
     // The short claim would be refused again: the single call is the full claim.
     expect(singleClaims).toEqual([{ ...r, firstDelivery: false }]);
@@ -194,14 +194,14 @@ describe('BatchingStore', () => {
   it('answers a refused complete through the single call: false when the claim was taken over', async () => {
     const { memory, singles, store } = setup();
     const r = request();
-    const [mine] = await Promise.all([store.claim(r), jest.advanceTimersByTimeAsync(0)]);
+    const [mine] = await Promise.all([store.claim(r), clock.advanceAsync(0)]);
     if (mine.kind !== 'acquired') throw new Error('setup');
     const later = NOW + 60_000;
     expect((await memory.claim({ ...r, owner: 'w:next', now: later, firstDelivery: false })).kind).toBe(
       'acquired',
     );
     const done = store.complete(mine.claim, later);
-    await jest.advanceTimersByTimeAsync(WINDOW_MS);
+    await clock.advanceAsync(WINDOW_MS);
     expect(await done).toBe(false);
     expect(singles).toEqual(['complete']);
     expect(await memory.get(r.pk, later)).toMatchObject({ owner: 'w:next', status: 'IN_PROGRESS' });
@@ -210,12 +210,12 @@ describe('BatchingStore', () => {
   it('recognises its own writes when a request was applied and answered with a 500', async () => {
     const { batch, memory, singles, store } = setup();
     const held = request();
-    const [claimed] = await Promise.all([store.claim(held), jest.advanceTimersByTimeAsync(0)]);
+    const [claimed] = await Promise.all([store.claim(held), clock.advanceAsync(0)]);
     if (claimed.kind !== 'acquired') throw new Error('setup');
     batch.faults.push({ kind: 'fail-after-apply' });
     const fresh = request();
     const results = Promise.all([store.complete(claimed.claim, NOW, '"r"'), store.claim(fresh)]);
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect(await results).toEqual([true, acquiredFresh(fresh)]);
     expect(singles.sort()).toEqual(['claim', 'complete']);
     expect(store.stats.failedRequests).toBe(1);
@@ -228,7 +228,7 @@ describe('BatchingStore', () => {
     batch.faults.push({ kind: 'fail' });
     const r = request();
     const result = store.claim(r);
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect(await result).toEqual(acquiredFresh(r));
     expect(await memory.get(r.pk, NOW)).toMatchObject({ owner: r.owner, fence: 1 });
   });
@@ -238,9 +238,9 @@ describe('BatchingStore', () => {
     batch.faults.push({ kind: 'hang' });
     const r = request();
     const result = store.claim(r);
-    await jest.advanceTimersByTimeAsync(TIMEOUT_MS - 1);
+    await clock.advanceAsync(TIMEOUT_MS - 1);
     expect(singles).toEqual([]);
-    await jest.advanceTimersByTimeAsync(1);
+    await clock.advanceAsync(1);
     expect(await result).toEqual(acquiredFresh(r));
     expect(batch.signals[0]?.aborted).toBe(true);
     expect(singles).toEqual(['claim']);
@@ -253,16 +253,16 @@ describe('BatchingStore', () => {
         seen.push(failure === undefined ? undefined : `${failure.name}: ${failure.message}`),
     });
     const first = store.claim(request());
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     await first;
     expect(seen).toEqual([undefined]);
     batch.faults.push({ kind: 'hang' });
     const second = store.claim(request());
-    await jest.advanceTimersByTimeAsync(TIMEOUT_MS);
+    await clock.advanceAsync(TIMEOUT_MS);
     await second;
     batch.faults.push({ kind: 'fail' });
     const third = store.claim(request());
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     await third;
     expect(seen).toEqual([
       undefined,
@@ -277,11 +277,11 @@ describe('BatchingStore', () => {
     batch.faults.push({ kind: 'throttle', pks: [b.pk] });
     const first = store.claim(a);
     const second = store.claim(b);
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect(await first).toEqual(acquiredFresh(a));
-    await jest.advanceTimersByTimeAsync(BACKOFF_MS - 1);
+    await clock.advanceAsync(BACKOFF_MS - 1);
     expect(singles).toEqual([]);
-    await jest.advanceTimersByTimeAsync(1);
+    await clock.advanceAsync(1);
     expect(await second).toEqual(acquiredFresh(b));
     expect(singles).toEqual(['claim']);
     expect(store.stats).toMatchObject({ requests: 1, applied: 1, throttled: 1 });
@@ -305,14 +305,14 @@ describe('BatchingStore', () => {
     for (let i = 0; i < 3; i += 1) {
       const r = request();
       const result = giving.claim(r);
-      await jest.advanceTimersByTimeAsync(0);
+      await clock.advanceAsync(0);
       expect(await result).toEqual(acquiredFresh(r));
     }
     // The failed request (an outage, perhaps) did not count: one denied request more.
     expect(reasons).toEqual([]);
     expect(giving.batching).toBe(true);
     const fourth = giving.claim(request());
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect((await fourth).kind).toBe('acquired');
     expect(reasons).toEqual([expect.stringMatching(/^3 batch requests in a row/)]);
     expect(giving.batching).toBe(false);
@@ -326,10 +326,10 @@ describe('BatchingStore', () => {
   it('with a window of 0, sends a complete on the next turn of the event loop', async () => {
     const { batch, store } = setup({ windowMs: 0 });
     const r = request();
-    const [claimed] = await Promise.all([store.claim(r), jest.advanceTimersByTimeAsync(0)]);
+    const [claimed] = await Promise.all([store.claim(r), clock.advanceAsync(0)]);
     if (claimed.kind !== 'acquired') throw new Error('setup');
     const done = store.complete(claimed.claim, NOW);
-    await jest.advanceTimersByTimeAsync(0);
+    await clock.advanceAsync(0);
     expect(await done).toBe(true);
     expect(batch.requests).toHaveLength(2);
   });

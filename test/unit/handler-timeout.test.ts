@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/core/clock.js';
 import { jest } from '@jest/globals';
 import { HandlerTimeoutError } from '../../src/core/errors.js';
 import { hashBody, IdempotencyService } from '../../src/core/idempotency.js';
@@ -17,7 +18,7 @@ const BODY = '{"order":1}';
 async function heldElsewhere(store: ReturnType<typeof world>['store'], ms: number): Promise<void> {
   const other = new IdempotencyService({
     store,
-    clock: { now: () => Date.now(), monotonic: () => performance.now() },
+    clock: systemClock,
     namespace: 'work',
     instanceId: 'other',
     leaseMs: ms,

@@ -1,19 +1,17 @@
-import { jest } from '@jest/globals';
-import { systemClock } from '../../src/core/clock.js';
 import type { VisibilityChange } from '../../src/core/queue.js';
 import { Hold, LeaseExpiredError, LeaseLostError, type HoldOptions } from '../../src/worker/lease.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 /** What mutation testing showed unchecked in worker/lease.ts: each asserted by its exact effect. */
 
 const T0 = 1_750_000_000_000;
 const CLAIM = { pk: 'q#k', owner: 'a:1', fence: 1, attempt: 1 };
 
-beforeEach(() => {
-  jest.useFakeTimers({ now: T0 });
-});
+/** Wall time starts at T0, monotonic at 0; only advance() and stepWall() move them. */
+let clock: ManualClock;
 
-afterEach(() => {
-  jest.useRealTimers();
+beforeEach(() => {
+  clock = new ManualClock(T0, 0);
 });
 
 /** A Hold on fakes: a queue that records visibility changes, a store answering `renew`. */
@@ -28,19 +26,19 @@ function hold(
   const h = new Hold({
     queue: {
       changeVisibility: async (_c: VisibilityChange) => {
-        changes.push(Date.now() - T0);
+        changes.push(clock.now() - T0);
         await change?.();
       },
     } as unknown as HoldOptions['queue'],
     receiptHandle: 'rh',
     idempotency: { renew: renew ?? (async () => true) } as unknown as HoldOptions['idempotency'],
-    clock: systemClock,
+    clock,
     visibilityTimeoutSeconds: 30,
     skewMs: 1000,
-    receivedAt: Date.now(),
+    receivedAt: clock.now(),
     stopping: new AbortController().signal,
     abort: (reason) => aborts.push(reason),
-    onLeaseLost: () => lost.push(Date.now() - T0),
+    onLeaseLost: () => lost.push(clock.now() - T0),
     onError: (error) => errors.push(error),
     ...rest,
   });
@@ -61,21 +59,21 @@ describe('worker/lease.ts edges', () => {
 
   it('counts the visibility schedule from the receipt, not from when the hold was made', async () => {
     // The monotonic clock is far from 0, and the message was received 4 s before the hold.
-    await jest.advanceTimersByTimeAsync(100_000);
-    const { h, changes } = hold({ receivedAt: Date.now() - 4000 });
-    await jest.advanceTimersByTimeAsync(20_000);
+    await clock.advanceAsync(100_000);
+    const { h, changes } = hold({ receivedAt: clock.now() - 4000 });
+    await clock.advanceAsync(20_000);
     // P = 10 s after the receipt: at 6 s and 16 s from now (100 s after T0).
     expect(changes).toEqual([106_000, 116_000]);
     h.end();
   });
 
   it('aligns the first renewal with the visibility changes, the clocks far from 0', async () => {
-    await jest.advanceTimersByTimeAsync(100_000);
+    await clock.advanceAsync(100_000);
     const renewedAt: number[] = [];
-    const { h } = hold({ renew: async () => (renewedAt.push(Date.now() - T0), true) });
-    await jest.advanceTimersByTimeAsync(14_000);
+    const { h } = hold({ renew: async () => (renewedAt.push(clock.now() - T0), true) });
+    await clock.advanceAsync(14_000);
     expect(h.granted(CLAIM, h.terms())).toBe(true);
-    await jest.advanceTimersByTimeAsync(20_000);
+    await clock.advanceAsync(20_000);
     expect(renewedAt).toEqual([120_000, 130_000]);
     h.end();
   });
@@ -103,7 +101,7 @@ describe('worker/lease.ts edges', () => {
       },
     });
     expect(h.granted(CLAIM, h.terms())).toBe(true);
-    await jest.advanceTimersByTimeAsync(10_000);
+    await clock.advanceAsync(10_000);
     expect(errors.map((e) => (e as Error).message).sort()).toEqual(['ddb down', 'sqs down']);
     // Calls in flight when the delivery ends: their failures are no longer news.
     let release!: () => void;
@@ -119,10 +117,10 @@ describe('worker/lease.ts edges', () => {
       },
     });
     expect(slow.h.granted(CLAIM, slow.h.terms())).toBe(true);
-    await jest.advanceTimersByTimeAsync(10_000);
+    await clock.advanceAsync(10_000);
     slow.h.end();
     release();
-    await jest.advanceTimersByTimeAsync(1);
+    await clock.advanceAsync(1);
     expect(slow.errors).toEqual([]);
     failing = false;
     h.end();
@@ -132,10 +130,10 @@ describe('worker/lease.ts edges', () => {
     let release!: (kept: boolean) => void;
     const { h, aborts, lost } = hold({ renew: () => new Promise<boolean>((resolve) => (release = resolve)) });
     expect(h.granted(CLAIM, h.terms())).toBe(true);
-    await jest.advanceTimersByTimeAsync(10_000);
+    await clock.advanceAsync(10_000);
     h.end();
     release(false);
-    await jest.advanceTimersByTimeAsync(1);
+    await clock.advanceAsync(1);
     expect(aborts).toEqual([]);
     expect(lost).toEqual([]);
   });
@@ -144,7 +142,7 @@ describe('worker/lease.ts edges', () => {
     let renewals = 0;
     const { h, aborts, lost } = hold({ renew: async () => ((renewals += 1), false) });
     expect(h.granted(CLAIM, h.terms())).toBe(true);
-    await jest.advanceTimersByTimeAsync(35_000);
+    await clock.advanceAsync(35_000);
     expect(renewals).toBe(1);
     expect(lost).toEqual([10_000]);
     expect(aborts).toEqual([expect.any(LeaseLostError)]);
@@ -155,12 +153,12 @@ describe('worker/lease.ts edges', () => {
     const { h } = hold();
     const first = h.terms();
     expect(h.granted(CLAIM, first)).toBe(true);
-    await jest.advanceTimersByTimeAsync(5000);
+    await clock.advanceAsync(5000);
     // Asked again at 5 s (the record may now carry 5 + 39 s): an older grant cannot lower that.
     h.terms();
     expect(h.granted(CLAIM, first)).toBe(true);
     expect(h.msUntilTakeable()).toBe(44_000 + 1000 - 5000);
-    await jest.advanceTimersByTimeAsync(5000);
+    await clock.advanceAsync(5000);
     // Renewed at 10 s: 10 + 39 s.
     expect(h.msUntilTakeable()).toBe(49_000 + 1000 - 10_000);
     h.end();
@@ -169,8 +167,8 @@ describe('worker/lease.ts edges', () => {
   it('a renewal asked after the wall clock stepped back does not lower the lease the record may carry', async () => {
     const { h } = hold();
     expect(h.granted(CLAIM, h.terms())).toBe(true);
-    jest.setSystemTime(Date.now() - 20_000);
-    await jest.advanceTimersByTimeAsync(10_000);
+    clock.stepWall(-20_000);
+    await clock.advanceAsync(10_000);
     // The renewal at 10 s asked (10 - 20) + 39 s: less than the 39 s the claim may have written.
     expect(h.msUntilTakeable()).toBe(39_000 + 1000 - (10_000 - 20_000));
     h.end();
@@ -188,7 +186,7 @@ describe('worker/lease.ts edges', () => {
     });
     expect(h.granted(CLAIM, h.terms())).toBe(true);
     h.settle();
-    await jest.advanceTimersByTimeAsync(200_000);
+    await clock.advanceAsync(200_000);
     expect(renewals).toBeGreaterThan(1);
     expect(aborts).toEqual([]);
     h.end();
@@ -197,7 +195,7 @@ describe('worker/lease.ts edges', () => {
   it('a renewal before any grant asks nothing of the store', async () => {
     let renewals = 0;
     const { h } = hold({ renew: async () => ((renewals += 1), true) });
-    await jest.advanceTimersByTimeAsync(35_000);
+    await clock.advanceAsync(35_000);
     expect(renewals).toBe(0);
     h.end();
   });

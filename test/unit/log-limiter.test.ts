@@ -1,8 +1,9 @@
 import { jest } from '@jest/globals';
 import { FailureLogLimiter } from '../../src/observability/observe.js';
+import { systemClock } from '../../src/core/clock.js';
 
 describe('FailureLogLimiter', () => {
-  const clock = { now: () => Date.now(), monotonic: () => performance.now() };
+  const clock = { ...systemClock, now: () => Date.now(), monotonic: () => performance.now() };
   let lines: string[];
   let limiter: FailureLogLimiter;
   const fail = (kind: string, what: string) =>

@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import { MemoryQueues, QueueError, type MemoryQueue } from '../../src/core/memory-queue.js';
 import type { ReceiveRequest, ReceivedMessage } from '../../src/core/queue.js';
+import { systemClock } from '../../src/core/clock.js';
 
 const T0 = 1_750_000_000_000;
 
@@ -70,6 +71,7 @@ describe('MemoryQueue visibility', () => {
     let counting = false;
     const queue = new MemoryQueues({
       clock: {
+        ...systemClock,
         now: () => Date.now() + (counting && ++reads > 2 ? 1 : 0),
         monotonic: () => performance.now(),
       },

@@ -16,12 +16,13 @@ import { createLogger } from '../../src/observability/logger.js';
 import type { SeedRequest } from '../../src/seeding/seed.js';
 import { MemoryLog } from '../helpers/app.js';
 import { OPEN, STATUS_HEADINGS, TOKEN, WITH_TOKEN } from '../helpers/sidecar.js';
+import { systemClock } from '../../src/core/clock.js';
 
 const HOSTILE = `<script>alert("k")</script><img src=x onerror='alert(1)'>&amp;`;
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 
 function clockAt(start: number) {
-  const clock = { ms: start, now: () => clock.ms, monotonic: () => clock.ms - start };
+  const clock = { ...systemClock, ms: start, now: () => clock.ms, monotonic: () => clock.ms - start };
   return clock;
 }
 

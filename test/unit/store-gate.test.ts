@@ -1,16 +1,15 @@
-import { jest } from '@jest/globals';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
 import { PROBE_TIMEOUT_MS, StoreCircuit } from '../../src/worker/store-gate.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 const down = () => new StoreUnavailableError('idempotency store claim failed: ECONNREFUSED');
 
-beforeEach(() => {
-  jest.useFakeTimers({ now: 1_750_000_000_000 });
-});
+/** Wall time starts at 1_750_000_000_000, monotonic at 0; only advance() and stepWall() move them. */
+let clock: ManualClock;
 
-afterEach(() => {
-  jest.useRealTimers();
+beforeEach(() => {
+  clock = new ManualClock(1_750_000_000_000, 0);
 });
 
 /** A circuit whose probe answers as `probeAnswers` says, recording when each probe ran. */
@@ -18,9 +17,9 @@ function circuit(probeAnswers: () => Promise<unknown> = () => Promise.reject(dow
   const probes: number[] = [];
   const events: string[] = [];
   const c = new StoreCircuit({
-    clock: { now: () => Date.now(), monotonic: () => performance.now() },
+    clock,
     probe: () => {
-      probes.push(Date.now());
+      probes.push(clock.now());
       return probeAnswers();
     },
   });
@@ -40,7 +39,7 @@ describe('StoreCircuit: when it opens', () => {
     fail();
     expect(c.open).toBe(true);
     expect(c.paused).toBe(true);
-    expect(c.openedAt).toBe(Date.now());
+    expect(c.openedAt).toBe(clock.now());
     expect(c.lastError).toBeInstanceOf(StoreUnavailableError);
     expect(events).toEqual(['opened 3']);
     c.stop();
@@ -76,22 +75,22 @@ describe('StoreCircuit: when it opens', () => {
 describe('StoreCircuit: probes while open', () => {
   it('probes 1 s after opening, then doubling up to 30 s, one at a time', async () => {
     const { c, fail, probes, events } = circuit();
-    const openedAt = Date.now();
+    const openedAt = clock.now();
     for (let i = 0; i < 3; i += 1) fail();
-    await jest.advanceTimersByTimeAsync(120_000);
+    await clock.advanceAsync(120_000);
     expect(probes.map((t) => (t - openedAt) / 1000)).toEqual([1, 3, 7, 15, 31, 61, 91]);
     expect(events.filter((e) => e === 'probe failed')).toHaveLength(7);
     expect(c.open).toBe(true);
     c.stop();
-    await jest.advanceTimersByTimeAsync(120_000);
+    await clock.advanceAsync(120_000);
     expect(probes).toHaveLength(7);
   });
 
   it('a probe that does not answer within PROBE_TIMEOUT_MS counts as failed', async () => {
     const { c, fail, probes } = circuit(() => new Promise(() => {}));
-    const openedAt = Date.now();
+    const openedAt = clock.now();
     for (let i = 0; i < 3; i += 1) fail();
-    await jest.advanceTimersByTimeAsync(1000 + PROBE_TIMEOUT_MS + 2000);
+    await clock.advanceAsync(1000 + PROBE_TIMEOUT_MS + 2000);
     expect(probes.map((t) => t - openedAt)).toEqual([1000, 1000 + PROBE_TIMEOUT_MS + 2000]);
     expect(c.lastError).toMatchObject({ message: expect.stringMatching(/did not answer/) });
     c.stop();
@@ -103,10 +102,10 @@ describe('StoreCircuit: probes while open', () => {
     for (let i = 0; i < 3; i += 1) fail();
     let waited = false;
     const waiting = c.whenReceiving(new AbortController().signal).then(() => (waited = true));
-    await jest.advanceTimersByTimeAsync(3000);
+    await clock.advanceAsync(3000);
     expect(waited).toBe(false);
     healthy = true;
-    await jest.advanceTimersByTimeAsync(4000);
+    await clock.advanceAsync(4000);
     await waiting;
     expect(c.open).toBe(false);
     expect(c.openedAt).toBeUndefined();
@@ -116,7 +115,7 @@ describe('StoreCircuit: probes while open', () => {
   it('a store call made while open that succeeds closes it too', async () => {
     const { c, fail, succeed, events } = circuit();
     for (let i = 0; i < 3; i += 1) fail();
-    await jest.advanceTimersByTimeAsync(500);
+    await clock.advanceAsync(500);
     succeed();
     expect(c.open).toBe(false);
     expect(events).toEqual(['opened 3', 'closed call 500']);
@@ -128,18 +127,18 @@ describe('StoreCircuit: probes while open', () => {
       healthy ? Promise.resolve(0) : Promise.reject(down()),
     );
     for (let i = 0; i < 3; i += 1) fail();
-    await jest.advanceTimersByTimeAsync(3000); // probes at 1 s and 3 s fail
+    await clock.advanceAsync(3000); // probes at 1 s and 3 s fail
     healthy = true;
-    await jest.advanceTimersByTimeAsync(4000); // the probe at 7 s closes it
+    await clock.advanceAsync(4000); // the probe at 7 s closes it
     expect(c.open).toBe(false);
     healthy = false;
-    const reopenedAt = Date.now();
+    const reopenedAt = clock.now();
     fail();
     expect(c.open).toBe(true);
-    await jest.advanceTimersByTimeAsync(8000);
+    await clock.advanceAsync(8000);
     expect(probes.at(-1)! - reopenedAt).toBe(8000);
     healthy = true;
-    await jest.advanceTimersByTimeAsync(16_000);
+    await clock.advanceAsync(16_000);
     expect(c.open).toBe(false);
     // A real success ends the trial: it takes three failures again, and probes start at 1 s.
     succeed();
@@ -147,9 +146,9 @@ describe('StoreCircuit: probes while open', () => {
     fail();
     expect(c.open).toBe(false);
     fail();
-    const openedAt = Date.now();
+    const openedAt = clock.now();
     healthy = false;
-    await jest.advanceTimersByTimeAsync(1000);
+    await clock.advanceAsync(1000);
     expect(probes.at(-1)! - openedAt).toBe(1000);
     c.stop();
   });
@@ -202,7 +201,7 @@ describe('StoreCircuit.watch passes every argument through', () => {
     const { c } = circuit();
     const inner = new MemoryIdempotencyStore();
     const watched = c.watch(inner);
-    const now = Date.now();
+    const now = clock.now();
     const claimed = await watched.claim({
       pk: 'q#k',
       payloadHash: 'v2:h',

@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/core/clock.js';
 import { jest } from '@jest/globals';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import type { IdempotencyStore } from '../../src/core/idempotency-store.js';
@@ -34,7 +35,7 @@ async function setup() {
       if (down) throw new StoreUnavailableError(`idempotency store ${method} failed: ECONNREFUSED`);
     });
   }
-  const clock = { now: () => Date.now(), monotonic: () => performance.now() };
+  const clock = systemClock;
   const probes: number[] = [];
   const circuit = new StoreCircuit({
     clock,

@@ -1,9 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { jest } from '@jest/globals';
 import { TableWatch } from '../../src/aws/table-watch.js';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { TableStatus } from '../../src/core/events.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 /** A sink like the health monitor's, and a watch that has found the table usable. */
 async function setup(maxFailures = 3) {
@@ -28,6 +28,8 @@ async function setup(maxFailures = 3) {
     logger: silentLogger,
     recheckMs: 5000,
     maxFailures,
+    // A manual clock nobody moves: the DescribeTable rechecks (to an unreachable port) never run.
+    clock: new ManualClock(),
   });
   sink.setTable({ ok: true });
   return { sink, watch, client };
@@ -36,14 +38,6 @@ async function setup(maxFailures = 3) {
 const outage = () => new StoreUnavailableError('idempotency store claim failed: TimeoutError: no answer');
 
 describe('TableWatch: unreachable after consecutive store failures', () => {
-  beforeEach(() => {
-    jest.useFakeTimers();
-  });
-
-  afterEach(() => {
-    jest.useRealTimers();
-  });
-
   it('marks the table unreachable after maxFailures failed calls in a row, naming the last error', async () => {
     const { sink, watch, client } = await setup(3);
     watch.onStoreResult('claim', 'error', outage());
