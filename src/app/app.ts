@@ -169,6 +169,7 @@ function buildRuntime(
     metrics,
     health,
     logger,
+    clock,
     store: overrides.store,
     batching: {
       choice: made.batching,

@@ -118,7 +118,7 @@ export function createRuntime(config: Config, connection: Connection, parts: Run
   });
   const { sqs, queueUrl, dlqUrl } = connection;
   return new WorkerRuntime({
-    queue: new BatchingQueue(new SqsQueue(sqs, queueUrl), config.batchFlushMs),
+    queue: new BatchingQueue(new SqsQueue(sqs, queueUrl), config.batchFlushMs, parts.clock),
     deadLetters: dlqUrl === undefined ? undefined : new SqsQueue(sqs, dlqUrl),
     source: new SqsConsumerPoller({
       sqs,

@@ -64,6 +64,7 @@ export interface InstrumentParts {
   readonly metrics: Metrics;
   readonly health: HealthMonitor;
   readonly logger: Logger;
+  readonly clock: Clock;
   /** Default: the DynamoDB table of the config. */
   readonly store: (IdempotencyStore & RecordStore) | undefined;
   readonly batching: {
@@ -93,12 +94,14 @@ export function instrument(
     logger,
     recheckMs: TABLE_RECHECK_MS,
     maxFailures: config.health.maxStoreFailures,
+    clock: parts.clock,
   });
   const inner = parts.store ?? createStore(config, connection);
   const hot =
     parts.batching.choice.mode === 'batched'
       ? batchingStore(config, connection, inner, {
           ...parts.batching,
+          clock: parts.clock,
           // A batch is a store call too: readiness hears of a stalled store from it, not only later from the single calls.
           onRequest: (failure) =>
             tableWatch.onStoreResult('claim', failure === undefined ? 'ok' : 'error', failure),
@@ -121,7 +124,7 @@ export function startDepthPoller(
     intervalMs: config.queueMetricsIntervalMs,
     gauge: parts.metrics.queueMessages,
     logger: parts.logger,
-    now: () => parts.clock.now(),
+    clock: parts.clock,
   });
 }
 
@@ -139,6 +142,7 @@ function batchingStore(
     readonly gaveUp: (reason: string) => void;
     readonly held: () => number;
     readonly onRequest: (failure: StoreUnavailableError | undefined) => void;
+    readonly clock: Clock;
   },
 ): BatchingStore {
   return new BatchingStore(single, new DynamoDbStoreBatch(connection.dynamodb, config.idempotency.table), {
@@ -147,5 +151,6 @@ function batchingStore(
     onGiveUp: hooks.gaveUp,
     held: hooks.held,
     onRequest: hooks.onRequest,
+    clock: hooks.clock,
   });
 }

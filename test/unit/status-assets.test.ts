@@ -5,6 +5,7 @@ import { CHART, HISTORY_STYLE, STATE, STATUS_SCRIPT, STATUS_STYLE } from '../../
 import { snapshot } from '../../src/http/status-data.js';
 import { renderPage } from '../../src/http/status-html.js';
 import { RecentActivity } from '../../src/observability/recent.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 /**
  * The status page's style and script are real files (src/http/status/page.css, page.js); what the
@@ -22,7 +23,7 @@ async function page(): Promise<string> {
     registers: [registry],
   });
   const at = Date.UTC(2026, 11, 7);
-  const clock = { now: () => at, monotonic: () => 0 };
+  const clock = new ManualClock(at);
   const snap = await snapshot(
     {
       activity: new RecentActivity({ clock }),
@@ -31,7 +32,7 @@ async function page(): Promise<string> {
       maxInFlight: 5,
       embedded: true,
       readiness: () => ({ ok: true, checks: {} }),
-      now: clock.now,
+      now: () => clock.now(),
     },
     { show: true },
   );
