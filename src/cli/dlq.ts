@@ -371,7 +371,12 @@ async function deleteAll(
   const refused: RedriveReport['notDeleted'] = [];
   let pending = messages.map((m, i) => ({ id: String(i), m }));
   for (let round = 0; round < 2 && pending.length > 0; round += 1) {
-    let failed: { Id?: string; Code?: string; Message?: string; SenderFault?: boolean }[];
+    let failed: {
+      Id?: string | undefined;
+      Code?: string | undefined;
+      Message?: string | undefined;
+      SenderFault?: boolean | undefined;
+    }[];
     try {
       const out = await q.sqs.send(
         new DeleteMessageBatchCommand({

@@ -93,22 +93,22 @@ export interface IdempotencyRecord {
   /** Epoch milliseconds. */
   readonly updatedAtMs: number;
   /** Epoch milliseconds; set once COMPLETED. */
-  readonly completedAtMs?: number;
+  readonly completedAtMs?: number | undefined;
   /** Last failure, at most MAX_ERROR_LENGTH characters. */
-  readonly lastError?: string;
+  readonly lastError?: string | undefined;
   /** Handler's summary, JSON text of at most MAX_RESULT_LENGTH characters. */
-  readonly result?: string;
+  readonly result?: string | undefined;
   /**
    * The key as sent, when pk holds its hash (a key too long for a record key, see recordKey);
    * at most MAX_KEPT_KEY_LENGTH characters.
    */
-  readonly key?: string;
+  readonly key?: string | undefined;
   /** Set with DEAD_LETTERED: the reason code (core/reasons.ts) it was dead-lettered with. */
-  readonly deadLetterReason?: string;
+  readonly deadLetterReason?: string | undefined;
   /** The MessageId the dead-letter queue gave the copy, once it accepted it (markDeadLettered). */
-  readonly deadLetterId?: string;
+  readonly deadLetterId?: string | undefined;
   /** The record format this record was written in (absent: 1); see RECORD_FORMAT. */
-  readonly formatVersion?: number;
+  readonly formatVersion?: number | undefined;
 }
 
 /**
@@ -125,7 +125,7 @@ export const MAX_RESULT_LENGTH = 4096;
 export interface ClaimRequest {
   readonly pk: string;
   /** The key as sent, when pk holds its hash: stored in the record's `key` attribute. */
-  readonly key?: string;
+  readonly key?: string | undefined;
   readonly payloadHash: string;
   /** Unique per claim: the owner token. */
   readonly owner: string;
@@ -174,11 +174,11 @@ export type ClaimResult =
 
 export interface ListQuery {
   /** Only records whose pk starts with this. */
-  readonly prefix?: string;
-  readonly status?: RecordStatus;
+  readonly prefix?: string | undefined;
+  readonly status?: RecordStatus | undefined;
   readonly limit: number;
   /** Opaque cursor from a previous page. */
-  readonly cursor?: string;
+  readonly cursor?: string | undefined;
   readonly now: number;
 }
 

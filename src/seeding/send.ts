@@ -16,9 +16,9 @@ export interface OutgoingMessage {
   /** Idempotency key, sent in the key attribute; without it the worker uses the MessageId. */
   readonly key: string | undefined;
   readonly body: string;
-  readonly groupId?: string;
-  readonly delaySeconds?: number;
-  readonly attributes?: Readonly<Record<string, string>>;
+  readonly groupId?: string | undefined;
+  readonly delaySeconds?: number | undefined;
+  readonly attributes?: Readonly<Record<string, string>> | undefined;
   /** The key travels in the body, as an envelope's id (envelopes.ts): no key attribute is sent. */
   readonly keyInBody?: boolean;
 }
@@ -151,7 +151,10 @@ class BatchSender {
 
   /** One SendMessageBatch; resolves with the entries to send again. */
   async #attempt(pending: readonly Entry[], last: boolean): Promise<Entry[]> {
-    let out: { Successful?: SendMessageBatchResultEntry[]; Failed?: BatchResultErrorEntry[] };
+    let out: {
+      Successful?: SendMessageBatchResultEntry[] | undefined;
+      Failed?: BatchResultErrorEntry[] | undefined;
+    };
     try {
       out = await this.#sqs.send(
         new SendMessageBatchCommand({
