@@ -17,7 +17,7 @@ export interface GeneratedSeed {
   /** Extra messages reusing keys (and bodies) already sent: the worker must skip them. */
   readonly duplicates?: number;
   /** FIFO queues: the message group (default: one group per key). */
-  readonly groupId?: string;
+  readonly groupId?: string | undefined;
   /** Send each message as SNS or EventBridge would deliver it, its key as the envelope id (envelopes.ts). */
   readonly envelope?: SeedEnvelope;
 }
@@ -26,19 +26,19 @@ export interface ExplicitMessage {
   /** Sent as is when a string, else as its JSON. */
   readonly body: unknown;
   /** Idempotency key, sent in the key attribute; without it the worker uses the MessageId. */
-  readonly key?: string;
+  readonly key?: string | undefined;
   /** FIFO queues: this message's group (default: the request's groupId, else its key). */
-  readonly groupId?: string;
+  readonly groupId?: string | undefined;
   /** Standard queues only. */
-  readonly delaySeconds?: number;
+  readonly delaySeconds?: number | undefined;
   /** String message attributes. */
-  readonly attributes?: Readonly<Record<string, string>>;
+  readonly attributes?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Messages given one by one. */
 export interface ExplicitSeed {
   readonly messages: readonly ExplicitMessage[];
-  readonly groupId?: string;
+  readonly groupId?: string | undefined;
   /** Send each message as SNS or EventBridge would deliver it, its key as the envelope id (envelopes.ts). */
   readonly envelope?: SeedEnvelope;
 }

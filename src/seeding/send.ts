@@ -29,7 +29,7 @@ export interface SendOptions {
   /** FIFO order within a group: one batch in flight, whatever `concurrency` says. */
   readonly ordered?: boolean;
   /** At most this many messages a second (default: no limit). */
-  readonly ratePerSecond?: number;
+  readonly ratePerSecond?: number | undefined;
   /** Stops taking new batches when it fires; batches in flight finish. */
   readonly signal?: AbortSignal;
   /** Sends of a failed entry, the first included (default 4). */
