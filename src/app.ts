@@ -536,7 +536,7 @@ export interface RuntimeParts {
   /** Body check (MESSAGE_SCHEMA); default: loaded from the config. */
   readonly validate?: PipelineDeps['validate'];
   /** Stop receiving after this many messages (consume --count). */
-  readonly receiveLimit?: number;
+  readonly receiveLimit?: number | undefined;
   /** Spans per delivery (core/tracing.ts); default none. */
   readonly tracing?: Tracing;
   /** The store's circuit breaker, on `store` (default: one made here, probing that store). */

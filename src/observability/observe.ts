@@ -185,8 +185,11 @@ function logOutcome({ processed, durationMs, logger }: MessageEvent, limiter: Fa
     action: processed.action,
     durationMs,
     handlerMs: processed.handlerMs,
-    ...(processed.claim ? { attempt: processed.claim.attempt, fence: processed.claim.fence } : {}),
-    ...(processed.reason ? { reason: processed.reason.code, detail: processed.reason.message } : {}),
+    // The log leaves out a field that is undefined.
+    attempt: processed.claim?.attempt,
+    fence: processed.claim?.fence,
+    reason: processed.reason?.code,
+    detail: processed.reason?.message,
   };
   if (processed.reason?.code === 'STORE_UNAVAILABLE') {
     limiter.log('store', (more) =>
