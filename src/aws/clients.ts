@@ -29,11 +29,11 @@ export interface AwsSettings {
   readonly sqsEndpoint: string | undefined;
   readonly dynamodbEndpoint: string | undefined;
   /** Fixed credentials (embedded emulators accept any); otherwise the default chain. */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   /** Default: DEFAULT_AWS_CALLS. */
-  readonly awsCalls?: AwsCallSettings;
+  readonly awsCalls?: AwsCallSettings | undefined;
   /** MAX_IN_FLIGHT: sizes the connection pools (see poolSize). Default 50. */
-  readonly maxInFlight?: number;
+  readonly maxInFlight?: number | undefined;
 }
 
 /** SQS's longest long poll, used when a ReceiveMessage body does not say its wait. */
