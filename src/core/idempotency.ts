@@ -92,7 +92,7 @@ export class IdempotencyService {
       leaseExpiresAtMs: terms.leaseExpiresAtMs ?? now + this.#o.leaseMs,
       expiresAt: this.#expiresAt(now),
       lapsedBefore: terms.lapsedBefore ?? now,
-      firstDelivery,
+      firstDelivery: firstDelivery || undefined,
     });
     if (result.kind === 'duplicate') this.#cache.add(result.record, generation);
     if (result.kind === 'acquired') this.#generations.set(result.claim.owner, generation);
