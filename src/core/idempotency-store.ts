@@ -145,7 +145,7 @@ export interface ClaimRequest {
    * a store may try a cheaper write first (one that only creates an absent record). The result is
    * the same with or without it; only the cost differs (see DynamoDbIdempotencyStore).
    */
-  readonly firstDelivery?: boolean;
+  readonly firstDelivery?: boolean | undefined;
 }
 
 /** Proof of a claim: what complete, fail and renew are conditional on. */
