@@ -29,11 +29,11 @@ export interface AwsSettings {
   readonly sqsEndpoint: string | undefined;
   readonly dynamodbEndpoint: string | undefined;
   /** Fixed credentials (embedded emulators accept any); otherwise the default chain. */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   /** Default: DEFAULT_AWS_CALLS. */
-  readonly awsCalls?: AwsCallSettings;
+  readonly awsCalls?: AwsCallSettings | undefined;
   /** MAX_IN_FLIGHT: sizes the connection pools (see poolSize). Default 50. */
-  readonly maxInFlight?: number;
+  readonly maxInFlight?: number | undefined;
 }
 
 /** SQS's longest long poll, used when a ReceiveMessage body does not say its wait. */
@@ -64,6 +64,7 @@ export function createSqsClient(settings: AwsSettings): SQSClient {
       region: settings.region,
       maxAttempts: calls.maxAttempts,
       requestHandler: new SqsRequestHandler(calls, poolSize(settings.maxInFlight ?? 50)),
+      // Spreads: the SDK's config types take no undefined, and it merges config over defaults.
       ...(settings.credentials ? { credentials: settings.credentials } : {}),
       ...(settings.sqsEndpoint
         ? { endpoint: parsedEndpoint(settings.sqsEndpoint), useQueueUrlAsEndpoint: false }
@@ -88,6 +89,7 @@ export function createDynamoClient(settings: AwsSettings): DynamoDBClient {
         ...handlerOptions(calls.connectTimeoutMs, poolSize(settings.maxInFlight ?? 50)),
         requestTimeout: calls.dynamodbRequestTimeoutMs,
       }),
+      // Spreads: the SDK's config types take no undefined, and it merges config over defaults.
       ...(settings.credentials ? { credentials: settings.credentials } : {}),
       ...(settings.dynamodbEndpoint ? { endpoint: parsedEndpoint(settings.dynamodbEndpoint) } : {}),
     }),
@@ -114,6 +116,7 @@ export function parsedEndpoint(url: string): ParsedEndpoint {
     protocol: parsed.protocol,
     hostname: parsed.hostname,
     path: parsed.pathname,
+    // Spreads: the SDK's Endpoint type takes no undefined port or query.
     ...(parsed.port === '' ? {} : { port: Number(parsed.port) }),
     ...(Object.keys(query).length === 0 ? {} : { query }),
   };

@@ -102,6 +102,7 @@ export function claimCommand(table: string, request: ClaimRequest): UpdateItemCo
       ':exp': num(request.expiresAt),
       ':hash': { S: request.payloadHash },
       ':hashVersion': { S: PAYLOAD_HASH_VERSION },
+      // A spread: DynamoDB rejects a value the expression does not use, and a map holds no undefined.
       ...(request.key === undefined ? {} : { ':key': { S: request.key } }),
       ':now': num(request.now),
       ':lapsed': num(request.lapsedBefore ?? request.now),

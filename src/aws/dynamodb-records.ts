@@ -47,7 +47,7 @@ export async function listRecords(
           TableName: table,
           FilterExpression: filters.join(' AND '),
           ExpressionAttributeValues: values,
-          ...(query.status === undefined ? {} : { ExpressionAttributeNames: { '#status': 'status' } }),
+          ExpressionAttributeNames: query.status === undefined ? undefined : { '#status': 'status' },
           ExclusiveStartKey: startKey,
           ConsistentRead: true,
         }),
@@ -157,12 +157,8 @@ function clearScan(table: string, prefix: string | undefined, startKey: Item | u
     ExclusiveStartKey: startKey,
     // As list() does: an eventually consistent scan can miss records written just before.
     ConsistentRead: true,
-    ...(prefix === undefined
-      ? {}
-      : {
-          FilterExpression: 'begins_with(pk, :prefix)',
-          ExpressionAttributeValues: { ':prefix': { S: prefix } },
-        }),
+    FilterExpression: prefix === undefined ? undefined : 'begins_with(pk, :prefix)',
+    ExpressionAttributeValues: prefix === undefined ? undefined : { ':prefix': { S: prefix } },
   });
 }
 

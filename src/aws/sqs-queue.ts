@@ -119,12 +119,11 @@ export class SqsQueue implements Queue {
         new SendMessageCommand({
           QueueUrl: this.url,
           MessageBody: message.body,
-          ...(message.attributes ? { MessageAttributes: toSqsAttributes(message.attributes) } : {}),
-          ...(message.groupId === undefined ? {} : { MessageGroupId: message.groupId }),
-          ...(message.deduplicationId === undefined
-            ? {}
-            : { MessageDeduplicationId: message.deduplicationId }),
-          ...(message.delaySeconds === undefined ? {} : { DelaySeconds: message.delaySeconds }),
+          // The SDK leaves a member that is undefined out of the request.
+          MessageAttributes: message.attributes && toSqsAttributes(message.attributes),
+          MessageGroupId: message.groupId,
+          MessageDeduplicationId: message.deduplicationId,
+          DelaySeconds: message.delaySeconds,
         }),
       ),
     );
@@ -151,7 +150,7 @@ export function toReceivedMessage(message: Message): ReceivedMessage {
     sentAt: epoch(system.SentTimestamp),
     firstReceivedAt: epoch(system.ApproximateFirstReceiveTimestamp),
     groupId: system.MessageGroupId,
-    ...(system.AWSTraceHeader === undefined ? {} : { awsTraceHeader: system.AWSTraceHeader }),
+    awsTraceHeader: system.AWSTraceHeader,
   };
 }
 
@@ -186,8 +185,8 @@ function fromSqsAttributes(attributes: Record<string, MessageAttributeValue>): M
       name,
       {
         dataType: value.DataType ?? 'String',
-        ...(value.StringValue === undefined ? {} : { stringValue: value.StringValue }),
-        ...(value.BinaryValue === undefined ? {} : { binaryValue: value.BinaryValue }),
+        stringValue: value.StringValue,
+        binaryValue: value.BinaryValue,
       },
     ]),
   );
@@ -199,8 +198,8 @@ function toSqsAttributes(attributes: MessageAttributes): Record<string, MessageA
       name,
       {
         DataType: value.dataType,
-        ...(value.stringValue === undefined ? {} : { StringValue: value.stringValue }),
-        ...(value.binaryValue === undefined ? {} : { BinaryValue: value.binaryValue }),
+        StringValue: value.stringValue,
+        BinaryValue: value.binaryValue,
       },
     ]),
   );

@@ -38,7 +38,7 @@ async function consume(ctx: CommandContext): Promise<CommandResult> {
       logger: ctx.logger,
       clock: systemClock,
       instanceId: defaultInstanceId('-cli'),
-      ...(limit === undefined ? {} : { receiveLimit: limit }),
+      receiveLimit: limit,
     });
     const outcomes: Partial<Record<Outcome, number>> = {};
     let settled = 0;

@@ -52,7 +52,7 @@ export async function produce(ctx: CommandContext): Promise<CommandResult> {
         signal: ctx.signal,
         // FIFO with shared groups keeps each group's order: one batch in flight.
         ordered: fifo && (flag(ctx, 'group') !== undefined || file !== undefined),
-        ...(rate === undefined ? {} : { ratePerSecond: rate }),
+        ratePerSecond: rate,
         attributes,
         onProgress: ({ sent, failed }) => progress.update(sent + failed),
       }),
@@ -66,6 +66,7 @@ export async function produce(ctx: CommandContext): Promise<CommandResult> {
       unsent: source.total - report.sent - report.failed.length,
       seconds: Number(seconds.toFixed(3)),
       msgsPerSecond: Math.round(report.sent / Math.max(seconds, 0.001)),
+      // Spreads: the text output prints every key it is given, undefined too.
       ...(source.keyPrefix === undefined ? {} : { keyPrefix: source.keyPrefix }),
       ...(report.interrupted ? { interrupted: true } : {}),
     });
@@ -91,16 +92,15 @@ function messageSource(
 ): MessageSource {
   const group = flag<string>(ctx, 'group');
   if (group !== undefined && !fifo) throw new UsageError('--group applies to FIFO queues only', 'produce');
-  const groupId = group === undefined ? {} : { groupId: group };
   if (fileMessages === undefined) {
     const count = flag<number>(ctx, 'count') ?? 3;
     const duplicates = flag<number>(ctx, 'duplicates') ?? 0;
-    const generated = generateMessages({ count, duplicates, ...groupId }, randomUUID().slice(0, 8));
+    const generated = generateMessages({ count, duplicates, groupId: group }, randomUUID().slice(0, 8));
     return { ...generated, total: count + duplicates, duplicates };
   }
   try {
     const messages = explicit(
-      { messages: fileMessages, ...groupId },
+      { messages: fileMessages, groupId: group },
       fifo,
       ctx.config.idempotency.keyAttribute,
     );
@@ -234,8 +234,8 @@ function fileMessage(value: unknown, at: string): ExplicitMessage {
   }
   return {
     body: v.body,
-    ...(v.key === undefined ? {} : { key: v.key as string }),
-    ...(v.group === undefined ? {} : { groupId: v.group as string }),
-    ...(attributes === undefined ? {} : { attributes: attributes as Record<string, string> }),
+    key: v.key as string | undefined,
+    groupId: v.group as string | undefined,
+    attributes: attributes as Record<string, string> | undefined,
   };
 }

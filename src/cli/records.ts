@@ -33,11 +33,7 @@ export async function recordsShow(ctx: CommandContext): Promise<CommandResult> {
   }
   const cursor = flag<string>(ctx, 'cursor');
   await withDynamo(ctx, async (clients, namespace) => {
-    const query = {
-      limit: flag<number>(ctx, 'limit') ?? 100,
-      ...(status === undefined ? {} : { status }),
-      ...(cursor === undefined ? {} : { cursor }),
-    };
+    const query = { limit: flag<number>(ctx, 'limit') ?? 100, status, cursor };
     const page = await listRecords(storeOf(ctx, clients), namespace, query, systemClock.now());
     if (ctx.out.json) ctx.out.rows(page.records);
     else {

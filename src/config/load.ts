@@ -19,9 +19,9 @@ export interface LoadOptions {
    * Folder holding profile files. Default: `config/` under the working directory when it holds
    * the profile, else the `config/` this package ships (so an installed package finds its own).
    */
-  readonly configDir?: string;
+  readonly configDir?: string | undefined;
   /** Settings in Config's terms that win over the environment; validated with everything else. */
-  readonly overrides?: DeepPartial<Config>;
+  readonly overrides?: DeepPartial<Config> | undefined;
 }
 
 /**
@@ -30,7 +30,11 @@ export interface LoadOptions {
  * set it, that profile's file. Other fields came from the caller in Config's terms, and errors
  * name them by field.
  */
-type EnvText = ReadonlyMap<string, { readonly text: string | undefined; readonly profile?: string }>;
+interface EnvSource {
+  readonly text: string | undefined;
+  readonly profile?: string | undefined;
+}
+type EnvText = ReadonlyMap<string, EnvSource>;
 
 /** The names of every variable we read. */
 const KNOWN: readonly string[] = [profileVariable.name, ...fieldVariables.map(({ name }) => name)];
@@ -46,20 +50,16 @@ export function loadConfig(env: Environment = process.env, options: LoadOptions 
   const profile = readProfile(env, options.configDir);
   const fromEnv = definedOnly(env);
   const overrides = options.overrides ?? {};
-  const envText = new Map<string, { text: string | undefined; profile?: string }>();
+  const envText = new Map<string, EnvSource>();
   const input: Record<string, unknown> = {};
   for (const variable of fieldVariables) {
     if (valueAt(overrides, variable.path) !== undefined) continue;
     const set = fromEnv.get(variable.name);
     const profiled = set === undefined ? profile?.values.get(variable.name) : undefined;
     const text = set ?? profiled ?? variable.default;
-    const source = profiled === undefined ? {} : { profile: profile?.file };
-    setAt(
-      input,
-      variable.path,
-      text === undefined ? undefined : readVariable(variable, text, source.profile),
-    );
-    envText.set(variable.field, { text, ...source });
+    const file = profiled === undefined ? undefined : profile?.file;
+    setAt(input, variable.path, text === undefined ? undefined : readVariable(variable, text, file));
+    envText.set(variable.field, { text, profile: file });
   }
   return validate(merge(input, overrides), envText);
 }

@@ -278,9 +278,9 @@ export interface SnsNotificationInput {
   readonly id: string;
   readonly topicArn: string;
   readonly message: string;
-  readonly subject?: string;
+  readonly subject?: string | undefined;
   /** String attributes, carried in the notification's MessageAttributes. */
-  readonly attributes?: Readonly<Record<string, string>>;
+  readonly attributes?: Readonly<Record<string, string>> | undefined;
   /** ISO 8601. */
   readonly time: string;
 }
@@ -295,20 +295,18 @@ export function snsNotification(input: SnsNotificationInput): string {
     Type: 'Notification',
     MessageId: input.id,
     TopicArn: input.topicArn,
-    ...(input.subject === undefined ? {} : { Subject: input.subject }),
+    // JSON.stringify leaves out a member that is undefined.
+    Subject: input.subject,
     Message: input.message,
     Timestamp: input.time,
     SignatureVersion: '1',
     Signature: 'c2VlZGVkLW5vdC1zaWduZWQ=',
     SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-seeded.pem',
     UnsubscribeURL: `https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${input.topicArn}:seeded`,
-    ...(attributes.length === 0
-      ? {}
-      : {
-          MessageAttributes: Object.fromEntries(
-            attributes.map(([name, value]) => [name, { Type: 'String', Value: value }]),
-          ),
-        }),
+    MessageAttributes:
+      attributes.length === 0
+        ? undefined
+        : Object.fromEntries(attributes.map(([name, value]) => [name, { Type: 'String', Value: value }])),
   });
 }
 

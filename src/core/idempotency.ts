@@ -85,14 +85,14 @@ export class IdempotencyService {
     const generation = this.#cache.generation;
     const result = await this.#o.store.claim({
       pk,
-      ...(hashed ? { key: truncate(key, MAX_KEPT_KEY_LENGTH) } : {}),
+      key: hashed ? truncate(key, MAX_KEPT_KEY_LENGTH) : undefined,
       payloadHash,
       owner,
       now,
       leaseExpiresAtMs: terms.leaseExpiresAtMs ?? now + this.#o.leaseMs,
       expiresAt: this.#expiresAt(now),
       lapsedBefore: terms.lapsedBefore ?? now,
-      ...(firstDelivery ? { firstDelivery } : {}),
+      firstDelivery: firstDelivery || undefined,
     });
     if (result.kind === 'duplicate') this.#cache.add(result.record, generation);
     if (result.kind === 'acquired') this.#generations.set(result.claim.owner, generation);
@@ -127,7 +127,7 @@ export class IdempotencyService {
           firstSeenAtMs: now,
           updatedAtMs: now,
           completedAtMs: now,
-          ...(summary === undefined ? {} : { result: summary }),
+          result: summary,
         },
         generation,
       );

@@ -26,7 +26,7 @@ export interface Processed {
   /** Why, for release and dead_letter: a stable code (core/reasons.ts) and a log-safe message. */
   readonly reason?: Reason;
   /** For release: when trying again makes sense (the other owner's lease lapses). */
-  readonly retryAfterMs?: number;
+  readonly retryAfterMs?: number | undefined;
   /** Present when this delivery held the claim. */
   readonly claim?: Claim;
   /** Time spent in the handler, when it ran. */
@@ -34,7 +34,7 @@ export interface Processed {
   /** What the handler threw, when it threw. */
   readonly error?: unknown;
   /** dead_letter: the pk of the key's DEAD_LETTERED record, on which the copy's id is noted. */
-  readonly recordedDeadLetter?: string;
+  readonly recordedDeadLetter?: string | undefined;
 }
 
 export interface PipelineDeps {
@@ -191,7 +191,7 @@ async function recordDeadLetter(claim: Claim, why: Reason, deps: PipelineDeps): 
   if (typeof kept !== 'boolean') {
     deps.logger.warn({ err: kept.error }, 'could not record the dead-letter in the idempotency store');
   }
-  return { ...deadLetter(why), claim, ...(recorded ? { recordedDeadLetter: claim.pk } : {}) };
+  return { ...deadLetter(why), claim, recordedDeadLetter: recorded ? claim.pk : undefined };
 }
 
 /**
@@ -296,7 +296,7 @@ async function recordFailure(
       claim,
       handlerMs,
       error,
-      ...(recorded ? { recordedDeadLetter: claim.pk } : {}),
+      recordedDeadLetter: recorded ? claim.pk : undefined,
     };
   }
   const retryAfterMs = recorded
@@ -311,7 +311,7 @@ async function recordFailure(
     claim,
     handlerMs,
     error,
-    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    retryAfterMs,
   };
 }
 

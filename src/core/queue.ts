@@ -11,8 +11,8 @@
 export interface MessageAttribute {
   /** `String`, `Number` or `Binary`, optionally with a custom suffix (`String.json`). */
   readonly dataType: string;
-  readonly stringValue?: string;
-  readonly binaryValue?: Uint8Array;
+  readonly stringValue?: string | undefined;
+  readonly binaryValue?: Uint8Array | undefined;
 }
 
 export type MessageAttributes = Readonly<Record<string, MessageAttribute>>;
@@ -33,7 +33,7 @@ export interface ReceivedMessage {
   /** FIFO queues: MessageGroupId. */
   readonly groupId: string | undefined;
   /** SQS's AWSTraceHeader system attribute (X-Ray format), when the producer's side set one. */
-  readonly awsTraceHeader?: string;
+  readonly awsTraceHeader?: string | undefined;
 }
 
 export interface ReceiveRequest {
@@ -52,13 +52,13 @@ export interface ReceiveRequest {
 
 export interface OutgoingMessage {
   readonly body: string;
-  readonly attributes?: MessageAttributes;
+  readonly attributes?: MessageAttributes | undefined;
   /** FIFO queues: required. */
-  readonly groupId?: string;
+  readonly groupId?: string | undefined;
   /** FIFO queues without content-based deduplication: required. */
-  readonly deduplicationId?: string;
+  readonly deduplicationId?: string | undefined;
   /** Standard queues only. */
-  readonly delaySeconds?: number;
+  readonly delaySeconds?: number | undefined;
 }
 
 export interface VisibilityChange {

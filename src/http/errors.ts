@@ -5,7 +5,7 @@ import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidatio
 export interface ErrorBody {
   readonly error: string;
   readonly message: string;
-  readonly field?: string;
+  readonly field?: string | undefined;
 }
 
 export function sendError(
@@ -17,7 +17,7 @@ export function sendError(
   const body: ErrorBody = {
     error: STATUS_CODES[status] ?? 'Error',
     message,
-    ...(field === undefined ? {} : { field }),
+    field,
   };
   return reply.code(status).send(body);
 }

@@ -1,5 +1,6 @@
 import { RECORD_STATUSES, type RecordStatus } from '../core/idempotency-store.js';
 import { SEED_ENVELOPES, type SeedEnvelope } from '../seeding/envelopes.js';
+import type { RecordsQuery } from '../seeding/seed.js';
 
 /**
  * JSON Schemas of the seed and records routes. Every object rejects unknown fields (the server
@@ -103,18 +104,10 @@ export interface RecordsQueryString {
 }
 
 /** The query string as a records query, or the field that is out of bounds. */
-export function recordsQuery(
-  query: RecordsQueryString,
-):
-  | { status?: RecordsQueryString['status']; limit: number; cursor?: string }
-  | { field: string; message: string } {
+export function recordsQuery(query: RecordsQueryString): RecordsQuery | { field: string; message: string } {
   const limit = query.limit === undefined ? 100 : Number(query.limit);
   if (limit < 1 || limit > MAX_RECORDS_LIMIT) {
     return { field: 'limit', message: `limit must be an integer from 1 to ${MAX_RECORDS_LIMIT}` };
   }
-  return {
-    limit,
-    ...(query.status === undefined ? {} : { status: query.status }),
-    ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-  };
+  return { limit, status: query.status, cursor: query.cursor };
 }

@@ -51,7 +51,6 @@ export async function seedRoutes(app: FastifyInstance, deps: SeedRoutesDeps): Pr
     return;
   }
   const shared = protection(access, deps.allowedHosts ?? []);
-  const rules = deps.keyAttribute === undefined ? {} : { keyAttribute: deps.keyAttribute };
 
   app.post<{ Body: SeedBody }>(
     '/seed',
@@ -61,7 +60,7 @@ export async function seedRoutes(app: FastifyInstance, deps: SeedRoutesDeps): Pr
       if (shape) return sendError(reply, 400, shape.message, shape.field);
       const messages = request.body.messages ?? [];
       const problem =
-        messagesProblem(messages, rules) ?? seedMessagesProblem(messages, access.embedded === true);
+        messagesProblem(messages, deps) ?? seedMessagesProblem(messages, access.embedded === true);
       if (problem) return sendError(reply, 400, problem.message, problem.field);
       return answer(reply, 202, () => deps.send(request.body as SeedRequest));
     },

@@ -33,7 +33,7 @@ export interface ServerDeps {
    * The current event-loop delay, ms (Infinity: the loop did not turn in a whole sample).
    * Default: @fastify/under-pressure's sample. Tests inject one instead of hogging the CPU.
    */
-  readonly eventLoopDelayMs?: () => number;
+  readonly eventLoopDelayMs?: (() => number) | undefined;
   readonly seed: SeedRoutesDeps;
   /** GET / (the status page) and GET /status.json; left out: no page. */
   readonly status?: StatusPageDeps;

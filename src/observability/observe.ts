@@ -22,7 +22,12 @@ export class FailureLogLimiter {
   readonly #intervalMs: number;
   readonly #kinds = new Map<
     string,
-    { startedAt: number; suppressed: number; latest?: FailureLine; timer?: NodeJS.Timeout }
+    {
+      startedAt: number;
+      suppressed: number;
+      latest?: FailureLine | undefined;
+      timer?: NodeJS.Timeout | undefined;
+    }
   >();
 
   constructor(clock: Clock = systemClock, intervalMs = FAILURE_LOG_INTERVAL_MS) {
@@ -179,9 +184,12 @@ function logOutcome({ processed, durationMs, logger }: MessageEvent, limiter: Fa
     outcome: processed.outcome,
     action: processed.action,
     durationMs,
-    ...(processed.handlerMs === undefined ? {} : { handlerMs: processed.handlerMs }),
-    ...(processed.claim ? { attempt: processed.claim.attempt, fence: processed.claim.fence } : {}),
-    ...(processed.reason ? { reason: processed.reason.code, detail: processed.reason.message } : {}),
+    handlerMs: processed.handlerMs,
+    // The log leaves out a field that is undefined.
+    attempt: processed.claim?.attempt,
+    fence: processed.claim?.fence,
+    reason: processed.reason?.code,
+    detail: processed.reason?.message,
   };
   if (processed.reason?.code === 'STORE_UNAVAILABLE') {
     limiter.log('store', (more) =>

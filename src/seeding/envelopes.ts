@@ -42,7 +42,7 @@ export function inEnvelope(
       topicArn: SEED_TOPIC_ARN,
       message: message.body,
       time,
-      ...(attributes === undefined ? {} : { attributes }),
+      attributes,
     });
   } else {
     if (attributes !== undefined && Object.keys(attributes).length > 0) {

@@ -17,7 +17,7 @@ export interface GeneratedSeed {
   /** Extra messages reusing keys (and bodies) already sent: the worker must skip them. */
   readonly duplicates?: number;
   /** FIFO queues: the message group (default: one group per key). */
-  readonly groupId?: string;
+  readonly groupId?: string | undefined;
   /** Send each message as SNS or EventBridge would deliver it, its key as the envelope id (envelopes.ts). */
   readonly envelope?: SeedEnvelope;
 }
@@ -26,19 +26,19 @@ export interface ExplicitMessage {
   /** Sent as is when a string, else as its JSON. */
   readonly body: unknown;
   /** Idempotency key, sent in the key attribute; without it the worker uses the MessageId. */
-  readonly key?: string;
+  readonly key?: string | undefined;
   /** FIFO queues: this message's group (default: the request's groupId, else its key). */
-  readonly groupId?: string;
+  readonly groupId?: string | undefined;
   /** Standard queues only. */
-  readonly delaySeconds?: number;
+  readonly delaySeconds?: number | undefined;
   /** String message attributes. */
-  readonly attributes?: Readonly<Record<string, string>>;
+  readonly attributes?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Messages given one by one. */
 export interface ExplicitSeed {
   readonly messages: readonly ExplicitMessage[];
-  readonly groupId?: string;
+  readonly groupId?: string | undefined;
   /** Send each message as SNS or EventBridge would deliver it, its key as the envelope id (envelopes.ts). */
   readonly envelope?: SeedEnvelope;
 }
@@ -130,7 +130,7 @@ export function generateMessages(
   const message = (seq: number): Outgoing => ({
     key: `${keyPrefix}${seq}`,
     body: JSON.stringify({ seq, run, createdAt }),
-    ...(request.groupId === undefined ? {} : { groupId: request.groupId }),
+    groupId: request.groupId,
   });
   function* messages(): Generator<Outgoing> {
     for (let i = 1; i <= request.count; i += 1) yield message(i);
@@ -162,13 +162,12 @@ export function explicit(request: ExplicitSeed, fifo: boolean, keyAttribute: str
     if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
       throw new SeedInputError(`${field}.body`, `body is larger than ${MAX_BODY_BYTES} bytes`);
     }
-    const groupId = m.groupId ?? request.groupId;
     return {
       key: m.key,
       body,
-      ...(groupId === undefined ? {} : { groupId }),
-      ...(m.delaySeconds === undefined ? {} : { delaySeconds: m.delaySeconds }),
-      ...(m.attributes === undefined ? {} : { attributes: m.attributes }),
+      groupId: m.groupId ?? request.groupId,
+      delaySeconds: m.delaySeconds,
+      attributes: m.attributes,
     };
   });
 }
@@ -196,9 +195,9 @@ function notFifo(field: string): SeedInputError {
 }
 
 export interface RecordsQuery {
-  readonly status?: RecordStatus;
+  readonly status?: RecordStatus | undefined;
   readonly limit: number;
-  readonly cursor?: string;
+  readonly cursor?: string | undefined;
 }
 
 export interface RecordsPage {
@@ -219,15 +218,14 @@ export async function listRecords(
   now: number,
 ): Promise<RecordsPage> {
   const prefix = namespacePrefix(namespace);
-  const page = await store.list({
-    prefix,
-    limit: query.limit,
-    now,
-    ...(query.status === undefined ? {} : { status: query.status }),
-    ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-  });
+  const { status, limit, cursor } = query;
+  const page = await store.list({ prefix, limit, now, status, cursor });
   return {
-    records: page.records.map((r) => ({ key: r.pk.slice(prefix.length), ...r })),
+    records: page.records.map((record) => {
+      // The stored key (the key as sent, when pk holds its hash) wins over the one in pk.
+      const { key = record.pk.slice(prefix.length), ...rest } = record;
+      return { key, ...rest };
+    }),
     next: page.cursor ?? null,
   };
 }

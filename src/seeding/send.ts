@@ -16,9 +16,9 @@ export interface OutgoingMessage {
   /** Idempotency key, sent in the key attribute; without it the worker uses the MessageId. */
   readonly key: string | undefined;
   readonly body: string;
-  readonly groupId?: string;
+  readonly groupId?: string | undefined;
   readonly delaySeconds?: number | undefined;
-  readonly attributes?: Readonly<Record<string, string>>;
+  readonly attributes?: Readonly<Record<string, string>> | undefined;
   /** The key travels in the body, as an envelope's id (envelopes.ts): no key attribute is sent. */
   readonly keyInBody?: boolean;
 }
@@ -29,7 +29,7 @@ export interface SendOptions {
   /** FIFO order within a group: one batch in flight, whatever `concurrency` says. */
   readonly ordered?: boolean;
   /** At most this many messages a second (default: no limit). */
-  readonly ratePerSecond?: number;
+  readonly ratePerSecond?: number | undefined;
   /** Stops taking new batches when it fires; batches in flight finish. */
   readonly signal?: AbortSignal;
   /** Sends of a failed entry, the first included (default 4). */

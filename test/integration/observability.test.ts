@@ -35,12 +35,10 @@ describe('the running app: metrics, records, readiness and logs', () => {
   beforeAll(async () => {
     running = await startEmbeddedApp({ SEED_TOKEN: TOKEN, QUEUE_METRICS_INTERVAL: '0.2' });
     const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
-    sqs = new SQSClient({ region: 'us-east-1', endpoint: running.endpoints.sqsEndpoint, credentials });
-    dynamodb = new DynamoDBClient({
-      region: 'us-east-1',
-      endpoint: running.endpoints.dynamodbEndpoint,
-      credentials,
-    });
+    const { sqsEndpoint, dynamodbEndpoint } = running.endpoints;
+    if (sqsEndpoint === undefined || dynamodbEndpoint === undefined) throw new Error('no emulator endpoints');
+    sqs = new SQSClient({ region: 'us-east-1', endpoint: sqsEndpoint, credentials });
+    dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamodbEndpoint, credentials });
   });
 
   afterAll(async () => {

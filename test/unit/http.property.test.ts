@@ -341,7 +341,7 @@ describe('POST /seed, property-based', () => {
           if (type !== undefined) headers['content-type'] = type;
           if (authorization !== undefined) headers.authorization = authorization;
           const request: InjectOptions = {
-            method: method as InjectOptions['method'],
+            method: method as NonNullable<InjectOptions['method']>,
             url: query === '' ? path : `${path}?${query}`,
             headers,
             ...(method === 'GET' || method === 'HEAD' ? {} : { payload }),
