@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { MemoryQueues, type MemoryQueue } from '../../src/core/memory-queue.js';
+import { MemoryQueues, type MemoryQueue } from '../../src/testing/memory-queue.js';
 import { BatchingQueue } from '../../src/worker/batching-queue.js';
 
 beforeEach(() => {

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { ClaimRequest, IdempotencyStore } from '../../src/core/idempotency-store.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { BatchingStore, type BatchingStoreOptions } from '../../src/worker/batching-store.js';
 import { MemoryStoreBatch } from '../helpers/memory-store-batch.js';
 

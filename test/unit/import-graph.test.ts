@@ -5,8 +5,9 @@ import ts from 'typescript';
 
 /**
  * The import graph of src/ file by file (layers.test.ts checks it folder by folder): no file
- * reaches itself through its imports, type-only imports and literal import() included, and core/
- * stays pure (no file, network or process access: it gets those as interfaces).
+ * reaches itself through its imports, type-only imports and literal import() included; the
+ * in-memory twins (testing/) serve tests only; and core/ stays pure (no file, network or process
+ * access: it gets those as interfaces).
  */
 const SRC = resolve('src');
 
@@ -87,6 +88,15 @@ describe('the import graph of src/', () => {
 
   it('has no import circle between files, type-only imports included', () => {
     expect(cycles(graph)).toEqual([]);
+  });
+
+  it('has no production file that imports the testing twins (src/testing/ is only an entry point)', () => {
+    const users = [...graph]
+      .filter(([file]) => !file.startsWith('testing/'))
+      .flatMap(([file, imports]) =>
+        imports.filter((i) => i.startsWith('testing/')).map((i) => `${file}: ${i}`),
+      );
+    expect(users).toEqual([]);
   });
 
   it('finds a circle, also one behind a branch', () => {

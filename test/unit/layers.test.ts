@@ -8,7 +8,18 @@ import ts from 'typescript';
  * import() or a re-export still fails here. The folders' table is eslint.config.js's own LAYERS
  * (one definition), and the last tests check that its lint rules reject exactly what it rejects.
  */
-const FOLDERS = ['core', 'config', 'aws', 'observability', 'seeding', 'worker', 'handlers', 'http', 'cli'];
+const FOLDERS = [
+  'core',
+  'config',
+  'aws',
+  'observability',
+  'seeding',
+  'worker',
+  'handlers',
+  'http',
+  'testing',
+  'cli',
+];
 const ROOT_FILES = ['app', 'main', 'index'];
 const LAYERS = [...FOLDERS, ...ROOT_FILES];
 

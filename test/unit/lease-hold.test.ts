@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { systemClock } from '../../src/core/clock.js';
-import { MemoryQueues } from '../../src/core/memory-queue.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryQueues } from '../../src/testing/memory-queue.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { Hold, leaseClockSkewMs, type HoldOptions } from '../../src/worker/lease.js';
 import { service } from '../helpers/fakes.js';
 

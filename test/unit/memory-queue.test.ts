@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { MemoryQueues, QueueError, type MemoryQueue } from '../../src/core/memory-queue.js';
+import { MemoryQueues, QueueError, type MemoryQueue } from '../../src/testing/memory-queue.js';
 import type { ReceiveRequest, ReceivedMessage } from '../../src/core/queue.js';
 
 const T0 = 1_750_000_000_000;

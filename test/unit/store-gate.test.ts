@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { PROBE_TIMEOUT_MS, StoreCircuit } from '../../src/worker/store-gate.js';
 
 const down = () => new StoreUnavailableError('idempotency store claim failed: ECONNREFUSED');
