@@ -324,7 +324,9 @@ try {
   if (exit.code !== 0)
     fail(`the worker exited ${JSON.stringify(exit)} on SIGTERM; stderr: ${worker.stderr()}`);
   log(
-    `passed: the handler package compiled against the packed types, ${MESSAGES} orders handled by it ` +
+    `passed: the handler package and a test of it (testing entry) compiled against the packed types, ` +
+      'the installed testing entry loaded, ' +
+      `${MESSAGES} orders handled by the handler ` +
       'and one dead-lettered by its PermanentError in the installed worker, clean exit on SIGTERM',
   );
 } catch (error) {
