@@ -16,6 +16,7 @@ export const LAYERS = {
   worker: ['core'],
   handlers: ['core', 'config'],
   http: ['core', 'config', 'observability', 'seeding'],
+  testing: ['core'],
 };
 
 /** Packages a layer must not import: it gets them as interfaces from core instead. */

@@ -3,12 +3,13 @@
 // dist/) and installed into an empty folder with --omit=dev. The example handler package
 // (examples/handler-package) is built as its Dockerfile builds it: its TypeScript compiled by tsc
 // against the packed worker's types, found in node_modules (and a wrong use of them must fail to
-// compile); then it is packed and installed next to the worker. The installed `sqs-worker` binary
-// runs against SQS and DynamoDB in processes of their own: fauxqs (scripts/fauxqs-server.mjs) and
-// AWS's DynamoDB Local (scripts/dynamodb-local.sh, needs Java): without HANDLER it refuses the
-// queue (exit 2); with HANDLER set to the installed handler it handles the messages produced (seen
-// in the handler's own log lines), dead-letters the one its PermanentError rejects, and exits 0
-// on SIGTERM. About a minute and a half; run by .ci/run.
+// compile; a test file using the testing entry, sqs-idempotent-worker/testing, must compile); then
+// it is packed and installed next to the worker. The installed testing entry is loaded once. The
+// installed `sqs-worker` binary runs against SQS and DynamoDB in processes of their own: fauxqs
+// (scripts/fauxqs-server.mjs) and AWS's DynamoDB Local (scripts/dynamodb-local.sh, needs Java):
+// without HANDLER it refuses the queue (exit 2); with HANDLER set to the installed handler it
+// handles the messages produced (seen in the handler's own log lines), dead-letters the one its
+// PermanentError rejects, and exits 0 on SIGTERM. About a minute and a half; run by .ci/run.
 //
 //   npm run test:pack        (runs on the project's Node 24: the installed binary needs it)
 //
@@ -143,12 +144,57 @@ function buildHandlerPackage(workerDir) {
       `a handler misusing the worker's types: tsc exit ${misuse.status}, expected only TS2339:\n${misuse.output}`,
     );
   }
+  checkTestingTypes(dir);
   npm(['pack', '--pack-destination', work], dir);
   const tarball = readdirSync(work).find(
     (name) => name.startsWith(`${HANDLER_PACKAGE}-`) && name.endsWith('.tgz'),
   );
   if (!tarball) fail('npm pack made no tarball of the handler package');
   return join(work, tarball);
+}
+
+/**
+ * A handler's own test, as its author writes one: the testing entry's in-memory store, typed as
+ * the main entry's IdempotencyStore, must compile (the `./testing` export's types resolve).
+ */
+function checkTestingTypes(dir) {
+  writeFileSync(
+    join(dir, 'testing.ts'),
+    "import type { IdempotencyStore } from 'sqs-idempotent-worker';\n" +
+      "import { MemoryIdempotencyStore } from 'sqs-idempotent-worker/testing';\n" +
+      'export const store: IdempotencyStore = new MemoryIdempotencyStore();\n',
+  );
+  writeFileSync(
+    join(dir, 'tsconfig.testing.json'),
+    JSON.stringify({
+      extends: './tsconfig.json',
+      compilerOptions: { noEmit: true, rootDir: '.' },
+      include: ['testing.ts'],
+    }),
+  );
+  const built = tsc(dir, 'tsconfig.testing.json');
+  if (built.status !== 0)
+    fail(`a test using sqs-idempotent-worker/testing does not compile:\n${built.output}`);
+}
+
+/** The installed testing entry loads and its store claims a key; the main entry has no twins. */
+function checkTestingEntry(app) {
+  const script =
+    "const testing = await import('sqs-idempotent-worker/testing');\n" +
+    "const main = await import('sqs-idempotent-worker');\n" +
+    'const store = new testing.MemoryIdempotencyStore();\n' +
+    'const now = Date.now();\n' +
+    "const claim = { pk: 'k', owner: 'o', payloadHash: 'h', now, leaseExpiresAtMs: now + 1000 };\n" +
+    'const { kind } = await store.claim({ ...claim, expiresAt: Math.floor(now / 1000) + 60 });\n' +
+    "console.log(JSON.stringify({ kind, inMain: 'MemoryIdempotencyStore' in main }));\n";
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: app,
+    encoding: 'utf8',
+  });
+  const answer = run.stdout.trim();
+  if (answer !== JSON.stringify({ kind: 'acquired', inMain: false })) {
+    fail(`the installed testing entry: exit ${run.status}, ${answer}, stderr ${run.stderr}`);
+  }
 }
 
 const work = mkdtempSync(join(tmpdir(), 'sqs-worker-pack-'));
@@ -169,6 +215,8 @@ try {
     'package/dist/main.js',
     'package/dist/index.js',
     'package/dist/index.d.ts',
+    'package/dist/testing/index.js',
+    'package/dist/testing/index.d.ts',
     'package/config/example.json',
   ];
   for (const file of shipped) {
@@ -181,6 +229,7 @@ try {
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   npm(['install', '--omit=dev', ...NPM_QUIET, join(work, tarball)], app);
   const bin = join(app, 'node_modules', '.bin', 'sqs-worker');
+  checkTestingEntry(app);
 
   const handlerTarball = buildHandlerPackage(join(app, 'node_modules', 'sqs-idempotent-worker'));
   log(`installing ${handlerTarball} next to the worker`);
@@ -275,7 +324,9 @@ try {
   if (exit.code !== 0)
     fail(`the worker exited ${JSON.stringify(exit)} on SIGTERM; stderr: ${worker.stderr()}`);
   log(
-    `passed: the handler package compiled against the packed types, ${MESSAGES} orders handled by it ` +
+    `passed: the handler package and a test of it (testing entry) compiled against the packed types, ` +
+      'the installed testing entry loaded, ' +
+      `${MESSAGES} orders handled by the handler ` +
       'and one dead-lettered by its PermanentError in the installed worker, clean exit on SIGTERM',
   );
 } catch (error) {

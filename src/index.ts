@@ -8,6 +8,8 @@
  *   });
  *   await worker.start();
  *   process.once('SIGTERM', () => void worker.stop());
+ *
+ * The in-memory twins of the store and the queue, for tests, are in 'sqs-idempotent-worker/testing'.
  */
 import { createApp, type App, type AppOverrides } from './app/app.js';
 import { loadConfig, type Config, type DeepPartial, type Environment } from './config/load.js';
@@ -77,7 +79,6 @@ export type {
   RecordStore,
 } from './core/idempotency-store.js';
 export { CorruptRecordError, RECORD_STATUSES } from './core/idempotency-store.js';
-export { MemoryIdempotencyStore } from './core/memory-store.js';
 export type { Outcome } from './core/pipeline.js';
 export { REASONS, REASON_CODES } from './core/reasons.js';
 export type { Reason, ReasonCode } from './core/reasons.js';
@@ -90,5 +91,4 @@ export type {
   ReceivedMessage,
   ReceiveRequest,
 } from './core/queue.js';
-export { MemoryQueue, MemoryQueues } from './core/memory-queue.js';
 export type { MessageEvent, RuntimeEvents } from './core/events.js';

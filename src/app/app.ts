@@ -4,7 +4,7 @@ import type { Config } from '../config/load.js';
 import { listenError } from '../config/machine.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Handler } from '../core/handler.js';
-import type { BodyCheck } from '../core/message-schema.js';
+import type { BodyCheck } from '../core/body-check.js';
 import type { StoreBatchingChoice } from '../core/store-batch.js';
 import { noTracing } from '../core/tracing.js';
 import { connect, type Connection } from '../aws/connect.js';

@@ -8,7 +8,7 @@ import type { Handler } from '../core/handler.js';
 import type { IdempotencyStore } from '../core/idempotency-store.js';
 import { IdempotencyService } from '../core/idempotency.js';
 import type { Logger } from '../core/logger.js';
-import { loadBodyCheck } from '../core/message-schema.js';
+import { loadBodyCheck } from '../handlers/message-schema.js';
 import type { PipelineDeps } from '../core/pipeline.js';
 import type { Tracing } from '../core/tracing.js';
 import { createDynamoClient, createSqsClient, type AwsSettings } from '../aws/clients.js';

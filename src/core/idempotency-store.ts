@@ -5,7 +5,7 @@ import { WorkerError } from './errors.js';
  * The persistence behind idempotency, as two interfaces: IdempotencyStore is the per-message hot
  * path (claim, renew, complete, fail) and RecordStore the operators' view of the records (get,
  * list, clear). Core code depends on these; the DynamoDB adapter (aws/dynamodb-store.ts) and the
- * in-memory store (core/memory-store.ts) implement both, and one contract test suite runs against
+ * in-memory store (testing/memory-store.ts) implement both, and one contract test suite runs against
  * all of them.
  *
  * Times are passed in by the caller (`now`, epoch milliseconds) so that tests control the clock.

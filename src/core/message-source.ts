@@ -46,7 +46,7 @@ export interface PollSink {
 
 /**
  * The receive loop, as the runtime sees it. Two implementations: `QueuePoller`
- * (worker/poller.ts, over any Queue; what tests run on the in-memory queue) and
+ * (test/helpers/queue-poller.ts, over any Queue; what tests run on the in-memory queue) and
  * `SqsConsumerPoller` (aws/sqs-consumer-poller.ts, sqs-consumer on a real SQS queue). Both may run
  * several receives at once (RECEIVE_CONCURRENCY), and each asks for exactly what it reserved.
  */

@@ -1,6 +1,6 @@
 /**
  * The queue as the worker needs it, as an interface: the runtime depends on this, the SQS adapter
- * (aws/sqs-queue.ts) and the in-memory queue (core/memory-queue.ts) implement it, and one contract
+ * (aws/sqs-queue.ts) and the in-memory queue (testing/memory-queue.ts) implement it, and one contract
  * suite (test/helpers/queue-contract.ts) runs against both, as the store's does.
  *
  * A dead-letter queue is a Queue of its own: the worker sends a copy there, then deletes the

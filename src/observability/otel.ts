@@ -61,7 +61,7 @@ import type {
   TraceStep,
   Tracing,
 } from '../core/tracing.js';
-import type { TracingSettings } from './tracing.js';
+import type { TracingSettings } from './tracing-settings.js';
 
 /**
  * The OpenTelemetry side of core/tracing.ts: a TracerProvider with a BatchSpanProcessor and the
@@ -90,7 +90,7 @@ export interface OtelOptions {
   /** Where spans are POSTed (…/v1/traces). */
   readonly url: string;
   readonly serviceVersion: string;
-  readonly instanceId?: string;
+  readonly instanceId?: string | undefined;
   /** Where the SDK's own warnings and errors go (failed exports, dropped spans), rate-limited. */
   readonly logger?: Logger;
 }

@@ -1,8 +1,8 @@
-import type { Config } from '../config/load.js';
 import type { Logger } from '../core/logger.js';
 import { noTracing, queueNameOf, type Tracing } from '../core/tracing.js';
 // Types only (erased): the module itself is imported dynamically, when tracing is on.
 import type { createOtelTracing } from './otel.js';
+import type { TracingSettings } from './tracing-settings.js';
 
 /**
  * Whether and where to trace, from the standard OTEL_* variables (config/schema.ts). When tracing
@@ -10,13 +10,13 @@ import type { createOtelTracing } from './otel.js';
  * (otel.ts) is imported dynamically only when it is on.
  */
 
-export type TracingSettings = Config['tracing'];
+export type { TracingSettings } from './tracing-settings.js';
 
 /** What createOtelTracing needs besides the settings. */
 export interface TracingOptions {
   readonly logger: Logger;
   readonly serviceVersion: string;
-  readonly instanceId?: string;
+  readonly instanceId?: string | undefined;
   /** How the implementation is loaded (tests count the calls); default: import('./otel.js'). */
   readonly load?: () => Promise<{ createOtelTracing: typeof createOtelTracing }>;
 }
@@ -47,7 +47,7 @@ export async function startTracing(settings: TracingSettings, options: TracingOp
     url,
     serviceVersion: options.serviceVersion,
     logger: options.logger,
-    ...(options.instanceId === undefined ? {} : { instanceId: options.instanceId }),
+    instanceId: options.instanceId,
   });
   options.logger.info(
     { tracesEndpoint: withoutSecrets(url), serviceName: settings.serviceName, sampler: settings.sampler },

@@ -142,7 +142,8 @@ export class BatchingQueue implements Queue {
 
   /**
    * Sends whatever is waiting now; resolves once every batch call sent so far has its answer
-   * (each entry's own promise says how it went). Never rejects.
+   * (each entry's own promise says how it went). Never rejects. WorkerRuntime.stop() calls it last,
+   * racing what is left of the shutdown budget.
    */
   async flush(): Promise<void> {
     await Promise.all([this.#deletes.flush(), this.#changes.flush()]);

@@ -6,7 +6,7 @@ import type { IdempotencyStore } from '../../src/core/idempotency-store.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { decodeBody, type WorkerMessage } from '../../src/core/message.js';
 import type { ReceivedMessage } from '../../src/core/queue.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import type { PipelineDeps } from '../../src/core/pipeline.js';
 
 export { ManualClock } from './manual-clock.js';

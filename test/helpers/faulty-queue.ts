@@ -1,4 +1,4 @@
-import { QueueError } from '../../src/core/memory-queue-rules.js';
+import { QueueError } from '../../src/testing/memory-queue-rules.js';
 import type {
   BatchFailure,
   BatchResult,

@@ -1,4 +1,4 @@
-import type { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import type { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import {
   MAX_BATCH_STATEMENTS,
   statementPk,

@@ -5,11 +5,11 @@ import type { Handler } from '../../src/core/handler.js';
 import { IdempotencyService } from '../../src/core/idempotency.js';
 import type { IdempotencyStore } from '../../src/core/idempotency-store.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
-import { MemoryQueues, type MemoryQueue } from '../../src/core/memory-queue.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
+import { MemoryQueues, type MemoryQueue } from '../../src/testing/memory-queue.js';
 import type { MessageAttributes, Queue } from '../../src/core/queue.js';
 import { BatchingQueue } from '../../src/worker/batching-queue.js';
-import { QueuePoller } from '../../src/worker/poller.js';
+import { QueuePoller } from './queue-poller.js';
 import { WorkerRuntime, type RuntimeOptions } from '../../src/worker/runtime.js';
 import type { StoreCircuit } from '../../src/worker/store-gate.js';
 
@@ -43,11 +43,11 @@ export interface Worker {
 export interface Twin extends World, Worker {}
 
 export interface WorldOptions {
-  readonly fifo?: boolean;
-  readonly maxReceiveCount?: number;
+  readonly fifo?: boolean | undefined;
+  readonly maxReceiveCount?: number | undefined;
   /** No dead-letter queue (no redrive policy). */
-  readonly noDlq?: boolean;
-  readonly visibilityTimeoutSeconds?: number;
+  readonly noDlq?: boolean | undefined;
+  readonly visibilityTimeoutSeconds?: number | undefined;
 }
 
 export interface WorkerOptions extends Partial<Omit<RuntimeOptions, 'source' | 'idempotency'>> {
@@ -77,7 +77,7 @@ export function world(options: WorldOptions = {}): World {
   const dlq = queues.create(`work-dlq${suffix}`);
   const queue = queues.create(`work${suffix}`, {
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? VISIBILITY_SECONDS,
-    ...(options.noDlq ? {} : { redrive: { deadLetter: dlq, maxReceiveCount: options.maxReceiveCount ?? 5 } }),
+    redrive: options.noDlq ? undefined : { deadLetter: dlq, maxReceiveCount: options.maxReceiveCount ?? 5 },
   });
   const store = new MemoryIdempotencyStore();
   let sent = 0;
@@ -142,8 +142,8 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
     visibilityTimeoutSeconds: visibility,
     clock,
     failureBackoff: { baseMs: 1000, maxMs: 8000 },
-    ...(circuit ? { gate: circuit } : {}),
-    ...(receiveConcurrency === undefined ? {} : { concurrency: receiveConcurrency }),
+    gate: circuit,
+    concurrency: receiveConcurrency,
   });
   const runtime = new WorkerRuntime({
     deadLetters: w.dlq,
@@ -170,13 +170,10 @@ export function worker(w: World, handler: Handler, options: WorkerOptions = {}):
 /** One world and one worker on it. */
 export function twin(handler: Handler, options: WorkerOptions & WorldOptions = {}): Twin {
   const { fifo, maxReceiveCount, noDlq, ...workerOptions } = options;
-  const w = world({
-    ...(fifo === undefined ? {} : { fifo }),
-    ...(maxReceiveCount === undefined ? {} : { maxReceiveCount }),
-    ...(noDlq === undefined ? {} : { noDlq }),
-  });
+  const w = world({ fifo, maxReceiveCount, noDlq });
   const one = worker(w, handler, {
     ...workerOptions,
+    // Present and undefined: it wins over worker()'s default, the world's dead-letter queue.
     ...(noDlq ? { deadLetters: undefined } : {}),
   });
   return { ...w, ...one };

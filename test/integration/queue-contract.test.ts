@@ -1,4 +1,4 @@
-import { MemoryQueues } from '../../src/core/memory-queue.js';
+import { MemoryQueues } from '../../src/testing/memory-queue.js';
 import { createQueuePair } from '../../src/aws/queues.js';
 import { SqsQueue } from '../../src/aws/sqs-queue.js';
 import { startTestAws } from '../helpers/aws.js';

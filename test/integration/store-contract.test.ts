@@ -7,7 +7,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { createDynamoClient } from '../../src/aws/clients.js';
 import { DynamoDbStoreBatch } from '../../src/aws/dynamodb-batch.js';
 import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';

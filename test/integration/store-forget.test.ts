@@ -2,7 +2,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
 import { createTable } from '../../src/aws/table.js';
 import type { IdempotencyStore, RecordStore } from '../../src/core/idempotency-store.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { startTestAws, type TestAws } from '../helpers/aws.js';
 
 /** RecordStore.forget (`sqs-worker records forget`), on the in-memory store and on dynalite. */

@@ -1,4 +1,4 @@
-import { MemoryQueues, type MemoryQueue } from '../../src/core/memory-queue.js';
+import { MemoryQueues, type MemoryQueue } from '../../src/testing/memory-queue.js';
 import { BatchingQueue } from '../../src/worker/batching-queue.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 

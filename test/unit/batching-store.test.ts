@@ -1,5 +1,5 @@
 import type { ClaimRequest, IdempotencyStore } from '../../src/core/idempotency-store.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { BatchingStore, type BatchingStoreOptions } from '../../src/worker/batching-store.js';
 import { MemoryStoreBatch } from '../helpers/memory-store-batch.js';
 import { ManualClock } from '../helpers/manual-clock.js';

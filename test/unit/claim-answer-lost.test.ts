@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { PermanentError, StoreUnavailableError } from '../../src/core/errors.js';
 import type { ClaimRequest, ClaimResult, IdempotencyStore } from '../../src/core/idempotency-store.js';
-import type { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import type { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { until, world, worker } from '../helpers/runtime-twin.js';
 
 beforeEach(() => {

@@ -1,4 +1,4 @@
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { processMessage } from '../../src/core/pipeline.js';
 import { ManualClock, message, pipelineDeps, service } from '../helpers/fakes.js';
 import type { PipelineDeps } from '../../src/core/pipeline.js';

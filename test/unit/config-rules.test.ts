@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadConfig, withOverrides, type Environment } from '../../src/config/load.js';
 import { configError } from '../helpers/config.js';
 import type { WorkerMessage } from '../../src/core/message.js';
-import { loadBodyCheck } from '../../src/core/message-schema.js';
+import { loadBodyCheck } from '../../src/handlers/message-schema.js';
 
 describe('durations (issue 12)', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { HandlerTimeoutError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { Delivery } from '../../src/worker/delivery.js';
 import { message, receivedMessage, service } from '../helpers/fakes.js';
 import { ManualClock } from '../helpers/manual-clock.js';

@@ -8,7 +8,7 @@ import {
   type EnvelopeMode,
 } from '../../src/core/envelope.js';
 import { payloadHash } from '../../src/core/idempotency.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { toWorkerMessage } from '../../src/core/message.js';
 import { processMessage } from '../../src/core/pipeline.js';
 import { buildServer } from '../../src/http/server.js';

@@ -1,6 +1,6 @@
 import type { Claim, ClaimRequest, ClaimResult, IdempotencyStore } from '../../src/core/idempotency-store.js';
 import type { LeaseControl } from '../../src/core/lease.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { payloadHash } from '../../src/core/idempotency.js';
 import { processMessage } from '../../src/core/pipeline.js';
 import { ManualClock, message, pipelineDeps, service } from '../helpers/fakes.js';

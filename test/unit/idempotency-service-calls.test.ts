@@ -2,7 +2,7 @@ import { MAX_JSON_DEPTH } from '../../src/core/canonical-json.js';
 import type { Claim, ClaimRequest, ClaimResult } from '../../src/core/idempotency-store.js';
 import { MAX_ERROR_LENGTH, MAX_KEPT_KEY_LENGTH, MAX_PK_BYTES } from '../../src/core/idempotency-store.js';
 import { hashBody, payloadHash } from '../../src/core/idempotency.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { ManualClock, service } from '../helpers/fakes.js';
 
 /**

@@ -1,5 +1,5 @@
 import { MAX_RESULT_LENGTH } from '../../src/core/idempotency-store.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { payloadHash } from '../../src/core/idempotency.js';
 import { ManualClock, service } from '../helpers/fakes.js';
 

@@ -18,6 +18,7 @@ const FOLDERS = [
   'handlers',
   'http',
   'app',
+  'testing',
   'cli',
 ];
 const ROOT_FILES = ['main', 'index'];

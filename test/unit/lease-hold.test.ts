@@ -1,5 +1,5 @@
-import { MemoryQueues } from '../../src/core/memory-queue.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryQueues } from '../../src/testing/memory-queue.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { Hold, leaseClockSkewMs, type HoldOptions } from '../../src/worker/lease.js';
 import { service } from '../helpers/fakes.js';
 import { ManualClock } from '../helpers/manual-clock.js';

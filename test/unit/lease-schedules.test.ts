@@ -1,4 +1,4 @@
-import { MemoryQueues } from '../../src/core/memory-queue.js';
+import { MemoryQueues } from '../../src/testing/memory-queue.js';
 import type { Claim } from '../../src/core/idempotency-store.js';
 import type { Queue, VisibilityChange } from '../../src/core/queue.js';
 import { Hold, LeaseExpiredError, LeaseLostError } from '../../src/worker/lease.js';

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { MemoryQueues, QueueError, type MemoryQueue } from '../../src/core/memory-queue.js';
+import { MemoryQueues, QueueError, type MemoryQueue } from '../../src/testing/memory-queue.js';
 import type { ReceiveRequest, ReceivedMessage } from '../../src/core/queue.js';
 import { systemClock } from '../../src/core/clock.js';
 

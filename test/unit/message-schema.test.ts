@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/core/errors.js';
-import { loadBodyCheck } from '../../src/core/message-schema.js';
+import { loadBodyCheck } from '../../src/handlers/message-schema.js';
 import { message } from '../helpers/fakes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'schema-'));

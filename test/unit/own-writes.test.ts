@@ -1,7 +1,7 @@
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { payloadHash, type IdempotencyService } from '../../src/core/idempotency.js';
 import type { Claim } from '../../src/core/idempotency-store.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { ManualClock, ambiguousStore, service } from '../helpers/fakes.js';
 
 /**

@@ -3,7 +3,7 @@ import type { HandlerContext } from '../../src/core/handler.js';
 import type { ClaimRequest, IdempotencyStore } from '../../src/core/idempotency-store.js';
 import type { LeaseControl } from '../../src/core/lease.js';
 import type { Logger } from '../../src/core/logger.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { processMessage, type PipelineDeps } from '../../src/core/pipeline.js';
 import { ManualClock, message, pipelineDeps, service } from '../helpers/fakes.js';
 

@@ -2,7 +2,7 @@ import { PermanentError, RetryableError, StoreUnavailableError } from '../../src
 import type { HandlerContext } from '../../src/core/handler.js';
 import type { IdempotencyStore } from '../../src/core/idempotency-store.js';
 import type { LeaseControl } from '../../src/core/lease.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { payloadHash } from '../../src/core/idempotency.js';
 import { processMessage } from '../../src/core/pipeline.js';
 import { ManualClock, message, pipelineDeps, service } from '../helpers/fakes.js';

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import type { MemoryQueue } from '../../src/core/memory-queue.js';
+import type { MemoryQueue } from '../../src/testing/memory-queue.js';
 import type { WorkerMessage } from '../../src/core/message.js';
 import type { Queue, ReceiveRequest } from '../../src/core/queue.js';
 import { Capacity, defaultReceiveConcurrency } from '../../src/worker/capacity.js';

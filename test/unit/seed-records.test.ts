@@ -1,5 +1,5 @@
 import { recordKey } from '../../src/core/idempotency-store.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { listRecords } from '../../src/seeding/seed.js';
 
 const NOW = 1_700_000_000_000;

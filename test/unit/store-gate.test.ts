@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { PROBE_TIMEOUT_MS, StoreCircuit } from '../../src/worker/store-gate.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 

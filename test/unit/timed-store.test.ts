@@ -1,6 +1,6 @@
 import { Histogram, Registry } from 'prom-client';
 import { CorruptRecordError, type Claim } from '../../src/core/idempotency-store.js';
-import { MemoryIdempotencyStore } from '../../src/core/memory-store.js';
+import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import {
   TimedIdempotencyStore,

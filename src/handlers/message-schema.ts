@@ -2,11 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { ConfigError, describeError } from './errors.js';
-import type { WorkerMessage } from './message.js';
-import { reason, type Reason } from './reasons.js';
-
-export type BodyCheck = (message: WorkerMessage) => Reason | undefined;
+import type { BodyCheck } from '../core/body-check.js';
+import { ConfigError, describeError } from '../core/errors.js';
+import { reason } from '../core/reasons.js';
 
 const SCHEMA_RULE =
   'the path of a file holding a JSON Schema (draft 2020-12 or 7): an object, or true or false';

@@ -1,5 +1,5 @@
-import type { Clock } from '../core/clock.js';
-import type { Queue, ReceivedMessage } from '../core/queue.js';
+import type { Clock } from '../../src/core/clock.js';
+import type { Queue, ReceivedMessage } from '../../src/core/queue.js';
 import {
   ABORTED_POLL_SLACK_MS,
   failurePauseMs,
@@ -7,7 +7,7 @@ import {
   type MessageSource,
   type PollSink,
   type ReceiveGate,
-} from '../core/message-source.js';
+} from '../../src/core/message-source.js';
 
 export interface PollerOptions {
   readonly batchSize: number;
@@ -17,15 +17,16 @@ export interface PollerOptions {
   /** Pause after a failed receive: base * 2^(failures-1), at most max. */
   readonly failureBackoff: FailureBackoff;
   /** Waited at before each receive: the store's circuit breaker (store-gate.ts); default none. */
-  readonly gate?: ReceiveGate;
+  readonly gate?: ReceiveGate | undefined;
   /** RECEIVE_CONCURRENCY: receive loops sharing the runtime's capacity (default 1). */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
 }
 
 /**
- * Receive loops over any Queue, `concurrency` of them sharing one capacity: each waits for the
- * gate, reserves room (capacity.ts), receives at most that much, gives the reservation back as it
- * hands the messages over, repeats.
+ * The test runtime's MessageSource (runtime-twin.ts; production receives with
+ * aws/sqs-consumer-poller.ts). Receive loops over any Queue, `concurrency` of them sharing one
+ * capacity: each waits for the gate, reserves room (capacity.ts), receives at most that much,
+ * gives the reservation back as it hands the messages over, repeats.
  */
 export class QueuePoller implements MessageSource {
   readonly #queue: Queue;

@@ -1,4 +1,11 @@
-import { QUEUE_LIMITS, type MessageAttributes, type OutgoingMessage, type ReceiveRequest } from './queue.js';
+import {
+  QUEUE_LIMITS,
+  type BatchFailure,
+  type BatchResult,
+  type MessageAttributes,
+  type OutgoingMessage,
+  type ReceiveRequest,
+} from '../core/queue.js';
 
 /**
  * The rules the in-memory queue shares with SQS: parameter checks with SQS's error codes and
@@ -55,6 +62,7 @@ export function copyAttributes(attributes: MessageAttributes): MessageAttributes
       name,
       {
         dataType: a.dataType,
+        // Absent, not undefined, as the SDK's answers have them.
         ...(a.stringValue === undefined ? {} : { stringValue: a.stringValue }),
         ...(a.binaryValue === undefined ? {} : { binaryValue: Uint8Array.from(a.binaryValue) }),
       },
@@ -111,4 +119,22 @@ export function checkOutgoing(message: OutgoingMessage, fifo: boolean): void {
   }
   if (size > MAX_MESSAGE_BYTES)
     throw invalid('MessageBody', `${size} bytes`, `Over ${MAX_MESSAGE_BYTES} bytes.`);
+}
+
+/** A batch call's entries one by one, as SQS answers them: each entry's fault is its own. */
+export function eachEntry<T>(entries: readonly T[], apply: (entry: T) => void): BatchResult {
+  if (entries.length === 0) throw new QueueError('EmptyBatchRequest', 'The batch has no entries.');
+  if (entries.length > QUEUE_LIMITS.maxBatch) {
+    throw new QueueError('TooManyEntriesInBatchRequest', `${entries.length} entries; at most 10.`);
+  }
+  const failed: BatchFailure[] = [];
+  entries.forEach((entry, index) => {
+    try {
+      apply(entry);
+    } catch (error) {
+      if (!(error instanceof QueueError)) throw error;
+      failed.push({ index, code: error.code, message: error.message });
+    }
+  });
+  return { failed };
 }

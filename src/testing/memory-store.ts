@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from './errors.js';
+import { StoreUnavailableError } from '../core/errors.js';
 import {
   MAX_PK_BYTES,
   RECORD_FORMAT,
@@ -17,7 +17,7 @@ import {
   type ListPage,
   type ListQuery,
   type RecordStore,
-} from './idempotency-store.js';
+} from '../core/idempotency-store.js';
 
 /**
  * An in-memory IdempotencyStore and RecordStore with the same semantics as the DynamoDB adapter.
@@ -61,6 +61,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
       payloadHash: request.payloadHash,
       firstSeenAtMs: live?.firstSeenAtMs ?? request.now,
       updatedAtMs: request.now,
+      // Absent, not undefined: a record holds only the attributes DynamoDB's item would have.
       ...(live?.lastError === undefined ? {} : { lastError: live.lastError }),
       ...(live?.deadLetterReason === undefined ? {} : { deadLetterReason: live.deadLetterReason }),
       ...(request.key === undefined ? {} : { key: request.key }),
@@ -96,6 +97,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
       ...r,
       leaseExpiresAtMs,
       updatedAtMs: now,
+      // Spread over the record: an undefined would erase the expiry it has.
       ...(expiresAt === undefined ? {} : { expiresAt }),
     }));
   }
@@ -107,6 +109,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore, RecordStore {
       status: 'COMPLETED',
       updatedAtMs: now,
       completedAtMs: now,
+      // As in renew(), and a result only when there is one (DynamoDB's item has no empty attribute).
       ...(result === undefined ? {} : { result }),
       ...(expiresAt === undefined ? {} : { expiresAt }),
     }));

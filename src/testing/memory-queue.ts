@@ -1,8 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import {
   QUEUE_LIMITS,
-  type BatchFailure,
   type BatchResult,
   type MessageAttributes,
   type OutgoingMessage,
@@ -10,7 +9,7 @@ import {
   type ReceiveRequest,
   type ReceivedMessage,
   type VisibilityChange,
-} from './queue.js';
+} from '../core/queue.js';
 import {
   QueueError,
   abortError,
@@ -19,6 +18,7 @@ import {
   checkVisibility,
   copyAttributes,
   decodeHandle,
+  eachEntry,
   encodeHandle,
   inRange,
   invalid,
@@ -29,11 +29,11 @@ export { QueueError } from './memory-queue-rules.js';
 
 export interface MemoryQueueOptions {
   /** The queue's VisibilityTimeout, seconds; 30 unless given. Receives name their own. */
-  readonly visibilityTimeoutSeconds?: number;
+  readonly visibilityTimeoutSeconds?: number | undefined;
   /** RedrivePolicy: a message received maxReceiveCount times moves there on its next receive. */
-  readonly redrive?: { readonly deadLetter: MemoryQueue; readonly maxReceiveCount: number };
+  readonly redrive?: { readonly deadLetter: MemoryQueue; readonly maxReceiveCount: number } | undefined;
   /** FIFO queues: a missing deduplication id is the SHA-256 of the body. */
-  readonly contentBasedDeduplication?: boolean;
+  readonly contentBasedDeduplication?: boolean | undefined;
 }
 
 /** A stored message as `peek()` shows it; `visibleAt` (epoch ms) is when it is, or was, visible again. */
@@ -385,21 +385,4 @@ function view(e: Entry): Omit<ReceivedMessage, 'receiptHandle'> {
 function stateOf(entry: Entry, now: number): StoredMessage['state'] {
   if (now >= entry.visibleAt) return 'visible';
   return entry.receiveCount === 0 ? 'delayed' : 'inFlight';
-}
-
-function eachEntry<T>(entries: readonly T[], apply: (entry: T) => void): BatchResult {
-  if (entries.length === 0) throw new QueueError('EmptyBatchRequest', 'The batch has no entries.');
-  if (entries.length > QUEUE_LIMITS.maxBatch) {
-    throw new QueueError('TooManyEntriesInBatchRequest', `${entries.length} entries; at most 10.`);
-  }
-  const failed: BatchFailure[] = [];
-  entries.forEach((entry, index) => {
-    try {
-      apply(entry);
-    } catch (error) {
-      if (!(error instanceof QueueError)) throw error;
-      failed.push({ index, code: error.code, message: error.message });
-    }
-  });
-  return { failed };
 }
