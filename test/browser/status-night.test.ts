@@ -8,7 +8,7 @@ import { createSqsClient } from '../../src/aws/clients.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { buildServer } from '../../src/http/server.js';
 import { startQueueDepthPoller } from '../../src/observability/sqs-metrics.js';
-import { fixture, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, startTestAws } from '../helpers/aws.js';
 import {
   settled,
   statusSetup,
@@ -191,7 +191,7 @@ describe('the status page for the night shift, in Chromium', () => {
   });
 
   it('marks the depths stale when SQS stops answering, with the time of the last good read', async () => {
-    const aws: TestAws = await startTestAws();
+    const aws = await startTestAws();
     const proxy = await TcpProxy.start(aws.emulators.sqsEndpoint);
     const sqs = createSqsClient({ ...aws.settings, sqsEndpoint: proxy.url });
     const clock = testClock(T0);

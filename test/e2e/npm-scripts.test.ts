@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fixture, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, useTestAws } from '../helpers/aws.js';
 import {
   childPids,
   isAlive,
@@ -82,15 +82,7 @@ describe('the npm scripts under a supervisor', () => {
   });
 
   describe('npm run cli', () => {
-    let aws: TestAws;
-
-    beforeAll(async () => {
-      aws = await startTestAws();
-    });
-
-    afterAll(async () => {
-      await aws.close();
-    });
+    const aws = useTestAws();
 
     it('`npm run -s cli -- produce --count 2` writes only JSON lines on stdout', async () => {
       const f = await fixture(aws);
