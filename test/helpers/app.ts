@@ -3,6 +3,7 @@ import { createDynamoClient, createSqsClient } from '../../src/aws/clients.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import type { WorkerMessage } from '../../src/core/message.js';
 import type { TestAws } from './aws.js';
+import { useResource } from './hooks.js';
 import { TEST_ENV } from './test-limits.js';
 import { eventually } from './process.js';
 
@@ -69,6 +70,15 @@ export async function startEmbeddedApp(
     http,
     metrics: async () => (await fetch(`${http}/metrics`)).text(),
   };
+}
+
+/** startEmbeddedApp for the tests of a describe block (or a file): stopped in its own `afterAll`. */
+export function useEmbeddedApp(env: Record<string, string> = {}, overrides: AppOverrides = {}): RunningApp {
+  return useResource(
+    'useEmbeddedApp()',
+    () => startEmbeddedApp(env, overrides),
+    (running) => running.app.stop(),
+  );
 }
 
 export interface AppOnEmulators {
