@@ -13,7 +13,7 @@ export interface Worker {
   readonly child: Child;
   readonly httpPort: number;
   /** With `twin`: when a bare Node started beside it ran its first line (epoch ms; NaN if never). */
-  readonly twin?: Promise<number>;
+  readonly twin?: Promise<number> | undefined;
 }
 
 /**

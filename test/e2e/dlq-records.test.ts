@@ -172,7 +172,7 @@ describe('the dlq commands read and reopen the keys’ records', () => {
         MaxNumberOfMessages: 10,
         WaitTimeSeconds: 0,
         MessageAttributeNames: ['All'],
-        ...(visibility === undefined ? {} : { VisibilityTimeout: visibility }),
+        VisibilityTimeout: visibility,
       }),
     );
     return out.Messages ?? [];

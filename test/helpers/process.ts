@@ -84,7 +84,7 @@ export function runProcess(
     },
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     detached: true,
-    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    cwd: options.cwd,
   });
   register(child);
   const lines: Record<string, unknown>[] = [];

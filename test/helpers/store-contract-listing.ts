@@ -12,7 +12,7 @@ async function listAll(store: RecordStore, query: ListQuery): Promise<Idempotenc
   const records: IdempotencyRecord[] = [];
   let cursor = query.cursor;
   for (let page = 0; page < 100; page += 1) {
-    const out = await store.list(cursor === undefined ? query : { ...query, cursor });
+    const out = await store.list({ ...query, cursor });
     if (out.records.length > query.limit) throw new Error(`page of ${out.records.length} > ${query.limit}`);
     records.push(...out.records);
     if (out.cursor === undefined) return records;
