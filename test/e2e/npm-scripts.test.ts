@@ -10,15 +10,11 @@ import {
   runCli,
   runProcess,
   type RunningProcess,
+  EMBEDDED_ON_FREE_PORTS,
 } from '../helpers/process.js';
 
 const ROOT = resolve('.');
-const EMBEDDED = {
-  HTTP_HOST: '127.0.0.1',
-  HTTP_PORT: '0',
-  EMBEDDED_SQS_PORT: '0',
-  EMBEDDED_DYNAMODB_PORT: '0',
-};
+const EMBEDDED = EMBEDDED_ON_FREE_PORTS;
 const msg = (text: string) => (l: Record<string, unknown>) => l.msg === text;
 
 /** `npm <args>` in the checkout, as a user runs it. */

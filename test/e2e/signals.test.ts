@@ -4,15 +4,16 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { fixture, send, useTestAws, type Fixture } from '../helpers/aws.js';
-import { eventually, isAlive, refusesConnections, runCli, type RunningProcess } from '../helpers/process.js';
+import {
+  eventually,
+  isAlive,
+  refusesConnections,
+  runCli,
+  type RunningProcess,
+  EMBEDDED_ON_FREE_PORTS,
+} from '../helpers/process.js';
 
-/** Embedded mode on free ports, so tests never collide with each other or a running daemon. */
-const EMBEDDED = {
-  HTTP_HOST: '127.0.0.1',
-  HTTP_PORT: '0',
-  EMBEDDED_SQS_PORT: '0',
-  EMBEDDED_DYNAMODB_PORT: '0',
-};
+const EMBEDDED = EMBEDDED_ON_FREE_PORTS;
 const HOLD_IMPORT = ['--import', pathToFileURL(resolve('test/e2e/hold-import.mjs')).href];
 
 const msg = (text: string) => (l: Record<string, unknown>) => l.msg === text;
