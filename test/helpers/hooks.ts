@@ -42,5 +42,14 @@ export function useResource<T extends object>(
     has(_, property) {
       return Reflect.has(started(), property);
     },
+    // Spreading the handle or listing its keys sees the resource's own properties.
+    ownKeys() {
+      return Reflect.ownKeys(started());
+    },
+    getOwnPropertyDescriptor(_, property) {
+      const descriptor = Reflect.getOwnPropertyDescriptor(started(), property);
+      // A proxy may not report a property its (empty) target lacks as non-configurable.
+      return descriptor === undefined ? undefined : { ...descriptor, configurable: true };
+    },
   });
 }
