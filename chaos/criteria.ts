@@ -208,6 +208,7 @@ export function evaluate(o: Observation, x: Expectations): { counters: Counters;
       `${o.leaseLost.length} lease_lost outcomes logged, ${falseLost.length} of them for a claim that completed the key: ` +
         sample(falseLost.map((l) => `${l.key} fence ${l.fence ?? '?'} (${l.worker})`)),
     ),
+    ...killCriteria(o, x, counters.killedRuns),
     ...exitCriteria(o, x, badExits, counters.termDuringBoot),
     ...readinessCriteria(o),
   ];
@@ -225,6 +226,24 @@ function deadLetterCriteria(o: Observation, dlq: ReturnType<typeof checkDeadLett
       'dead letters as expected',
       dlq.wrongReason.length + dlq.unexpected.length === 0,
       `wrong reason ${sample(dlq.wrongReason)}; not poison ${sample(dlq.unexpected)}`,
+    ),
+  ];
+}
+
+/**
+ * A kill scenario proves something only when its SIGKILLs cut work short: a kill that lands on an
+ * idle worker leaves nothing to lose or to run twice, and every other criterion passes trivially.
+ * Work in flight is what the killed workers held at the kill (messages received and not settled,
+ * by their gauge) or the handler runs the kill cut short, summed over the scenario.
+ */
+export function killCriteria(o: Observation, x: Expectations, killedRuns: number): Criterion[] {
+  if (x.extraRuns !== 'kills') return [];
+  const kills = o.killedAt.size;
+  return [
+    criterion(
+      'SIGKILLs hit work in flight',
+      kills > 0 && (o.inFlightAtKills > 0 || killedRuns > 0),
+      `${kills} SIGKILLs; ${o.inFlightAtKills} messages held at them; ${killedRuns} handler runs cut short`,
     ),
   ];
 }

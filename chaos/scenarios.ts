@@ -1,6 +1,6 @@
 import type { Emulator } from './processes.js';
 import { pause } from './processes.js';
-import type { Fleet } from './fleet.js';
+import type { Fleet, Worker } from './fleet.js';
 import type { HttpFaultProxy } from './http-proxy.js';
 import type { FaultProxy } from './proxy.js';
 
@@ -103,6 +103,12 @@ export interface Scenario {
   readonly fault: (ctx: FaultContext) => Promise<void>;
 }
 
+/** Waits (at most `maxMs`) until the worker's in-flight gauge shows messages it holds. */
+async function whileIdle(ctx: FaultContext, w: Worker, maxMs: number): Promise<void> {
+  const end = Date.now() + maxMs;
+  while (Date.now() < end && !ctx.expired() && (await ctx.fleet.inFlight(w)) === 0) await pause(20);
+}
+
 /** Restarts one worker at a time, round robin, while the load runs. */
 async function restarts(ctx: FaultContext, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   const end = Date.now() + ctx.form.loadMs;
@@ -113,6 +119,9 @@ async function restarts(ctx: FaultContext, signal: 'SIGTERM' | 'SIGKILL'): Promi
     const victim = live[i % live.length];
     i += 1;
     if (!victim) break;
+    // A SIGKILL of an idle worker proves nothing (criteria.ts, killCriteria): wait until the
+    // victim holds messages, so the kill cuts work short.
+    if (signal === 'SIGKILL') await whileIdle(ctx, victim, ctx.form.restartEveryMs);
     const exit = await ctx.fleet.signal(victim, signal, ctx.termLimitMs + 10_000);
     ctx.note(`${signal} ${victim.name}: ${exit.code ?? exit.bySignal} after ${exit.ms ?? '-'} ms`);
     await ctx.fleet.spawn();

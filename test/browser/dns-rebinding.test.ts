@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
-import { startEmbeddedApp, type RunningApp } from '../helpers/app.js';
+import { useEmbeddedApp } from '../helpers/app.js';
+import { useChromium, WAIT_MS } from '../helpers/browser.js';
 
 /**
  * DNS rebinding (issue 20, item 1), in Debian's Chromium: a page of another site, served as
@@ -10,9 +9,6 @@ import { startEmbeddedApp, type RunningApp } from '../helpers/app.js';
  * SEED_TOKEN (the quick start), the routes that read data or act must refuse it; the same page at
  * localhost shows that the harness itself reaches them.
  */
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const WAIT_MS = 30_000;
 
 /** What the hostile page's script found. */
 interface Findings {
@@ -46,40 +42,18 @@ const call = (url, init) => fetch(url, init).then(
 })();
 </script>`;
 
-let running: RunningApp;
-let browser: Browser;
-let port: string;
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  }
-  running = await startEmbeddedApp();
-  port = new URL(running.http).port;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // The attacker's DNS: evil.example now resolves to this machine.
-      '--host-resolver-rules=MAP evil.example 127.0.0.1',
-      // Chromium 150's Local Network Access checks block this page's calls on their own: the page
-      // is fulfilled by the test, with no address, so it counts as public. They are off so that
-      // the test sees what the sidecar answers: a rebound page loaded from a loopback address,
-      // and browsers without the checks, reach the sidecar (the issue's case).
-      '--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults,BlockInsecurePrivateNetworkRequests',
-    ],
-  });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await running?.app.stop();
-});
+const running = useEmbeddedApp();
+const browser = useChromium([
+  // The attacker's DNS: evil.example now resolves to this machine.
+  '--host-resolver-rules=MAP evil.example 127.0.0.1',
+  // Chromium 150's Local Network Access checks block this page's calls on their own: the page
+  // is fulfilled by the test, with no address, so it counts as public. They are off so that
+  // the test sees what the sidecar answers: a rebound page loaded from a loopback address,
+  // and browsers without the checks, reach the sidecar (the issue's case).
+  '--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults,BlockInsecurePrivateNetworkRequests',
+]);
+/** The sidecar's port (the attack page is served at it under another name). */
+const port = () => new URL(running.http).port;
 
 /** Serves the hostile page at `origin`/attack (only that path; the rest goes to the sidecar). */
 async function attackFrom(origin: string): Promise<Findings> {
@@ -99,7 +73,7 @@ async function attackFrom(origin: string): Promise<Findings> {
 
 describe('DNS rebinding in Chromium (issue 20)', () => {
   it('a page at evil.example rebound to 127.0.0.1 can neither read records, nor seed, nor see the status page', async () => {
-    const found = await attackFrom(`http://evil.example:${port}`);
+    const found = await attackFrom(`http://evil.example:${port()}`);
     expect(found).toMatchObject({ records: 403, seed: 403, status: 403, page: 403 });
     expect(found.recordsBody).not.toContain('"records"');
     // Nothing was planted: the records, read from loopback, hold no such key.
@@ -108,7 +82,7 @@ describe('DNS rebinding in Chromium (issue 20)', () => {
   });
 
   it('the same page at localhost reaches them (the harness works)', async () => {
-    const found = await attackFrom(`http://localhost:${port}`);
+    const found = await attackFrom(`http://localhost:${port()}`);
     expect(found).toMatchObject({ records: 200, seed: 202, status: 200, page: 200 });
   });
 });

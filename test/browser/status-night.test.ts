@@ -1,14 +1,15 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { createSqsClient } from '../../src/aws/clients.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { buildServer } from '../../src/http/server.js';
 import { startQueueDepthPoller } from '../../src/observability/sqs-metrics.js';
-import { fixture, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, startTestAws } from '../helpers/aws.js';
+import { useChromium, WAIT_MS, watchedPage } from '../helpers/browser.js';
 import {
   settled,
   statusSetup,
@@ -30,16 +31,7 @@ import { TcpProxy } from '../helpers/tcp-proxy.js';
  * `STATUS_SCREENSHOT_DIR=docs npm run test:browser`), else to a temporary folder.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = resolve(process.env.STATUS_SCREENSHOT_DIR ?? join(tmpdir(), 'sqs-worker-status-shots'));
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const WAIT_MS = 30_000;
 const CARD = '4111111111111111';
 const TOKEN_VALUE = 'tok-9f8e7d6c';
 
@@ -49,7 +41,7 @@ declare const document: {
   documentElement: { scrollWidth: number; clientWidth: number };
 };
 
-let browser: Browser;
+const browser = useChromium();
 const servers: FastifyInstance[] = [];
 /** Console errors and CSP violations of every page, which must stay empty. */
 const problems: string[] = [];
@@ -64,12 +56,7 @@ async function serve(setup: StatusSetup): Promise<string> {
 }
 
 async function open(url: string, width = 1100, javaScriptEnabled = true): Promise<Page> {
-  const context = await browser.newContext({ javaScriptEnabled, viewport: { width, height: 900 } });
-  const page = await context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
+  const page = await watchedPage(browser, problems, { javaScriptEnabled, viewport: { width, height: 900 } });
   await page.goto(url);
   return page;
 }
@@ -130,15 +117,7 @@ function busy(options: StatusSetupOptions = {}): StatusSetup {
   return setup;
 }
 
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
-});
-
 afterAll(async () => {
-  await browser?.close();
   for (const server of servers) await server.close();
 });
 
@@ -191,7 +170,7 @@ describe('the status page for the night shift, in Chromium', () => {
   });
 
   it('marks the depths stale when SQS stops answering, with the time of the last good read', async () => {
-    const aws: TestAws = await startTestAws();
+    const aws = await startTestAws();
     const proxy = await TcpProxy.start(aws.emulators.sqsEndpoint);
     const sqs = createSqsClient({ ...aws.settings, sqsEndpoint: proxy.url });
     const clock = testClock(T0);

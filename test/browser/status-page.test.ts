@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { PurgeQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { createSqsClient } from '../../src/aws/clients.js';
-import { startEmbeddedApp, type RunningApp } from '../helpers/app.js';
+import { useEmbeddedApp } from '../helpers/app.js';
+import { useChromium, WAIT_MS, watchedPage } from '../helpers/browser.js';
 import { eventually } from '../helpers/process.js';
 import { STATUS_HEADINGS } from '../helpers/sidecar.js';
 
@@ -14,20 +15,11 @@ import { STATUS_HEADINGS } from '../helpers/sidecar.js';
  * (waitForFunction, waitForURL) or `eventually`, each with a deadline; never a fixed sleep.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /**
  * Where the screenshot goes. README's picture is made with
  * `STATUS_SCREENSHOT=docs/status-page.png npm run test:browser`.
  */
 const SCREENSHOT = resolve(process.env.STATUS_SCREENSHOT ?? `${tmpdir()}/sqs-worker-status-page.png`);
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const WAIT_MS = 30_000;
 const HOSTILE_KEY = `<img src=x onerror="window.__pwned=1">"'&`;
 
 /** The page's globals as far as the functions run in it use them (tsconfig has no DOM lib). */
@@ -37,39 +29,20 @@ declare const document: {
 };
 declare const window: { scrollTo(x: number, y: number): void; __pwned?: number };
 
-let running: RunningApp;
-let browser: Browser;
+const browser = useChromium();
+const running = useEmbeddedApp({ QUEUE_METRICS_INTERVAL: '1' });
 /** Console errors and CSP violations of every page, which must stay empty. */
 const problems: string[] = [];
 
-async function open(javaScriptEnabled: boolean, width = 1100): Promise<Page> {
-  const context = await browser.newContext({
+function open(javaScriptEnabled: boolean, width = 1100): Promise<Page> {
+  return watchedPage(browser, problems, {
     javaScriptEnabled,
     viewport: { width, height: 900 },
     colorScheme: 'light',
   });
-  const page = await context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
-  return page;
 }
 
 const text = (page: Page, id: string) => page.locator(`#${id}`).innerText();
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
-  running = await startEmbeddedApp({ QUEUE_METRICS_INTERVAL: '1' });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await running?.app.stop();
-});
 
 beforeEach(() => {
   problems.length = 0;

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
-import { eventually, runCli, type RunningProcess } from '../helpers/process.js';
+import { eventually, runCli, type RunningProcess, EMBEDDED_ON_FREE_PORTS } from '../helpers/process.js';
 
 /**
  * `npm run test:clients`: real clients on SQS's query protocol against `sqs-worker start` in
@@ -82,10 +82,7 @@ describe('real query-protocol clients against sqs-worker start (embedded mode)',
 
   beforeAll(async () => {
     app = runCli(['start'], {
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
-      EMBEDDED_SQS_PORT: '0',
-      EMBEDDED_DYNAMODB_PORT: '0',
+      ...EMBEDDED_ON_FREE_PORTS,
       SQS_WAIT_TIME_SECONDS: '1',
       HANDLER: 'log',
       LOG_MESSAGE_BODIES: 'true',

@@ -16,22 +16,21 @@ import {
   schemaDefault,
   workerParts,
 } from './helpers/artifacts.js';
-import { find, readText, readYaml, render, run, scratchCopy, type K8sObject } from './helpers/tools.js';
+import {
+  find,
+  readCompose,
+  readText,
+  readYaml,
+  run,
+  scratchCopy,
+  useRendered,
+  type ComposeService,
+} from './helpers/tools.js';
 
 const OVERLAYS = ['k8s/base', 'k8s/overlays/dev', 'k8s/overlays/prod'];
-const rendered = new Map<string, K8sObject[]>();
-const objectsOf = (target: string): K8sObject[] => rendered.get(target) ?? [];
+const objectsOf = useRendered(OVERLAYS);
 
-interface ComposeService {
-  build?: unknown;
-  image?: string;
-  environment?: Record<string, string>;
-  ports?: string[];
-  volumes?: string[];
-  command?: string[];
-  stop_grace_period?: string;
-}
-const compose = readYaml('docker-compose.yml') as { services: Record<string, ComposeService> };
+const compose = readCompose();
 const service = (name: string): ComposeService => {
   const found = compose.services[name];
   if (!found) throw new Error(`docker-compose.yml has no service ${name}`);
@@ -43,10 +42,6 @@ const pkg = JSON.parse(readText('package.json')) as {
   devDependencies: Record<string, string>;
   scripts: Record<string, string>;
 };
-
-beforeAll(() => {
-  for (const target of OVERLAYS) rendered.set(target, render(target));
-});
 
 describe('ports and probe paths are the sidecar routes', () => {
   const ok: HealthReport = { ok: true, checks: {} };

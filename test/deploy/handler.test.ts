@@ -1,14 +1,14 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { dockerfileInstructions, workerParts } from './helpers/artifacts.js';
 import {
   bin,
+  readCompose,
   readText,
-  readYaml,
   render,
   replaceOnce,
   run,
   scratchCopy,
-  type K8sObject,
+  useRendered,
 } from './helpers/tools.js';
 
 /**
@@ -21,12 +21,8 @@ import {
 const OVERLAYS = ['k8s/overlays/dev', 'k8s/overlays/prod'];
 const ANNOTATION = 'sqs-idempotent-worker/handler';
 const EXAMPLE_DOCKERFILE = 'examples/handler-package/Dockerfile';
-const rendered = new Map<string, K8sObject[]>();
-
-beforeAll(() => {
-  for (const target of ['k8s/base', ...OVERLAYS]) rendered.set(target, render(target));
-});
-const partsOf = (target: string) => workerParts(rendered.get(target) ?? []);
+const objectsOf = useRendered(['k8s/base', ...OVERLAYS]);
+const partsOf = (target: string) => workerParts(objectsOf(target));
 const envOf = (text: string): Record<string, string> =>
   Object.fromEntries(
     dockerfileInstructions(text)
@@ -64,9 +60,7 @@ it('the base sets no HANDLER, so no overlay inherits a default', () => {
 });
 
 describe('compose', () => {
-  const compose = readYaml('docker-compose.yml') as {
-    services: Record<string, { environment?: Record<string, string> }>;
-  };
+  const compose = readCompose();
 
   it('requires HANDLER for the worker: ${HANDLER:?...}, no default', () => {
     expect(compose.services['worker']?.environment?.['HANDLER']).toMatch(/^\$\{HANDLER:\?[^}]+\}$/);

@@ -1,19 +1,16 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { StrictChecker, validateWithModel } from './helpers/models.js';
-import { find, render, replaceOnce, scratchCopy, type K8sObject } from './helpers/tools.js';
+import { find, render, replaceOnce, scratchCopy, useRendered } from './helpers/tools.js';
 
 /** Every kustomization a user applies: the base alone and each overlay (with both components). */
 const TARGETS = ['k8s/base', 'k8s/overlays/dev', 'k8s/overlays/prod'];
 
-const rendered = new Map<string, K8sObject[]>();
+const objectsOf = useRendered(TARGETS);
 let strict: StrictChecker;
 
 beforeAll(() => {
-  for (const target of TARGETS) rendered.set(target, render(target));
-  strict = new StrictChecker([...rendered.values()].flat());
+  strict = new StrictChecker(TARGETS.flatMap(objectsOf));
 });
-
-const objectsOf = (target: string): K8sObject[] => rendered.get(target) ?? [];
 
 describe.each(TARGETS)('kubectl kustomize %s', (target) => {
   it('renders', () => {

@@ -1,17 +1,17 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../src/config/load.js';
 import {
   ROOT,
   find,
+  readCompose,
   readText,
-  readYaml,
-  render,
   replaceOnce,
   run,
   scratchCopy,
+  useRendered,
   type K8sObject,
 } from './helpers/tools.js';
 
@@ -39,13 +39,7 @@ interface NetworkPolicy {
 }
 
 const TARGETS = ['k8s/base', 'k8s/overlays/dev', 'k8s/overlays/prod'];
-const rendered = new Map<string, K8sObject[]>();
-
-beforeAll(() => {
-  for (const target of TARGETS) rendered.set(target, render(target));
-});
-
-const objectsOf = (target: string): K8sObject[] => rendered.get(target) ?? [];
+const objectsOf = useRendered(TARGETS);
 
 describe.each(TARGETS)('the NetworkPolicy of %s', (target) => {
   const policy = () => find(objectsOf(target), 'NetworkPolicy') as unknown as NetworkPolicy;
@@ -126,9 +120,7 @@ describe('the prod image is pinned by digest', () => {
 });
 
 describe('compose commits no seed token (item 1)', () => {
-  const compose = readYaml('docker-compose.yml') as {
-    services: Record<string, { environment?: Record<string, string> }>;
-  };
+  const compose = readCompose();
   const worker = compose.services['worker']?.environment ?? {};
 
   it('has seeding off unless .env turns it on, and takes the token only from the environment', () => {

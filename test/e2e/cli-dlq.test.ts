@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import { deadLetterQueues, redriveDeadLetters } from '../../src/cli/dlq.js';
-import { fixture, queueCounts, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, queueCounts, useTestAws } from '../helpers/aws.js';
 import { startCliFixture, type CliFixture } from '../helpers/cli.js';
 
 const text = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
@@ -90,15 +90,7 @@ describe('sqs-worker dlq', () => {
 
 /** redriveDeadLetters in this process, where SQS's answers can be made to fail. */
 describe('redriveDeadLetters against fauxqs', () => {
-  let aws: TestAws;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
-
-  afterAll(async () => {
-    await aws.close();
-  });
+  const aws = useTestAws();
 
   it('counts as moved only what DeleteMessageBatch deleted, and lists the rest', async () => {
     const f = await fixture(aws);

@@ -2,19 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, type RunningProcess } from '../helpers/process.js';
+import { runCli, type RunningProcess, EMBEDDED_ON_FREE_PORTS } from '../helpers/process.js';
 
 /**
  * Configuration errors through the real binary (issue 12): each exits 2 with one
  * `config error:` line naming the variable and its rule, and nothing before it: no emulator,
  * table or HTTP server was started, so there are no start or stop lines to wrap it in.
  */
-const EMBEDDED = {
-  EMBEDDED_SQS_PORT: '0',
-  EMBEDDED_DYNAMODB_PORT: '0',
-  HTTP_HOST: '127.0.0.1',
-  HTTP_PORT: '0',
-};
+const EMBEDDED = EMBEDDED_ON_FREE_PORTS;
 
 const dir = mkdtempSync(join(tmpdir(), 'sqs-worker-config-errors-'));
 const file = (name: string, text: string): string => {

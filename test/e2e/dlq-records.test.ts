@@ -7,28 +7,20 @@ import {
 import { deadLetterQueues, redriveDeadLetters, showDeadLetters } from '../../src/cli/dlq.js';
 import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
 import type { Connection } from '../../src/aws/connect.js';
-import { fixture, queueCounts, startTestAws, type Fixture, type TestAws } from '../helpers/aws.js';
+import { fixture, queueCounts, useTestAws, type Fixture } from '../helpers/aws.js';
 
 const text = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
 const NAMESPACE = 'dlqrec';
 
 /** `dlq show` and `dlq redrive` with the keys' records, against fauxqs and dynalite (issue 19, items 3 and 10). */
 describe('the dlq commands read and reopen the keys’ records', () => {
-  let aws: TestAws;
+  const aws = useTestAws();
   let f: Fixture;
   let store: DynamoDbIdempotencyStore;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
 
   beforeEach(async () => {
     f = await fixture(aws);
     store = new DynamoDbIdempotencyStore(aws.dynamodb, f.table);
-  });
-
-  afterAll(async () => {
-    await aws.close();
   });
 
   const queues = () =>
@@ -180,7 +172,7 @@ describe('the dlq commands read and reopen the keys’ records', () => {
         MaxNumberOfMessages: 10,
         WaitTimeSeconds: 0,
         MessageAttributeNames: ['All'],
-        ...(visibility === undefined ? {} : { VisibilityTimeout: visibility }),
+        VisibilityTimeout: visibility,
       }),
     );
     return out.Messages ?? [];

@@ -1,5 +1,5 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { eventually, runCli, type RunningProcess } from '../helpers/process.js';
+import { eventually, runCli, type RunningProcess, EMBEDDED_ON_FREE_PORTS } from '../helpers/process.js';
 
 /** Reads one sample of a Prometheus text exposition. */
 function sample(metrics: string, name: string, labels: string): number | undefined {
@@ -14,10 +14,7 @@ describe('sqs-worker start, embedded mode (the real process)', () => {
 
   beforeAll(async () => {
     app = runCli(['start'], {
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
-      EMBEDDED_SQS_PORT: '0',
-      EMBEDDED_DYNAMODB_PORT: '0',
+      ...EMBEDDED_ON_FREE_PORTS,
       SQS_WAIT_TIME_SECONDS: '1',
       // Per-message outcome lines ('message duplicate') are at debug.
       LOG_LEVEL: 'debug',

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fixture, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, useTestAws } from '../helpers/aws.js';
 import {
   childPids,
   isAlive,
@@ -10,15 +10,11 @@ import {
   runCli,
   runProcess,
   type RunningProcess,
+  EMBEDDED_ON_FREE_PORTS,
 } from '../helpers/process.js';
 
 const ROOT = resolve('.');
-const EMBEDDED = {
-  HTTP_HOST: '127.0.0.1',
-  HTTP_PORT: '0',
-  EMBEDDED_SQS_PORT: '0',
-  EMBEDDED_DYNAMODB_PORT: '0',
-};
+const EMBEDDED = EMBEDDED_ON_FREE_PORTS;
 const msg = (text: string) => (l: Record<string, unknown>) => l.msg === text;
 
 /** `npm <args>` in the checkout, as a user runs it. */
@@ -82,15 +78,7 @@ describe('the npm scripts under a supervisor', () => {
   });
 
   describe('npm run cli', () => {
-    let aws: TestAws;
-
-    beforeAll(async () => {
-      aws = await startTestAws();
-    });
-
-    afterAll(async () => {
-      await aws.close();
-    });
+    const aws = useTestAws();
 
     it('`npm run -s cli -- produce --count 2` writes only JSON lines on stdout', async () => {
       const f = await fixture(aws);

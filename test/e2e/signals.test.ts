@@ -3,16 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { fixture, send, startTestAws, type Fixture, type TestAws } from '../helpers/aws.js';
-import { eventually, isAlive, refusesConnections, runCli, type RunningProcess } from '../helpers/process.js';
+import { fixture, send, useTestAws, type Fixture } from '../helpers/aws.js';
+import {
+  eventually,
+  isAlive,
+  refusesConnections,
+  runCli,
+  type RunningProcess,
+  EMBEDDED_ON_FREE_PORTS,
+} from '../helpers/process.js';
 
-/** Embedded mode on free ports, so tests never collide with each other or a running daemon. */
-const EMBEDDED = {
-  HTTP_HOST: '127.0.0.1',
-  HTTP_PORT: '0',
-  EMBEDDED_SQS_PORT: '0',
-  EMBEDDED_DYNAMODB_PORT: '0',
-};
+const EMBEDDED = EMBEDDED_ON_FREE_PORTS;
 const HOLD_IMPORT = ['--import', pathToFileURL(resolve('test/e2e/hold-import.mjs')).href];
 
 const msg = (text: string) => (l: Record<string, unknown>) => l.msg === text;
@@ -160,16 +161,8 @@ describe('the worker under SIGTERM and SIGINT at every moment of its start-up', 
   });
 
   describe('on a queue and table of its own', () => {
-    let aws: TestAws;
+    const aws = useTestAws();
     let f: Fixture;
-
-    beforeAll(async () => {
-      aws = await startTestAws();
-    });
-
-    afterAll(async () => {
-      await aws.close();
-    });
 
     beforeEach(async () => {
       f = await fixture(aws);

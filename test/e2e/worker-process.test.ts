@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { fixture, queueCounts, send, startTestAws, type Fixture, type TestAws } from '../helpers/aws.js';
+import { fixture, queueCounts, send, useTestAws, type Fixture, type TestAws } from '../helpers/aws.js';
 import { runCli, type RunningProcess } from '../helpers/process.js';
 
 /** The daemon as a real process, consuming a queue of the test's emulators with a slow handler. */
@@ -35,19 +35,11 @@ const settled = (key: string) => (l: Record<string, unknown>) =>
   l.key === key && typeof l.msg === 'string' && l.msg.startsWith('message ');
 
 describe('the daemon process under SIGKILL and SIGTERM', () => {
-  let aws: TestAws;
+  const aws = useTestAws();
   const stoppers: (() => Promise<void>)[] = [];
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
 
   afterEach(async () => {
     await Promise.all(stoppers.splice(0).map((stop) => stop()));
-  });
-
-  afterAll(async () => {
-    await aws.close();
   });
 
   function track(p: RunningProcess): RunningProcess {

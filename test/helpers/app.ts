@@ -1,5 +1,9 @@
 import { createApp, type App, type AppEndpoints, type AppOverrides } from '../../src/app/app.js';
+import { createDynamoClient, createSqsClient } from '../../src/aws/clients.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
+import type { WorkerMessage } from '../../src/core/message.js';
+import type { TestAws } from './aws.js';
+import { useResource } from './hooks.js';
 import { TEST_ENV } from './test-limits.js';
 import { eventually } from './process.js';
 
@@ -65,6 +69,53 @@ export async function startEmbeddedApp(
     log,
     http,
     metrics: async () => (await fetch(`${http}/metrics`)).text(),
+  };
+}
+
+/** startEmbeddedApp for the tests of a describe block (or a file): stopped in its own `afterAll`. */
+export function useEmbeddedApp(env: Record<string, string> = {}, overrides: AppOverrides = {}): RunningApp {
+  return useResource(
+    'useEmbeddedApp()',
+    () => startEmbeddedApp(env, overrides),
+    (running) => running.app.stop(),
+  );
+}
+
+export interface AppOnEmulators {
+  readonly app: App;
+  readonly log: MemoryLog;
+  /** The messages the handler was given, in order. */
+  readonly handled: WorkerMessage[];
+  /** Stops the app, then destroys its clients. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole app (not started) on the test's emulators, reached at the config's endpoints (a proxy,
+ * say) with the config's timeouts and the emulators' credentials, its logs in memory and a
+ * handler that records each message.
+ */
+export function appOnEmulators(aws: TestAws, config: Config): AppOnEmulators {
+  const settings = { ...config, credentials: aws.settings.credentials };
+  const sqs = createSqsClient(settings);
+  const dynamodb = createDynamoClient(settings);
+  const log = new MemoryLog();
+  const handled: WorkerMessage[] = [];
+  const app = createApp(config, {
+    logDestination: log,
+    handler: (message) => void handled.push(message),
+    sqs,
+    dynamodb,
+  });
+  return {
+    app,
+    log,
+    handled,
+    async stop() {
+      await app.stop();
+      sqs.destroy();
+      dynamodb.destroy();
+    },
   };
 }
 

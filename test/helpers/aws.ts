@@ -19,6 +19,7 @@ import type { WorkerRuntime } from '../../src/worker/runtime.js';
 import { createRuntime } from '../../src/app/parts.js';
 import { connect } from '../../src/aws/connect.js';
 import { loadConfig } from '../../src/config/load.js';
+import { useResource } from './hooks.js';
 import { TEST_AWS_CALLS, TEST_ENV } from './test-limits.js';
 
 /**
@@ -31,10 +32,22 @@ export interface TestAws {
   readonly settings: AwsSettings;
   readonly sqs: SQSClient;
   readonly dynamodb: DynamoDBClient;
+}
+
+/** A TestAws the caller started and must close. */
+export interface StartedTestAws extends TestAws {
   close(): Promise<void>;
 }
 
-export async function startTestAws(): Promise<TestAws> {
+/**
+ * The emulators for the tests of a describe block (or a file): started in a `beforeAll`, closed in
+ * an `afterAll` that this registers. The handle's fields are valid from that `beforeAll` on.
+ */
+export function useTestAws(): TestAws {
+  return useResource<StartedTestAws>('useTestAws()', startTestAws, (aws) => aws.close());
+}
+
+export async function startTestAws(): Promise<StartedTestAws> {
   const emulators = await startEmulators({ sqs: 0, dynamodb: 0 });
   const settings: AwsSettings = {
     region: 'us-east-1',
@@ -79,6 +92,21 @@ export async function fixture(
 }
 
 /**
+ * The configuration variables that point a worker at a fixture on the test's emulators, with a
+ * 1 s long poll; callers add their own after (an endpoint behind a proxy, say).
+ */
+export function fixtureEnv(aws: TestAws, f: Fixture): Record<string, string> {
+  return {
+    SQS_QUEUE_URL: f.queueUrl,
+    AWS_ENDPOINT_URL_SQS: aws.emulators.sqsEndpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: aws.emulators.dynamodbEndpoint,
+    IDEMPOTENCY_TABLE: f.table,
+    IDEMPOTENCY_NAMESPACE: f.name,
+    SQS_WAIT_TIME_SECONDS: '1',
+  };
+}
+
+/**
  * A worker runtime on a fixture, built by the composition root (app.ts) exactly as `start` builds
  * it, from a config of the test's emulators plus `env`, with the test's clients injected.
  */
@@ -89,12 +117,7 @@ export async function runtime(
   options: { instanceId?: string; env?: Record<string, string>; sqs?: SQSClient } = {},
 ): Promise<WorkerRuntime> {
   const config = loadConfig({
-    SQS_QUEUE_URL: f.queueUrl,
-    AWS_ENDPOINT_URL_SQS: aws.emulators.sqsEndpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: aws.emulators.dynamodbEndpoint,
-    IDEMPOTENCY_TABLE: f.table,
-    IDEMPOTENCY_NAMESPACE: f.name,
-    SQS_WAIT_TIME_SECONDS: '1',
+    ...fixtureEnv(aws, f),
     RETRY_BACKOFF_BASE: '1',
     RETRY_BACKOFF_MAX: '1',
     HANDLER_TIMEOUT: '0',

@@ -52,6 +52,17 @@ export interface SpawnOptions {
   readonly cwd?: string;
 }
 
+/**
+ * Embedded mode (fauxqs and dynalite in the worker's process) and the sidecar on free loopback
+ * ports, so tests never collide with each other or a running daemon.
+ */
+export const EMBEDDED_ON_FREE_PORTS: Readonly<Record<string, string>> = {
+  HTTP_HOST: '127.0.0.1',
+  HTTP_PORT: '0',
+  EMBEDDED_SQS_PORT: '0',
+  EMBEDDED_DYNAMODB_PORT: '0',
+};
+
 /** Runs the built CLI (`node dist/main.js ...`) with the given environment added. */
 export function runCli(
   args: string[],
@@ -84,7 +95,7 @@ export function runProcess(
     },
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     detached: true,
-    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    cwd: options.cwd,
   });
   register(child);
   const lines: Record<string, unknown>[] = [];

@@ -31,7 +31,7 @@ export interface ToolResult {
 export function promtool(args: readonly string[], input?: string): ToolResult {
   const result = spawnSync(requireTool('promtool'), [...args], {
     encoding: 'utf8',
-    ...(input === undefined ? {} : { input }),
+    input,
   });
   if (result.error) throw result.error;
   return { status: result.status, output: `${result.stdout}${result.stderr}` };

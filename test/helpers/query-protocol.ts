@@ -1,7 +1,19 @@
+import { startEmulators, type EmbeddedEmulators } from '../../src/aws/embedded.js';
+import { useResource } from './hooks.js';
+
 /**
  * SQS's query protocol by hand, for tests of the embedded emulator's adapter: form-encoded requests
  * (unsigned; fauxqs checks no signature) and a strict little XML reader for the answers.
  */
+
+/** The embedded emulators (fauxqs behind the query-protocol adapter) for a describe block. */
+export function useEmbeddedEmulators(): EmbeddedEmulators {
+  return useResource(
+    'useEmbeddedEmulators()',
+    () => startEmulators({ sqs: 0, dynamodb: 0 }),
+    (e) => e.stop(),
+  );
+}
 
 export interface QueryAnswer {
   readonly status: number;

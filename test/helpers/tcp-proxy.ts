@@ -1,4 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { useResource } from './hooks.js';
 
 export type ProxyMode = 'pass' | 'stall' | 'refuse';
 
@@ -121,4 +122,16 @@ export class TcpProxy {
     if (!server) return Promise.resolve();
     return new Promise((resolve) => server.close(() => resolve()));
   }
+}
+
+/**
+ * A TcpProxy for the tests of a describe block, in front of `target()` (read in the `beforeAll`,
+ * so it may name a resource started by an earlier one: `useTcpProxy(() => aws.emulators.sqsEndpoint)`).
+ */
+export function useTcpProxy(target: () => string): TcpProxy {
+  return useResource(
+    'useTcpProxy()',
+    () => TcpProxy.start(target()),
+    (proxy) => proxy.close(),
+  );
 }

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MessageEvent } from '../../src/core/events.js';
 import { resolveHandler } from '../../src/handlers/index.js';
-import { fixture, queueCounts, runtime, send, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, queueCounts, runtime, send, useTestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
 
 /**
@@ -11,7 +11,7 @@ import { eventually } from '../helpers/process.js';
  * dead-letters, 503 retries that message alone.
  */
 describe('handleBatch on the wire (examples/bulk-handler.mjs)', () => {
-  let aws: TestAws;
+  const aws = useTestAws();
   const posts: { key: string; fence: number }[][] = [];
   const refusedOnce = new Set<string>();
   const bulk = createServer((req, res) => {
@@ -33,7 +33,6 @@ describe('handleBatch on the wire (examples/bulk-handler.mjs)', () => {
   });
 
   beforeAll(async () => {
-    aws = await startTestAws();
     await new Promise<void>((r) => bulk.listen(0, '127.0.0.1', r));
     process.env.BULK_URL = `http://127.0.0.1:${(bulk.address() as AddressInfo).port}/bulk`;
   });
@@ -41,7 +40,6 @@ describe('handleBatch on the wire (examples/bulk-handler.mjs)', () => {
   afterAll(async () => {
     delete process.env.BULK_URL;
     await new Promise<void>((r) => bulk.close(() => r()));
-    await aws.close();
   });
 
   it('writes claimed messages in bulk and settles each by its own outcome', async () => {

@@ -10,7 +10,7 @@ import {
   receiveAll,
   runtime,
   send,
-  startTestAws,
+  useTestAws,
   type Fixture,
   type TestAws,
 } from '../helpers/aws.js';
@@ -80,19 +80,11 @@ const outcomes = (events: readonly MessageEvent[]) => events.map((e) => e.proces
 const EVENT = `{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","account":"111122223333","time":"2017-12-22T18:43:48Z","region":"us-west-1","resources":["arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0"],"detail":{"instance-id":"i-1234567890abcdef0","state":"terminated","seq":12345678901234567890}}`;
 
 describe('SNS and EventBridge envelopes on fauxqs and dynalite', () => {
-  let aws: TestAws;
+  const aws = useTestAws();
   const running: WorkerRuntime[] = [];
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
 
   afterEach(async () => {
     await Promise.all(running.splice(0).map((w) => w.stop(0)));
-  });
-
-  afterAll(async () => {
-    await aws.close();
   });
 
   async function start(

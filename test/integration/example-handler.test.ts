@@ -2,11 +2,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolveHandler } from '../../src/handlers/index.js';
 import type { MessageEvent } from '../../src/core/events.js';
-import { fixture, runtime, send, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, runtime, send, useTestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
 
 describe('the README example handler module (examples/order-handler.mjs)', () => {
-  let aws: TestAws;
+  const aws = useTestAws();
   const charges: { fence: number; orderId: number; key: string | undefined }[] = [];
   const payments = createServer((req, res) => {
     let body = '';
@@ -19,7 +19,6 @@ describe('the README example handler module (examples/order-handler.mjs)', () =>
   });
 
   beforeAll(async () => {
-    aws = await startTestAws();
     await new Promise<void>((r) => payments.listen(0, '127.0.0.1', r));
     process.env.PAYMENTS_URL = `http://127.0.0.1:${(payments.address() as AddressInfo).port}/charge`;
   });
@@ -27,7 +26,6 @@ describe('the README example handler module (examples/order-handler.mjs)', () =>
   afterAll(async () => {
     delete process.env.PAYMENTS_URL;
     await new Promise<void>((r) => payments.close(() => r()));
-    await aws.close();
   });
 
   it('loads by path, charges valid orders once with the fencing token, dead-letters bad bodies', async () => {

@@ -1,18 +1,10 @@
 import { Registry } from 'prom-client';
 import { createWorker, PermanentError, type WorkerMessage } from '../../src/index.js';
-import { fixture, receiveAll, send, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, receiveAll, send, useTestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
 
 describe('createWorker (the library API)', () => {
-  let aws: TestAws;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
-
-  afterAll(async () => {
-    await aws.close();
-  });
+  const aws = useTestAws();
 
   it('runs a team handler with config overrides, and stops cleanly', async () => {
     const f = await fixture(aws);

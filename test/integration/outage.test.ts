@@ -1,13 +1,19 @@
-import { createApp, type App } from '../../src/app/app.js';
-import { createDynamoClient, createSqsClient } from '../../src/aws/clients.js';
+import { createDynamoClient } from '../../src/aws/clients.js';
 import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import type { WorkerMessage } from '../../src/core/message.js';
-import { MemoryLog, sample } from '../helpers/app.js';
-import { fixture, queueCounts, send, startTestAws, type Fixture, type TestAws } from '../helpers/aws.js';
+import { appOnEmulators, sample, type AppOnEmulators } from '../helpers/app.js';
+import {
+  fixture,
+  fixtureEnv,
+  queueCounts,
+  send,
+  useTestAws,
+  type Fixture,
+  type TestAws,
+} from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { useTcpProxy } from '../helpers/tcp-proxy.js';
 
 const TOKEN = 'outage-test-token-7d1e0c9b42';
 
@@ -21,24 +27,15 @@ const FAST = {
   READY_MAX_POLL_FAILURES: '2',
 };
 
-interface Running {
-  readonly app: App;
+interface Running extends AppOnEmulators {
   readonly config: Config;
   readonly http: string;
-  readonly log: MemoryLog;
-  readonly handled: WorkerMessage[];
-  stop(): Promise<void>;
 }
 
 /** The app on a fixture, with one of its AWS endpoints behind the proxy; resolves once ready. */
 async function startApp(aws: TestAws, f: Fixture, endpoints: Record<string, string>): Promise<Running> {
   const config = loadConfig({
-    SQS_QUEUE_URL: f.queueUrl,
-    AWS_ENDPOINT_URL_SQS: aws.emulators.sqsEndpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: aws.emulators.dynamodbEndpoint,
-    IDEMPOTENCY_TABLE: f.table,
-    IDEMPOTENCY_NAMESPACE: f.name,
-    SQS_WAIT_TIME_SECONDS: '1',
+    ...fixtureEnv(aws, f),
     // A claim that failed may have landed: the message is held until its lease could lapse.
     SQS_VISIBILITY_TIMEOUT: '4',
     RETRY_BACKOFF_BASE: '0.2',
@@ -53,26 +50,10 @@ async function startApp(aws: TestAws, f: Fixture, endpoints: Record<string, stri
     ...FAST,
     ...endpoints,
   });
-  // The emulators' credentials; endpoints, timeouts and pool sizes from the config.
-  const settings = { ...config, credentials: aws.settings.credentials };
-  const sqs = createSqsClient(settings);
-  const dynamodb = createDynamoClient(settings);
-  const log = new MemoryLog();
-  const handled: WorkerMessage[] = [];
-  const app = createApp(config, {
-    logDestination: log,
-    handler: (message) => void handled.push(message),
-    sqs,
-    dynamodb,
-  });
-  const { http } = await app.start();
+  const running = appOnEmulators(aws, config);
+  const { http } = await running.app.start();
   await readiness(http, 200);
-  const stop = async () => {
-    await app.stop();
-    sqs.destroy();
-    dynamodb.destroy();
-  };
-  return { app, config, http, log, handled, stop };
+  return { ...running, config, http };
 }
 
 /** Waits until /readyz answers `status`; resolves with its body. */
@@ -88,21 +69,11 @@ function readiness(
 }
 
 describe('a DynamoDB outage behind a TCP proxy', () => {
-  let aws: TestAws;
-  let proxy: TcpProxy;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-    proxy = await TcpProxy.start(aws.emulators.dynamodbEndpoint);
-  });
+  const aws = useTestAws();
+  const proxy = useTcpProxy(() => aws.emulators.dynamodbEndpoint);
 
   afterEach(async () => {
     await proxy.pass();
-  });
-
-  afterAll(async () => {
-    await proxy.close();
-    await aws.close();
   });
 
   it('rejects a claim against a stalled store with StoreUnavailableError, while the stall lasts', async () => {
@@ -209,18 +180,8 @@ describe('a DynamoDB outage behind a TCP proxy', () => {
 });
 
 describe('an SQS outage behind a TCP proxy', () => {
-  let aws: TestAws;
-  let proxy: TcpProxy;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-    proxy = await TcpProxy.start(aws.emulators.sqsEndpoint);
-  });
-
-  afterAll(async () => {
-    await proxy.close();
-    await aws.close();
-  });
+  const aws = useTestAws();
+  const proxy = useTcpProxy(() => aws.emulators.sqsEndpoint);
 
   it.each(['stall', 'refuse'] as const)(
     'fails readiness on receive failures when SQS connections %s, with one log line for many failures',

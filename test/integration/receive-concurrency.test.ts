@@ -1,5 +1,5 @@
 import { createSqsClient } from '../../src/aws/clients.js';
-import { fixture, runtime, send, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, runtime, send, useTestAws } from '../helpers/aws.js';
 import { LatencyProxy } from '../helpers/latency-proxy.js';
 import { eventually } from '../helpers/process.js';
 
@@ -11,15 +11,7 @@ import { eventually } from '../helpers/process.js';
  * are asserted, never elapsed time.
  */
 describe('RECEIVE_CONCURRENCY on fauxqs behind a 60 ms proxy', () => {
-  let aws: TestAws;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
-
-  afterAll(async () => {
-    await aws.close();
-  });
+  const aws = useTestAws();
 
   async function run(env: Record<string, string>, count: number) {
     const f = await fixture(aws);

@@ -1,15 +1,7 @@
 import type { MessageEvent } from '../../src/core/events.js';
 import { PermanentError } from '../../src/core/errors.js';
 import type { WorkerRuntime } from '../../src/worker/runtime.js';
-import {
-  fixture,
-  queueCounts,
-  receiveAll,
-  runtime,
-  send,
-  startTestAws,
-  type TestAws,
-} from '../helpers/aws.js';
+import { fixture, queueCounts, receiveAll, runtime, send, useTestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
 
 /**
@@ -30,19 +22,11 @@ function recorder(worker: WorkerRuntime) {
 const outcomes = (events: MessageEvent[]) => events.map((e) => e.processed.outcome);
 
 describe('WorkerRuntime on fauxqs and dynalite', () => {
-  let aws: TestAws;
+  const aws = useTestAws();
   const running: WorkerRuntime[] = [];
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
 
   afterEach(async () => {
     await Promise.all(running.splice(0).map((w) => w.stop(0)));
-  });
-
-  afterAll(async () => {
-    await aws.close();
   });
 
   async function start(worker: WorkerRuntime): Promise<WorkerRuntime> {

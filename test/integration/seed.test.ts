@@ -1,6 +1,6 @@
 import { DeleteMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { SeedInputError, seedMessages } from '../../src/seeding/seed.js';
-import { fixture, receiveAll, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, receiveAll, useTestAws, type TestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
 
 const KEY = 'IdempotencyKey';
@@ -19,15 +19,7 @@ async function drain(aws: TestAws, queueUrl: string, count: number): Promise<Mes
 }
 
 describe('seedMessages on fauxqs', () => {
-  let aws: TestAws;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
-
-  afterAll(async () => {
-    await aws.close();
-  });
+  const aws = useTestAws();
 
   it('sends explicit messages with their keys, attributes and JSON bodies', async () => {
     const f = await fixture(aws);

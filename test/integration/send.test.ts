@@ -1,17 +1,9 @@
 import { sendAll, type OutgoingMessage } from '../../src/seeding/send.js';
-import { fixture, queueCounts, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, queueCounts, useTestAws } from '../helpers/aws.js';
 
 /** The batch sender behind `produce` and POST /seed, against fauxqs. */
 describe('sendAll', () => {
-  let aws: TestAws;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
-
-  afterAll(async () => {
-    await aws.close();
-  });
+  const aws = useTestAws();
 
   const messages = (n: number): OutgoingMessage[] =>
     Array.from({ length: n }, (_, i) => ({ key: `k${i}`, body: JSON.stringify({ i }) }));
@@ -164,15 +156,7 @@ describe('sendAll', () => {
 });
 
 describe('sendAll to a queue SQS refuses', () => {
-  let aws: TestAws;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
-
-  afterAll(async () => {
-    await aws.close();
-  });
+  const aws = useTestAws();
 
   it('stops at the first refusal instead of trying every batch', async () => {
     const f = await fixture(aws);

@@ -3,7 +3,7 @@ import { SqsConsumerPoller } from '../../src/aws/sqs-consumer-poller.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { ReceivedMessage } from '../../src/core/queue.js';
 import { Capacity } from '../../src/worker/capacity.js';
-import { fixture, send, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, send, useTestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
 
 /**
@@ -12,15 +12,7 @@ import { eventually } from '../helpers/process.js';
  * stretch or cut it. Here the monotonic clock jumps past a wait that wall time never reaches.
  */
 describe('SqsConsumerPoller: its waits on the monotonic clock', () => {
-  let aws: TestAws;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
-
-  afterAll(async () => {
-    await aws.close();
-  });
+  const aws = useTestAws();
 
   it('ends the wait for a full batch when the monotonic clock says so', async () => {
     const f = await fixture(aws);

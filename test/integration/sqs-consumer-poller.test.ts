@@ -6,7 +6,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { failurePauseMs, type ReceiveGate } from '../../src/core/message-source.js';
 import type { ReceivedMessage } from '../../src/core/queue.js';
 import { Capacity } from '../../src/worker/capacity.js';
-import { fixture, send, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, send, useTestAws, type TestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
 
 /**
@@ -128,15 +128,7 @@ async function settleOneByOne(held: ReceivedMessage[], capacity: Capacity, count
 }
 
 describe('SqsConsumerPoller (sqs-consumer) on fauxqs', () => {
-  let aws: TestAws;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
-
-  afterAll(async () => {
-    await aws.close();
-  });
+  const aws = useTestAws();
 
   it('never asks for more than fits under MAX_IN_FLIGHT, and fills up to it', async () => {
     const f = await fixture(aws);

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { startEmulators, type EmbeddedEmulators } from '../../src/aws/embedded.js';
-import { all, child, entries, query, text, type QueryAnswer } from '../helpers/query-protocol.js';
+import {
+  all,
+  child,
+  entries,
+  query,
+  text,
+  useEmbeddedEmulators,
+  type QueryAnswer,
+} from '../helpers/query-protocol.js';
 
 /**
  * The embedded SQS emulator's query protocol: queue administration, errors in the query protocol's
@@ -9,17 +16,7 @@ import { all, child, entries, query, text, type QueryAnswer } from '../helpers/q
  * leaves alone (the JSON protocol the worker uses, fauxqs's SNS on the query protocol).
  */
 describe('embedded SQS, query protocol: queues and errors', () => {
-  let emulators: EmbeddedEmulators;
-  let endpoint: string;
-
-  beforeAll(async () => {
-    emulators = await startEmulators({ sqs: 0, dynamodb: 0 });
-    endpoint = emulators.sqsEndpoint;
-  });
-
-  afterAll(async () => {
-    await emulators.stop();
-  });
+  const emulators = useEmbeddedEmulators();
 
   function assertError(answer: QueryAnswer, status: number, code: string): string {
     expect(answer.status).toBe(status);
@@ -33,7 +30,7 @@ describe('embedded SQS, query protocol: queues and errors', () => {
 
   it('creates a queue with attributes and tags, finds, lists, describes and purges it', async () => {
     const name = `admin-${randomUUID()}`;
-    const created = await query(endpoint, {
+    const created = await query(emulators.sqsEndpoint, {
       Action: 'CreateQueue',
       QueueName: name,
       'Attribute.1.Name': 'VisibilityTimeout',
@@ -47,14 +44,18 @@ describe('embedded SQS, query protocol: queues and errors', () => {
     const queueUrl = text(created.xml, 'CreateQueueResult', 'QueueUrl');
     expect(queueUrl).toMatch(new RegExp(`/000000000000/${name}$`));
 
-    const found = await query(endpoint, { Action: 'GetQueueUrl', QueueName: name });
+    const found = await query(emulators.sqsEndpoint, { Action: 'GetQueueUrl', QueueName: name });
     expect(text(found.xml, 'GetQueueUrlResult', 'QueueUrl')).toBe(queueUrl);
 
-    const listed = await query(endpoint, { Action: 'ListQueues', QueueNamePrefix: 'admin-' });
+    const listed = await query(emulators.sqsEndpoint, { Action: 'ListQueues', QueueNamePrefix: 'admin-' });
     expect(all(child(listed.xml, 'ListQueuesResult'), 'QueueUrl').map((u) => u.text)).toContain(queueUrl);
 
-    await query(endpoint, { Action: 'SendMessage', QueueUrl: queueUrl, MessageBody: 'gone soon' });
-    const described = await query(endpoint, {
+    await query(emulators.sqsEndpoint, {
+      Action: 'SendMessage',
+      QueueUrl: queueUrl,
+      MessageBody: 'gone soon',
+    });
+    const described = await query(emulators.sqsEndpoint, {
       Action: 'GetQueueAttributes',
       QueueUrl: queueUrl,
       'AttributeName.1': 'All',
@@ -64,10 +65,10 @@ describe('embedded SQS, query protocol: queues and errors', () => {
     expect(attributes.ApproximateNumberOfMessages?.text).toBe('1');
     expect(attributes.QueueArn?.text).toBe(`arn:aws:sqs:us-east-1:000000000000:${name}`);
 
-    const purged = await query(endpoint, { Action: 'PurgeQueue', QueueUrl: queueUrl });
+    const purged = await query(emulators.sqsEndpoint, { Action: 'PurgeQueue', QueueUrl: queueUrl });
     expect(purged.status).toBe(200);
     expect(purged.xml.name).toBe('PurgeQueueResponse');
-    const after = await query(endpoint, {
+    const after = await query(emulators.sqsEndpoint, {
       Action: 'GetQueueAttributes',
       QueueUrl: queueUrl,
       'AttributeName.1': 'ApproximateNumberOfMessages',
@@ -80,17 +81,17 @@ describe('embedded SQS, query protocol: queues and errors', () => {
   it('answers a queue that does not exist with NonExistentQueue, 400, Sender', async () => {
     const missing = `http://sqs.us-east-1.localhost:9324/000000000000/missing-${randomUUID()}`;
     assertError(
-      await query(endpoint, { Action: 'SendMessage', QueueUrl: missing, MessageBody: 'x' }),
+      await query(emulators.sqsEndpoint, { Action: 'SendMessage', QueueUrl: missing, MessageBody: 'x' }),
       400,
       'AWS.SimpleQueueService.NonExistentQueue',
     );
     assertError(
-      await query(endpoint, { Action: 'GetQueueUrl', QueueName: `missing-${randomUUID()}` }),
+      await query(emulators.sqsEndpoint, { Action: 'GetQueueUrl', QueueName: `missing-${randomUUID()}` }),
       400,
       'AWS.SimpleQueueService.NonExistentQueue',
     );
     assertError(
-      await query(endpoint, { Action: 'ReceiveMessage', QueueUrl: missing }),
+      await query(emulators.sqsEndpoint, { Action: 'ReceiveMessage', QueueUrl: missing }),
       400,
       'AWS.SimpleQueueService.NonExistentQueue',
     );
@@ -98,17 +99,21 @@ describe('embedded SQS, query protocol: queues and errors', () => {
 
   it("passes the emulator's own refusals on: a body SQS forbids, alone or in a batch", async () => {
     const queueUrl = text(
-      (await query(endpoint, { Action: 'CreateQueue', QueueName: `e-${randomUUID()}` })).xml,
+      (await query(emulators.sqsEndpoint, { Action: 'CreateQueue', QueueName: `e-${randomUUID()}` })).xml,
       'CreateQueueResult',
       'QueueUrl',
     );
     const message = assertError(
-      await query(endpoint, { Action: 'SendMessage', QueueUrl: queueUrl, MessageBody: 'nul \u0000 here' }),
+      await query(emulators.sqsEndpoint, {
+        Action: 'SendMessage',
+        QueueUrl: queueUrl,
+        MessageBody: 'nul \u0000 here',
+      }),
       400,
       'AWS.SimpleQueueService.InvalidMessageContents',
     );
     expect(message).toContain('Invalid characters');
-    const batch = await query(endpoint, {
+    const batch = await query(emulators.sqsEndpoint, {
       Action: 'SendMessageBatch',
       QueueUrl: queueUrl,
       'SendMessageBatchRequestEntry.1.Id': 'good',
@@ -126,7 +131,7 @@ describe('embedded SQS, query protocol: queues and errors', () => {
 
   it('refuses an SQS action it does not translate with InvalidAction naming it', async () => {
     const message = assertError(
-      await query(endpoint, { Action: 'DeleteQueue', QueueUrl: 'http://x/000000000000/q' }),
+      await query(emulators.sqsEndpoint, { Action: 'DeleteQueue', QueueUrl: 'http://x/000000000000/q' }),
       400,
       'InvalidAction',
     );
@@ -140,13 +145,13 @@ describe('embedded SQS, query protocol: queues and errors', () => {
         'AWS4-HMAC-SHA256 Credential=x/20261207/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0',
     };
     const unknown = assertError(
-      await query(endpoint, { Action: 'Frobnicate' }, { headers: signedForSqs }),
+      await query(emulators.sqsEndpoint, { Action: 'Frobnicate' }, { headers: signedForSqs }),
       400,
       'InvalidAction',
     );
     expect(unknown).toContain('Frobnicate');
     assertError(
-      await query(endpoint, { Version: '2012-11-05' }, { headers: signedForSqs }),
+      await query(emulators.sqsEndpoint, { Version: '2012-11-05' }, { headers: signedForSqs }),
       400,
       'MissingAction',
     );
@@ -154,7 +159,7 @@ describe('embedded SQS, query protocol: queues and errors', () => {
 
   it('refuses a parameter that should be an integer and is not', async () => {
     const message = assertError(
-      await query(endpoint, {
+      await query(emulators.sqsEndpoint, {
         Action: 'ReceiveMessage',
         QueueUrl: 'http://x/000000000000/q',
         MaxNumberOfMessages: 'ten',
@@ -168,7 +173,7 @@ describe('embedded SQS, query protocol: queues and errors', () => {
   it("refuses a request over the emulator's body limit with RequestEntityTooLarge, 413", async () => {
     const huge = 'x'.repeat(12 * 1024 * 1024);
     const message = assertError(
-      await query(endpoint, {
+      await query(emulators.sqsEndpoint, {
         Action: 'SendMessage',
         QueueUrl: 'http://x/000000000000/q',
         MessageBody: huge,
@@ -181,12 +186,12 @@ describe('embedded SQS, query protocol: queues and errors', () => {
 
   it('leaves the JSON protocol (the worker) and query requests for SNS to fauxqs', async () => {
     const queueUrl = text(
-      (await query(endpoint, { Action: 'CreateQueue', QueueName: `j-${randomUUID()}` })).xml,
+      (await query(emulators.sqsEndpoint, { Action: 'CreateQueue', QueueName: `j-${randomUUID()}` })).xml,
       'CreateQueueResult',
       'QueueUrl',
     );
     const sqs = new SQSClient({
-      endpoint,
+      endpoint: emulators.sqsEndpoint,
       region: 'us-east-1',
       credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
     });
@@ -196,7 +201,7 @@ describe('embedded SQS, query protocol: queues and errors', () => {
     } finally {
       sqs.destroy();
     }
-    const topic = await query(endpoint, { Action: 'CreateTopic', Name: `t-${randomUUID()}` });
+    const topic = await query(emulators.sqsEndpoint, { Action: 'CreateTopic', Name: `t-${randomUUID()}` });
     expect(topic.status).toBe(200);
     expect(text(topic.xml, 'CreateTopicResult', 'TopicArn')).toMatch(/^arn:aws:sns:/);
   });

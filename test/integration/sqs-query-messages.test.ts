@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { startEmulators, type EmbeddedEmulators } from '../../src/aws/embedded.js';
-import { all, child, entries, query, text } from '../helpers/query-protocol.js';
+import { all, child, entries, query, text, useEmbeddedEmulators } from '../helpers/query-protocol.js';
 
 /**
  * The embedded SQS emulator (fauxqs behind the query-protocol adapter of src/aws/embedded.ts)
@@ -8,17 +7,7 @@ import { all, child, entries, query, text } from '../helpers/query-protocol.js';
  * form-encoded requests, XML answers. Messages: send, receive, batches, visibility, escaping.
  */
 describe('embedded SQS, query protocol: messages', () => {
-  let emulators: EmbeddedEmulators;
-  let endpoint: string;
-
-  beforeAll(async () => {
-    emulators = await startEmulators({ sqs: 0, dynamodb: 0 });
-    endpoint = emulators.sqsEndpoint;
-  });
-
-  afterAll(async () => {
-    await emulators.stop();
-  });
+  const emulators = useEmbeddedEmulators();
 
   async function newQueue(attributes: Record<string, string> = {}): Promise<string> {
     const params: Record<string, string> = { Action: 'CreateQueue', QueueName: `q-${randomUUID()}` };
@@ -26,7 +15,7 @@ describe('embedded SQS, query protocol: messages', () => {
       params[`Attribute.${i + 1}.Name`] = name;
       params[`Attribute.${i + 1}.Value`] = value;
     });
-    const created = await query(endpoint, params);
+    const created = await query(emulators.sqsEndpoint, params);
     expect(created.status).toBe(200);
     return text(created.xml, 'CreateQueueResult', 'QueueUrl');
   }
@@ -39,7 +28,7 @@ describe('embedded SQS, query protocol: messages', () => {
 
   it('sends a message with attributes and receives it back byte for byte, MD5s included', async () => {
     const queueUrl = await newQueue();
-    const sent = await query(endpoint, {
+    const sent = await query(emulators.sqsEndpoint, {
       Action: 'SendMessage',
       QueueUrl: queueUrl,
       MessageBody: body,
@@ -62,7 +51,7 @@ describe('embedded SQS, query protocol: messages', () => {
     const messageId = text(result, 'MessageId');
     expect(text(sent.xml, 'ResponseMetadata', 'RequestId')).not.toBe('');
 
-    const received = await query(endpoint, {
+    const received = await query(emulators.sqsEndpoint, {
       Action: 'ReceiveMessage',
       QueueUrl: queueUrl,
       'AttributeName.1': 'All',
@@ -87,7 +76,7 @@ describe('embedded SQS, query protocol: messages', () => {
 
   it('receives only the message attributes named by MessageAttributeName.N', async () => {
     const queueUrl = await newQueue();
-    await query(endpoint, {
+    await query(emulators.sqsEndpoint, {
       Action: 'SendMessage',
       QueueUrl: queueUrl,
       MessageBody: 'x',
@@ -98,7 +87,7 @@ describe('embedded SQS, query protocol: messages', () => {
       'MessageAttribute.2.Value.DataType': 'String',
       'MessageAttribute.2.Value.StringValue': 'no',
     });
-    const received = await query(endpoint, {
+    const received = await query(emulators.sqsEndpoint, {
       Action: 'ReceiveMessage',
       QueueUrl: queueUrl,
       'MessageAttributeName.1': 'keep',
@@ -109,7 +98,7 @@ describe('embedded SQS, query protocol: messages', () => {
 
   it('sends and deletes in batches, reporting each entry', async () => {
     const queueUrl = await newQueue();
-    const sent = await query(endpoint, {
+    const sent = await query(emulators.sqsEndpoint, {
       Action: 'SendMessageBatch',
       QueueUrl: queueUrl,
       'SendMessageBatchRequestEntry.1.Id': 'first',
@@ -126,7 +115,7 @@ describe('embedded SQS, query protocol: messages', () => {
     expect(text(sentEntries[0]!, 'MD5OfMessageBody')).toBe(md5('one & <two>'));
     expect(text(sentEntries[0]!, 'MD5OfMessageAttributes')).toMatch(/^[0-9a-f]{32}$/);
 
-    const received = await query(endpoint, {
+    const received = await query(emulators.sqsEndpoint, {
       Action: 'ReceiveMessage',
       QueueUrl: queueUrl,
       MaxNumberOfMessages: '10',
@@ -134,7 +123,7 @@ describe('embedded SQS, query protocol: messages', () => {
     const messages = all(child(received.xml, 'ReceiveMessageResult'), 'Message');
     expect(messages.map((m) => text(m, 'Body')).sort()).toEqual(['one & <two>', 'three']);
 
-    const deleted = await query(endpoint, {
+    const deleted = await query(emulators.sqsEndpoint, {
       Action: 'DeleteMessageBatch',
       QueueUrl: queueUrl,
       'DeleteMessageBatchRequestEntry.1.Id': 'a',
@@ -151,11 +140,11 @@ describe('embedded SQS, query protocol: messages', () => {
 
   it('makes a message visible again with ChangeMessageVisibility, then deletes it', async () => {
     const queueUrl = await newQueue({ VisibilityTimeout: '300' });
-    await query(endpoint, { Action: 'SendMessage', QueueUrl: queueUrl, MessageBody: 'again' });
-    const first = await query(endpoint, { Action: 'ReceiveMessage', QueueUrl: queueUrl });
+    await query(emulators.sqsEndpoint, { Action: 'SendMessage', QueueUrl: queueUrl, MessageBody: 'again' });
+    const first = await query(emulators.sqsEndpoint, { Action: 'ReceiveMessage', QueueUrl: queueUrl });
     const handle = text(first.xml, 'ReceiveMessageResult', 'Message', 'ReceiptHandle');
 
-    const changed = await query(endpoint, {
+    const changed = await query(emulators.sqsEndpoint, {
       Action: 'ChangeMessageVisibility',
       QueueUrl: queueUrl,
       ReceiptHandle: handle,
@@ -165,14 +154,14 @@ describe('embedded SQS, query protocol: messages', () => {
     expect(changed.xml.name).toBe('ChangeMessageVisibilityResponse');
     expect(changed.xml.children.map((c) => c.name)).toEqual(['ResponseMetadata']);
 
-    const second = await query(endpoint, {
+    const second = await query(emulators.sqsEndpoint, {
       Action: 'ReceiveMessage',
       QueueUrl: queueUrl,
       'AttributeName.1': 'ApproximateReceiveCount',
     });
     const message = child(second.xml, 'ReceiveMessageResult', 'Message');
     expect(text(entries(message, 'Attribute').ApproximateReceiveCount!)).toBe('2');
-    const deleted = await query(endpoint, {
+    const deleted = await query(emulators.sqsEndpoint, {
       Action: 'DeleteMessage',
       QueueUrl: queueUrl,
       ReceiptHandle: text(message, 'ReceiptHandle'),
@@ -185,22 +174,30 @@ describe('embedded SQS, query protocol: messages', () => {
   it("takes the queue from the request's path when QueueUrl is not in the form (Java SDK 1.x)", async () => {
     const queueUrl = await newQueue();
     const path = new URL(queueUrl).pathname;
-    const sent = await query(endpoint, { Action: 'SendMessage', MessageBody: 'by path' }, { path });
+    const sent = await query(
+      emulators.sqsEndpoint,
+      { Action: 'SendMessage', MessageBody: 'by path' },
+      { path },
+    );
     expect(sent.status).toBe(200);
-    const received = await query(endpoint, { Action: 'ReceiveMessage', QueueUrl: queueUrl });
+    const received = await query(emulators.sqsEndpoint, { Action: 'ReceiveMessage', QueueUrl: queueUrl });
     expect(text(received.xml, 'ReceiveMessageResult', 'Message', 'Body')).toBe('by path');
   });
 
   it('answers a GET with the parameters in the query string', async () => {
     const queueUrl = await newQueue();
     const name = queueUrl.split('/').at(-1)!;
-    const found = await query(endpoint, { Action: 'GetQueueUrl', QueueName: name }, { method: 'GET' });
+    const found = await query(
+      emulators.sqsEndpoint,
+      { Action: 'GetQueueUrl', QueueName: name },
+      { method: 'GET' },
+    );
     expect(found.status).toBe(200);
     expect(text(found.xml, 'GetQueueUrlResult', 'QueueUrl')).toBe(queueUrl);
   });
 
   async function expectEmpty(queueUrl: string): Promise<void> {
-    const attributes = await query(endpoint, {
+    const attributes = await query(emulators.sqsEndpoint, {
       Action: 'GetQueueAttributes',
       QueueUrl: queueUrl,
       'AttributeName.1': 'ApproximateNumberOfMessages',

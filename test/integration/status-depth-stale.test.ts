@@ -5,9 +5,9 @@ import { silentLogger } from '../../src/core/logger.js';
 import { buildServer } from '../../src/http/server.js';
 import type { StatusSnapshot } from '../../src/http/status-data.js';
 import { startQueueDepthPoller } from '../../src/observability/sqs-metrics.js';
-import { fixture, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, useTestAws } from '../helpers/aws.js';
 import { statusSetup, T0, testClock } from '../helpers/status-night.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { useTcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
  * The queue depths' age on the status page when SQS stops answering: the real poller reads fauxqs
@@ -15,18 +15,8 @@ import { TcpProxy } from '../helpers/tcp-proxy.js';
  * (its timer is off: each read is `readNow()`), so nothing waits on the wall clock.
  */
 
-let aws: TestAws;
-let proxy: TcpProxy;
-
-beforeAll(async () => {
-  aws = await startTestAws();
-  proxy = await TcpProxy.start(aws.emulators.sqsEndpoint);
-});
-
-afterAll(async () => {
-  await proxy?.close();
-  await aws?.close();
-});
+const aws = useTestAws();
+const proxy = useTcpProxy(() => aws.emulators.sqsEndpoint);
 
 it('keeps the last depths with the time of the last good read, and marks them stale past 2 intervals', async () => {
   const f = await fixture(aws);

@@ -4,7 +4,7 @@ import { createTable } from '../../src/aws/table.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MemoryLog } from '../helpers/app.js';
-import { fixture, send, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, send, useTestAws, type TestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
 
 /**
@@ -75,13 +75,7 @@ async function runApp(aws: TestAws, dynamodbEndpoint: string, env: Record<string
 }
 
 describe('STORE_BATCHING through the app', () => {
-  let aws: TestAws;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
-
-  afterAll(async () => aws.close());
+  const aws = useTestAws();
 
   it('keeps single calls on dynalite (no BatchExecuteStatement), and logs why', async () => {
     const { choice, status, log } = await runApp(aws, aws.emulators.dynamodbEndpoint, {}, 3);

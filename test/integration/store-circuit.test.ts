@@ -1,12 +1,9 @@
-import { createApp } from '../../src/app/app.js';
-import { createDynamoClient, createSqsClient } from '../../src/aws/clients.js';
 import { loadConfig } from '../../src/config/load.js';
-import type { WorkerMessage } from '../../src/core/message.js';
 import { FAILURES_TO_OPEN } from '../../src/worker/store-gate.js';
-import { MemoryLog, sample } from '../helpers/app.js';
-import { fixture, queueCounts, receiveAll, send, startTestAws, type TestAws } from '../helpers/aws.js';
+import { appOnEmulators, sample } from '../helpers/app.js';
+import { fixture, fixtureEnv, queueCounts, receiveAll, send, useTestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { useTcpProxy } from '../helpers/tcp-proxy.js';
 import { TEST_ENV } from '../helpers/test-limits.js';
 
 const VISIBILITY_SECONDS = 2;
@@ -32,28 +29,14 @@ async function readiness(
 }
 
 describe('the store circuit breaker on the real emulators (DynamoDB behind a refusing proxy)', () => {
-  let aws: TestAws;
-  let proxy: TcpProxy;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-    proxy = await TcpProxy.start(aws.emulators.dynamodbEndpoint);
-  });
-
-  afterAll(async () => {
-    await proxy.close();
-    await aws.close();
-  });
+  const aws = useTestAws();
+  const proxy = useTcpProxy(() => aws.emulators.dynamodbEndpoint);
 
   it('keeps a good message’s receive count small over an outage of many visibility timeouts, then handles it once', async () => {
     const f = await fixture(aws, { visibility: VISIBILITY_SECONDS, maxReceiveCount: MAX_RECEIVE_COUNT });
     const config = loadConfig({
-      SQS_QUEUE_URL: f.queueUrl,
-      AWS_ENDPOINT_URL_SQS: aws.emulators.sqsEndpoint,
+      ...fixtureEnv(aws, f),
       AWS_ENDPOINT_URL_DYNAMODB: proxy.url,
-      IDEMPOTENCY_TABLE: f.table,
-      IDEMPOTENCY_NAMESPACE: f.name,
-      SQS_WAIT_TIME_SECONDS: '1',
       SQS_VISIBILITY_TIMEOUT: String(VISIBILITY_SECONDS),
       RETRY_BACKOFF_BASE: '0.2',
       RETRY_BACKOFF_MAX: '0.5',
@@ -68,17 +51,7 @@ describe('the store circuit breaker on the real emulators (DynamoDB behind a ref
       QUEUE_METRICS_INTERVAL: '0',
       LOG_LEVEL: 'debug',
     });
-    const settings = { ...config, credentials: aws.settings.credentials };
-    const sqs = createSqsClient(settings);
-    const dynamodb = createDynamoClient(settings);
-    const log = new MemoryLog();
-    const handled: WorkerMessage[] = [];
-    const app = createApp(config, {
-      logDestination: log,
-      handler: (m) => void handled.push(m),
-      sqs,
-      dynamodb,
-    });
+    const { app, log, handled, stop } = appOnEmulators(aws, config);
     try {
       const { http } = await app.start();
       await readiness(http, 200);
@@ -125,9 +98,7 @@ describe('the store circuit breaker on the real emulators (DynamoDB behind a ref
       expect(sample(await app.metrics.registry.metrics(), 'sqs_worker_store_circuit_open')).toBe(0);
       await readiness(http, 200);
     } finally {
-      await app.stop();
-      sqs.destroy();
-      dynamodb.destroy();
+      await stop();
       await proxy.pass();
     }
   }, 120_000);

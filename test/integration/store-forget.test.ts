@@ -3,21 +3,13 @@ import { DynamoDbIdempotencyStore } from '../../src/aws/dynamodb-store.js';
 import { createTable } from '../../src/aws/table.js';
 import type { IdempotencyStore, RecordStore } from '../../src/core/idempotency-store.js';
 import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
-import { startTestAws, type TestAws } from '../helpers/aws.js';
+import { useTestAws } from '../helpers/aws.js';
 
 /** RecordStore.forget (`sqs-worker records forget`), on the in-memory store and on dynalite. */
 describe.each(['memory', 'dynalite'] as const)('RecordStore.forget on %s', (kind) => {
-  let aws: TestAws | undefined;
+  const aws = kind === 'dynalite' ? useTestAws() : undefined;
   let store: IdempotencyStore & RecordStore;
   let table = 0;
-
-  beforeAll(async () => {
-    if (kind === 'dynalite') aws = await startTestAws();
-  });
-
-  afterAll(async () => {
-    await aws?.close();
-  });
 
   beforeEach(async () => {
     if (!aws) {
@@ -59,15 +51,10 @@ describe.each(['memory', 'dynalite'] as const)('RecordStore.forget on %s', (kind
 });
 
 describe('RecordStore.forget on dynalite, a malformed record', () => {
-  let aws: TestAws;
+  const aws = useTestAws();
 
   beforeAll(async () => {
-    aws = await startTestAws();
     await createTable(aws.dynamodb, 'forget-bad');
-  });
-
-  afterAll(async () => {
-    await aws.close();
   });
 
   it('deletes a record that get cannot read (the way out of a corrupt one)', async () => {

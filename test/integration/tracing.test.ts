@@ -13,7 +13,7 @@ import { createOtelTracing, fromXRayHeader } from '../../src/observability/otel.
 import { startTracing, tracesUrl } from '../../src/observability/tracing.js';
 import { startEmbeddedApp, type RunningApp } from '../helpers/app.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
-import { eventually, runCli } from '../helpers/process.js';
+import { eventually, runCli, EMBEDDED_ON_FREE_PORTS } from '../helpers/process.js';
 
 /**
  * Traces (issue 14) against a real OTLP/HTTP receiver started here: the app in embedded mode
@@ -334,10 +334,7 @@ describe('the sqs-worker process (dist/)', () => {
     const child = runCli(
       ['start'],
       {
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: '0',
-        EMBEDDED_SQS_PORT: '0',
-        EMBEDDED_DYNAMODB_PORT: '0',
+        ...EMBEDDED_ON_FREE_PORTS,
         SQS_WAIT_TIME_SECONDS: '1',
         LOG_LEVEL: 'debug',
         ...env,

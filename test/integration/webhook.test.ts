@@ -4,7 +4,7 @@ import { PermanentError, RetryableError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { webhookHandler } from '../../src/handlers/webhook.js';
 import type { MessageEvent } from '../../src/core/events.js';
-import { fixture, receiveAll, runtime, send, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, receiveAll, runtime, send, useTestAws } from '../helpers/aws.js';
 import { message } from '../helpers/fakes.js';
 import { eventually } from '../helpers/process.js';
 
@@ -104,17 +104,15 @@ describe('webhook handler against a local HTTP server', () => {
 });
 
 describe('webhook handler in the worker: an effectively-once SQS-to-HTTP bridge', () => {
-  let aws: TestAws;
+  const aws = useTestAws();
   let hook: Awaited<ReturnType<typeof receiver>>;
 
   beforeAll(async () => {
-    aws = await startTestAws();
     hook = await receiver();
   });
 
   afterAll(async () => {
     await hook.close();
-    await aws.close();
   });
 
   it('delivers each key once and dead-letters what the receiver rejects', async () => {

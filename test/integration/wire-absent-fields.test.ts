@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { clearRecords, listRecords } from '../../src/aws/dynamodb-records.js';
 import { SqsQueue } from '../../src/aws/sqs-queue.js';
-import { fixture, startTestAws, type TestAws } from '../helpers/aws.js';
+import { fixture, useTestAws } from '../helpers/aws.js';
 
 /**
  * With exactOptionalPropertyTypes the adapters pass optional members as they are (`DelaySeconds:
@@ -10,15 +10,7 @@ import { fixture, startTestAws, type TestAws } from '../helpers/aws.js';
  * undefined member out of the request. These read the JSON body each call sends to the emulators.
  */
 describe('what the adapters send for optional fields left undefined', () => {
-  let aws: TestAws;
-
-  beforeAll(async () => {
-    aws = await startTestAws();
-  });
-
-  afterAll(async () => {
-    await aws.close();
-  });
+  const aws = useTestAws();
 
   /** The JSON bodies `client` sends while `run` runs. */
   async function bodies(

@@ -144,6 +144,7 @@ describe('chaos counters', () => {
     expect(failed(clean({ runs, inFlightAtKills: 0 }), 'kills')).toEqual([
       'extra runs <= in flight at kills',
       '0 handler runs after a success',
+      'SIGKILLs hit work in flight',
     ]);
     // The successful run's process was SIGKILLed (before its complete, say) and the key ran again
     // after that: the kills' bound covers it.
@@ -153,6 +154,53 @@ describe('chaos counters', () => {
     expect(failed(clean({ runs, inFlightAtKills: 1, killedAt: new Map([[1, 350]]) }), 'kills')).toEqual([
       '0 handler runs after a success',
     ]);
+  });
+
+  it('fail a kill scenario whose SIGKILLs all landed on idle workers, or that killed none', () => {
+    const name = 'SIGKILLs hit work in flight';
+    // Workers 1 and 2 each killed after their runs ended, holding nothing: every other criterion
+    // passes, this one does not.
+    const idle = clean({
+      inFlightAtKills: 0,
+      killedAt: new Map([
+        [1, 300],
+        [2, 400],
+      ]),
+    });
+    expect(failed(idle, 'kills')).toEqual([name]);
+    expect(failed(clean({ inFlightAtKills: 0 }), 'kills')).toEqual([name]);
+    // One kill found messages held (the gauge at the kill): the scenario tested something.
+    expect(
+      failed(
+        clean({
+          inFlightAtKills: 2,
+          killedAt: new Map([
+            [1, 300],
+            [2, 400],
+          ]),
+        }),
+        'kills',
+      ),
+    ).toEqual([]);
+    // A handler run cut short by the kill counts even when the gauge read 0.
+    const cut = pairRuns(
+      parseRunLog(
+        log([
+          ['a', 1, 1, 100, undefined],
+          ['a', 2, 2, 300, 400],
+          ['b', 2, 1, 150, 250],
+        ]),
+      ),
+      new Map([[1, 200]]),
+      1000,
+    );
+    expect(failed(clean({ runs: cut, inFlightAtKills: 0, killedAt: new Map([[1, 200]]) }), 'kills')).toEqual([
+      'extra runs <= in flight at kills',
+    ]);
+    // Scenarios without kills are not judged on it.
+    expect(
+      evaluate(idle, { extraRuns: 'none', termExitLimitMs: 10_000 }).criteria.map((c) => c.name),
+    ).not.toContain(name);
   });
 
   it('with retries expected, pass a run after an aborted one and fail a run after a successful one', () => {
@@ -196,7 +244,9 @@ describe('chaos counters', () => {
       new Map(),
       1000,
     );
-    expect(failed(clean({ runs, inFlightAtKills: 5 }), 'kills')).toEqual(['fencing tokens grow']);
+    expect(failed(clean({ runs, inFlightAtKills: 5, killedAt: new Map([[9, 900]]) }), 'kills')).toEqual([
+      'fencing tokens grow',
+    ]);
   });
 
   it('fail on records left IN_PROGRESS', () => {

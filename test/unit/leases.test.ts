@@ -6,7 +6,16 @@ import type { WorkerMessage } from '../../src/core/message.js';
 import type { Queue } from '../../src/core/queue.js';
 import { LeaseExpiredError } from '../../src/worker/lease.js';
 import { Faults } from '../helpers/faults.js';
-import { aborted, delay, until, world, worker, type World } from '../helpers/runtime-twin.js';
+import {
+  aborted,
+  delay,
+  until,
+  world,
+  worker,
+  type TwinMessage,
+  type WorkerOptions,
+  type World,
+} from '../helpers/runtime-twin.js';
 
 /**
  * "Never two handlers of a key at once", when DynamoDB or SQS are slow, handlers time out, renewals
@@ -64,6 +73,47 @@ function allDone(w: World, ...workers: { runtime: { inFlight: number } }[]): boo
   return (
     counts.visible + counts.inFlight + counts.delayed === 0 && workers.every((x) => x.runtime.inFlight === 0)
   );
+}
+
+type Work = (m: WorkerMessage, signal: AbortSignal) => Promise<unknown> | unknown;
+
+/**
+ * Two workers on one world, their runs in `log`: A does `work`; B returns at once. Each gets
+ * instanceId 'a' / 'b' and its own options.
+ */
+function twoWorkers(
+  w: World,
+  log: ReturnType<typeof runLog>,
+  work: Work,
+  options: { a?: WorkerOptions; b?: WorkerOptions } = {},
+) {
+  const workerA = worker(w, log.handler('a', work), { instanceId: 'a', ...options.a });
+  const workerB = worker(
+    w,
+    log.handler('b', () => {}),
+    { instanceId: 'b', ...options.b },
+  );
+  return {
+    workerA,
+    workerB,
+    /**
+     * A takes `first` and its handler starts; then `meanwhile` (a fault, say), `second` is sent
+     * unless null, and B starts.
+     */
+    async aRunsThenB({
+      first = sameKey[0] as TwinMessage,
+      second = sameKey[1] as TwinMessage | null,
+      meanwhile = () => {},
+    }: { first?: TwinMessage; second?: TwinMessage | null; meanwhile?: () => void } = {}) {
+      await w.send([first]);
+      await workerA.runtime.start();
+      await until(() => log.runs.length === 1, 'A runs');
+      meanwhile();
+      if (second) await w.send([second]);
+      await workerB.runtime.start();
+    },
+    stop: () => Promise.all([workerA.runtime.stop(0), workerB.runtime.stop(0)]),
+  };
 }
 
 const sameKey = [
@@ -124,39 +174,19 @@ describe('leases that hold when the world is slow', () => {
   it('keeps the key while a timed-out handler is still stopping, and only then releases it', async () => {
     const w = world();
     const log = runLog();
-    const workerA = worker(w, log.handler('a', slowToStop), {
-      instanceId: 'a',
-      handlerTimeoutMs: 5000,
-      maxInFlight: 1,
-    });
-    const workerB = worker(
-      w,
-      log.handler('b', () => {}),
-      { instanceId: 'b' },
-    );
-    await w.send([{ key: 'k' }]);
-    await workerA.runtime.start();
-    await until(() => log.runs.length === 1, 'A runs');
-    await workerB.runtime.start();
+    const two = twoWorkers(w, log, slowToStop, { a: { handlerTimeoutMs: 5000, maxInFlight: 1 } });
+    await two.aRunsThenB({ first: { key: 'k' }, second: null });
     await until(() => log.runs.length === 2 && log.runs.every((r) => r.end !== undefined), 'run again');
     expect(log.overlaps()).toEqual([]);
-    expect(workerA.settled[0]?.processed.reason?.code).toBe('ABORTED');
-    await Promise.all([workerA.runtime.stop(0), workerB.runtime.stop(0)]);
+    expect(two.workerA.settled[0]?.processed.reason?.code).toBe('ABORTED');
+    await two.stop();
   });
 
   it('at shutdown, keeps the key of a handler still stopping until it has returned', async () => {
     const w = world();
     const log = runLog();
-    const workerA = worker(w, log.handler('a', slowToStop), { instanceId: 'a', maxInFlight: 1 });
-    const workerB = worker(
-      w,
-      log.handler('b', () => {}),
-      { instanceId: 'b' },
-    );
-    await w.send([{ key: 'k' }]);
-    await workerA.runtime.start();
-    await until(() => log.runs.length === 1, 'A runs');
-    await workerB.runtime.start();
+    const { workerA, workerB, aRunsThenB } = twoWorkers(w, log, slowToStop, { a: { maxInFlight: 1 } });
+    await aRunsThenB({ first: { key: 'k' }, second: null });
     let stopped = false;
     void workerA.runtime.stop(3000).then(() => (stopped = true));
     await until(() => stopped, 'A stopped');
@@ -170,52 +200,33 @@ describe('leases that hold when the world is slow', () => {
     const w = world();
     const log = runLog();
     const a = views(w);
-    const workerA = worker(
-      w,
-      log.handler('a', (_m, signal) => aborted(signal)),
-      { instanceId: 'a', store: a.store.subject, maxInFlight: 1 },
-    );
-    const workerB = worker(
-      w,
-      log.handler('b', () => {}),
-      { instanceId: 'b' },
-    );
-    await w.send([sameKey[0] as { key: string }]);
-    await workerA.runtime.start();
-    await until(() => log.runs.length === 1, 'A runs');
-    a.store.before('renew', () => {
-      throw new StoreUnavailableError('throttled');
+    const two = twoWorkers(w, log, (_m, signal) => aborted(signal), {
+      a: { store: a.store.subject, maxInFlight: 1 },
     });
-    await w.send([sameKey[1] as { key: string }]);
-    await workerB.runtime.start();
+    await two.aRunsThenB({
+      meanwhile: () =>
+        a.store.before('renew', () => {
+          throw new StoreUnavailableError('throttled');
+        }),
+    });
     await until(() => log.runs.length === 2 && log.runs.every((r) => r.end !== undefined), 'B took over');
     expect(log.runs[0]?.abortedBy).toBeInstanceOf(LeaseExpiredError);
     expect(log.overlaps()).toEqual([]);
-    await Promise.all([workerA.runtime.stop(0), workerB.runtime.stop(0)]);
+    await two.stop();
   });
 
   it('renews the record with its lease, so a handler longer than the retention keeps its key', async () => {
     const w = world();
     const log = runLog();
-    const workerA = worker(
-      w,
-      log.handler('a', () => delay(300_000)),
-      { instanceId: 'a', retentionSeconds: 60, maxInFlight: 1 },
-    );
-    const workerB = worker(
-      w,
-      log.handler('b', () => {}),
-      { instanceId: 'b', retentionSeconds: 60 },
-    );
-    await w.send([sameKey[0] as { key: string }]);
-    await workerA.runtime.start();
-    await until(() => log.runs.length === 1, 'A runs');
-    await w.send([sameKey[1] as { key: string }]);
-    await workerB.runtime.start();
+    const { workerA, workerB, aRunsThenB, stop } = twoWorkers(w, log, () => delay(300_000), {
+      a: { retentionSeconds: 60, maxInFlight: 1 },
+      b: { retentionSeconds: 60 },
+    });
+    await aRunsThenB();
     await until(() => workerA.settled.length + workerB.settled.length === 2, 'both settled', 900_000);
     expect(log.runs.map((r) => r.worker)).toEqual(['a']);
     expect(workerB.outcomes()).toEqual(['duplicate']);
-    await Promise.all([workerA.runtime.stop(0), workerB.runtime.stop(0)]);
+    await stop();
   });
 
   it('reports no lost lease for a renewal answered after its own complete', async () => {
@@ -288,51 +299,28 @@ describe('leases that hold when the world is slow', () => {
   it('a copy of a key another worker runs for longer than maxReceiveCount visibilities waits, and is a duplicate', async () => {
     const w = world({ maxReceiveCount: 3 });
     const log = runLog();
-    const workerA = worker(
-      w,
-      log.handler('a', () => delay(200_000)),
-      { instanceId: 'a', maxInFlight: 1 },
-    );
-    const workerB = worker(
-      w,
-      log.handler('b', () => {}),
-      { instanceId: 'b' },
-    );
-    await w.send([sameKey[0] as { key: string }]);
-    await workerA.runtime.start();
-    await until(() => log.runs.length === 1, 'A runs');
-    await w.send([sameKey[1] as { key: string }]);
-    await workerB.runtime.start();
+    const { workerB, aRunsThenB, stop } = twoWorkers(w, log, () => delay(200_000), { a: { maxInFlight: 1 } });
+    await aRunsThenB();
     await until(() => workerB.settled.length === 1, 'B settled the copy', 900_000);
     expect(workerB.outcomes()).toEqual(['duplicate']);
     expect(workerB.settled[0]?.message.receiveCount).toBe(1);
     expect(w.dlq.peek()).toEqual([]);
     expect(log.runs).toHaveLength(1);
-    await Promise.all([workerA.runtime.stop(0), workerB.runtime.stop(0)]);
+    await stop();
   });
 
   it('a worker whose clock runs ahead by more than half the visibility timeout cannot take over a live lease', async () => {
     const w = world();
     const log = runLog();
-    const workerA = worker(
-      w,
-      log.handler('a', () => delay(120_000)),
-      { instanceId: 'a', maxInFlight: 1 },
-    );
-    const workerB = worker(
-      w,
-      log.handler('b', () => {}),
-      { instanceId: 'b', skewAheadMs: 16_000 },
-    );
-    await w.send([sameKey[0] as { key: string }]);
-    await workerA.runtime.start();
-    await until(() => log.runs.length === 1, 'A runs');
-    await w.send([sameKey[1] as { key: string }]);
-    await workerB.runtime.start();
+    const { workerB, aRunsThenB, stop } = twoWorkers(w, log, () => delay(120_000), {
+      a: { maxInFlight: 1 },
+      b: { skewAheadMs: 16_000 },
+    });
+    await aRunsThenB();
     await until(() => workerB.settled.length === 1, 'B settled the copy', 900_000);
     expect(log.runs.map((r) => r.worker)).toEqual(['a']);
     expect(workerB.outcomes()).toEqual(['duplicate']);
-    await Promise.all([workerA.runtime.stop(0), workerB.runtime.stop(0)]);
+    await stop();
   });
 
   it("takes a crashed worker's key over at receive 2, after waiting in place for its lease (up to P past the visibility)", async () => {

@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { beforeAll } from '@jest/globals';
 import { parse, parseAllDocuments } from 'yaml';
 
 /** The repository root. */
@@ -41,6 +42,18 @@ export function render(dir: string, root = ROOT): K8sObject[] {
   return parseAllDocuments(result.output).map((doc) => doc.toJS() as K8sObject);
 }
 
+/**
+ * Renders each target once, in a `beforeAll` of the caller's block (kubectl takes a while), and
+ * returns the reader of the rendered objects by target, for the tests.
+ */
+export function useRendered(targets: readonly string[]): (target: string) => K8sObject[] {
+  const rendered = new Map<string, K8sObject[]>();
+  beforeAll(() => {
+    for (const target of targets) rendered.set(target, render(target));
+  });
+  return (target) => rendered.get(target) ?? [];
+}
+
 export function find(objects: readonly K8sObject[], kind: string, name?: string): K8sObject {
   const found = objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
   if (!found) throw new Error(`no ${kind}${name ? ` ${name}` : ''} in the rendered objects`);
@@ -50,6 +63,21 @@ export function find(objects: readonly K8sObject[], kind: string, name?: string)
 export const readText = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 // merge: compose's `<<: *anchor` keys are resolved, as compose does.
 export const readYaml = (path: string): unknown => parse(readText(path), { merge: true });
+
+/** A service of docker-compose.yml, as far as the tests read it. */
+export interface ComposeService {
+  build?: unknown;
+  image?: string;
+  environment?: Record<string, string>;
+  ports?: string[];
+  volumes?: string[];
+  command?: string[];
+  stop_grace_period?: string;
+}
+
+/** docker-compose.yml, anchors merged. */
+export const readCompose = (): { services: Record<string, ComposeService> } =>
+  readYaml('docker-compose.yml') as { services: Record<string, ComposeService> };
 
 /**
  * A scratch copy of some of the repository's files or folders, for tests that break one and
