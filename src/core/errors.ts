@@ -40,7 +40,7 @@ export class PermanentError extends WorkerError {
 export class RetryableError extends WorkerError {
   readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number | undefined }) {
     super('ERR_RETRYABLE', message, options);
     this.retryAfterMs = options?.retryAfterMs;
   }

@@ -48,7 +48,7 @@ export function webhookHandler(options: WebhookOptions): Handler {
     const detail = `webhook answered ${response.status}${excerpt ? `: ${excerpt}` : ''}`;
     if (response.status === 408 || response.status === 429 || response.status >= 500) {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
-      throw new RetryableError(detail, retryAfterMs === undefined ? {} : { retryAfterMs });
+      throw new RetryableError(detail, { retryAfterMs });
     }
     throw new PermanentError(detail);
   };

@@ -106,6 +106,8 @@ export function createOtelTracing(settings: TracingSettings, options: OtelOption
   const exporter = new OTLPTraceExporter({
     url: options.url,
     timeoutMillis: settings.timeoutMs,
+    // Spreads here: the exporter merges its config over defaults (OTEL_EXPORTER_OTLP_HEADERS), and a
+    // resource attribute set to undefined is still an attribute.
     ...(settings.headers === undefined ? {} : { headers: parseKeyPairsIntoRecord(settings.headers) }),
   });
   const provider = new TracerProvider({
@@ -283,6 +285,7 @@ export function producerContext(
   const traceparent = attributes['traceparent'];
   if (traceparent !== undefined) {
     const tracestate = attributes['tracestate'];
+    // The propagator enumerates the carrier's keys: a tracestate that was not sent stays absent.
     const carrier = { traceparent, ...(tracestate === undefined ? {} : { tracestate }) };
     const found = trace.getSpanContext(propagator.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter));
     if (found && isSpanContextValid(found)) return found;
@@ -328,6 +331,7 @@ export function limitedDiagLogger(logger: Logger, now: () => number = Date.now):
     last = now();
     const detail = args.map((arg) => describeError(arg)).join('; ');
     logger.warn(
+      // Not undefined-versus-absent: an empty detail and a zero count are left off the line.
       { ...(detail === '' ? {} : { detail }), ...(suppressed === 0 ? {} : { suppressed }) },
       `tracing: ${message}`,
     );

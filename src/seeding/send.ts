@@ -225,6 +225,7 @@ function sizeOf(m: OutgoingMessage, keyAttribute: string): number {
   let size = Buffer.byteLength(m.body);
   const attributes = {
     ...m.attributes,
+    // An attribute map holds no undefined: the key attribute is there or not at all.
     ...(m.key === undefined || m.keyInBody ? {} : { [keyAttribute]: m.key }),
   };
   for (const [name, value] of Object.entries(attributes)) {
