@@ -86,6 +86,17 @@ export function observeRuntime(
   limiter: FailureLogLimiter = new FailureLogLimiter(clock),
 ): void {
   metrics.setInFlightSource(() => runtime.inFlight);
+  observeMessages(runtime, metrics, clock, limiter);
+  observeTrouble(runtime, metrics, logger, limiter);
+}
+
+/** Each message received and settled: counts, ages, handler times, and its outcome's log line. */
+function observeMessages(
+  runtime: ObservableRuntime,
+  metrics: Metrics,
+  clock: Clock,
+  limiter: FailureLogLimiter,
+): void {
   // Label children made once: no labels object to build per message.
   const byOutcome = new Map(
     OUTCOMES.map((outcome) => [
@@ -114,6 +125,15 @@ export function observeRuntime(
     logOutcome(event, limiter);
   });
   runtime.on('poll_succeeded', () => metrics.lastPoll.set((runtime.lastPollAt ?? clock.now()) / 1000));
+}
+
+/** What went wrong around the messages: receives, leases, heartbeats and settles, rate-limited. */
+function observeTrouble(
+  runtime: ObservableRuntime,
+  metrics: Metrics,
+  logger: Logger,
+  limiter: FailureLogLimiter,
+): void {
   runtime.on('poll_failed', (error) => {
     const reason = pollErrorReason(error);
     metrics.pollErrors.inc({ reason });
