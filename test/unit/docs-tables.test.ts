@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { variables } from '../../src/config/variables.js';
 import { commandTableRows } from '../../src/cli/args.js';
 import { REASONS, REASON_CODES } from '../../src/core/reasons.js';
@@ -102,5 +102,23 @@ describe('the backoff as the docs word it', () => {
     // receive 3: ceiling 4 s; random 0 -> the fixed half, random ~1 -> the whole ceiling.
     expect(backoffMs(3, 1000, 60_000, () => 0)).toBe(2000);
     expect(backoffMs(3, 1000, 60_000, () => 0.999_999)).toBe(4000);
+  });
+});
+
+describe('the layout block of docs/architecture.md', () => {
+  /** The names the block lists under `src/` (folders and root files), in its order. */
+  function listed(): string[] {
+    const page = readFileSync('docs/architecture.md', 'utf8');
+    const block = page.slice(
+      page.indexOf('```\nsrc/\n') + 4,
+      page.indexOf('\n```', page.indexOf('```\nsrc/\n') + 4),
+    );
+    const under = block.slice(0, block.search(/\n\S/));
+    return [...under.matchAll(/^ {2}(\S+)/gm)].map((m) => (m[1] as string).replace(/\/$/, ''));
+  }
+
+  it('names every folder and root file of src/, and nothing that is not there', () => {
+    const actual = readdirSync('src').sort();
+    expect([...listed()].sort()).toEqual(actual);
   });
 });
