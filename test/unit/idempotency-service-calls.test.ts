@@ -93,7 +93,7 @@ describe('IdempotencyService: the terms of a claim', () => {
     expect(hashed?.key).toHaveLength(MAX_KEPT_KEY_LENGTH);
     expect(hashed?.key?.startsWith('k'.repeat(MAX_KEPT_KEY_LENGTH - 1))).toBe(true);
     expect(hashed?.key?.endsWith('…')).toBe(true);
-    expect(plain).not.toHaveProperty('key');
+    expect(plain?.key).toBeUndefined();
   });
 
   it('names its namespace', () => {
@@ -140,7 +140,7 @@ describe('IdempotencyService: the completed-key cache', () => {
     expect(store.claims).toHaveLength(before + 2);
   });
 
-  it('a record served from the cache has no result field when the handler returned nothing', async () => {
+  it('a record served from the cache has no result when the handler returned nothing', async () => {
     const store = new RecordingStore();
     const idempotency = service(store, new ManualClock(), 'a', 10);
     const before = await warm(idempotency, store);
@@ -150,7 +150,7 @@ describe('IdempotencyService: the completed-key cache', () => {
     const again = await idempotency.claim('k', HASH);
     expect(store.claims).toHaveLength(before + 1);
     if (again.kind !== 'duplicate') throw new Error(again.kind);
-    expect(Object.keys(again.record)).not.toContain('result');
+    expect(again.record.result).toBeUndefined();
   });
 });
 
