@@ -74,6 +74,8 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
   /** Fires when in-flight handlers are given up on (SHUTDOWN_TIMEOUT). */
   readonly #shutdown = new AbortController();
   readonly #lanes = new Lanes();
+  /** Deliveries whose room went back before their delete ended (Capacity.handOff). */
+  readonly #handedOff = new WeakSet<Delivery>();
   #started = false;
   #stopping = false;
   #stopped: Promise<void> = Promise.resolve();
@@ -208,13 +210,14 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
         return !fifo || ORDER_SAFE.has(processed.outcome);
       },
     );
-    for (const one of work) {
+    work.forEach((one, index) => {
+      const delivery = deliveries[index] as Delivery;
       this.#inFlight.add(one);
       void one.finally(() => {
         this.#inFlight.delete(one);
-        this.#capacity.release();
+        this.#capacity.release(this.#handedOff.delete(delivery));
       });
-    }
+    });
   }
 
   #receive(received: ReceivedMessage): Delivery {
@@ -261,6 +264,9 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
     });
     const { plan } = decided;
     let { processed } = decided;
+    // Recorded (completed, or a duplicate of a completed key): only the delete is left, so the
+    // message's room may go to the next receive now (bounded by the capacity's maxSettling).
+    if (plan.action === 'delete' && this.#capacity.handOff()) this.#handedOff.add(delivery);
     try {
       const settling = this.#afterAbortedPoll(plan);
       await delivery.trace.step(
