@@ -189,11 +189,15 @@ export class SqsConsumerPoller implements MessageSource {
     const full = this.#o.batchSize;
     const stopped = untilAborted(this.#stopped.signal).then(() => 0);
     let room = await Promise.race([capacity.waitForRoom(), stopped]);
+    // Read again: another loop woken by the same release may have taken it meanwhile.
+    if (room > 0) room = capacity.room;
     const waitMs = this.#o.fullBatchWaitMs ?? FULL_BATCH_WAIT_MS;
     // An interval: on the monotonic clock, which no step of the wall clock stretches or cuts.
     const { clock } = this.#o;
     const until = clock.monotonic() + waitMs;
-    while (room > 0 && room < full && !this.#stopping && clock.monotonic() < until) {
+    // Room another loop took (0 now) is waited for too: a receive asks for less than a whole
+    // batch only once the wait is over.
+    while (room < full && !this.#stopping && clock.monotonic() < until) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(ROOM_CHECK_MS, waitMs)));
       room = capacity.room;
     }

@@ -120,13 +120,15 @@ export class Capacity implements RoomGate {
    */
   async reserve(full: number): Promise<number> {
     for (;;) {
-      if ((await this.waitForRoom()) <= 0) return 0;
-      // Checked after the wait: another receive may have reserved the room meanwhile.
+      // Taken in the caller's synchronous step when there is room: a poller that saw room for a
+      // whole batch gets it, not what another receive left of it a microtask later.
       const count = Math.min(full, this.room);
       if (count > 0) {
         this.#reserved += count;
         return count;
       }
+      // Checked again after the wait: another receive may have reserved the room meanwhile.
+      if ((await this.waitForRoom()) <= 0) return 0;
     }
   }
 

@@ -124,3 +124,12 @@ describe('WorkerRuntime: a completed message waiting for its delete holds no roo
     expect(t.queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
   });
 });
+
+describe('Capacity.reserve', () => {
+  it("takes the room in the caller's synchronous step when there is some", () => {
+    const capacity = new Capacity(10);
+    void capacity.reserve(10);
+    // A second receive woken by the same release sees the room gone, not a batch to share.
+    expect([capacity.reserved, capacity.room]).toEqual([10, 0]);
+  });
+});
