@@ -1,3 +1,5 @@
+import { getEventListeners } from 'node:events';
+import { jest } from '@jest/globals';
 import { createSqsClient } from '../../src/aws/clients.js';
 import { SqsConsumerPoller } from '../../src/aws/sqs-consumer-poller.js';
 import { Capacity } from '../../src/worker/capacity.js';
@@ -11,6 +13,8 @@ import { eventually } from '../helpers/process.js';
  * loop that lost the race used to ask for 1 to 9 messages: 0.118 receives per message at
  * 50 in flight instead of 0.100. The monotonic clock is frozen: the wait never runs out here.
  */
+const original = EventTarget.prototype.addEventListener;
+
 describe('SqsConsumerPoller: a loop that lost the room to another waits for a whole batch', () => {
   let aws: TestAws;
 
@@ -20,6 +24,54 @@ describe('SqsConsumerPoller: a loop that lost the room to another waits for a wh
 
   afterAll(async () => {
     await aws.close();
+  });
+
+  it('leaves no abort listener behind per receive on its signals', async () => {
+    const f = await fixture(aws);
+    await send(
+      aws,
+      f.queueUrl,
+      Array.from({ length: 60 }, (_, i) => ({ body: `{"n":${i}}`, key: `k${i}` })),
+    );
+    const signals = new Set<AbortSignal>();
+    const add = jest.spyOn(EventTarget.prototype, 'addEventListener');
+    add.mockImplementation(function (this: EventTarget, ...args) {
+      if (this instanceof AbortSignal && !this.aborted) signals.add(this);
+      original.apply(this, args);
+    });
+    const sqs = createSqsClient(aws.settings);
+    const source = new SqsConsumerPoller({
+      sqs,
+      queueUrl: f.queueUrl,
+      batchSize: 10,
+      waitTimeSeconds: 1,
+      visibilityTimeoutSeconds: 30,
+      clock: { now: () => Date.now(), monotonic: () => performance.now() },
+      failureBackoff: { baseMs: 1000, maxMs: 1000 },
+    });
+    const capacity = new Capacity(10);
+    let taken = 0;
+    source.start({
+      capacity,
+      received: (messages) => {
+        capacity.take(messages.length);
+        taken += messages.length;
+      },
+      succeeded: () => {},
+      empty: () => {},
+      failed: () => {},
+    });
+    for (let round = 1; round <= 6; round += 1) {
+      await eventually(async () => (taken === round * 10 ? true : undefined));
+      for (let i = 0; i < 10; i += 1) capacity.release();
+    }
+    const most = Math.max(...[...signals].map((s) => getEventListeners(s, 'abort').length));
+    add.mockRestore();
+    // Six receives: one listener each used to stay on the poller's signal.
+    expect(most).toBeLessThanOrEqual(2);
+    capacity.close();
+    await source.stop();
+    sqs.destroy();
   });
 
   it('asks for whole batches only, whichever loop wins each release', async () => {
