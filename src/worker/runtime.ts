@@ -265,8 +265,11 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
     const { plan } = decided;
     let { processed } = decided;
     // Recorded (completed, or a duplicate of a completed key): only the delete is left, so the
-    // message's room may go to the next receive now (bounded by the capacity's maxSettling).
-    if (plan.action === 'delete' && this.#capacity.handOff()) this.#handedOff.add(delivery);
+    // message's room may go to the next receive now (bounded by the capacity's maxSettling). Not on
+    // a FIFO queue: its group's next message comes only once the delete lands, so nothing is won.
+    if (plan.action === 'delete' && !this.#o.queue.fifo && this.#capacity.handOff()) {
+      this.#handedOff.add(delivery);
+    }
     try {
       const settling = this.#afterAbortedPoll(plan);
       await delivery.trace.step(
