@@ -38,7 +38,8 @@ if (which === 'peer') {
     ['the rest of app.js', ['dist/app.js']],
   ];
   for (const [label, files] of groups) {
-    for (const file of files) await import(`${root}${file}`).catch((e) => console.log(`  (${file}: ${e.message})`));
+    for (const file of files)
+      await import(`${root}${file}`).catch((e) => console.log(`  (${file}: ${e.message})`));
     show(label);
   }
 } else {
