@@ -144,9 +144,8 @@ export function createRuntime(config: Config, connection: Connection, parts: Run
     maxInFlight: config.maxInFlight,
     handlerTimeoutMs: config.handlerTimeoutMs,
     backoff: config.backoff,
-    // WorkerRuntime's options (worker/runtime.ts) do not take undefined for these yet.
-    ...(validate ? { validate } : {}),
-    ...(parts.receiveLimit === undefined ? {} : { receiveLimit: parts.receiveLimit }),
-    ...(parts.tracing ? { tracing: parts.tracing } : {}),
+    validate,
+    receiveLimit: parts.receiveLimit,
+    tracing: parts.tracing,
   });
 }

@@ -192,13 +192,28 @@ export class SqsConsumerPoller implements MessageSource {
    */
   async #reserve(capacity: RoomGate): Promise<number> {
     const full = this.#o.batchSize;
-    const stopped = untilAborted(this.#stopped.signal).then(() => 0);
+    // Its listener goes when this reserve ends: one left per receive piled up on the poller's
+    // signal (memory, and an add that walks them all: quadratic CPU over a long run).
+    const listening = new AbortController();
+    const stopped = untilAborted(this.#stopped.signal, listening.signal).then(() => 0);
+    try {
+      return await this.#reserveWithin(capacity, full, stopped);
+    } finally {
+      listening.abort();
+    }
+  }
+
+  async #reserveWithin(capacity: RoomGate, full: number, stopped: Promise<number>): Promise<number> {
     let room = await Promise.race([capacity.waitForRoom(), stopped]);
+    // Read again: another loop woken by the same release may have taken it meanwhile.
+    if (room > 0) room = capacity.room;
     const waitMs = this.#o.fullBatchWaitMs ?? FULL_BATCH_WAIT_MS;
     // An interval: on the monotonic clock, which no step of the wall clock stretches or cuts.
     const { clock } = this.#o;
     const until = clock.monotonic() + waitMs;
-    while (room > 0 && room < full && !this.#stopping && clock.monotonic() < until) {
+    // Room another loop took (0 now) is waited for too: a receive asks for less than a whole
+    // batch only once the wait is over.
+    while (room < full && !this.#stopping && clock.monotonic() < until) {
       await clock.sleep(Math.min(ROOM_CHECK_MS, waitMs));
       room = capacity.room;
     }
@@ -250,8 +265,10 @@ async function stopLoop(loop: Loop): Promise<void> {
   if (consumer.status.isPolling) await loop.receiving;
 }
 
-/** Resolves once `signal` aborts (at once if it has). */
-function untilAborted(signal: AbortSignal): Promise<void> {
+/** Resolves once `signal` aborts (at once if it has); its listener is removed once `until` aborts. */
+function untilAborted(signal: AbortSignal, until?: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  return new Promise((resolve) =>
+    signal.addEventListener('abort', () => resolve(), { once: true, ...(until ? { signal: until } : {}) }),
+  );
 }

@@ -22,8 +22,8 @@ export type BatchStatement =
       readonly kind: 'complete';
       readonly claim: Claim;
       readonly now: number;
-      readonly result?: string;
-      readonly expiresAt?: number;
+      readonly result?: string | undefined;
+      readonly expiresAt?: number | undefined;
     };
 
 /**

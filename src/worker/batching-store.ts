@@ -51,9 +51,11 @@ export interface BatchingStoreOptions {
   readonly onGiveUp?: (reason: string) => void;
   /**
    * How many messages the worker holds now (its in-flight count). When every one of them has its
-   * complete waiting, nothing but a new receive's claims could join the request, so it goes on the
-   * next turn instead of at the window's end: with few messages in flight the window would
-   * otherwise add itself to every message's time. Left out: completes wait for the window.
+   * complete waiting, or its batched first claim unanswered (its complete can come only after a
+   * round trip, and a later flush takes it), nothing but a new receive's claims could join the
+   * request, so it goes on the next turn instead of at the window's end: the window would
+   * otherwise add itself to every message's time, and hold its room. Left out: completes wait for
+   * the window.
    */
   readonly held?: () => number;
   /**
@@ -105,6 +107,8 @@ export class BatchingStore implements IdempotencyStore {
     Pick<BatchingStoreOptions, 'onGiveUp' | 'held' | 'onRequest'>;
   readonly #clock: Clock;
   #pending: Pending[] = [];
+  /** Batched first claims not yet answered (waiting, sent, or gone to the single call). */
+  #claiming = 0;
   /** Answered requests in a row whose statements all failed (see giveUpAfter). */
   #useless = 0;
   #gaveUp = false;
@@ -149,7 +153,12 @@ export class BatchingStore implements IdempotencyStore {
     // reads it (ALL_OLD). Otherwise the same request: its short claim finds our own write, if any.
     const single = (why: Why) =>
       this.#inner.claim(why === 'refused' ? { ...request, firstDelivery: false } : request);
-    return this.#add({ kind: 'insert', request }, applied, single, true) as Promise<ClaimResult>;
+    this.#claiming += 1;
+    const answered = () => void (this.#claiming -= 1);
+    const result = this.#add({ kind: 'insert', request }, applied, single, true) as Promise<ClaimResult>;
+    // Registered first, so the count is down before the caller's own continuation can complete.
+    result.then(answered, answered);
+    return result;
   }
 
   complete(claim: Claim, now: number, result?: string, expiresAt?: number): Promise<boolean> {
@@ -158,8 +167,8 @@ export class BatchingStore implements IdempotencyStore {
       kind: 'complete',
       claim,
       now,
-      ...(result === undefined ? {} : { result }),
-      ...(expiresAt === undefined ? {} : { expiresAt }),
+      result,
+      expiresAt,
     };
     const single = () => this.#inner.complete(claim, now, result, expiresAt);
     return this.#add(statement, true, single, false) as Promise<boolean>;
@@ -202,11 +211,11 @@ export class BatchingStore implements IdempotencyStore {
     });
   }
 
-  /** Every message the worker holds has its complete waiting here (see `held`). */
+  /** Every message the worker holds has its complete waiting here, or its claim unanswered (see `held`). */
   #everyHeldWaits(): boolean {
     if (this.#o.held === undefined) return false;
     const completes = this.#pending.reduce((n, p) => (p.statement.kind === 'complete' ? n + 1 : n), 0);
-    return completes >= this.#o.held();
+    return completes + this.#claiming >= this.#o.held();
   }
 
   /** Everything waiting, in requests of at most maxStatements distinct keys. */

@@ -20,6 +20,13 @@ export function defaultReceiveConcurrency(maxInFlight: number, batchSize: number
  * Back-pressure, counted in messages: how many are in flight (received, not yet settled), how many
  * are reserved by receives under way, and how many were taken in overall (for `consume --count`).
  *
+ * A message whose outcome is recorded and that only waits for its SQS delete may be handed off
+ * (`handOff`): it leaves the in-flight count, so its room goes to the next receive at once instead
+ * of after the delete's batch window and round trip, and counts as settling until its delete ends.
+ * Settling messages are bounded on their own (`maxSettling`); past the bound a message keeps its
+ * room until settled, as before. A redelivery before the delete lands finds the record completed
+ * (a duplicate), so nothing runs twice; the message stays invisible meanwhile whatever we count.
+ *
  * MAX_IN_FLIGHT is a hard bound even with several receives in flight: a receive asks for at most
  * what it reserved (`reserve`), a reservation comes out of the room at once, and when the receive
  * returns its poller gives the reservation back (`unreserve`) and hands the messages over (`take`)
@@ -29,7 +36,9 @@ export function defaultReceiveConcurrency(maxInFlight: number, batchSize: number
 export class Capacity implements RoomGate {
   readonly #max: number;
   readonly #limit: number;
+  readonly #maxSettling: number;
   #inFlight = 0;
+  #settling = 0;
   #reserved = 0;
   #taken = 0;
   #closed = false;
@@ -38,14 +47,21 @@ export class Capacity implements RoomGate {
   /**
    * @param max MAX_IN_FLIGHT.
    * @param limit Messages to take in overall before the poller stops asking (default: no limit).
+   * @param maxSettling Handed-off messages whose delete is under way, at most (default: max).
    */
-  constructor(max: number, limit = Number.POSITIVE_INFINITY) {
+  constructor(max: number, limit = Number.POSITIVE_INFINITY, maxSettling = max) {
     this.#max = max;
     this.#limit = limit;
+    this.#maxSettling = maxSettling;
   }
 
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** Handed-off messages whose delete is under way (see handOff). */
+  get settling(): number {
+    return this.#settling;
   }
 
   /** Room held by receives under way. */
@@ -70,9 +86,23 @@ export class Capacity implements RoomGate {
     this.#taken += count;
   }
 
-  /** One message was settled. */
-  release(): void {
+  /**
+   * A message in flight has its outcome recorded and only waits for its delete: it gives its room
+   * back now and counts as settling, unless maxSettling are settling already. True when handed off
+   * (then pass `handedOff` to its release).
+   */
+  handOff(): boolean {
+    if (this.#settling >= this.#maxSettling) return false;
     this.#inFlight -= 1;
+    this.#settling += 1;
+    this.#wake();
+    return true;
+  }
+
+  /** One message was settled; `handedOff`: it was handed off before (it holds no room). */
+  release(handedOff = false): void {
+    if (handedOff) this.#settling -= 1;
+    else this.#inFlight -= 1;
     this.#wake();
   }
 
@@ -90,13 +120,15 @@ export class Capacity implements RoomGate {
    */
   async reserve(full: number): Promise<number> {
     for (;;) {
-      if ((await this.waitForRoom()) <= 0) return 0;
-      // Checked after the wait: another receive may have reserved the room meanwhile.
+      // Taken in the caller's synchronous step when there is room: a poller that saw room for a
+      // whole batch gets it, not what another receive left of it a microtask later.
       const count = Math.min(full, this.room);
       if (count > 0) {
         this.#reserved += count;
         return count;
       }
+      // Checked again after the wait: another receive may have reserved the room meanwhile.
+      if ((await this.waitForRoom()) <= 0) return 0;
     }
   }
 

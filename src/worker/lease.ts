@@ -115,7 +115,7 @@ export class Hold implements LeaseControl {
     // The first renewal goes with the first visibility change after that (at most P later, or at
     // once if the grant came later): a crashed worker's lease then outlives its message's
     // visibility by about P, not by P plus however long after the receipt the claim was asked.
-    const ticks = Math.floor((askedAt - this.#receivedAt) / this.#periodMs) + 1;
+    const ticks = Math.max(1, Math.floor((askedAt - this.#receivedAt) / this.#periodMs) + 1);
     const firstAt = this.#receivedAt + ticks * this.#periodMs;
     this.#renewals?.stop();
     this.#renewals = new Every(clock, this.#periodMs, () => this.#renew(), firstAt);

@@ -38,7 +38,7 @@ export interface RuntimeOptions {
   /** 0: no timeout. */
   readonly handlerTimeoutMs: number;
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
-  readonly validate?: PipelineDeps['validate'];
+  readonly validate?: PipelineDeps['validate'] | undefined;
   /** Stop receiving after this many messages (the `consume --count` command); default no limit. */
   readonly receiveLimit?: number | undefined;
   /** Checks once at start that the queue answers, so readiness need not wait out a first long poll. */
@@ -74,6 +74,8 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
   /** Fires when in-flight handlers are given up on (SHUTDOWN_TIMEOUT). */
   readonly #shutdown = new AbortController();
   readonly #lanes = new Lanes();
+  /** Deliveries whose room went back before their delete ended (Capacity.handOff). */
+  readonly #handedOff = new WeakSet<Delivery>();
   #started = false;
   #stopping = false;
   #stopped: Promise<void> = Promise.resolve();
@@ -207,13 +209,14 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
         return !fifo || ORDER_SAFE.has(processed.outcome);
       },
     );
-    for (const one of work) {
+    work.forEach((one, index) => {
+      const delivery = deliveries[index] as Delivery;
       this.#inFlight.add(one);
       void one.finally(() => {
         this.#inFlight.delete(one);
-        this.#capacity.release();
+        this.#capacity.release(this.#handedOff.delete(delivery));
       });
-    }
+    });
   }
 
   #receive(received: ReceivedMessage): Delivery {
@@ -260,6 +263,12 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
     });
     const { plan } = decided;
     let { processed } = decided;
+    // Recorded (completed, or a duplicate of a completed key): only the delete is left, so the
+    // message's room may go to the next receive now (bounded by the capacity's maxSettling). Not on
+    // a FIFO queue: its group's next message comes only once the delete lands, so nothing is won.
+    if (plan.action === 'delete' && !this.#o.queue.fifo && this.#capacity.handOff()) {
+      this.#handedOff.add(delivery);
+    }
     try {
       const settling = this.#afterAbortedPoll(plan);
       await delivery.trace.step(

@@ -128,6 +128,24 @@ describe('BatchingStore', () => {
     expect(batch.requests).toHaveLength(4);
   });
 
+  it('ends the window early when the other held messages have their first claims unanswered', async () => {
+    const { batch, store } = setup({ held: () => 3 });
+    const [claimed] = await Promise.all([store.claim(request()), clock.advanceAsync(0)]);
+    if (claimed.kind !== 'acquired') throw new Error('not acquired');
+    batch.faults.push({ kind: 'hang' });
+    const others = [store.claim(request()), store.claim(request())];
+    await clock.advanceAsync(0);
+    expect(batch.requests.map((r) => r.length)).toEqual([1, 2]);
+    // The two other held messages can complete only after their claims' round trip: no one else
+    // could join this complete within the window, so it goes on the next turn.
+    const done = store.complete(claimed.claim, NOW);
+    await clock.advanceAsync(0);
+    expect(batch.requests.map((r) => r.length)).toEqual([1, 2, 1]);
+    expect(await done).toBe(true);
+    await clock.advanceAsync(TIMEOUT_MS);
+    expect((await Promise.all(others)).map((r) => r.kind)).toEqual(['acquired', 'acquired']);
+  });
+
   it('without a count of held messages, a lone complete waits for the whole window', async () => {
     const { batch, store } = setup();
     const [claimed] = await Promise.all([store.claim(request()), clock.advanceAsync(0)]);

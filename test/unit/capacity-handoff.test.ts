@@ -1,0 +1,135 @@
+import { jest } from '@jest/globals';
+import { PermanentError } from '../../src/core/errors.js';
+import { Capacity } from '../../src/worker/capacity.js';
+import { gate, twin, until } from '../helpers/runtime-twin.js';
+
+beforeEach(() => {
+  jest.useFakeTimers({ now: 1_750_000_000_000 });
+});
+
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+describe('Capacity.handOff', () => {
+  it('gives a recorded message room back at once, and bounds the settling on their own', () => {
+    const capacity = new Capacity(2, Number.POSITIVE_INFINITY, 1);
+    capacity.take(2);
+    expect(capacity.room).toBe(0);
+    expect(capacity.handOff()).toBe(true);
+    expect([capacity.inFlight, capacity.settling, capacity.room]).toEqual([1, 1, 1]);
+    // The bound of settling messages is reached: the next one keeps its room until settled.
+    expect(capacity.handOff()).toBe(false);
+    expect([capacity.inFlight, capacity.settling, capacity.room]).toEqual([1, 1, 1]);
+    capacity.release(true);
+    capacity.release(false);
+    expect([capacity.inFlight, capacity.settling, capacity.room]).toEqual([0, 0, 2]);
+  });
+
+  it('wakes a receive waiting for room', async () => {
+    const capacity = new Capacity(1);
+    capacity.take(1);
+    let room: number | undefined;
+    void capacity.waitForRoom().then((r) => (room = r));
+    await Promise.resolve();
+    expect(room).toBeUndefined();
+    capacity.handOff();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(room).toBe(1);
+  });
+});
+
+describe('WorkerRuntime: a completed message waiting for its delete holds no room (fake timers)', () => {
+  it('receives and handles the next batch while the deletes of the first are under way', async () => {
+    const runs = new Map<string, number>();
+    const t = twin((m) => void runs.set(m.key, (runs.get(m.key) ?? 0) + 1), { maxInFlight: 10 });
+    const deletes = gate();
+    t.queue.intercept('delete', () => deletes.promise);
+    await t.send(Array.from({ length: 30 }, (_, i) => ({ key: `k${i}` })));
+    await t.runtime.start();
+    // Ten handled, their deletes hang: their room goes to the next ten, which are handled too. Those
+    // keep their room (at most MAX_IN_FLIGHT settle at once), so no third receive starts.
+    await until(() => runs.size === 20, 'twenty handled');
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(runs.size).toBe(20);
+    expect(t.settled).toHaveLength(0);
+    expect(t.runtime.inFlight).toBe(10);
+    deletes.open();
+    await until(() => t.settled.length === 30, 'all settled');
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+    expect(t.queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    await t.runtime.stop(1000);
+  });
+
+  it('keeps the room of a message being released until its visibility change ends', async () => {
+    let handled = 0;
+    const t = twin(
+      () => {
+        handled += 1;
+        throw new Error('try again');
+      },
+      { maxInFlight: 2 },
+    );
+    const changes = gate();
+    t.queue.intercept('changeVisibility', () => changes.promise);
+    await t.send([{ key: 'a' }, { key: 'b' }, { key: 'c' }]);
+    await t.runtime.start();
+    await until(() => handled === 2, 'two handled');
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(handled).toBe(2);
+    expect(t.runtime.inFlight).toBe(2);
+    changes.open();
+    await until(() => handled >= 3, 'the third handled');
+    await t.runtime.stop(1000);
+  });
+
+  it('keeps the room of a message being dead-lettered until its copy and delete end', async () => {
+    let handled = 0;
+    const t = twin(
+      () => {
+        handled += 1;
+        throw new PermanentError('never');
+      },
+      { maxInFlight: 2 },
+    );
+    const copies = gate();
+    t.dlq.intercept('send', () => copies.promise);
+    await t.send([{ key: 'a' }, { key: 'b' }, { key: 'c' }]);
+    await t.runtime.start();
+    await until(() => handled === 2, 'two handled');
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(handled).toBe(2);
+    expect(t.runtime.inFlight).toBe(2);
+    copies.open();
+    await until(() => t.settled.length === 3, 'all dead-lettered');
+    expect(t.outcomes()).toEqual(['dead_lettered', 'dead_lettered', 'dead_lettered']);
+    await t.runtime.stop(1000);
+  });
+
+  it('waits at stop for the deletes of handed-off messages', async () => {
+    const t = twin(() => {}, { maxInFlight: 10 });
+    const deletes = gate();
+    t.queue.intercept('delete', () => deletes.promise);
+    await t.send(Array.from({ length: 5 }, (_, i) => ({ key: `k${i}` })));
+    await t.runtime.start();
+    await until(() => t.runtime.inFlight === 0 && t.queue.calls.delete === 5, 'five deletes under way');
+    let stopped = false;
+    const stopping = t.runtime.stop(10_000).then(() => (stopped = true));
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(stopped).toBe(false);
+    deletes.open();
+    await stopping;
+    expect(t.settled).toHaveLength(5);
+    expect(t.queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  });
+});
+
+describe('Capacity.reserve', () => {
+  it("takes the room in the caller's synchronous step when there is some", () => {
+    const capacity = new Capacity(10);
+    void capacity.reserve(10);
+    // A second receive woken by the same release sees the room gone, not a batch to share.
+    expect([capacity.reserved, capacity.room]).toEqual([10, 0]);
+  });
+});
