@@ -10,6 +10,7 @@ import {
   type ReceiveGate,
   type RoomGate,
 } from '../core/message-source.js';
+import { reserveWholeBatch } from '../core/whole-batch.js';
 import { RECEIVED_SYSTEM_ATTRIBUTES, toReceivedMessage } from './sqs-queue.js';
 
 export interface SqsConsumerPollerOptions {
@@ -34,8 +35,6 @@ export interface SqsConsumerPollerOptions {
  * 9 messages and cost a request each (0.11-0.12 receives per message instead of 0.10).
  */
 export const FULL_BATCH_WAIT_MS = 100;
-/** How often the room is looked at meanwhile (the room gate wakes only its empty-room waiters). */
-const ROOM_CHECK_MS = 5;
 
 /** One Consumer: its receive loop and the room it holds for its next receive. */
 interface Loop {
@@ -197,33 +196,17 @@ export class SqsConsumerPoller implements MessageSource {
     const listening = new AbortController();
     const stopped = untilAborted(this.#stopped.signal, listening.signal).then(() => 0);
     try {
-      return await this.#reserveWithin(capacity, full, stopped);
+      return await reserveWholeBatch({
+        capacity,
+        full,
+        waitMs: this.#o.fullBatchWaitMs ?? FULL_BATCH_WAIT_MS,
+        clock: this.#o.clock,
+        stopping: () => this.#stopping,
+        stopped,
+      });
     } finally {
       listening.abort();
     }
-  }
-
-  async #reserveWithin(capacity: RoomGate, full: number, stopped: Promise<number>): Promise<number> {
-    let room = await Promise.race([capacity.waitForRoom(), stopped]);
-    // Read again: another loop woken by the same release may have taken it meanwhile.
-    if (room > 0) room = capacity.room;
-    const waitMs = this.#o.fullBatchWaitMs ?? FULL_BATCH_WAIT_MS;
-    // An interval: on the monotonic clock, which no step of the wall clock stretches or cuts.
-    const { clock } = this.#o;
-    const until = clock.monotonic() + waitMs;
-    // Room another loop took (0 now) is waited for too: a receive asks for less than a whole
-    // batch only once the wait is over.
-    while (room < full && !this.#stopping && clock.monotonic() < until) {
-      await clock.sleep(Math.min(ROOM_CHECK_MS, waitMs));
-      room = capacity.room;
-    }
-    if (this.#stopping) return 0;
-    const reserving = capacity.reserve(full);
-    const reserved = await Promise.race([reserving, stopped]);
-    if (!this.#stopping) return reserved;
-    // Stopped meanwhile: whatever the reservation gets (now or later) is given back.
-    void reserving.then((count) => capacity.unreserve(count));
-    return 0;
   }
 
   /**

@@ -1,0 +1,107 @@
+import { reserveWholeBatch } from '../../src/core/whole-batch.js';
+import { Capacity } from '../../src/worker/capacity.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+
+/**
+ * The wait of a receive for room for a whole batch (SQS_BATCH_SIZE), on the clock twin. With
+ * several receive loops (RECEIVE_CONCURRENCY) and room coming back one message at a time (single
+ * completes, each handing its room off), the loops that lose a whole batch to another must not
+ * run out of waiting and ask for a part of one: each such receive is a request for less than ten
+ * messages (0.255 SQS requests per message on io100ms with single writes, target 0.22).
+ */
+const FULL = 10;
+const WAIT_MS = 100;
+
+interface Run {
+  readonly sizes: number[];
+  stop(): Promise<void>;
+}
+
+/** `loops` receive loops, each receiving at once what it reserved (as handleMessageBatch does). */
+function startLoops(clock: ManualClock, capacity: Capacity, loops: number): Run {
+  let stopping = false;
+  let stop!: (n: number) => void;
+  const stopped = new Promise<number>((resolve) => (stop = resolve));
+  const sizes: number[] = [];
+  const loop = async () => {
+    for (;;) {
+      const n = await reserveWholeBatch({
+        capacity,
+        full: FULL,
+        waitMs: WAIT_MS,
+        clock,
+        stopping: () => stopping,
+        stopped,
+      });
+      if (n <= 0) return;
+      capacity.unreserve(n);
+      capacity.take(n);
+      sizes.push(n);
+    }
+  };
+  const running = Array.from({ length: loops }, loop);
+  return {
+    sizes,
+    async stop() {
+      stopping = true;
+      stop(0);
+      capacity.close();
+      // A loop sleeping between two looks at the room wakes on the clock.
+      await clock.advanceAsync(WAIT_MS);
+      await Promise.all(running);
+    },
+  };
+}
+
+/** Gives one message's room back every `everyMs`, while there are messages in flight. */
+function releaseSteadily(clock: ManualClock, capacity: Capacity, everyMs: number): void {
+  const tick = () => {
+    if (capacity.inFlight > 0) capacity.release();
+    clock.setTimeout(tick, everyMs);
+  };
+  clock.setTimeout(tick, everyMs);
+}
+
+async function advanceBy(clock: ManualClock, ms: number): Promise<void> {
+  for (let i = 0; i < ms; i += 1) await clock.advanceAsync(1);
+}
+
+describe('reserveWholeBatch: a receive waits for room for a whole batch', () => {
+  it('five loops sharing room that comes back one message at a time all ask for whole batches', async () => {
+    const clock = new ManualClock();
+    const capacity = new Capacity(50);
+    capacity.take(50);
+    const run = startLoops(clock, capacity, 5);
+    // 10 slots every 25 ms: the fifth loop in line gets its batch 125 ms after the room it first
+    // saw, longer than WAIT_MS, though it never had room for a whole batch to itself before.
+    releaseSteadily(clock, capacity, 2.5);
+    await advanceBy(clock, 2000);
+    await run.stop();
+    expect(run.sizes.length).toBeGreaterThanOrEqual(70);
+    expect(run.sizes.filter((n) => n !== FULL)).toEqual([]);
+  });
+
+  it('asks for what fits once room has stayed short of a whole batch for WAIT_MS', async () => {
+    const clock = new ManualClock();
+    const capacity = new Capacity(13);
+    capacity.take(13);
+    const run = startLoops(clock, capacity, 1);
+    for (let i = 0; i < 3; i += 1) capacity.release();
+    await advanceBy(clock, WAIT_MS - 5);
+    expect(run.sizes).toEqual([]);
+    await advanceBy(clock, 10);
+    expect(run.sizes).toEqual([3]);
+    await run.stop();
+  });
+
+  it('asks for a whole batch at once when one is free', async () => {
+    const clock = new ManualClock();
+    const capacity = new Capacity(20);
+    capacity.take(20);
+    const run = startLoops(clock, capacity, 2);
+    for (let i = 0; i < 10; i += 1) capacity.release();
+    await clock.settle();
+    expect(run.sizes).toEqual([10]);
+    await run.stop();
+  });
+});
