@@ -15,6 +15,7 @@ export default {
     'cache-clear',
     'claim-answer-lost',
     'canonical-json',
+    'capacity-handoff',
     'completed-cache',
     'completed-cache-unit',
     'dead-letter-final',
@@ -36,11 +37,13 @@ export default {
     'own-writes',
     'pipeline',
     'pipeline-paths',
+    'receive-concurrency',
     'record-rules',
     'runtime',
     'settle-policy',
     'settle-release-cap',
     'timed-store',
+    'whole-batch',
   ]
     .map((name) => `<rootDir>/test/unit/${name}.test.ts`)
     .concat(['store-contract', 'dynamodb-claim'].map((name) => `<rootDir>/test/integration/${name}.test.ts`)),
