@@ -35,7 +35,7 @@ if (which === 'peer') {
     ['the DynamoDB store', ['dist/aws/dynamodb-store.js', 'dist/aws/dynamodb-batch.js']],
     ['observability (pino, prom-client)', ['dist/observability/observe.js']],
     ['the HTTP sidecar (Fastify, status page)', ['dist/http/server.js']],
-    ['the rest of app.js', ['dist/app.js']],
+    ['the rest of app.js', ['dist/app/app.js']],
   ];
   for (const [label, files] of groups) {
     for (const file of files)
@@ -43,6 +43,6 @@ if (which === 'peer') {
     show(label);
   }
 } else {
-  await import(`${root}dist/app.js`);
+  await import(`${root}dist/app/app.js`);
   show('app.js (everything `start` loads)');
 }

@@ -8,7 +8,7 @@ import type { Handler } from '../core/handler.js';
 import type { IdempotencyStore } from '../core/idempotency-store.js';
 import { IdempotencyService } from '../core/idempotency.js';
 import type { Logger } from '../core/logger.js';
-import { loadBodyCheck } from '../handlers/message-schema.js';
+import type { BodyCheck } from '../core/body-check.js';
 import type { PipelineDeps } from '../core/pipeline.js';
 import type { Tracing } from '../core/tracing.js';
 import { createDynamoClient, createSqsClient, type AwsSettings } from '../aws/clients.js';
@@ -87,8 +87,8 @@ export interface RuntimeParts {
   readonly instanceId: string;
   /** Default: the DynamoDB table of the config. */
   readonly store?: IdempotencyStore | undefined;
-  /** Body check (MESSAGE_SCHEMA); default: loaded from the config. */
-  readonly validate?: PipelineDeps['validate'] | undefined;
+  /** Body check (MESSAGE_SCHEMA, see bodyCheckFor); none when undefined. */
+  readonly validate: PipelineDeps['validate'] | undefined;
   /** Stop receiving after this many messages (consume --count). */
   readonly receiveLimit?: number | undefined;
   /** Spans per delivery (core/tracing.ts); default none. */
@@ -98,13 +98,23 @@ export interface RuntimeParts {
 }
 
 /**
+ * MESSAGE_SCHEMA's body check, or undefined when none is set. Ajv (and its formats) is loaded only
+ * then: some 90 modules a worker without a schema never needs, in the memory of every process.
+ */
+export async function bodyCheckFor(path: string | undefined): Promise<BodyCheck | undefined> {
+  if (path === undefined) return undefined;
+  const { loadBodyCheck } = await import('../handlers/message-schema.js');
+  return loadBodyCheck(path);
+}
+
+/**
  * A WorkerRuntime on a connection's queue: the SQS adapter, sqs-consumer as the poller (which
  * pauses while the store's circuit breaker is open), the idempotency service on the store.
  * Shared by `start` (createApp), `consume`, and the tests.
  */
 export function createRuntime(config: Config, connection: Connection, parts: RuntimeParts): WorkerRuntime {
-  const { idempotency: settings, messageSchema } = config;
-  const validate = parts.validate ?? (messageSchema ? loadBodyCheck(messageSchema) : undefined);
+  const { idempotency: settings } = config;
+  const { validate } = parts;
   const store = parts.store ?? createStore(config, connection);
   const circuit = parts.circuit ?? storeCircuit(store, connection.namespace, parts.clock);
   const idempotency = new IdempotencyService({

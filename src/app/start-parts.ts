@@ -6,7 +6,6 @@ import type { Handler } from '../core/handler.js';
 import type { IdempotencyStore, RecordStore } from '../core/idempotency-store.js';
 import type { Logger } from '../core/logger.js';
 import type { BodyCheck } from '../core/body-check.js';
-import { loadBodyCheck } from '../handlers/message-schema.js';
 import type { StoreBatchingChoice } from '../core/store-batch.js';
 import type { Connection } from '../aws/connect.js';
 import { DynamoDbStoreBatch, probeStoreBatching } from '../aws/dynamodb-batch.js';
@@ -21,7 +20,7 @@ import {
 } from '../observability/sqs-metrics.js';
 import { TimedIdempotencyStore, TimedRecordStore } from '../observability/timed-store.js';
 import { BatchingStore } from '../worker/batching-store.js';
-import { createStore } from './parts.js';
+import { bodyCheckFor, createStore } from './parts.js';
 import type { AppOverrides } from './types.js';
 
 /*
@@ -41,7 +40,7 @@ export async function checkBeforeStart(
   overrides: AppOverrides,
 ): Promise<{ handler: Handler; validate: BodyCheck | undefined }> {
   const handler = overrides.handler ?? (await resolveHandler(config.handler, config));
-  const validate = config.messageSchema === undefined ? undefined : loadBodyCheck(config.messageSchema);
+  const validate = await bodyCheckFor(config.messageSchema);
   await checkListenAddresses(config);
   return { handler, validate };
 }

@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand, PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { createRuntime, defaultInstanceId } from '../app/parts.js';
+import { bodyCheckFor, createRuntime, defaultInstanceId } from '../app/parts.js';
 import { withOverrides } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import type { Outcome } from '../core/pipeline.js';
@@ -32,6 +32,7 @@ async function consume(ctx: CommandContext): Promise<CommandResult> {
       ? withOverrides(ctx.config, { waitTimeSeconds: flag<number>(ctx, 'wait') ?? 1 })
       : ctx.config;
   const handler = await resolveHandler(config.handler, config);
+  const validate = await bodyCheckFor(config.messageSchema);
   await withConnection({ ...ctx, config }, async (connection) => {
     const runtime = createRuntime(config, connection, {
       handler,
@@ -39,6 +40,7 @@ async function consume(ctx: CommandContext): Promise<CommandResult> {
       clock: systemClock,
       instanceId: defaultInstanceId('-cli'),
       receiveLimit: limit,
+      validate,
     });
     const outcomes: Partial<Record<Outcome, number>> = {};
     let settled = 0;

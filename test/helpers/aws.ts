@@ -16,7 +16,7 @@ import { startEmulators, type EmbeddedEmulators } from '../../src/aws/embedded.j
 import { createQueuePair, type QueuePair } from '../../src/aws/queues.js';
 import { createTable } from '../../src/aws/table.js';
 import type { WorkerRuntime } from '../../src/worker/runtime.js';
-import { createRuntime } from '../../src/app/parts.js';
+import { bodyCheckFor, createRuntime } from '../../src/app/parts.js';
 import { connect } from '../../src/aws/connect.js';
 import { loadConfig } from '../../src/config/load.js';
 import { useResource } from './hooks.js';
@@ -134,6 +134,7 @@ export async function runtime(
     logger: silentLogger,
     clock: systemClock,
     instanceId: options.instanceId ?? 'test',
+    validate: await bodyCheckFor(config.messageSchema),
   });
 }
 
