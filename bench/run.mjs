@@ -9,7 +9,9 @@
 // Two passes, interleaved: every system on Node's defaults, and every system with the flags of
 // ours' start script (bench/flags.mjs); the second gives the rows' *_same_flags fields.
 // A full run sizes each cell from the last throughput measured for it (a calibration run first,
-// which is also the warm-up), so that each measured run lasts at least --min-cell-s (15 s).
+// which is also the warm-up), so that each measured run lasts at least --min-cell-s (15 s); every
+// system of a cell handles the same count of messages (the fastest system's), so peak RSS compares
+// equal work.
 // fauxqs and DynamoDB Local (dynalite without Java) run as processes of their own, each behind a
 // counting proxy of ours; each system runs as its own process and is measured from outside, and
 // so are the emulators: their CPU time per request served in each run (bench/emulator-cost.mjs).
@@ -201,7 +203,7 @@ async function main() {
 function countsNote() {
   if (opts.count) return `${Number(opts.count)} per run`;
   if (mode === 'quick') return `${QUICK_COUNT} per run`;
-  return `sized per cell for at least ${MIN_CELL_S} s (${CALIBRATION_COUNT} to calibrate)`;
+  return `sized per cell for at least ${MIN_CELL_S} s, the same for every system of a cell (${CALIBRATION_COUNT} to calibrate)`;
 }
 
 /**
@@ -241,13 +243,20 @@ async function measure(ctx) {
         if (flagSet === 'shared' && !sharedWorkloads.includes(workload)) continue;
         const shift = (r + wi) % systems.length;
         const order = [...systems.slice(shift), ...systems.slice(0, shift)];
+        // Every system of a cell handles the same messages, as many as the fastest needs for
+        // MIN_CELL_S (the others run longer): what a process holds grows with the messages it has
+        // handled, not with time (V8's full GCs come after so much promoted garbage), so peak RSS
+        // compares like with like only at equal counts. Throughput and CPU per message are
+        // unchanged by it; the slower systems' longer runs only narrow their ranges.
+        const cellCount = Math.max(...order.map((system) => countFor(system, workload)));
         for (const system of order) {
           const what = `run ${r + 1}/${RUNS} ${workload} ${flagSet} ${system}`;
           let row;
           // A run shorter than MIN_CELL_S (the machine sped up) is run again, sized from itself.
           for (let attempt = 0; attempt < 3 && (row === undefined || isShort(row)); attempt += 1) {
             if (row) logRow(row, `${what} (too short: run again with more messages, not recorded)`);
-            row = await runOne(ctx, system, workload, countFor(system, workload), `r${r}`, flagSet);
+            const count = row ? Math.max(cellCount, countFor(system, workload)) : cellCount;
+            row = await runOne(ctx, system, workload, count, `r${r}`, flagSet);
             const margin = isShort(row) ? SHORT_MARGIN : MARGIN;
             rates.set(cell(system, workload), { rate: row.throughput_msgs_per_s, margin });
           }
