@@ -24,9 +24,10 @@ export interface WholeBatchOptions {
  */
 export async function reserveWholeBatch(o: WholeBatchOptions): Promise<number> {
   const { capacity, full, clock } = o;
-  let room = await Promise.race([capacity.waitForRoom(), o.stopped]);
-  // Read again: another loop woken by the same release may have taken it meanwhile.
-  if (room > 0) room = capacity.room;
+  await Promise.race([capacity.waitForRoom(), o.stopped]);
+  // Read now, not the room waitForRoom saw: another loop woken by the same release may have taken
+  // it meanwhile (0 once the capacity is closed; a stop ends the wait below).
+  let room = capacity.room;
   // An interval: on the monotonic clock, which no step of the wall clock stretches or cuts.
   let until = clock.monotonic() + o.waitMs;
   // Room another loop took (0 now) is waited for too: a receive asks for less than a whole

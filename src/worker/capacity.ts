@@ -76,10 +76,6 @@ export class Capacity implements RoomGate {
     return Math.max(0, Math.min(free, this.#limit - this.#taken - this.#reserved));
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** A receive returned these many messages. */
   take(count: number): void {
     this.#inFlight += count;

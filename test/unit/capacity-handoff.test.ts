@@ -125,6 +125,20 @@ describe('WorkerRuntime: a completed message waiting for its delete holds no roo
   });
 });
 
+describe('Capacity.close', () => {
+  it('leaves no room, however much is free, and ends the waits for room with 0', async () => {
+    const capacity = new Capacity(5);
+    capacity.take(5);
+    const waiting = capacity.waitForRoom();
+    capacity.release();
+    capacity.close();
+    expect(capacity.room).toBe(0);
+    await expect(waiting).resolves.toBe(0);
+    await expect(capacity.reserve(10)).resolves.toBe(0);
+    expect(capacity.reserved).toBe(0);
+  });
+});
+
 describe('Capacity.reserve', () => {
   it("takes the room in the caller's synchronous step when there is some", () => {
     const capacity = new Capacity(10);

@@ -1,4 +1,5 @@
-import { reserveWholeBatch } from '../../src/core/whole-batch.js';
+import type { RoomGate } from '../../src/core/message-source.js';
+import { ROOM_CHECK_MS, reserveWholeBatch } from '../../src/core/whole-batch.js';
 import { Capacity } from '../../src/worker/capacity.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
@@ -81,20 +82,20 @@ describe('reserveWholeBatch: a receive waits for room for a whole batch', () => 
     expect(run.sizes.filter((n) => n !== FULL)).toEqual([]);
   });
 
-  it('asks for what fits once room has stayed short of a whole batch for WAIT_MS', async () => {
+  it('asks for what fits once room has stayed short of a whole batch for WAIT_MS, not before', async () => {
     const clock = new ManualClock();
     const capacity = new Capacity(13);
     capacity.take(13);
     const run = startLoops(clock, capacity, 1);
     for (let i = 0; i < 3; i += 1) capacity.release();
-    await advanceBy(clock, WAIT_MS - 5);
+    await advanceBy(clock, WAIT_MS - 1);
     expect(run.sizes).toEqual([]);
-    await advanceBy(clock, 10);
+    await advanceBy(clock, 1);
     expect(run.sizes).toEqual([3]);
     await run.stop();
   });
 
-  it('asks for a whole batch at once when one is free', async () => {
+  it('asks for a whole batch at once when one is free; the loop that lost it waits for the next', async () => {
     const clock = new ManualClock();
     const capacity = new Capacity(20);
     capacity.take(20);
@@ -102,6 +103,79 @@ describe('reserveWholeBatch: a receive waits for room for a whole batch', () => 
     for (let i = 0; i < 10; i += 1) capacity.release();
     await clock.settle();
     expect(run.sizes).toEqual([10]);
+    // The other loop was woken by the same release: it saw the room taken, and does not take the
+    // next slot that frees.
+    capacity.release();
+    await advanceBy(clock, WAIT_MS / 2);
+    expect(run.sizes).toEqual([10]);
+    for (let i = 0; i < 9; i += 1) capacity.release();
+    await advanceBy(clock, ROOM_CHECK_MS);
+    expect(run.sizes).toEqual([10, 10]);
     await run.stop();
+  });
+
+  it('reserves nothing once stopped, and gives back a reservation that lands after the stop', async () => {
+    const clock = new ManualClock();
+    const capacity = new Capacity(10);
+    capacity.take(10);
+    const reserves: number[] = [];
+    const counting: RoomGate = {
+      get room() {
+        return capacity.room;
+      },
+      waitForRoom: () => capacity.waitForRoom(),
+      reserve: async (full) => {
+        reserves.push(full);
+        return capacity.reserve(full);
+      },
+      unreserve: (count) => capacity.unreserve(count),
+    };
+    let stopping = false;
+    let stop!: (n: number) => void;
+    const stopped = new Promise<number>((resolve) => (stop = resolve));
+    const reserve = () =>
+      reserveWholeBatch({
+        capacity: counting,
+        full: FULL,
+        waitMs: WAIT_MS,
+        clock,
+        stopping: () => stopping,
+        stopped,
+      });
+
+    // Stopped while it waits for a whole batch: it does not reserve.
+    capacity.release();
+    const first = reserve();
+    await advanceBy(clock, WAIT_MS / 2);
+    stopping = true;
+    stop(0);
+    await advanceBy(clock, ROOM_CHECK_MS);
+    await expect(first).resolves.toBe(0);
+    expect(reserves).toEqual([]);
+    expect([capacity.reserved, capacity.room]).toEqual([0, 1]);
+
+    // Stopped while its reservation waits for room (another took the slot, the wait ran out).
+    stopping = false;
+    let stopAgain!: (n: number) => void;
+    const stoppedAgain = new Promise<number>((resolve) => (stopAgain = resolve));
+    const second = reserveWholeBatch({
+      capacity: counting,
+      full: FULL,
+      waitMs: WAIT_MS,
+      clock,
+      stopping: () => stopping,
+      stopped: stoppedAgain,
+    });
+    await clock.settle();
+    capacity.take(1);
+    await advanceBy(clock, WAIT_MS + ROOM_CHECK_MS);
+    expect(reserves).toEqual([FULL]);
+    stopping = true;
+    stopAgain(0);
+    await expect(second).resolves.toBe(0);
+    // The reservation gets the room later: it is given back, not held by a stopped poller.
+    for (let i = 0; i < 10; i += 1) capacity.release();
+    await clock.settle();
+    expect([capacity.reserved, capacity.room]).toEqual([0, 10]);
   });
 });
