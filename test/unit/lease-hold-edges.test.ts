@@ -192,6 +192,12 @@ describe('worker/lease.ts edges', () => {
     h.end();
   });
 
+  it('before any grant, nothing holds the key: msUntilTakeable is 0', () => {
+    const { h } = hold();
+    expect(h.msUntilTakeable()).toBe(0);
+    h.end();
+  });
+
   it('a renewal before any grant asks nothing of the store', async () => {
     let renewals = 0;
     const { h } = hold({ renew: async () => ((renewals += 1), true) });
