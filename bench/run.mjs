@@ -248,7 +248,7 @@ async function measure(ctx) {
         // handled, not with time (V8's full GCs come after so much promoted garbage), so peak RSS
         // compares like with like only at equal counts. Throughput and CPU per message are
         // unchanged by it; the slower systems' longer runs only narrow their ranges.
-        const cellCount = Math.max(...order.map((system) => countFor(system, workload)));
+        let cellCount = Math.max(...order.map((system) => countFor(system, workload)));
         for (const system of order) {
           const what = `run ${r + 1}/${RUNS} ${workload} ${flagSet} ${system}`;
           let row;
@@ -260,6 +260,9 @@ async function measure(ctx) {
             const margin = isShort(row) ? SHORT_MARGIN : MARGIN;
             rates.set(cell(system, workload), { rate: row.throughput_msgs_per_s, margin });
           }
+          // A short run's rerun raised the count: the systems after it in the cell get it too (the
+          // ones before keep theirs; in practice only a first run after calibration comes out short).
+          cellCount = Math.max(cellCount, row.messages);
           logRow(row, what);
           rows.push(row);
         }
