@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { PermanentError } from '../../src/core/errors.js';
 import { Capacity } from '../../src/worker/capacity.js';
-import { gate, twin, until } from '../helpers/runtime-twin.js';
+import { gate, twin, until, type Twin } from '../helpers/runtime-twin.js';
 
 beforeEach(() => {
   jest.useFakeTimers({ now: 1_750_000_000_000 });
@@ -62,46 +62,54 @@ describe('WorkerRuntime: a completed message waiting for its delete holds no roo
     await t.runtime.stop(1000);
   });
 
-  it('keeps the room of a message being released until its visibility change ends', async () => {
+  /**
+   * Two of three messages fail with `failure` (MAX_IN_FLIGHT 2) and their settling call hangs at
+   * `hold`: the third is not received, for their room is kept, until `open` lets the call end.
+   */
+  async function roomKeptWhileSettling(failure: () => Error, hold: (t: Twin) => () => void) {
     let handled = 0;
     const t = twin(
       () => {
         handled += 1;
-        throw new Error('try again');
+        throw failure();
       },
       { maxInFlight: 2 },
     );
-    const changes = gate();
-    t.queue.intercept('changeVisibility', () => changes.promise);
+    const open = hold(t);
     await t.send([{ key: 'a' }, { key: 'b' }, { key: 'c' }]);
     await t.runtime.start();
     await until(() => handled === 2, 'two handled');
     await jest.advanceTimersByTimeAsync(5000);
     expect(handled).toBe(2);
     expect(t.runtime.inFlight).toBe(2);
-    changes.open();
+    open();
     await until(() => handled >= 3, 'the third handled');
+    return t;
+  }
+
+  it('keeps the room of a message being released until its visibility change ends', async () => {
+    const t = await roomKeptWhileSettling(
+      () => new Error('try again'),
+      (t) => {
+        const changes = gate();
+        t.queue.intercept('changeVisibility', () => changes.promise);
+        return () => changes.open();
+      },
+    );
+    await until(() => t.settled.length >= 2, 'the first two released');
+    expect(t.outcomes().slice(0, 2)).toEqual(['retry', 'retry']);
     await t.runtime.stop(1000);
   });
 
   it('keeps the room of a message being dead-lettered until its copy and delete end', async () => {
-    let handled = 0;
-    const t = twin(
-      () => {
-        handled += 1;
-        throw new PermanentError('never');
+    const t = await roomKeptWhileSettling(
+      () => new PermanentError('never'),
+      (t) => {
+        const copies = gate();
+        t.dlq.intercept('send', () => copies.promise);
+        return () => copies.open();
       },
-      { maxInFlight: 2 },
     );
-    const copies = gate();
-    t.dlq.intercept('send', () => copies.promise);
-    await t.send([{ key: 'a' }, { key: 'b' }, { key: 'c' }]);
-    await t.runtime.start();
-    await until(() => handled === 2, 'two handled');
-    await jest.advanceTimersByTimeAsync(5000);
-    expect(handled).toBe(2);
-    expect(t.runtime.inFlight).toBe(2);
-    copies.open();
     await until(() => t.settled.length === 3, 'all dead-lettered');
     expect(t.outcomes()).toEqual(['dead_lettered', 'dead_lettered', 'dead_lettered']);
     await t.runtime.stop(1000);
