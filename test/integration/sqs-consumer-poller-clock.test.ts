@@ -1,10 +1,9 @@
 import { createSqsClient } from '../../src/aws/clients.js';
-import { SqsConsumerPoller } from '../../src/aws/sqs-consumer-poller.js';
 import { systemClock } from '../../src/core/clock.js';
-import type { ReceivedMessage } from '../../src/core/queue.js';
 import { Capacity } from '../../src/worker/capacity.js';
 import { fixture, send, useTestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
+import { startHolding, testPoller } from '../helpers/sqs-poller.js';
 
 /**
  * The poller's wait for room for a whole batch (fullBatchWaitMs) is an interval: it is measured
@@ -23,29 +22,13 @@ describe('SqsConsumerPoller: its waits on the monotonic clock', () => {
     );
     let jumpedMs = 0;
     const sqs = createSqsClient(aws.settings);
-    const source = new SqsConsumerPoller({
-      sqs,
-      queueUrl: f.queueUrl,
-      batchSize: 10,
-      waitTimeSeconds: 1,
-      visibilityTimeoutSeconds: 30,
+    const source = testPoller(sqs, f.queueUrl, {
       clock: { ...systemClock, monotonic: () => performance.now() + jumpedMs },
-      failureBackoff: { baseMs: 1000, maxMs: 1000 },
       fullBatchWaitMs: 600_000,
     });
     // Room for 15: after the first 10, the poller waits (up to fullBatchWaitMs) for room for 10.
     const capacity = new Capacity(15);
-    const held: ReceivedMessage[] = [];
-    source.start({
-      capacity,
-      received: (messages) => {
-        capacity.take(messages.length);
-        held.push(...messages);
-      },
-      succeeded: () => {},
-      empty: () => {},
-      failed: () => {},
-    });
+    const held = startHolding(source, capacity);
     await eventually(async () => (held.length === 10 ? true : undefined));
     jumpedMs = 600_001;
     // The wait is over: the next receive asks for the 5 that fit.

@@ -1,11 +1,11 @@
 import { getEventListeners } from 'node:events';
 import { jest } from '@jest/globals';
 import { createSqsClient } from '../../src/aws/clients.js';
-import { SqsConsumerPoller } from '../../src/aws/sqs-consumer-poller.js';
 import { systemClock } from '../../src/core/clock.js';
 import { Capacity } from '../../src/worker/capacity.js';
 import { fixture, send, useTestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
+import { startHolding, testPoller } from '../helpers/sqs-poller.js';
 
 /**
  * Several loops woken by one release of room: the first takes a whole batch, and the others go on
@@ -33,29 +33,11 @@ describe('SqsConsumerPoller: a loop that lost the room to another waits for a wh
       original.apply(this, args);
     });
     const sqs = createSqsClient(aws.settings);
-    const source = new SqsConsumerPoller({
-      sqs,
-      queueUrl: f.queueUrl,
-      batchSize: 10,
-      waitTimeSeconds: 1,
-      visibilityTimeoutSeconds: 30,
-      clock: systemClock,
-      failureBackoff: { baseMs: 1000, maxMs: 1000 },
-    });
+    const source = testPoller(sqs, f.queueUrl);
     const capacity = new Capacity(10);
-    let taken = 0;
-    source.start({
-      capacity,
-      received: (messages) => {
-        capacity.take(messages.length);
-        taken += messages.length;
-      },
-      succeeded: () => {},
-      empty: () => {},
-      failed: () => {},
-    });
+    const held = startHolding(source, capacity);
     for (let round = 1; round <= 6; round += 1) {
-      await eventually(async () => (taken === round * 10 ? true : undefined));
+      await eventually(async () => (held.length === round * 10 ? true : undefined));
       for (let i = 0; i < 10; i += 1) capacity.release();
     }
     const most = Math.max(...[...signals].map((s) => getEventListeners(s, 'abort').length));
@@ -75,28 +57,13 @@ describe('SqsConsumerPoller: a loop that lost the room to another waits for a wh
       Array.from({ length: 40 }, (_, i) => ({ body: `{"n":${i}}`, key: `k${i}` })),
     );
     const sqs = createSqsClient(aws.settings);
-    const source = new SqsConsumerPoller({
-      sqs,
-      queueUrl: f.queueUrl,
-      batchSize: 10,
-      waitTimeSeconds: 1,
-      visibilityTimeoutSeconds: 30,
+    const source = testPoller(sqs, f.queueUrl, {
       clock: { ...systemClock, monotonic: () => 0 },
-      failureBackoff: { baseMs: 1000, maxMs: 1000 },
       concurrency: 2,
     });
     const capacity = new Capacity(20);
     const sizes: number[] = [];
-    source.start({
-      capacity,
-      received: (messages) => {
-        capacity.take(messages.length);
-        sizes.push(messages.length);
-      },
-      succeeded: () => {},
-      empty: () => {},
-      failed: () => {},
-    });
+    startHolding(source, capacity, (messages) => sizes.push(messages.length));
     await eventually(async () => (capacity.inFlight === 20 ? true : undefined));
     // Both loops wait for room. Ten slots free at once: one loop takes them all.
     for (let i = 0; i < 10; i += 1) capacity.release();

@@ -1,13 +1,12 @@
 import { EventEmitter, once } from 'node:events';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../src/aws/clients.js';
-import { SqsConsumerPoller } from '../../src/aws/sqs-consumer-poller.js';
-import { systemClock } from '../../src/core/clock.js';
 import { failurePauseMs, type ReceiveGate } from '../../src/core/message-source.js';
 import type { ReceivedMessage } from '../../src/core/queue.js';
 import { Capacity } from '../../src/worker/capacity.js';
 import { fixture, send, useTestAws, type TestAws } from '../helpers/aws.js';
 import { eventually } from '../helpers/process.js';
+import { startHolding, testPoller } from '../helpers/sqs-poller.js';
 
 /**
  * The guarantees the runtime needs from sqs-consumer, pinned against fauxqs so that an upgrade
@@ -89,34 +88,12 @@ const poller = (
   gate?: ReceiveGate,
   concurrency?: number,
 ) =>
-  new SqsConsumerPoller({
-    sqs,
-    queueUrl,
-    batchSize: 10,
+  testPoller(sqs, queueUrl, {
     waitTimeSeconds,
-    visibilityTimeoutSeconds: 30,
-    clock: systemClock,
-    failureBackoff: { baseMs: 1000, maxMs: 1000 },
     ...(fullBatchWaitMs === undefined ? {} : { fullBatchWaitMs }),
     ...(gate === undefined ? {} : { gate }),
     ...(concurrency === undefined ? {} : { concurrency }),
   });
-
-/** Starts `source` with a sink that takes a slot per message received and holds the messages. */
-function startHolding(source: SqsConsumerPoller, capacity: Capacity): ReceivedMessage[] {
-  const held: ReceivedMessage[] = [];
-  source.start({
-    capacity,
-    received: (messages) => {
-      capacity.take(messages.length);
-      held.push(...messages);
-    },
-    succeeded: () => {},
-    empty: () => {},
-    failed: () => {},
-  });
-  return held;
-}
 
 /** Settles `count` held messages one at a time, as handlers finish, freeing a slot each. */
 async function settleOneByOne(held: ReceivedMessage[], capacity: Capacity, count: number): Promise<void> {
