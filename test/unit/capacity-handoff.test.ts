@@ -63,10 +63,13 @@ describe('WorkerRuntime: a completed message waiting for its delete holds no roo
   });
 
   /**
-   * Two of three messages fail with `failure` (MAX_IN_FLIGHT 2) and their settling call hangs at
-   * `hold`: the third is not received, for their room is kept, until `open` lets the call end.
+   * Two of three messages fail with `failure` (MAX_IN_FLIGHT 2) and their settling call (`hold`
+   * intercepts it) hangs until a gate opens: the third is not received, for their room is kept.
    */
-  async function roomKeptWhileSettling(failure: () => Error, hold: (t: Twin) => () => void) {
+  async function roomKeptWhileSettling(
+    failure: () => Error,
+    hold: (t: Twin, until: () => Promise<void>) => void,
+  ) {
     let handled = 0;
     const t = twin(
       () => {
@@ -75,14 +78,15 @@ describe('WorkerRuntime: a completed message waiting for its delete holds no roo
       },
       { maxInFlight: 2 },
     );
-    const open = hold(t);
+    const settling = gate();
+    hold(t, () => settling.promise);
     await t.send([{ key: 'a' }, { key: 'b' }, { key: 'c' }]);
     await t.runtime.start();
     await until(() => handled === 2, 'two handled');
     await jest.advanceTimersByTimeAsync(5000);
     expect(handled).toBe(2);
     expect(t.runtime.inFlight).toBe(2);
-    open();
+    settling.open();
     await until(() => handled >= 3, 'the third handled');
     return t;
   }
@@ -90,11 +94,7 @@ describe('WorkerRuntime: a completed message waiting for its delete holds no roo
   it('keeps the room of a message being released until its visibility change ends', async () => {
     const t = await roomKeptWhileSettling(
       () => new Error('try again'),
-      (t) => {
-        const changes = gate();
-        t.queue.intercept('changeVisibility', () => changes.promise);
-        return () => changes.open();
-      },
+      (t, hang) => t.queue.intercept('changeVisibility', hang),
     );
     await until(() => t.settled.length >= 2, 'the first two released');
     expect(t.outcomes().slice(0, 2)).toEqual(['retry', 'retry']);
@@ -104,11 +104,7 @@ describe('WorkerRuntime: a completed message waiting for its delete holds no roo
   it('keeps the room of a message being dead-lettered until its copy and delete end', async () => {
     const t = await roomKeptWhileSettling(
       () => new PermanentError('never'),
-      (t) => {
-        const copies = gate();
-        t.dlq.intercept('send', () => copies.promise);
-        return () => copies.open();
-      },
+      (t, hang) => t.dlq.intercept('send', hang),
     );
     await until(() => t.settled.length === 3, 'all dead-lettered');
     expect(t.outcomes()).toEqual(['dead_lettered', 'dead_lettered', 'dead_lettered']);

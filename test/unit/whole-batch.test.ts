@@ -18,22 +18,42 @@ interface Run {
   stop(): Promise<void>;
 }
 
+/** What a poller's stop() gives reserveWholeBatch: the flag and the promise, and the switch. */
+function stopSwitch() {
+  let stopping = false;
+  let resolve!: (n: number) => void;
+  const stopped = new Promise<number>((r) => (resolve = r));
+  return {
+    stopping: () => stopping,
+    stopped,
+    stop: () => {
+      stopping = true;
+      resolve(0);
+    },
+  };
+}
+
+/** A capacity of `max`, every slot taken. */
+function fullCapacity(max: number): Capacity {
+  const capacity = new Capacity(max);
+  capacity.take(max);
+  return capacity;
+}
+
+/** One reservation of a whole batch on `capacity`, and the stop of its poller. */
+function reserveOnce(clock: ManualClock, capacity: RoomGate) {
+  const { stopping, stopped, stop } = stopSwitch();
+  const result = reserveWholeBatch({ capacity, full: FULL, waitMs: WAIT_MS, clock, stopping, stopped });
+  return { result, stop };
+}
+
 /** `loops` receive loops, each receiving at once what it reserved (as handleMessageBatch does). */
 function startLoops(clock: ManualClock, capacity: Capacity, loops: number): Run {
-  let stopping = false;
-  let stop!: (n: number) => void;
-  const stopped = new Promise<number>((resolve) => (stop = resolve));
+  const { stopping, stopped, stop } = stopSwitch();
   const sizes: number[] = [];
   const loop = async () => {
     for (;;) {
-      const n = await reserveWholeBatch({
-        capacity,
-        full: FULL,
-        waitMs: WAIT_MS,
-        clock,
-        stopping: () => stopping,
-        stopped,
-      });
+      const n = await reserveWholeBatch({ capacity, full: FULL, waitMs: WAIT_MS, clock, stopping, stopped });
       if (n <= 0) return;
       capacity.unreserve(n);
       capacity.take(n);
@@ -44,8 +64,7 @@ function startLoops(clock: ManualClock, capacity: Capacity, loops: number): Run 
   return {
     sizes,
     async stop() {
-      stopping = true;
-      stop(0);
+      stop();
       capacity.close();
       // A loop sleeping between two looks at the room wakes on the clock.
       await clock.advanceAsync(WAIT_MS);
@@ -70,8 +89,7 @@ async function advanceBy(clock: ManualClock, ms: number): Promise<void> {
 describe('reserveWholeBatch: a receive waits for room for a whole batch', () => {
   it('five loops sharing room that comes back one message at a time all ask for whole batches', async () => {
     const clock = new ManualClock();
-    const capacity = new Capacity(50);
-    capacity.take(50);
+    const capacity = fullCapacity(50);
     const run = startLoops(clock, capacity, 5);
     // 10 slots every 25 ms: the fifth loop in line gets its batch 125 ms after the room it first
     // saw, longer than WAIT_MS, though it never had room for a whole batch to itself before.
@@ -84,8 +102,7 @@ describe('reserveWholeBatch: a receive waits for room for a whole batch', () => 
 
   it('asks for what fits once room has stayed short of a whole batch for WAIT_MS, not before', async () => {
     const clock = new ManualClock();
-    const capacity = new Capacity(13);
-    capacity.take(13);
+    const capacity = fullCapacity(13);
     const run = startLoops(clock, capacity, 1);
     for (let i = 0; i < 3; i += 1) capacity.release();
     await advanceBy(clock, WAIT_MS - 1);
@@ -97,8 +114,7 @@ describe('reserveWholeBatch: a receive waits for room for a whole batch', () => 
 
   it('asks for a whole batch at once when one is free; the loop that lost it waits for the next', async () => {
     const clock = new ManualClock();
-    const capacity = new Capacity(20);
-    capacity.take(20);
+    const capacity = fullCapacity(20);
     const run = startLoops(clock, capacity, 2);
     for (let i = 0; i < 10; i += 1) capacity.release();
     await clock.settle();
@@ -116,8 +132,7 @@ describe('reserveWholeBatch: a receive waits for room for a whole batch', () => 
 
   it('reserves nothing once stopped, and gives back a reservation that lands after the stop', async () => {
     const clock = new ManualClock();
-    const capacity = new Capacity(10);
-    capacity.take(10);
+    const capacity = fullCapacity(10);
     const reserves: number[] = [];
     const counting: RoomGate = {
       get room() {
@@ -130,49 +145,24 @@ describe('reserveWholeBatch: a receive waits for room for a whole batch', () => 
       },
       unreserve: (count) => capacity.unreserve(count),
     };
-    let stopping = false;
-    let stop!: (n: number) => void;
-    const stopped = new Promise<number>((resolve) => (stop = resolve));
-    const reserve = () =>
-      reserveWholeBatch({
-        capacity: counting,
-        full: FULL,
-        waitMs: WAIT_MS,
-        clock,
-        stopping: () => stopping,
-        stopped,
-      });
-
     // Stopped while it waits for a whole batch: it does not reserve.
     capacity.release();
-    const first = reserve();
+    const first = reserveOnce(clock, counting);
     await advanceBy(clock, WAIT_MS / 2);
-    stopping = true;
-    stop(0);
+    first.stop();
     await advanceBy(clock, ROOM_CHECK_MS);
-    await expect(first).resolves.toBe(0);
+    await expect(first.result).resolves.toBe(0);
     expect(reserves).toEqual([]);
     expect([capacity.reserved, capacity.room]).toEqual([0, 1]);
 
     // Stopped while its reservation waits for room (another took the slot, the wait ran out).
-    stopping = false;
-    let stopAgain!: (n: number) => void;
-    const stoppedAgain = new Promise<number>((resolve) => (stopAgain = resolve));
-    const second = reserveWholeBatch({
-      capacity: counting,
-      full: FULL,
-      waitMs: WAIT_MS,
-      clock,
-      stopping: () => stopping,
-      stopped: stoppedAgain,
-    });
+    const second = reserveOnce(clock, counting);
     await clock.settle();
     capacity.take(1);
     await advanceBy(clock, WAIT_MS + ROOM_CHECK_MS);
     expect(reserves).toEqual([FULL]);
-    stopping = true;
-    stopAgain(0);
-    await expect(second).resolves.toBe(0);
+    second.stop();
+    await expect(second.result).resolves.toBe(0);
     // The reservation gets the room later: it is given back, not held by a stopped poller.
     for (let i = 0; i < 10; i += 1) capacity.release();
     await clock.settle();
