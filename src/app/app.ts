@@ -174,7 +174,7 @@ function buildRuntime(
     batching: {
       choice: made.batching,
       gaveUp,
-      held: () => later.runtime?.inFlight ?? Number.POSITIVE_INFINITY,
+      held: () => later.runtime?.unrecorded ?? Number.POSITIVE_INFINITY,
     },
   });
   opened.records = records;

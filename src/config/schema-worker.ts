@@ -9,7 +9,7 @@ export const workerFields = {
   maxInFlight: env('MAX_IN_FLIGHT', int(1, 1000), {
     default: '50',
     description:
-      'Messages handled at once (received, outcome not yet recorded); no receive starts while this many are in flight. A completed message waiting only for its delete gives its room back, with at most MAX_IN_FLIGHT such deletes waiting at once.',
+      'Messages handled at once (received, handler not yet returned); no receive starts while this many are in flight. A message whose handler has returned and that waits only for its complete and delete gives its room back, with at most twice MAX_IN_FLIGHT such messages settling at once.',
   }),
   /** undefined: derived from MAX_IN_FLIGHT and SQS_BATCH_SIZE (defaultReceiveConcurrency). */
   receiveConcurrency: env('RECEIVE_CONCURRENCY', maybe(int(1, 50)), {

@@ -54,6 +54,11 @@ export interface PipelineDeps {
   readonly lease?: LeaseControl;
   /** The delivery's span (core/tracing.ts): the claim and the handler run in child spans. */
   readonly trace?: DeliveryTrace;
+  /**
+   * The handler returned and its result is about to be recorded (complete): called once, before
+   * the write. The runtime gives the message's room to the next receive here (its hand-off).
+   */
+  readonly onRecording?: () => void;
 }
 
 /** How often a claim whose answer was lost (StoreUnavailableError) is tried again in place. */
@@ -241,6 +246,7 @@ async function runHandler(
   }
   const handlerMs = deps.now() - started;
   deps.lease?.settle();
+  deps.onRecording?.();
   // The handler's work is done but not recorded: the message is kept (invisible) while complete is
   // tried again. Only when the worker stops is it left until our lease can be taken over, so the
   // next delivery takes the key at once (and runs the handler again; fencing protects downstream).

@@ -20,12 +20,17 @@ export function defaultReceiveConcurrency(maxInFlight: number, batchSize: number
  * Back-pressure, counted in messages: how many are in flight (received, not yet settled), how many
  * are reserved by receives under way, and how many were taken in overall (for `consume --count`).
  *
- * A message whose outcome is recorded and that only waits for its SQS delete may be handed off
- * (`handOff`): it leaves the in-flight count, so its room goes to the next receive at once instead
- * of after the delete's batch window and round trip, and counts as settling until its delete ends.
- * Settling messages are bounded on their own (`maxSettling`); past the bound a message keeps its
- * room until settled, as before. A redelivery before the delete lands finds the record completed
- * (a duplicate), so nothing runs twice; the message stays invisible meanwhile whatever we count.
+ * A message whose handler has returned, and that only waits for its complete and its SQS delete
+ * (or, a duplicate, for its delete), may be handed off (`handOff`): it leaves the in-flight count,
+ * so its room goes to the next receive at once instead of after the complete's and the delete's
+ * batch windows and round trips, and counts as settling until it is settled. A complete that fails
+ * is still settled by its delivery (released), just without room. Settling messages are bounded on
+ * their own (`maxSettling`, twice MAX_IN_FLIGHT: at the store's and the queue's round trips a fast
+ * handler's message spends longer settling than handled, and a bound of MAX_IN_FLIGHT would then
+ * be the one that caps throughput); past the bound a message keeps its room until settled. So at
+ * most three times MAX_IN_FLIGHT messages are invisible because of this worker at once. Nothing
+ * runs twice: the key stays claimed until its complete lands, and a second delivery of the key in
+ * this process waits in its lane until the first is settled.
  *
  * MAX_IN_FLIGHT is a hard bound even with several receives in flight: a receive asks for at most
  * what it reserved (`reserve`), a reservation comes out of the room at once, and when the receive
@@ -47,9 +52,9 @@ export class Capacity implements RoomGate {
   /**
    * @param max MAX_IN_FLIGHT.
    * @param limit Messages to take in overall before the poller stops asking (default: no limit).
-   * @param maxSettling Handed-off messages whose delete is under way, at most (default: max).
+   * @param maxSettling Handed-off messages not yet settled, at most (default: twice max).
    */
-  constructor(max: number, limit = Number.POSITIVE_INFINITY, maxSettling = max) {
+  constructor(max: number, limit = Number.POSITIVE_INFINITY, maxSettling = 2 * max) {
     this.#max = max;
     this.#limit = limit;
     this.#maxSettling = maxSettling;
@@ -83,9 +88,9 @@ export class Capacity implements RoomGate {
   }
 
   /**
-   * A message in flight has its outcome recorded and only waits for its delete: it gives its room
-   * back now and counts as settling, unless maxSettling are settling already. True when handed off
-   * (then pass `handedOff` to its release).
+   * A message in flight has its handler's result and only waits for its complete or its delete: it
+   * gives its room back now and counts as settling, unless maxSettling are settling already. True
+   * when handed off (then pass `handedOff` to its release).
    */
   handOff(): boolean {
     if (this.#settling >= this.#maxSettling) return false;

@@ -30,6 +30,8 @@ export interface DeliveryOptions {
   /** Spans (core/tracing.ts); default none. `destination` is the queue's name. */
   readonly tracing?: Tracing | undefined;
   readonly destination?: string | undefined;
+  /** The handler returned and its complete is about to be written (PipelineDeps.onRecording). */
+  readonly onRecording?: (() => void) | undefined;
 }
 
 /**
@@ -114,6 +116,7 @@ export class Delivery {
         lease: this.#hold,
         trace: this.trace,
         ...(this.#o.validate ? { validate: this.#o.validate } : {}),
+        ...(this.#o.onRecording ? { onRecording: this.#o.onRecording } : {}),
       });
     } catch (error) {
       // A fault in our own code: leave the message for redelivery, and say so loudly.

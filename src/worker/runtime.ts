@@ -74,8 +74,10 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
   /** Fires when in-flight handlers are given up on (SHUTDOWN_TIMEOUT). */
   readonly #shutdown = new AbortController();
   readonly #lanes = new Lanes();
-  /** Deliveries whose room went back before their delete ended (Capacity.handOff). */
+  /** Deliveries whose room went back before they were settled (Capacity.handOff). */
   readonly #handedOff = new WeakSet<Delivery>();
+  /** Handed off when their handler returned, and their complete not yet answered. */
+  readonly #recording = new Set<Delivery>();
   #started = false;
   #stopping = false;
   #stopped: Promise<void> = Promise.resolve();
@@ -96,6 +98,14 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
 
   get inFlight(): number {
     return this.#capacity.inFlight;
+  }
+
+  /**
+   * Messages whose outcome is not yet recorded: in flight, plus those handed off when their
+   * handler returned whose complete is under way. What the batching store's window waits for.
+   */
+  get unrecorded(): number {
+    return this.#capacity.inFlight + this.#recording.size;
   }
 
   get lastPollAt(): number | undefined {
@@ -222,7 +232,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
   #receive(received: ReceivedMessage): Delivery {
     const message = toWorkerMessage(received, this.#o.keyAttribute, this.#o.envelope);
     const traced = this.#o.tracing?.enabled ? this.#o.tracing : undefined;
-    const delivery = new Delivery(received, message, this.#o.logger, {
+    const delivery: Delivery = new Delivery(received, message, this.#o.logger, {
       queue: this.#o.queue,
       idempotency: this.#o.idempotency,
       handler: this.#o.handler,
@@ -237,6 +247,15 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       onLeaseLost: (m) => this.emit('lease_lost', m),
       onHeartbeatError: (m, error) => this.emit('heartbeat_failed', m, error),
       validate: this.#o.validate,
+      // The handler's work is done: only the complete and the delete are left, so the room may go
+      // to the next receive now (bounded by the capacity's maxSettling). A complete that fails is
+      // still settled by this delivery (released), just without room. Not on a FIFO queue: its
+      // group's next message comes only once the delete lands, so nothing is won.
+      onRecording: this.#o.queue.fifo
+        ? undefined
+        : () => {
+            if (this.#handOff(delivery)) this.#recording.add(delivery);
+          },
     });
     this.emit('message_received', message);
     return delivery;
@@ -247,6 +266,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
     try {
       result = await delivery.run(skip);
     } finally {
+      this.#recording.delete(delivery);
       delivery.end();
     }
     const { received, message } = delivery;
@@ -263,12 +283,9 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
     });
     const { plan } = decided;
     let { processed } = decided;
-    // Recorded (completed, or a duplicate of a completed key): only the delete is left, so the
-    // message's room may go to the next receive now (bounded by the capacity's maxSettling). Not on
-    // a FIFO queue: its group's next message comes only once the delete lands, so nothing is won.
-    if (plan.action === 'delete' && !this.#o.queue.fifo && this.#capacity.handOff()) {
-      this.#handedOff.add(delivery);
-    }
+    // Recorded (a duplicate of a completed key, or completed and not handed off when its handler
+    // returned): only the delete is left, so the room may go to the next receive now.
+    if (plan.action === 'delete' && !this.#o.queue.fifo) this.#handOff(delivery);
     try {
       const settling = this.#afterAbortedPoll(plan);
       await delivery.trace.step(
@@ -289,6 +306,14 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       logger: delivery.logger,
     });
     return processed;
+  }
+
+  /** Gives the delivery's room back before it is settled, once, unless maxSettling are settling. */
+  #handOff(delivery: Delivery): boolean {
+    if (this.#handedOff.has(delivery)) return true;
+    if (!this.#capacity.handOff()) return false;
+    this.#handedOff.add(delivery);
+    return true;
   }
 
   /**

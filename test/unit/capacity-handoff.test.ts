@@ -1,7 +1,8 @@
 import { jest } from '@jest/globals';
-import { PermanentError } from '../../src/core/errors.js';
+import { PermanentError, StoreUnavailableError } from '../../src/core/errors.js';
 import { Capacity } from '../../src/worker/capacity.js';
-import { gate, twin, until, type Twin } from '../helpers/runtime-twin.js';
+import { Faults } from '../helpers/faults.js';
+import { gate, twin, until, worker, world, type Twin } from '../helpers/runtime-twin.js';
 
 beforeEach(() => {
   jest.useFakeTimers({ now: 1_750_000_000_000 });
@@ -12,7 +13,7 @@ afterEach(() => {
 });
 
 describe('Capacity.handOff', () => {
-  it('gives a recorded message room back at once, and bounds the settling on their own', () => {
+  it('gives a handled message room back at once, and bounds the settling on their own', () => {
     const capacity = new Capacity(2, Number.POSITIVE_INFINITY, 1);
     capacity.take(2);
     expect(capacity.room).toBe(0);
@@ -24,6 +25,17 @@ describe('Capacity.handOff', () => {
     capacity.release(true);
     capacity.release(false);
     expect([capacity.inFlight, capacity.settling, capacity.room]).toEqual([0, 0, 2]);
+  });
+
+  it('bounds the settling at twice MAX_IN_FLIGHT by default', () => {
+    const capacity = new Capacity(2);
+    capacity.take(2);
+    expect([capacity.handOff(), capacity.handOff()]).toEqual([true, true]);
+    capacity.take(2);
+    expect([capacity.handOff(), capacity.handOff()]).toEqual([true, true]);
+    capacity.take(2);
+    expect(capacity.handOff()).toBe(false);
+    expect([capacity.inFlight, capacity.settling, capacity.room]).toEqual([2, 4, 0]);
   });
 
   it('wakes a receive waiting for room', async () => {
@@ -46,17 +58,17 @@ describe('WorkerRuntime: a completed message waiting for its delete holds no roo
     const t = twin((m) => void runs.set(m.key, (runs.get(m.key) ?? 0) + 1), { maxInFlight: 10 });
     const deletes = gate();
     t.queue.intercept('delete', () => deletes.promise);
-    await t.send(Array.from({ length: 30 }, (_, i) => ({ key: `k${i}` })));
+    await t.send(Array.from({ length: 40 }, (_, i) => ({ key: `k${i}` })));
     await t.runtime.start();
-    // Ten handled, their deletes hang: their room goes to the next ten, which are handled too. Those
-    // keep their room (at most MAX_IN_FLIGHT settle at once), so no third receive starts.
-    await until(() => runs.size === 20, 'twenty handled');
+    // Ten handled, their deletes hang: their room goes to the next ten, and theirs to the ten after.
+    // Those keep their room (at most twice MAX_IN_FLIGHT settle at once): no fourth receive starts.
+    await until(() => runs.size === 30, 'thirty handled');
     await jest.advanceTimersByTimeAsync(5000);
-    expect(runs.size).toBe(20);
+    expect(runs.size).toBe(30);
     expect(t.settled).toHaveLength(0);
     expect(t.runtime.inFlight).toBe(10);
     deletes.open();
-    await until(() => t.settled.length === 30, 'all settled');
+    await until(() => t.settled.length === 40, 'all settled');
     expect([...runs.values()].every((n) => n === 1)).toBe(true);
     expect(t.queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
     await t.runtime.stop(1000);
@@ -126,6 +138,80 @@ describe('WorkerRuntime: a completed message waiting for its delete holds no roo
     await stopping;
     expect(t.settled).toHaveLength(5);
     expect(t.queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  });
+});
+
+describe('WorkerRuntime: a handled message whose complete is under way holds no room (fake timers)', () => {
+  /** A worker (MAX_IN_FLIGHT 10) whose completes hang until `heal` is called; `runs` counts handlers per key. */
+  async function completesHang(options: { fifo?: boolean } = {}) {
+    const w = world(options);
+    const store = new Faults(w.store);
+    const heal = store.cut('complete');
+    const runs = new Map<string, number>();
+    const one = worker(w, (m) => void runs.set(m.key, (runs.get(m.key) ?? 0) + 1), {
+      store: store.subject,
+      maxInFlight: 10,
+    });
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+    await w.send(keys.map((key) => (options.fifo ? { key, groupId: key } : { key })));
+    await one.runtime.start();
+    return { w, one, runs, heal, keys };
+  }
+
+  it('receives and handles the next batch while the completes of the first wait for their answer', async () => {
+    const { w, one, runs, heal, keys } = await completesHang();
+    // Ten handled, their completes hang: their room goes to the next ten, and theirs to the ten
+    // after. Those keep their room (at most twice MAX_IN_FLIGHT settle): no fourth receive starts.
+    await until(() => runs.size === 30, 'thirty handled');
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(runs.size).toBe(30);
+    expect(one.settled).toHaveLength(0);
+    expect(one.runtime.inFlight).toBe(10);
+    // Thirty results are not yet recorded: what the batching store waits for (its `held`).
+    expect(one.runtime.unrecorded).toBe(30);
+    heal();
+    await until(() => one.settled.length === 40, 'all settled');
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+    expect(one.outcomes().every((o) => o === 'success')).toBe(true);
+    expect([one.runtime.inFlight, one.runtime.unrecorded]).toEqual([0, 0]);
+    const records = await Promise.all(keys.map((k) => w.store.get(`work#${k}`, Date.now())));
+    expect(records.every((r) => r?.status === 'COMPLETED')).toBe(true);
+    expect(w.queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    await one.runtime.stop(1000);
+  });
+
+  it('releases a handed-off message whose complete never lands, and gives its room back once', async () => {
+    const w = world();
+    const store = new Faults(w.store);
+    store.before('complete', () => {
+      throw new StoreUnavailableError('idempotency store complete failed: timed out');
+    });
+    let handled = 0;
+    const one = worker(w, () => void (handled += 1), { store: store.subject, maxInFlight: 10 });
+    await w.send(Array.from({ length: 5 }, (_, i) => ({ key: `k${i}` })));
+    await one.runtime.start();
+    // Handled, their completes retried in place (message kept): no room held, all unrecorded.
+    await until(() => handled === 5, 'five handled');
+    await jest.advanceTimersByTimeAsync(5000);
+    expect([one.runtime.inFlight, one.runtime.unrecorded, one.settled.length]).toEqual([0, 5, 0]);
+    // At stop the completes give up: each message is released (it comes back), settled once.
+    const stopping = one.runtime.stop(1000);
+    await until(() => one.settled.length === 5, 'five released');
+    await stopping;
+    expect(one.outcomes()).toEqual(['retry', 'retry', 'retry', 'retry', 'retry']);
+    expect([one.runtime.inFlight, one.runtime.unrecorded]).toEqual([0, 0]);
+    expect(w.queue.counts().inFlight + w.queue.counts().visible + w.queue.counts().delayed).toBe(5);
+  });
+
+  it('keeps the room on a FIFO queue, whose next message of a group waits for the delete', async () => {
+    const { one, runs, heal } = await completesHang({ fifo: true });
+    await until(() => runs.size === 10, 'ten handled');
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(runs.size).toBe(10);
+    expect(one.runtime.inFlight).toBe(10);
+    heal();
+    await until(() => one.settled.length === 40, 'all settled');
+    await one.runtime.stop(1000);
   });
 });
 

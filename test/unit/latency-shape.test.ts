@@ -75,7 +75,7 @@ function shape(maxInFlight: number, receiveConcurrency: number): Shape {
   const batching = new BatchingStore(ww.store, delayed, {
     windowMs: FLUSH_MS,
     timeoutMs: 3000,
-    held: () => ref.one?.runtime.inFlight ?? Number.POSITIVE_INFINITY,
+    held: () => ref.one?.runtime.unrecorded ?? Number.POSITIVE_INFINITY,
   });
   const store = new Proxy(batching, {
     get(target, property) {
@@ -143,13 +143,15 @@ async function measure(maxInFlight: number, receiveConcurrency: number, label: s
 }
 
 describe('the latency workloads on the twins (+15 ms SQS, +5 ms DynamoDB, virtual time)', () => {
-  it('latency-10: a message holds its room for its receive, claim and complete only', async () => {
-    // One receive (15 ms) + one claim batch (5 ms) + one complete batch (5 ms) per ten messages:
-    // 400 msg/s if nothing else held the room; holding it through the delete (15 ms) too gave 250.
-    expect(await measure(10, 1, 'latency-10')).toBeGreaterThanOrEqual(350);
+  it('latency-10: a message holds its room for its receive and claim only', async () => {
+    // One receive (15 ms) + one claim batch (5 ms) per ten messages: some 476 msg/s. Holding the
+    // room through the complete's batch (5 ms) too gave 370, and through the delete (15 ms) 250.
+    expect(await measure(10, 1, 'latency-10')).toBeGreaterThanOrEqual(450);
   });
 
-  it('latency-50: completes do not wait out the window while other receives are in their claims', async () => {
-    expect(await measure(50, 5, 'latency-50')).toBeGreaterThanOrEqual(1500);
+  it('latency-50: the settling messages (twice MAX_IN_FLIGHT) do not cap throughput', async () => {
+    // 50 / 21 ms is some 2,380 msg/s. Holding the room through the complete gave 1,850; a bound of
+    // MAX_IN_FLIGHT settling messages (complete and delete take ~22 ms of each message) 2,110.
+    expect(await measure(50, 5, 'latency-50')).toBeGreaterThanOrEqual(2250);
   });
 });
