@@ -43,6 +43,7 @@ export default {
     'settle-policy',
     'settle-release-cap',
     'timed-store',
+    'tracing-runtime',
     'whole-batch',
   ]
     .map((name) => `<rootDir>/test/unit/${name}.test.ts`)

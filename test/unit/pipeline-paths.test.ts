@@ -5,6 +5,7 @@ import type { LeaseControl } from '../../src/core/lease.js';
 import type { Logger } from '../../src/core/logger.js';
 import { MemoryIdempotencyStore } from '../../src/testing/memory-store.js';
 import { processMessage, type PipelineDeps } from '../../src/core/pipeline.js';
+import { payloadHash } from '../../src/core/idempotency.js';
 import { ManualClock, message, pipelineDeps, service } from '../helpers/fakes.js';
 
 /**
@@ -100,6 +101,15 @@ describe('invalid messages', () => {
     const result = await processMessage(message('k'), { ...deps, validate: schema });
     expect(result.recordedDeadLetter).toBeUndefined();
     expect(log.lines).toEqual([]);
+  });
+
+  it('an invalid message whose key another worker holds is released like any other, not dead-lettered', async () => {
+    const { deps, memory, clock } = setup();
+    await service(memory, clock, 'other').claim('k', payloadHash('{"n":1}'));
+    const result = await processMessage(message('k'), { ...deps, validate: schema });
+    // That worker may finish the key (the redelivery is then a duplicate): only it decides.
+    expect(result).toMatchObject({ outcome: 'retry', action: 'release' });
+    expect(result.reason?.code).not.toBe('SCHEMA_VIOLATION');
   });
 
   it('an invalid message recorded DEAD_LETTERED names its record', async () => {
@@ -235,13 +245,27 @@ describe('lost answers and late grants', () => {
     expect(runs).toBe(0);
   });
 
-  it('a late grant that cannot be released waits until its lease could be taken over', async () => {
-    const { deps } = setup({ fail: async () => Promise.reject(down()) });
+  it('a late grant that cannot be released waits until its lease could be taken over, and says why', async () => {
+    const { deps, log } = setup({ fail: async () => Promise.reject(down()) });
     const result = await processMessage(message('k'), {
       ...deps,
       lease: lease({ granted: () => false }).control,
     });
     expect(result).toMatchObject({ outcome: 'retry', action: 'release', retryAfterMs: 4_321 });
+    expect(log.lines).toEqual([
+      expect.objectContaining({
+        obj: { err: expect.any(StoreUnavailableError) },
+        msg: 'could not release a late grant in the idempotency store',
+      }),
+    ]);
+  });
+
+  it("the handler's logger carries the claim's attempt and fencing token", async () => {
+    const { deps, log } = setup({}, (_m, context) => context.logger.warn({ step: 1 }, 'from the handler'));
+    await processMessage(message('k'), deps);
+    expect(log.lines).toEqual([
+      { obj: { step: 1 }, msg: 'from the handler', bound: { attempt: 1, fence: 1 } },
+    ]);
   });
 
   it('without a hold, a complete that fails is released at once, nothing thrown', async () => {
