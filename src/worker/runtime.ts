@@ -248,14 +248,11 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
       onHeartbeatError: (m, error) => this.emit('heartbeat_failed', m, error),
       validate: this.#o.validate,
       // The handler's work is done: only the complete and the delete are left, so the room may go
-      // to the next receive now (bounded by the capacity's maxSettling). A complete that fails is
-      // still settled by this delivery (released), just without room. Not on a FIFO queue: its
-      // group's next message comes only once the delete lands, so nothing is won.
-      onRecording: this.#o.queue.fifo
-        ? undefined
-        : () => {
-            if (this.#handOff(delivery)) this.#recording.add(delivery);
-          },
+      // to the next receive now. A complete that fails is still settled by this delivery
+      // (released), just without room.
+      onRecording: () => {
+        if (this.#handOff(delivery)) this.#recording.add(delivery);
+      },
     });
     this.emit('message_received', message);
     return delivery;
@@ -285,7 +282,7 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
     let { processed } = decided;
     // Recorded (a duplicate of a completed key, or completed and not handed off when its handler
     // returned): only the delete is left, so the room may go to the next receive now.
-    if (plan.action === 'delete' && !this.#o.queue.fifo) this.#handOff(delivery);
+    if (plan.action === 'delete') this.#handOff(delivery);
     try {
       const settling = this.#afterAbortedPoll(plan);
       await delivery.trace.step(
@@ -308,8 +305,13 @@ export class WorkerRuntime extends EventEmitter<RuntimeEvents> implements Observ
     return processed;
   }
 
-  /** Gives the delivery's room back before it is settled, once, unless maxSettling are settling. */
+  /**
+   * Gives the delivery's room back before it is settled, once, unless maxSettling are settling
+   * (bounded by the capacity). Not on a FIFO queue: its group's next message comes only once the
+   * delete lands, so nothing is won.
+   */
   #handOff(delivery: Delivery): boolean {
+    if (this.#o.queue.fifo) return false;
     if (this.#handedOff.has(delivery)) return true;
     if (!this.#capacity.handOff()) return false;
     this.#handedOff.add(delivery);
